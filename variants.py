@@ -1,0 +1,107 @@
+"""The variant model: which features each MLOps size turns on, and which files each option owns.
+
+This is the one place that maps a size to feature defaults. cookiecutter reads it through
+`local_extensions.py` (prompt defaults), the hooks read it (validation, files to remove), the
+tests read it (test matrix, expected manifest) and `python variants.py` prints the README table.
+Templates test feature flags, never the size.
+
+To add a feature: one `Feature` row here, its whole files in the project template, and its prompt
+in cookiecutter.json (`"{{ cookiecutter.mlops_size | feature_default('<name>') }}"`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# Size -> the maturity name the AWS architecture talk gives it.
+SIZES: dict[str, str] = {"small": "Repeatable", "medium": "Reliable", "large": "Scalable"}
+
+YES, NO = "yes", "no"
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    summary: str
+    defaults: Mapping[str, bool]  # size -> on by default
+    # Files and folders (relative to the project, "{package}" is the package name) that exist
+    # only when the feature is on.
+    paths: tuple[str, ...]
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature(
+        name="data_quality_baseline",
+        summary="Pipeline step that profiles the training data into Model Monitor "
+        "`statistics.json` and `constraints.json`, registered with the model",
+        defaults={"small": False, "medium": True, "large": True},
+        paths=("src/{package}/steps/baseline.py", "tests/test_baseline.py"),
+    ),
+)
+
+FEATURES_BY_NAME: dict[str, Feature] = {feature.name: feature for feature in FEATURES}
+
+# Choice options whose values own files: option -> value -> paths kept only for that value.
+CHOICE_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
+    "problem_type": {
+        "binary_classification": (
+            "data/sample/breast_cancer.csv",
+            "src/{package}/schemas/breast_cancer.json",
+        ),
+        "regression": (
+            "data/sample/diabetes.csv",
+            "src/{package}/schemas/diabetes.json",
+        ),
+    },
+}
+
+
+def feature_default(size: str, feature: str) -> str:
+    """The prompt default ("yes"/"no") of `feature` for `size`."""
+    return YES if FEATURES_BY_NAME[feature].defaults[size] else NO
+
+
+def enabled_features(context: Mapping[str, str]) -> set[str]:
+    return {feature.name for feature in FEATURES if context[feature.name] == YES}
+
+
+def _owned_paths(context: Mapping[str, str]) -> dict[str, bool]:
+    """Every path that an option owns -> whether this variant keeps it."""
+    owned: dict[str, bool] = {}
+    enabled = enabled_features(context)
+    for feature in FEATURES:
+        for path in feature.paths:
+            owned[path] = feature.name in enabled
+    for option, by_value in CHOICE_PATHS.items():
+        for value, paths in by_value.items():
+            for path in paths:
+                owned[path] = owned.get(path, False) or context[option] == value
+    return {path.format(package=context["package_name"]): keep for path, keep in owned.items()}
+
+
+def paths_to_remove(context: Mapping[str, str]) -> list[str]:
+    """Files and folders of the baked project that this variant does not use."""
+    return sorted(path for path, keep in _owned_paths(context).items() if not keep)
+
+
+def paths_to_keep(context: Mapping[str, str]) -> list[str]:
+    """Option-owned files and folders that this variant uses."""
+    return sorted(path for path, keep in _owned_paths(context).items() if keep)
+
+
+def markdown_table() -> str:
+    """The size -> feature defaults table shown in the README."""
+    header = "| Feature | " + " | ".join(f"{size} ({name})" for size, name in SIZES.items()) + " |"
+    rule = "|---" * (len(SIZES) + 1) + "|"
+    rows = [
+        f"| `{f.name}`: {f.summary} | "
+        + " | ".join("on" if f.defaults[size] else "off" for size in SIZES)
+        + " |"
+        for f in FEATURES
+    ]
+    return "\n".join([header, rule, *rows])
+
+
+if __name__ == "__main__":
+    print(markdown_table())
