@@ -1,0 +1,163 @@
+"""Fast tier: every variant bakes to exactly its files, with no Jinja left, and passes its linters."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import COOKIECUTTER_JSON, PROJECT_TEMPLATE, TEMPLATE_DIR, BakedProject, Variant
+
+import variants
+
+# `{{` preceded by `$` is GitHub Actions syntax, not Jinja; `.cookiecutter.json` is the answers file.
+LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#|cookiecutter\.(?!json)")
+
+
+def expected_files(context: dict[str, str]) -> set[str]:
+    """The template's files as this variant names them, less what its options remove."""
+    removed = variants.paths_to_remove(context)
+    files = set()
+    for path in PROJECT_TEMPLATE.rglob("*"):
+        if not path.is_file() or "__pycache__" in path.parts:
+            continue
+        relative = str(path.relative_to(PROJECT_TEMPLATE))
+        relative = relative.replace("{{cookiecutter.package_name}}", context["package_name"])
+        if not any(relative == r or relative.startswith(f"{r}/") for r in removed):
+            files.add(relative)
+    return files
+
+
+def test_manifest_is_exact(baked: BakedProject, variant: Variant) -> None:
+    assert baked.files() == expected_files(baked.context)
+    for kept in variants.paths_to_keep(baked.context):
+        assert (baked.path / kept).exists(), kept
+
+
+def test_no_leftover_jinja(baked: BakedProject) -> None:
+    leftovers = []
+    for name in sorted(baked.files()):
+        text = (baked.path / name).read_text(encoding="utf-8", errors="replace")
+        leftovers += [f"{name}:{m.group(0)}" for m in LEFTOVER_JINJA.finditer(text)]
+    assert leftovers == []
+
+
+def test_every_data_file_parses(baked: BakedProject) -> None:
+    parsers = {".json": json.loads, ".toml": tomllib.loads, ".lock": tomllib.loads}
+    parsers |= {".yaml": yaml.safe_load, ".yml": yaml.safe_load}
+    checked = 0
+    for name in sorted(baked.files()):
+        parse = parsers.get(Path(name).suffix)
+        if parse:
+            parse((baked.path / name).read_text())
+            checked += 1
+    assert checked >= 5  # pyproject, uv.lock, pre-commit, answers, schema at least
+
+
+def test_ruff_clean(baked: BakedProject) -> None:
+    for args in (["format", "--check", "--diff"], ["check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *args, "."],
+            cwd=baked.path,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_python_files_compile(baked: BakedProject) -> None:
+    for name in baked.files():
+        if name.endswith(".py"):
+            ast.parse((baked.path / name).read_text(), filename=name)
+
+
+def test_answers_are_recorded(baked: BakedProject, variant: Variant) -> None:
+    recorded = json.loads((baked.path / ".cookiecutter.json").read_text())["cookiecutter"]
+    assert recorded.items() >= variant.context.items()
+    assert not any(key.startswith("_") for key in recorded)
+
+
+@pytest.mark.parametrize("size", variants.SIZES)
+def test_size_sets_feature_defaults(bake, size: str) -> None:
+    project = bake(mlops_size=size)
+    for feature in variants.FEATURES:
+        assert project.context[feature.name] == variants.feature_default(size, feature.name)
+        for path in feature.paths:
+            exists = (project.path / path.format(package=project.package)).exists()
+            assert exists == feature.defaults[size], path
+
+
+def test_feature_flags_reach_config(baked: BakedProject) -> None:
+    config = (baked.path / "src" / baked.package / "config.py").read_text()
+    for feature in variants.FEATURES:
+        on = baked.context[feature.name] == variants.YES
+        assert f"{feature.name.upper()} = {on}" in config
+
+
+# The variant table and cookiecutter.json must describe the same options.
+
+
+def test_every_feature_has_a_labelled_prompt_defaulting_from_the_table() -> None:
+    for feature in variants.FEATURES:
+        assert COOKIECUTTER_JSON[feature.name] == (
+            f"{{{{ cookiecutter.mlops_size | feature_default('{feature.name}') }}}}"
+        )
+        assert COOKIECUTTER_JSON["__prompts__"][feature.name]
+
+
+def test_choice_options_match_the_table() -> None:
+    assert COOKIECUTTER_JSON["mlops_size"] == list(variants.SIZES)
+    for option, by_value in variants.CHOICE_PATHS.items():
+        assert COOKIECUTTER_JSON[option] == list(by_value)
+        assert set(COOKIECUTTER_JSON["__prompts__"][option]) == {"__prompt__", *by_value}
+
+
+def test_every_prompt_is_labelled() -> None:
+    prompts = {key for key in COOKIECUTTER_JSON if not key.startswith("_")}
+    assert prompts == set(COOKIECUTTER_JSON["__prompts__"])
+
+
+def test_every_owned_path_exists_in_the_template() -> None:
+    context = {"package_name": "{{cookiecutter.package_name}}"}
+    owned = [p for f in variants.FEATURES for p in f.paths]
+    owned += [p for by_value in variants.CHOICE_PATHS.values() for ps in by_value.values() for p in ps]
+    for path in owned:
+        assert (PROJECT_TEMPLATE / path.format(package=context["package_name"])).exists(), path
+
+
+def test_readme_shows_the_variant_table() -> None:
+    assert variants.markdown_table() in (TEMPLATE_DIR / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("project_name", 'Bob\'s "Quoted" \\ Model """ \'\'\''),
+        ("description", "Injects \"\"\"; import os; os.system('echo pwned') # \\n"),
+        ("author_name", "Zoë O'Brien-Łukasz \\"),
+    ],
+)
+def test_answers_are_treated_as_data(bake, field: str, value: str) -> None:
+    project = bake(**{field: value, "project_slug": "data-test", "package_name": "data_test"})
+    namespace: dict[str, object] = {}
+    config = project.path / "src" / "data_test" / "config.py"
+    exec(compile(config.read_text(), str(config), "exec"), namespace)
+    pyproject = tomllib.loads((project.path / "pyproject.toml").read_text())
+    if field == "project_name":
+        assert namespace["PROJECT_NAME"] == value
+    elif field == "description":
+        assert pyproject["project"]["description"] == value
+    else:
+        assert pyproject["project"]["authors"][0]["name"] == value
+    recorded = json.loads((project.path / ".cookiecutter.json").read_text())["cookiecutter"]
+    assert recorded[field] == value
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "."], cwd=project.path, capture_output=True
+    )
+    assert result.returncode == 0, result.stdout
