@@ -38,6 +38,13 @@ FEATURES: tuple[Feature, ...] = (
         defaults={"small": False, "medium": True, "large": True},
         paths=("src/{package}/steps/baseline.py", "tests/test_baseline.py"),
     ),
+    Feature(
+        name="explainability_report",
+        summary="Pipeline step that explains the model with SHAP values "
+        "(Clarify report format), registered with the model",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=("src/{package}/steps/explain.py", "tests/test_explain.py"),
+    ),
 )
 
 FEATURES_BY_NAME: dict[str, Feature] = {feature.name: feature for feature in FEATURES}

@@ -12,7 +12,6 @@ import keyword
 import re
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 
 # Rendered by cookiecutter; a raw string so that any answer stays data.
 CONTEXT_JSON = r"""{{ cookiecutter | tojson }}"""
@@ -71,7 +70,9 @@ TAKEN_PACKAGE_NAMES = frozenset(
     {"sagemaker", "boto3", "botocore", "xgboost", "sklearn", "pandas", "numpy", "matplotlib"}
     | {"pytest", "moto", "tests", "test"}
 )
-EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+)
 ACCOUNT_RE = re.compile(r"^\d{12}$")
 
 
@@ -122,9 +123,7 @@ def validate(context: Mapping[str, object]) -> None:
 
     region = str(context["aws_region"])
     if region not in COMMERCIAL_REGIONS:
-        raise _fail(
-            "aws_region", region, "is not an AWS commercial region code", "eu-west-1"
-        )
+        raise _fail("aws_region", region, "is not an AWS commercial region code", "eu-west-1")
 
     account = str(context["aws_account_id"])
     if not ACCOUNT_RE.match(account):
@@ -137,7 +136,10 @@ def validate(context: Mapping[str, object]) -> None:
     for option, by_value in variants.CHOICE_PATHS.items():
         if context[option] not in by_value:
             raise _fail(
-                option, context[option], f"must be one of {', '.join(by_value)}", next(iter(by_value))
+                option,
+                context[option],
+                f"must be one of {', '.join(by_value)}",
+                next(iter(by_value)),
             )
 
     for feature in variants.FEATURES:

@@ -41,8 +41,10 @@ class Variant:
 
     @property
     def id(self) -> str:
-        return "-".join(value if key != "data_quality_baseline" else f"baseline_{value}"
-                        for key, value in self.answers)
+        return "-".join(
+            value if key in ("mlops_size", *variants.CHOICE_PATHS) else f"{key}={value}"
+            for key, value in self.answers
+        )
 
 
 def all_variants() -> list[Variant]:
@@ -56,12 +58,45 @@ def all_variants() -> list[Variant]:
     ]
 
 
+def covering_variants() -> list[Variant]:
+    """Fewer variants for the slow tier, still covering what changes the generated code.
+
+    The size only changes feature defaults, so: every size with its defaults for every choice
+    value, then each feature combination that is still missing, cycling size and choices.
+    """
+    choices = list(itertools.product(*variants.CHOICE_PATHS.values()))
+    chosen = []
+    for size in variants.SIZES:
+        defaults = {f.name: variants.feature_default(size, f.name) for f in variants.FEATURES}
+        chosen += [
+            {"mlops_size": size, **dict(zip(variants.CHOICE_PATHS, c, strict=True)), **defaults}
+            for c in choices
+        ]
+    covered = {tuple(v[f.name] for f in variants.FEATURES) for v in chosen}
+    combos = itertools.product([variants.YES, variants.NO], repeat=len(variants.FEATURES))
+    missing = [combo for combo in combos if combo not in covered]
+    cycle = itertools.cycle(itertools.product(variants.SIZES, choices))
+    for combo, (size, choice) in zip(missing, cycle):
+        chosen.append(
+            {
+                "mlops_size": size,
+                **dict(zip(variants.CHOICE_PATHS, choice, strict=True)),
+                **dict(zip([f.name for f in variants.FEATURES], combo, strict=True)),
+            }
+        )
+    by_answers = {v.answers: v for v in all_variants()}
+    return [by_answers[tuple((key, c[key]) for key, _ in VARIANTS[0].answers)] for c in chosen]
+
+
 VARIANTS = all_variants()
+COVERING_VARIANTS = covering_variants()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`variant`: all variants in the fast tier, a covering set in the slow tier."""
     if "variant" in metafunc.fixturenames:
-        metafunc.parametrize("variant", VARIANTS, ids=[v.id for v in VARIANTS], scope="session")
+        chosen = COVERING_VARIANTS if metafunc.definition.get_closest_marker("slow") else VARIANTS
+        metafunc.parametrize("variant", chosen, ids=[v.id for v in chosen], scope="session")
 
 
 @dataclass
@@ -74,9 +109,7 @@ class BakedProject:
         return self.context["package_name"]
 
     def files(self) -> set[str]:
-        return {
-            str(p.relative_to(self.path)) for p in self.path.rglob("*") if p.is_file()
-        }
+        return {str(p.relative_to(self.path)) for p in self.path.rglob("*") if p.is_file()}
 
 
 @pytest.fixture(scope="session")
@@ -127,16 +160,17 @@ def uv() -> str:
 
 
 def run_in_project(
-    project: BakedProject, venv: Path, *args: str, timeout: float = 600
+    project: BakedProject, venv: Path, *args: str, extra_env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run a command in a baked project with the shared environment, as `uv run` would."""
     env = {
         **os.environ,
+        **(extra_env or {}),
         "VIRTUAL_ENV": str(venv),
         "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
         "PYTHONPATH": str(project.path / "src"),
     }
     env.pop("PYTHONHOME", None)
     return subprocess.run(
-        args, cwd=project.path, env=env, capture_output=True, text=True, timeout=timeout
+        args, cwd=project.path, env=env, capture_output=True, text=True, timeout=600
     )

@@ -1,4 +1,4 @@
-"""Fast tier: every variant bakes to exactly its files, with no Jinja left, and passes its linters."""
+"""Fast tier: each variant bakes to exactly its files, with no Jinja left, and lints clean."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from conftest import COOKIECUTTER_JSON, PROJECT_TEMPLATE, TEMPLATE_DIR, BakedPro
 
 import variants
 
-# `{{` preceded by `$` is GitHub Actions syntax, not Jinja; `.cookiecutter.json` is the answers file.
+# `{{` after `$` is GitHub Actions syntax, not Jinja; `.cookiecutter.json` is the answers file.
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#|cookiecutter\.(?!json)")
 
 
@@ -126,7 +126,9 @@ def test_every_prompt_is_labelled() -> None:
 def test_every_owned_path_exists_in_the_template() -> None:
     context = {"package_name": "{{cookiecutter.package_name}}"}
     owned = [p for f in variants.FEATURES for p in f.paths]
-    owned += [p for by_value in variants.CHOICE_PATHS.values() for ps in by_value.values() for p in ps]
+    owned += [
+        p for by_value in variants.CHOICE_PATHS.values() for ps in by_value.values() for p in ps
+    ]
     for path in owned:
         assert (PROJECT_TEMPLATE / path.format(package=context["package_name"])).exists(), path
 
@@ -139,7 +141,7 @@ def test_readme_shows_the_variant_table() -> None:
     "field, value",
     [
         ("project_name", 'Bob\'s "Quoted" \\ Model """ \'\'\''),
-        ("description", "Injects \"\"\"; import os; os.system('echo pwned') # \\n"),
+        ("description", 'Injects """; import os; os.system(\'echo pwned\') # \\n'),
         ("author_name", "Zoë O'Brien-Łukasz \\"),
     ],
 )

@@ -14,6 +14,7 @@ PROBLEM_TYPE = {{ cookiecutter.problem_type | tojson }}
 
 # Features chosen at generation time (see the template's variant table).
 DATA_QUALITY_BASELINE = {{ cookiecutter.data_quality_baseline == "yes" }}
+EXPLAINABILITY_REPORT = {{ cookiecutter.explainability_report == "yes" }}
 
 # AWS names derived from the slug, so that every resource of this project is recognisable.
 PIPELINE_NAME = f"{PROJECT_SLUG}-training"

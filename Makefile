@@ -1,0 +1,37 @@
+# Two commands on a fresh machine (Python 3.11+ and make): `make demo` and `make test`.
+# Everything else is installed here from pinned versions: uv bootstraps from PyPI, then uv.lock.
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(abspath $(TOOLS)/bin/uv)
+RUN := $(UV) run --locked
+DEMO := build/demo
+
+.PHONY: install lint test test-fast demo bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
+
+install: $(UV) ## Template tooling in .venv from uv.lock
+	$(UV) sync --locked --quiet
+
+lint: install ## ruff on the template's own Python (baked projects are linted by the tests)
+	$(RUN) ruff format --check .
+	$(RUN) ruff check .
+
+test: lint ## Every variant baked and verified: fast and slow tiers, 2 workers
+	$(RUN) pytest -n 2
+
+test-fast: lint ## The fast tier only: bake, manifest, Jinja, parsing, ruff, hooks
+	$(RUN) pytest -n 2 -m "not slow"
+
+demo: install ## Bake the default project and run its pipeline locally on the sample data
+	rm -rf $(DEMO)
+	$(RUN) cookiecutter . --no-input --output-dir $(DEMO)
+	cd $(DEMO)/* && $(MAKE) install local-run UV=$(UV)
+
+bench: install ## Bake time per variant, and bake-to-green-local-run time of the default variant
+	$(RUN) python bench/bench_bake.py
+
+clean:
+	rm -rf build .cache .pytest_cache .ruff_cache

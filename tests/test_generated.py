@@ -1,0 +1,125 @@
+"""Slow tier: every variant's own test suite passes, its local pipeline runs, its definition builds.
+
+All variants share one environment built from the generated uv.lock (see `generated_venv`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from conftest import BakedProject, run_in_project, uv
+
+pytestmark = pytest.mark.slow
+
+
+def test_generated_test_suite_passes(baked: BakedProject, generated_venv: Path) -> None:
+    report = baked.path / "build" / "pytest.xml"
+    result = run_in_project(
+        baked,
+        generated_venv,
+        "python",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={report}",
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    suite = ET.parse(report).getroot().find("testsuite")
+    assert int(suite.get("failures")) == int(suite.get("errors")) == 0
+    assert int(suite.get("skipped")) == 0, "a generated test was skipped"
+    test_files = {case.get("classname").split(".")[1] for case in suite.iter("testcase")}
+    steps = {"test_preprocess", "test_train", "test_evaluate", "test_local", "test_pipeline"}
+    if baked.context["data_quality_baseline"] == "yes":
+        steps.add("test_baseline")
+    assert steps <= test_files
+
+
+def test_local_run_produces_model_metrics_and_plots(
+    baked: BakedProject, generated_venv: Path
+) -> None:
+    out = baked.path / "build" / "local-run"
+    result = run_in_project(
+        baked, generated_venv, "python", "-m", f"{baked.package}.local", "--output-dir", str(out)
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "quality gate passed" in result.stdout.lower()
+    assert (out / "model" / "xgboost-model").is_file()
+    evaluation = json.loads((out / "evaluation" / "evaluation.json").read_text())
+    if baked.context["problem_type"] == "binary_classification":
+        assert 0.9 <= evaluation["binary_classification_metrics"]["auc"]["value"] <= 1
+        plots = {"confusion_matrix.png", "roc_curve.png", "feature_importance.png"}
+    else:
+        assert evaluation["regression_metrics"]["rmse"]["value"] > 0
+        plots = {"residuals.png", "feature_importance.png"}
+    for plot in plots:
+        assert (out / "evaluation" / plot).read_bytes().startswith(b"\x89PNG\r\n\x1a\n"), plot
+    baseline = out / "baseline"
+    has_baseline = baked.context["data_quality_baseline"] == "yes"
+    assert (baseline / "statistics.json").is_file() == has_baseline
+    assert (baseline / "constraints.json").is_file() == has_baseline
+
+
+def test_pipeline_definition_builds_offline(baked: BakedProject, generated_venv: Path) -> None:
+    """The definition through the project's own CLI, with AWS emulated by moto in-process."""
+    script = f"""
+import json, sys
+import boto3
+from moto import mock_aws
+with mock_aws():
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="offline-bucket")
+    from {baked.package} import pipeline
+    sys.exit(pipeline.main(["definition", "--bucket", "offline-bucket",
+                            "--role-arn", "arn:aws:iam::123456789012:role/offline"]))
+"""
+    offline_aws = {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "SAGEMAKER_VALIDATE_ROLE": "false",
+    }
+    result = run_in_project(baked, generated_venv, "python", "-c", script, extra_env=offline_aws)
+    assert result.returncode == 0, result.stderr[-3000:]
+    definition = json.loads(result.stdout)
+    steps = {step["Name"]: step for step in definition["Steps"]}
+    expected = {"Preprocess", "Train", "Evaluate", "CheckQuality"}
+    if baked.context["data_quality_baseline"] == "yes":
+        expected.add("Baseline")
+    assert set(steps) == expected
+    branches = steps["CheckQuality"]["Arguments"]
+    assert [s["Name"] for s in branches["IfSteps"]][-1].startswith("Register")
+    assert [s["Type"] for s in branches["ElseSteps"]] == ["Fail"]
+
+
+def test_pre_commit_config_is_valid(baked: BakedProject, generated_venv: Path) -> None:
+    result = run_in_project(
+        baked, generated_venv, "pre-commit", "validate-config", ".pre-commit-config.yaml"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_default_project_make_targets(bake, tmp_path: Path) -> None:
+    """What a user runs first, for real: make install (its own .venv from uv.lock), lint, test,
+    local-run."""
+    project = bake().path
+    env = {**os.environ, "UV": uv(), "UV_PROJECT_ENVIRONMENT": str(project / ".venv")}
+    env.pop("VIRTUAL_ENV", None)
+    for target in ("install", "lint", "test", "local-run"):
+        result = subprocess.run(
+            ["make", target, f"UV={uv()}"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert result.returncode == 0, (
+            f"make {target}\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
+        )
+    assert (project / "build" / "local-run" / "evaluation" / "evaluation.json").is_file()
