@@ -6,7 +6,7 @@ UV := $(abspath $(TOOLS)/bin/uv)
 RUN := $(UV) run --locked
 DEMO := build/demo
 
-.PHONY: install lint test test-fast demo bench clean
+.PHONY: install lint test test-fast demo bench lock-generated clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -32,6 +32,13 @@ demo: install ## Bake the default project and run its pipeline locally on the sa
 
 bench: install ## Bake time per variant, and bake-to-green-local-run time of the default variant
 	$(RUN) python bench/bench_bake.py
+
+lock-generated: install ## Re-lock the generated project after editing its pyproject.toml
+	rm -rf build/lock
+	$(RUN) cookiecutter . --no-input --output-dir build/lock project_slug=lock-project
+	cd build/lock/lock-project && $(UV) lock
+	sed 's/^name = "lock-project"$$/name = "{{ cookiecutter.project_slug }}"/' \
+		build/lock/lock-project/uv.lock > "{{cookiecutter.project_slug}}/uv.lock"
 
 clean:
 	rm -rf build .cache .pytest_cache .ruff_cache

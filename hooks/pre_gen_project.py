@@ -59,6 +59,12 @@ COMMERCIAL_REGIONS = frozenset(
     }
 )
 
+# Commercial regions where the pinned SageMaker SDK offers no built-in XGBoost container, which the
+# pipeline trains and evaluates in; the slow tier checks this against the SDK's image list.
+REGIONS_WITHOUT_XGBOOST_IMAGE = frozenset(
+    {"ap-east-2", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "mx-central-1"}
+)
+
 # The slug names AWS resources: S3 buckets "<slug>-<account>-<region>" must fit in 63 characters
 # and SageMaker names allow only letters, digits and single hyphens.
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -124,6 +130,13 @@ def validate(context: Mapping[str, object]) -> None:
     region = str(context["aws_region"])
     if region not in COMMERCIAL_REGIONS:
         raise _fail("aws_region", region, "is not an AWS commercial region code", "eu-west-1")
+    if region in REGIONS_WITHOUT_XGBOOST_IMAGE:
+        raise _fail(
+            "aws_region",
+            region,
+            "has no SageMaker built-in XGBoost container for the pipeline yet",
+            "eu-west-1",
+        )
 
     account = str(context["aws_account_id"])
     if not ACCOUNT_RE.match(account):

@@ -76,7 +76,7 @@ def covering_variants() -> list[Variant]:
     combos = itertools.product([variants.YES, variants.NO], repeat=len(variants.FEATURES))
     missing = [combo for combo in combos if combo not in covered]
     cycle = itertools.cycle(itertools.product(variants.SIZES, choices))
-    for combo, (size, choice) in zip(missing, cycle):
+    for combo, (size, choice) in zip(missing, cycle, strict=False):  # cycle is endless
         chosen.append(
             {
                 "mlops_size": size,

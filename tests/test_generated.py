@@ -97,6 +97,30 @@ with mock_aws():
     assert [s["Type"] for s in branches["ElseSteps"]] == ["Fail"]
 
 
+def test_hook_region_list_matches_the_sdk_images(bake, generated_venv: Path) -> None:
+    """The regions the pre-generation hook refuses are exactly those without an XGBoost image."""
+    from test_hooks import pre_gen
+
+    script = f"""
+from sagemaker.core import image_uris
+for region in {sorted(pre_gen.COMMERCIAL_REGIONS)!r}:
+    try:
+        image_uris.retrieve("xgboost", region=region, version="3.2-0")
+    except ValueError:
+        print(region)
+"""
+    result = run_in_project(
+        bake(),
+        generated_venv,
+        "python",
+        "-c",
+        script,
+        extra_env={"AWS_DEFAULT_REGION": "us-east-1"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert set(result.stdout.split()) == pre_gen.REGIONS_WITHOUT_XGBOOST_IMAGE
+
+
 def test_pre_commit_config_is_valid(baked: BakedProject, generated_venv: Path) -> None:
     result = run_in_project(
         baked, generated_venv, "pre-commit", "validate-config", ".pre-commit-config.yaml"

@@ -34,8 +34,7 @@ GOOD = {
     "aws_account_id": "123456789012",
     "mlops_size": "small",
     "problem_type": "binary_classification",
-    "data_quality_baseline": "no",
-}
+} | {feature.name: variants.NO for feature in variants.FEATURES}
 
 # answer overrides -> the start of the one line the user sees
 BAD_ANSWERS = {
@@ -52,6 +51,7 @@ BAD_ANSWERS = {
     "email-no-domain": ({"author_email": "team@localhost"}, "is not an e-mail address"),
     "region-unknown": ({"aws_region": "eu-west-9"}, "aws_region='eu-west-9': is not an AWS"),
     "region-gov": ({"aws_region": "us-gov-west-1"}, "commercial region"),
+    "region-no-xgboost": ({"aws_region": "mx-central-1"}, "has no SageMaker built-in XGBoost"),
     "account-short": ({"aws_account_id": "12345"}, "aws_account_id='12345': must be exactly"),
     "account-letters": ({"aws_account_id": "12345678901a"}, "must be exactly 12 digits"),
     "size-unknown": ({"mlops_size": "huge"}, "mlops_size='huge': must be one of small"),
