@@ -1,13 +1,16 @@
 """The SageMaker pipeline: preprocess, train, evaluate, quality gate, register.
 
-`get_pipeline()` builds the pipeline with the SageMaker Python SDK v3; the CLI prints its
-definition, creates or updates it in AWS, or starts an execution:
+Preprocess -> Train -> Evaluate (plus Baseline and Explain when this project has them) ->
+CheckQuality, which registers the model in the model registry if it passes and fails the
+execution with the metric and the threshold if not.
+
+`get_pipeline()` builds it with the SageMaker Python SDK v3 from the same step scripts that
+`local.py` runs on a laptop. The command line prints the definition, creates or updates the
+pipeline in AWS, or starts an execution:
 
     python -m {{ cookiecutter.package_name }}.pipeline definition
     python -m {{ cookiecutter.package_name }}.pipeline upsert
-    python -m {{ cookiecutter.package_name }}.pipeline start --parameter ModelApprovalStatus=Approved
-
-The step scripts in `steps/` are the same ones `local.py` runs on a laptop.
+    python -m {{ cookiecutter.package_name }}.pipeline start --parameter QualityThreshold=0.8
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from collections.abc import Sequence
 
 from . import config
 
-# SDK 3.27 creates a boto3 client while it is imported, which fails without a region; this
-# project lives in one region, so that is the default (an explicit AWS_DEFAULT_REGION wins).
+# SDK 3.27 creates a boto3 client while it is being imported, which fails without a region.
+# This project lives in one region, so that is the default; an explicit setting still wins.
 os.environ.setdefault("AWS_DEFAULT_REGION", config.AWS_REGION)
 
 import boto3
@@ -49,29 +52,19 @@ from sagemaker.mlops.workflow.condition_step import ConditionStep
 from sagemaker.mlops.workflow.fail_step import FailStep
 from sagemaker.mlops.workflow.model_step import ModelStep
 from sagemaker.mlops.workflow.pipeline import Pipeline
-from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep
+from sagemaker.mlops.workflow.steps import ProcessingStep, Step, TrainingStep
 from sagemaker.serve.model_builder import ModelBuilder
 from sagemaker.train import ModelTrainer
 
-# The SageMaker built-in XGBoost framework container, the same version as the local xgboost
-# pin, so a model trained in the cloud loads locally and vice versa. Its Python environment
-# also has pandas, scikit-learn and matplotlib, so the processing steps run in it too: one
-# image for every step, no image of our own to build and scan.
+# The built-in SageMaker XGBoost framework container, the version that matches the local
+# xgboost pin, so that a model trained in one loads in the other. It trains and serves, and
+# its Python also has pandas, scikit-learn and matplotlib, so the processing steps run in it
+# too: one AWS-maintained image for every step and no image of our own to build.
 XGBOOST_FRAMEWORK_VERSION = "3.2-0"
+PROCESSING_INSTANCE_TYPE = "ml.m5.large"
+TRAINING_INSTANCE_TYPE = "ml.m5.xlarge"
 
-# Container paths of the processing steps (the defaults of the step scripts' arguments).
-PROCESSING = "/opt/ml/processing"
-DATA_DIR = f"{PROCESSING}/input/data"
-SCHEMA_DIR = f"{PROCESSING}/input/schema"
-SPLITS_DIR = f"{PROCESSING}/output"
-SPLITS = ("train", "validation", "test")
-MODEL_DIR = f"{PROCESSING}/model"
-TEST_DIR = f"{PROCESSING}/test"
-EVALUATION_DIR = f"{PROCESSING}/evaluation"
-BASELINE_INPUT_DIR = f"{PROCESSING}/input/train"
-BASELINE_DIR = f"{PROCESSING}/baseline"
-
-# XGBoost hyperparameters passed to steps/train.py as `--name value` (names verbatim).
+# Hyperparameters reach steps/train.py as `--name value`, names verbatim.
 HYPERPARAMETERS: dict[str, str | int | float] = {
     "problem-type": config.PROBLEM_TYPE,
     "num-round": 300,
@@ -83,56 +76,72 @@ HYPERPARAMETERS: dict[str, str | int | float] = {
     "seed": 42,
 }
 
-# What the registered model serves: the XGBoost container's CSV interface (features only).
+# The registered model is served by the XGBoost container's own CSV interface (features only).
 CONTENT_TYPES = ["text/csv"]
-INFERENCE_INSTANCES = ["ml.t2.medium", "ml.m5.large", "ml.m5.xlarge"]
+INFERENCE_INSTANCES = ["ml.m5.large", "ml.m5.xlarge"]
 TRANSFORM_INSTANCES = ["ml.m5.large", "ml.m5.xlarge"]
 
-
-def _s3_uri(bucket: str, *parts: str) -> str:
-    return "/".join([f"s3://{bucket}", config.PROJECT_SLUG, *parts])
-
-
-def _execution_output(bucket: str, step: str, output: str) -> Join:
-    """A per-execution S3 prefix, so that no execution overwrites another's artefacts."""
-    return Join(
-        on="/",
-        values=[
-            _s3_uri(bucket, "executions"),
-            ExecutionVariables.PIPELINE_EXECUTION_ID,
-            step,
-            output,
-        ],
-    )
+# Where the processing steps find their inputs and leave their outputs inside the container.
+PROCESSING = "/opt/ml/processing"
+DATA_DIR = f"{PROCESSING}/input/data"
+SCHEMA_DIR = f"{PROCESSING}/input/schema"
+SPLITS_DIR = f"{PROCESSING}/output"
+SPLITS = ("train", "validation", "test")
+MODEL_DIR = f"{PROCESSING}/model"
+TEST_DIR = f"{PROCESSING}/test"
+EVALUATION_DIR = f"{PROCESSING}/evaluation"
+BASELINE_INPUT_DIR = f"{PROCESSING}/input/train"
+BASELINE_DIR = f"{PROCESSING}/baseline"
+EXPLAINABILITY_DIR = f"{PROCESSING}/explainability"
 
 
-def _input(name: str, source: object, local_path: str) -> ProcessingInput:
-    return ProcessingInput(
-        input_name=name,
-        s3_input=ProcessingS3Input(
-            s3_uri=source,
-            local_path=local_path,
-            s3_data_type="S3Prefix",
-            s3_input_mode="File",
-        ),
-    )
-
-
-def _output(name: str, local_path: str, bucket: str, step: str) -> ProcessingOutput:
-    return ProcessingOutput(
-        output_name=name,
-        s3_output=ProcessingS3Output(
-            s3_uri=_execution_output(bucket, step, name),
-            local_path=local_path,
-            s3_upload_mode="EndOfJob",
-        ),
-    )
+def default_input_data_url(bucket: str = config.DEFAULT_BUCKET) -> str:
+    """The S3 prefix the pipeline reads its CSV files from unless InputDataUrl is overridden."""
+    return f"s3://{bucket}/{config.PROJECT_SLUG}/data/"
 
 
 def default_session(bucket: str = config.DEFAULT_BUCKET) -> PipelineSession:
-    """A session in the project's region whose default bucket is `bucket`."""
+    """A pipeline session in the project's region that stages everything in `bucket`."""
     return PipelineSession(
         boto_session=boto3.Session(region_name=config.AWS_REGION), default_bucket=bucket
+    )
+
+
+def _input(name: str, s3_uri: object, local_path: str) -> ProcessingInput:
+    return ProcessingInput(
+        input_name=name,
+        s3_input=ProcessingS3Input(
+            s3_uri=s3_uri, local_path=local_path, s3_data_type="S3Prefix", s3_input_mode="File"
+        ),
+    )
+
+
+def _output(bucket: str, step: str, name: str, local_path: str) -> ProcessingOutput:
+    # One prefix per execution, so that no run overwrites the artefacts of another.
+    s3_uri = Join(
+        on="/",
+        values=[
+            f"s3://{bucket}/{config.PIPELINE_NAME}",
+            ExecutionVariables.PIPELINE_EXECUTION_ID,
+            step,
+            name,
+        ],
+    )
+    return ProcessingOutput(
+        output_name=name,
+        s3_output=ProcessingS3Output(
+            s3_uri=s3_uri, local_path=local_path, s3_upload_mode="EndOfJob"
+        ),
+    )
+
+
+def _output_uri(step: ProcessingStep, name: str) -> object:
+    return step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
+
+
+def _json_file(prefix: object, filename: str) -> MetricsSource:
+    return MetricsSource(
+        content_type="application/json", s3_uri=Join(on="/", values=[prefix, filename])
     )
 
 
@@ -140,28 +149,29 @@ def get_pipeline(
     role_arn: str = config.EXECUTION_ROLE_ARN,
     bucket: str = config.DEFAULT_BUCKET,
     session: PipelineSession | None = None,
+    *,
     kms_key_id: str | None = None,
 ) -> Pipeline:
-    """Build the training pipeline.
+    """Build the training pipeline of this project.
 
     Args:
-        role_arn: execution role of the jobs the pipeline runs.
-        bucket: S3 bucket for step code, intermediate data and models.
-        session: a `PipelineSession`; by default one in config.AWS_REGION using `bucket`.
-        kms_key_id: KMS key for job volumes and outputs; None uses the account defaults.
+        role_arn: the execution role of every job the pipeline starts.
+        bucket: where step code, intermediate data and models are staged.
+        session: a PipelineSession; by default one in config.AWS_REGION staging in `bucket`.
+        kms_key_id: KMS key for job volumes and outputs; None keeps the account defaults.
     """
     session = session or default_session(bucket)
     region = session.boto_region_name
 
     input_data_url = ParameterString(
-        name="InputDataUrl", default_value=_s3_uri(bucket, "input-data", "")
+        name="InputDataUrl", default_value=default_input_data_url(bucket)
     )
     processing_instance_type = ParameterString(
-        name="ProcessingInstanceType", default_value="ml.m5.large"
+        name="ProcessingInstanceType", default_value=PROCESSING_INSTANCE_TYPE
     )
     processing_instance_count = ParameterInteger(name="ProcessingInstanceCount", default_value=1)
     training_instance_type = ParameterString(
-        name="TrainingInstanceType", default_value="ml.m5.xlarge"
+        name="TrainingInstanceType", default_value=TRAINING_INSTANCE_TYPE
     )
     model_approval_status = ParameterString(
         name="ModelApprovalStatus", default_value="PendingManualApproval"
@@ -170,23 +180,15 @@ def get_pipeline(
         name="QualityThreshold", default_value=config.QUALITY_GATE.threshold
     )
 
-    training_image = image_uris.retrieve(
-        framework="xgboost",
-        region=region,
-        version=XGBOOST_FRAMEWORK_VERSION,
-        image_scope="training",
-    )
-    inference_image = image_uris.retrieve(
-        framework="xgboost",
-        region=region,
-        version=XGBOOST_FRAMEWORK_VERSION,
-        image_scope="inference",
-    )
+    def image(scope: str) -> str:
+        return image_uris.retrieve(
+            framework="xgboost", region=region, version=XGBOOST_FRAMEWORK_VERSION, image_scope=scope
+        )
 
     def processor(step: str) -> ScriptProcessor:
         return ScriptProcessor(
             role=role_arn,
-            image_uri=training_image,
+            image_uri=image("training"),
             command=["python3"],
             instance_type=processing_instance_type,
             instance_count=processing_instance_count,
@@ -202,37 +204,27 @@ def get_pipeline(
             code=str(config.STEPS_DIR / "preprocess.py"),
             inputs=[
                 _input("data", input_data_url, DATA_DIR),
-                # A local file: the SDK uploads it under the bucket when it builds the definition.
+                # A local file: the SDK uploads it to the bucket while building the definition.
                 _input("schema", str(config.SCHEMA), SCHEMA_DIR),
             ],
             outputs=[
-                _output(split, f"{SPLITS_DIR}/{split}", bucket, "Preprocess") for split in SPLITS
+                _output(bucket, "Preprocess", split, f"{SPLITS_DIR}/{split}") for split in SPLITS
             ],
-            arguments=[
-                "--input-dir",
-                DATA_DIR,
-                "--schema",
-                SCHEMA_DIR,
-                "--output-dir",
-                SPLITS_DIR,
-            ],
+            arguments=["--input-dir", DATA_DIR, "--schema", SCHEMA_DIR, "--output-dir", SPLITS_DIR],
         ),
     )
-    split_uri = {
-        split: preprocess.properties.ProcessingOutputConfig.Outputs[split].S3Output.S3Uri
-        for split in SPLITS
-    }
 
     trainer = ModelTrainer(
-        training_image=training_image,
+        training_image=image("training"),
         source_code=SourceCode(source_dir=str(config.STEPS_DIR), entry_script="train.py"),
         compute=Compute(
             instance_type=training_instance_type, instance_count=1, volume_kms_key_id=kms_key_id
         ),
         hyperparameters=HYPERPARAMETERS,
         output_data_config=OutputDataConfig(
-            s3_output_path=_s3_uri(bucket, "models"), kms_key_id=kms_key_id
+            s3_output_path=f"s3://{bucket}/{config.PIPELINE_NAME}/models", kms_key_id=kms_key_id
         ),
+        input_s3_key_prefix=f"{config.PIPELINE_NAME}/code",
         base_job_name=f"{config.PROJECT_SLUG}-train",
         role=role_arn,
         sagemaker_session=session,
@@ -241,7 +233,11 @@ def get_pipeline(
         name="Train",
         step_args=trainer.train(
             input_data_config=[
-                InputData(channel_name=split, data_source=split_uri[split], content_type="text/csv")
+                InputData(
+                    channel_name=split,
+                    data_source=_output_uri(preprocess, split),
+                    content_type="text/csv",
+                )
                 for split in ("train", "validation")
             ]
         ),
@@ -257,9 +253,9 @@ def get_pipeline(
             code=str(config.STEPS_DIR / "evaluate.py"),
             inputs=[
                 _input("model", model_data, MODEL_DIR),
-                _input("test", split_uri["test"], TEST_DIR),
+                _input("test", _output_uri(preprocess, "test"), TEST_DIR),
             ],
-            outputs=[_output("evaluation", EVALUATION_DIR, bucket, "Evaluate")],
+            outputs=[_output(bucket, "Evaluate", "evaluation", EVALUATION_DIR)],
             arguments=[
                 "--model-dir",
                 MODEL_DIR,
@@ -273,48 +269,66 @@ def get_pipeline(
         ),
         property_files=[evaluation_report],
     )
-    evaluation_uri = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
+    steps: list[Step] = [preprocess, train, evaluate]
+
     model_metrics = ModelMetrics(
-        model_statistics=MetricsSource(
-            content_type="application/json",
-            s3_uri=Join(on="/", values=[evaluation_uri, "evaluation.json"]),
-        )
+        model_statistics=_json_file(_output_uri(evaluate, "evaluation"), "evaluation.json")
     )
     drift_check_baselines = None
-    steps: list = [preprocess, train, evaluate]
-
     if config.DATA_QUALITY_BASELINE:
         baseline = ProcessingStep(
             name="Baseline",
             step_args=processor("Baseline").run(
                 code=str(config.STEPS_DIR / "baseline.py"),
-                inputs=[_input("train", split_uri["train"], BASELINE_INPUT_DIR)],
-                outputs=[_output("baseline", BASELINE_DIR, bucket, "Baseline")],
+                inputs=[_input("train", _output_uri(preprocess, "train"), BASELINE_INPUT_DIR)],
+                outputs=[_output(bucket, "Baseline", "baseline", BASELINE_DIR)],
                 arguments=["--input-dir", BASELINE_INPUT_DIR, "--output-dir", BASELINE_DIR],
             ),
         )
         steps.append(baseline)
-        baseline_uri = baseline.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri
-        statistics = MetricsSource(
-            content_type="application/json",
-            s3_uri=Join(on="/", values=[baseline_uri, "statistics.json"]),
-        )
-        constraints = MetricsSource(
-            content_type="application/json",
-            s3_uri=Join(on="/", values=[baseline_uri, "constraints.json"]),
-        )
+        statistics = _json_file(_output_uri(baseline, "baseline"), "statistics.json")
+        constraints = _json_file(_output_uri(baseline, "baseline"), "constraints.json")
         model_metrics.model_data_statistics = statistics
         model_metrics.model_data_constraints = constraints
-        # Model Monitor's data-quality check of this model compares against these baselines.
+        # What Model Monitor's data-quality checks of this model version compare against.
         drift_check_baselines = DriftCheckBaselines(
             model_data_statistics=statistics, model_data_constraints=constraints
         )
 
+    if config.EXPLAINABILITY_REPORT:
+        explain = ProcessingStep(
+            name="Explain",
+            step_args=processor("Explain").run(
+                code=str(config.STEPS_DIR / "explain.py"),
+                inputs=[
+                    _input("model", model_data, MODEL_DIR),
+                    _input("test", _output_uri(preprocess, "test"), TEST_DIR),
+                ],
+                outputs=[_output(bucket, "Explain", "explainability", EXPLAINABILITY_DIR)],
+                arguments=[
+                    "--model-dir",
+                    MODEL_DIR,
+                    "--data-dir",
+                    TEST_DIR,
+                    "--output-dir",
+                    EXPLAINABILITY_DIR,
+                ],
+            ),
+        )
+        steps.append(explain)
+        model_metrics.explainability = _json_file(
+            _output_uri(explain, "explainability"), "explainability.json"
+        )
+
     model = ModelBuilder(
         s3_model_data_url=model_data,
-        image_uri=inference_image,
+        image_uri=image("inference"),
         role_arn=role_arn,
         sagemaker_session=session,
+        # The defaults add empty SAGEMAKER_PROGRAM variables, which switch the XGBoost
+        # container to script mode and break serving, and set the SDK's logger to DEBUG.
+        dependencies=None,
+        log_level=None,
     )
     register = ModelStep(
         name="Register",
@@ -327,35 +341,38 @@ def get_pipeline(
             approval_status=model_approval_status,
             model_metrics=model_metrics,
             drift_check_baselines=drift_check_baselines,
-            description=f"{config.PROJECT_NAME}: XGBoost {config.PROBLEM_TYPE} model",
+            description=f"{config.PROJECT_NAME}: XGBoost, {config.PROBLEM_TYPE}",
         ),
     )
 
     gate = config.QUALITY_GATE
-    metric = JsonGet(step_name=evaluate.name, property_file=evaluation_report, json_path=gate.json_path)
-    condition_type = (
+    metric = JsonGet(
+        step_name=evaluate.name, property_file=evaluation_report, json_path=gate.json_path
+    )
+    comparison = ">=" if gate.higher_is_better else "<="
+    condition = (
         ConditionGreaterThanOrEqualTo if gate.higher_is_better else ConditionLessThanOrEqualTo
     )
-    failed = FailStep(
+    quality_gate_failed = FailStep(
         name="QualityGateFailed",
         error_message=Join(
-            on=" ",
+            on="",
             values=[
-                f"Quality gate failed: {gate.metric} =",
+                f"Quality gate failed: {gate.metric} = ",
                 metric,
-                "but it must be",
-                ">=" if gate.higher_is_better else "<=",
+                f", required {comparison} ",
                 quality_threshold,
             ],
         ),
     )
-    check_quality = ConditionStep(
-        name="CheckQuality",
-        conditions=[condition_type(left=metric, right=quality_threshold)],
-        if_steps=[register],
-        else_steps=[failed],
+    steps.append(
+        ConditionStep(
+            name="CheckQuality",
+            conditions=[condition(left=metric, right=quality_threshold)],
+            if_steps=[register],
+            else_steps=[quality_gate_failed],
+        )
     )
-    steps.append(check_quality)
 
     return Pipeline(
         name=config.PIPELINE_NAME,
@@ -374,14 +391,15 @@ def get_pipeline(
 
 def _parameter(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
-    if not sep or not name:
+    if not (sep and name):
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
     return name, value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog=f"python -m {__package__}.pipeline", description=__doc__.splitlines()[0]
+        prog=f"python -m {__package__}.pipeline",
+        description="Print, create or update, or start the SageMaker pipeline.",
     )
     parser.add_argument(
         "command",
@@ -391,22 +409,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--role-arn", default=config.EXECUTION_ROLE_ARN)
     parser.add_argument("--bucket", default=config.DEFAULT_BUCKET)
+    parser.add_argument("--kms-key-id", help="KMS key for job volumes and outputs")
     parser.add_argument(
         "--parameter",
         type=_parameter,
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="start only: override a pipeline parameter (repeatable)",
+        help="with start: override a pipeline parameter (repeatable)",
     )
     args = parser.parse_args(argv)
+    if args.parameter and args.command != "start":
+        parser.error("--parameter only applies to start")
 
-    pipeline = get_pipeline(role_arn=args.role_arn, bucket=args.bucket)
+    pipeline = get_pipeline(role_arn=args.role_arn, bucket=args.bucket, kms_key_id=args.kms_key_id)
     if args.command == "definition":
-        print(json.dumps(json.loads(pipeline.definition()), indent=2, sort_keys=True))
+        print(json.dumps(json.loads(pipeline.definition()), indent=2))
     elif args.command == "upsert":
         response = pipeline.upsert(
-            role_arn=args.role_arn, description=f"{config.PROJECT_NAME} training pipeline"
+            role_arn=args.role_arn, description=f"{config.PROJECT_NAME}: training pipeline"
         )
         print(response["PipelineArn"])
     else:

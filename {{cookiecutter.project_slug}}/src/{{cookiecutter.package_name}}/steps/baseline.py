@@ -113,7 +113,11 @@ def kll_buckets(values: np.ndarray, num_buckets: int = NUM_BUCKETS) -> list[dict
     below = np.searchsorted(ordered, edges, side="left").tolist()  # number of values < edge
     below[-1] = len(ordered)  # the last bucket is closed: it counts the values equal to max
     return [
-        {"lower_bound": edges[i], "upper_bound": edges[i + 1], "count": float(below[i + 1] - below[i])}
+        {
+            "lower_bound": edges[i],
+            "upper_bound": edges[i + 1],
+            "count": float(below[i + 1] - below[i]),
+        }
         for i in range(num_buckets)
     ]
 

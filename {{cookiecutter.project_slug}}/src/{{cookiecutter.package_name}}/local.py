@@ -1,0 +1,127 @@
+"""The pipeline's local twin: the same step scripts, end to end on local folders, no AWS.
+
+    python -m {{ cookiecutter.package_name }}.local [--data CSV] [--output-dir build/local-run]
+
+Runs preprocess, train and evaluate (and the data-quality baseline when this project has it)
+through each script's main(), exactly as the SageMaker pipeline runs them, then applies the
+pipeline's quality gate to evaluation.json. Exits 1 when a step or the quality gate fails.
+
+Output folders: processed/{train,validation,test}, model, evaluation (evaluation.json and the
+plots) and baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import config
+from .steps import evaluate, preprocess, train
+
+OUTPUT_FOLDERS = ("processed", "model", "evaluation", "baseline")
+
+
+def metric_value(evaluation: dict[str, Any], json_path: str) -> float:
+    """The value at a dotted path in evaluation.json, as the pipeline's JsonGet reads it."""
+    value: Any = evaluation
+    for key in json_path.split("."):
+        value = value[key]
+    return float(value)
+
+
+def run(
+    data: Path, output_dir: Path, schema: Path = config.SCHEMA, seed: int = 42
+) -> dict[str, Any]:
+    """Run every step into output_dir; return evaluation.json's content.
+
+    Raises RuntimeError naming the step that failed.
+    """
+    for folder in OUTPUT_FOLDERS:
+        # Left-overs of an earlier run (e.g. plots of another problem type) would mislead.
+        shutil.rmtree(output_dir / folder, ignore_errors=True)
+    processed = output_dir / "processed"
+    model = output_dir / "model"
+    evaluation = output_dir / "evaluation"
+    problem_type = ["--problem-type", config.PROBLEM_TYPE]
+    steps: list[tuple[str, Callable[[list[str]], int], list[str]]] = [
+        (
+            "preprocess",
+            preprocess.main,
+            ["--input-dir", str(data), "--schema", str(schema), "--output-dir", str(processed)]
+            + ["--seed", str(seed), *problem_type],
+        ),
+        (
+            "train",
+            train.main,
+            ["--train", str(processed / "train"), "--validation", str(processed / "validation")]
+            + ["--model-dir", str(model), "--seed", str(seed), *problem_type],
+        ),
+        (
+            "evaluate",
+            evaluate.main,
+            ["--model-dir", str(model), "--test-dir", str(processed / "test")]
+            + ["--output-dir", str(evaluation), *problem_type],
+        ),
+    ]
+    if config.DATA_QUALITY_BASELINE:
+        # Imported here: projects generated without the baseline have no steps/baseline.py.
+        from .steps import baseline
+
+        steps.append(
+            (
+                "baseline",
+                baseline.main,
+                ["--input-dir", str(processed / "train")]
+                + ["--output-dir", str(output_dir / "baseline")],
+            )
+        )
+    for name, step, argv in steps:
+        if step(argv) != 0:
+            raise RuntimeError(f"step {name} failed")
+    return json.loads((evaluation / evaluate.EVALUATION_FILE).read_text(encoding="utf-8"))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    gate = config.QUALITY_GATE
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=config.SAMPLE_DATA, help="a CSV file or folder")
+    parser.add_argument("--output-dir", type=Path, default=Path("build/local-run"))
+    parser.add_argument("--schema", type=Path, default=config.SCHEMA)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=gate.threshold,
+        help=f"quality gate: {gate.metric} {'>=' if gate.higher_is_better else '<='} this "
+        f"(default {gate.threshold})",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    gate = dataclasses.replace(config.QUALITY_GATE, threshold=args.threshold)
+    try:
+        evaluation = run(args.data, args.output_dir, args.schema, args.seed)
+    except RuntimeError as error:
+        print(f"local run failed: {error}", file=sys.stderr)
+        return 1
+    value = metric_value(evaluation, gate.json_path)
+    comparison = ">=" if gate.higher_is_better else "<="
+    print(f"{gate.metric} on the test split: {value:.4f}")
+    print(f"model, evaluation.json and plots in {args.output_dir}")
+    if gate.passes(value):
+        print(f"quality gate passed: {gate.metric} {value:.4f} {comparison} {gate.threshold}")
+        return 0
+    print(f"quality gate failed: {gate.metric} {value:.4f} is not {comparison} {gate.threshold}")
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,310 @@
+"""Evaluate: score the trained model on the test split; write evaluation.json and plots.
+
+--model-dir holds model.tar.gz (what a SageMaker training job produces; it is extracted here) or,
+in a local run, the model files themselves: xgboost-model and metadata.json from train.py.
+--test-dir holds the test split (CSV with a header row, target first).
+
+Writes into --output-dir:
+- evaluation.json in the SageMaker model-quality metrics format, the format the model registry
+  shows: `binary_classification_metrics` (auc, accuracy, precision, recall, f1, confusion
+  matrix, ROC and precision-recall curves, ...) or `regression_metrics` (rmse, mae, mse, r2),
+  each metric `{"value": ..., "standard_deviation": ...}`; the pipeline's quality gate reads it.
+- confusion_matrix.png and roc_curve.png (classification) or residuals.png (regression), and
+  feature_importance.png, drawn with matplotlib's Agg backend (no display needed).
+
+Self-contained (SageMaker uploads it as a lone script): stdlib, numpy, pandas, scikit-learn,
+xgboost, matplotlib.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tarfile
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from sklearn import metrics
+
+PROBLEM_TYPES = ("binary_classification", "regression")
+MODEL_ARCHIVE = "model.tar.gz"
+MODEL_FILE = "xgboost-model"
+METADATA_FILE = "metadata.json"
+EVALUATION_FILE = "evaluation.json"
+# The label threshold of the SageMaker XGBoost container: label 1 when the probability > 0.5.
+THRESHOLD = 0.5
+# Model Monitor's convention for standard deviations: the metric on 5 random 80 % samples,
+# reported only from 200 rows up ("NaN" below that).
+STD_MIN_ROWS = 200
+STD_SAMPLES = 5
+STD_FRACTION = 0.8
+MAX_FEATURES_PLOTTED = 20
+
+Metric = Callable[[np.ndarray, np.ndarray], float]
+
+
+def find_model(model_dir: str | Path, work_dir: str | Path) -> Path:
+    """The folder with the model files: model_dir, or work_dir after extracting model.tar.gz."""
+    model_dir = Path(model_dir)
+    archive = model_dir / MODEL_ARCHIVE
+    if not archive.is_file():
+        return model_dir
+    with tarfile.open(archive, "r:gz") as tar:
+        # The "data" filter refuses absolute paths, links out of work_dir and device files.
+        tar.extractall(work_dir, filter="data")
+    return Path(work_dir)
+
+
+def load_model(model_dir: str | Path) -> tuple[xgb.Booster, dict[str, Any]]:
+    """The booster and the metadata train.py wrote beside it."""
+    model_dir = Path(model_dir)
+    missing = [name for name in (MODEL_FILE, METADATA_FILE) if not (model_dir / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{model_dir} has no {' or '.join(missing)}")
+    booster = xgb.Booster()
+    booster.load_model(bytearray((model_dir / MODEL_FILE).read_bytes()))
+    metadata = json.loads((model_dir / METADATA_FILE).read_text(encoding="utf-8"))
+    return booster, metadata
+
+
+def read_test(path: str | Path, feature_names: list[str]) -> tuple[pd.DataFrame, pd.Series]:
+    """Features (in the model's order) and target of the test split: a CSV file or a folder."""
+    path = Path(path)
+    files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+    if not files or not files[0].is_file():
+        raise FileNotFoundError(f"no CSV files found at {path}")
+    data = pd.concat([pd.read_csv(file) for file in files], ignore_index=True)
+    absent = [name for name in feature_names if name not in data.columns[1:]]
+    if absent:
+        raise ValueError(f"the test data lacks features the model was trained on: {absent}")
+    return data[feature_names], data.iloc[:, 0]
+
+
+def predict(booster: xgb.Booster, features: pd.DataFrame) -> np.ndarray:
+    """Probabilities of class 1 (classification) or predicted values (regression)."""
+    return booster.predict(xgb.DMatrix(features.to_numpy(dtype=float), missing=np.nan))
+
+
+def _standard_deviation(metric: Metric, y_true: np.ndarray, y_score: np.ndarray) -> float | str:
+    if len(y_true) < STD_MIN_ROWS:
+        return "NaN"
+    rng = np.random.default_rng(0)
+    size = int(STD_FRACTION * len(y_true))
+    values = []
+    for _ in range(STD_SAMPLES):
+        rows = rng.choice(len(y_true), size=size, replace=False)
+        try:
+            values.append(metric(y_true[rows], y_score[rows]))
+        except ValueError:
+            # A sample with one class has no AUC; the others still measure the spread.
+            continue
+    return float(np.std(values)) if len(values) > 1 else "NaN"
+
+
+def _entry(metric: Metric, y_true: np.ndarray, y_score: np.ndarray) -> dict[str, float | str]:
+    return {
+        "value": float(metric(y_true, y_score)),
+        "standard_deviation": _standard_deviation(metric, y_true, y_score),
+    }
+
+
+def _labels(probabilities: np.ndarray) -> np.ndarray:
+    return (probabilities > THRESHOLD).astype(int)
+
+
+def _rate(actual: int, predicted: int) -> Metric:
+    """Share of the rows of class `actual` that get label `predicted` (TPR, TNR, FPR, FNR)."""
+
+    def rate(y_true: np.ndarray, probabilities: np.ndarray) -> float:
+        of_class = y_true == actual
+        hits = of_class & (_labels(probabilities) == predicted)
+        return float(hits.sum() / of_class.sum()) if of_class.any() else 0.0
+
+    return rate
+
+
+def _on_labels(score: Callable[..., float], **kwargs: Any) -> Metric:
+    """A label metric (accuracy, precision, ...) computed from probabilities."""
+    return lambda y_true, probabilities: score(y_true, _labels(probabilities), **kwargs)
+
+
+def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray) -> dict[str, Any]:
+    """`binary_classification_metrics` of the model-quality format."""
+    y_true = np.asarray(y_true).astype(int)
+    probabilities = np.asarray(probabilities, dtype=float)
+    matrix = metrics.confusion_matrix(y_true, _labels(probabilities), labels=[0, 1])
+    fpr, tpr, _ = metrics.roc_curve(y_true, probabilities)
+    precisions, recalls, _ = metrics.precision_recall_curve(y_true, probabilities)
+    scalar: dict[str, Metric] = {
+        "recall": _on_labels(metrics.recall_score, zero_division=0),
+        "precision": _on_labels(metrics.precision_score, zero_division=0),
+        "accuracy": _on_labels(metrics.accuracy_score),
+        "true_positive_rate": _rate(1, 1),
+        "true_negative_rate": _rate(0, 0),
+        "false_positive_rate": _rate(0, 1),
+        "false_negative_rate": _rate(1, 0),
+        "auc": metrics.roc_auc_score,
+        "f0_5": _on_labels(metrics.fbeta_score, beta=0.5, zero_division=0),
+        "f1": _on_labels(metrics.f1_score, zero_division=0),
+        "f2": _on_labels(metrics.fbeta_score, beta=2, zero_division=0),
+    }
+    result: dict[str, Any] = {
+        # Rows are the actual labels, columns the predicted ones.
+        "confusion_matrix": {
+            str(actual): {str(predicted): int(matrix[actual, predicted]) for predicted in (0, 1)}
+            for actual in (0, 1)
+        },
+        "receiver_operating_characteristic_curve": {
+            "false_positive_rates": fpr.tolist(),
+            "true_positive_rates": tpr.tolist(),
+        },
+        "precision_recall_curve": {"precisions": precisions.tolist(), "recalls": recalls.tolist()},
+    }
+    result.update({name: _entry(metric, y_true, probabilities) for name, metric in scalar.items()})
+    return {"binary_classification_metrics": result}
+
+
+def _rmse(y_true: np.ndarray, predictions: np.ndarray) -> float:
+    return float(np.sqrt(metrics.mean_squared_error(y_true, predictions)))
+
+
+def regression_metrics(y_true: np.ndarray, predictions: np.ndarray) -> dict[str, Any]:
+    """`regression_metrics` of the model-quality format."""
+    y_true = np.asarray(y_true, dtype=float)
+    predictions = np.asarray(predictions, dtype=float)
+    scalar: dict[str, Metric] = {
+        "mae": metrics.mean_absolute_error,
+        "mse": metrics.mean_squared_error,
+        "rmse": _rmse,
+        "r2": metrics.r2_score,
+    }
+    return {
+        "regression_metrics": {
+            name: _entry(metric, y_true, predictions) for name, metric in scalar.items()
+        }
+    }
+
+
+def _figure(width: float = 6.4, height: float = 4.8) -> Figure:
+    figure = Figure(figsize=(width, height), layout="constrained")
+    # Attaching the Agg canvas draws off-screen, whatever pyplot backend the user has.
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    figure.savefig(path, dpi=100)
+    return path
+
+
+def plot_confusion_matrix(y_true: np.ndarray, probabilities: np.ndarray, path: Path) -> Path:
+    figure = _figure(5, 4.5)
+    axes = figure.subplots()
+    metrics.ConfusionMatrixDisplay.from_predictions(
+        np.asarray(y_true).astype(int), _labels(probabilities), labels=[0, 1], ax=axes
+    )
+    axes.set_title(f"Confusion matrix (label 1 when probability > {THRESHOLD})")
+    return _save(figure, path)
+
+
+def plot_roc_curve(y_true: np.ndarray, probabilities: np.ndarray, path: Path) -> Path:
+    figure = _figure(5, 5)
+    axes = figure.subplots()
+    metrics.RocCurveDisplay.from_predictions(y_true, probabilities, name="model", ax=axes)
+    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance (AUC = 0.5)")
+    axes.legend(loc="lower right")
+    axes.set_title("ROC curve on the test split")
+    return _save(figure, path)
+
+
+def plot_residuals(y_true: np.ndarray, predictions: np.ndarray, path: Path) -> Path:
+    figure = _figure()
+    axes = figure.subplots()
+    metrics.PredictionErrorDisplay.from_predictions(
+        y_true, predictions, kind="residual_vs_predicted", ax=axes
+    )
+    axes.set_title("Residuals on the test split (actual - predicted)")
+    return _save(figure, path)
+
+
+def plot_feature_importance(booster: xgb.Booster, feature_names: list[str], path: Path) -> Path:
+    # The booster knows features by position (f0, f1, ...); unused features have no entry.
+    gains = booster.get_score(importance_type="gain")
+    importance = pd.Series(
+        [gains.get(f"f{index}", 0.0) for index in range(len(feature_names))], index=feature_names
+    )
+    top = importance.sort_values().tail(MAX_FEATURES_PLOTTED)
+    figure = _figure(7, 0.3 * len(top) + 1.5)
+    axes = figure.subplots()
+    axes.barh(top.index, top.to_numpy())
+    axes.set_xlabel("average gain of the splits on the feature")
+    axes.set_title("Feature importance")
+    return _save(figure, path)
+
+
+def evaluate(
+    booster: xgb.Booster,
+    feature_names: list[str],
+    features: pd.DataFrame,
+    target: pd.Series,
+    problem_type: str,
+    output_dir: str | Path,
+) -> dict[str, Any]:
+    """Write evaluation.json and the plots into output_dir; return the report."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    y_true = target.to_numpy()
+    scores = predict(booster, features)
+    if problem_type == "binary_classification":
+        report = classification_metrics(y_true, scores)
+        plot_confusion_matrix(y_true, scores, output_dir / "confusion_matrix.png")
+        plot_roc_curve(y_true, scores, output_dir / "roc_curve.png")
+    else:
+        report = regression_metrics(y_true, scores)
+        plot_residuals(y_true, scores, output_dir / "residuals.png")
+    plot_feature_importance(booster, feature_names, output_dir / "feature_importance.png")
+    (output_dir / EVALUATION_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return report
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-dir", type=Path, default=Path("/opt/ml/processing/model"))
+    parser.add_argument("--test-dir", type=Path, default=Path("/opt/ml/processing/test"))
+    parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/evaluation"))
+    parser.add_argument(
+        "--problem-type",
+        "--problem_type",
+        choices=PROBLEM_TYPES,
+        help="defaults to the problem type in the model's metadata.json",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory() as work_dir:
+        booster, metadata = load_model(find_model(args.model_dir, work_dir))
+    problem_type = args.problem_type or metadata["problem_type"]
+    feature_names = metadata["feature_names"]
+    features, target = read_test(args.test_dir, feature_names)
+    report = evaluate(booster, feature_names, features, target, problem_type, args.output_dir)
+    section = next(iter(report.values()))
+    headline = "auc" if problem_type == "binary_classification" else "rmse"
+    print(
+        f"evaluate: {len(target)} test rows, {headline} {section[headline]['value']:.4f} "
+        f"-> {args.output_dir / EVALUATION_FILE}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

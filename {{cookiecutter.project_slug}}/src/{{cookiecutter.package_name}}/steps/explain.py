@@ -1,0 +1,264 @@
+"""Explainability report: global SHAP values of the trained XGBoost model on the test split.
+
+Writes `explainability.json` in the shape of the `analysis.json` that a SageMaker Clarify
+explainability job writes (SageMaker developer guide, "Get the Analysis Results" of a Clarify
+processing job; the same shape Redshift ML's EXPLAIN_MODEL returns):
+
+    {"version": "1.0",
+     "explanations": {"kernel_shap": {"label0": {"global_shap_values": {feature: value},
+                                                 "expected_value": value}}}}
+
+so that it can be attached to the model package as its explainability report and read by
+anything that reads Clarify's report. Like Clarify's default aggregation (`mean_abs`), the global
+value of a feature is the mean absolute SHAP value over the explained rows. It also writes
+`shap_summary.png`, a bar chart of the features with the largest global values.
+
+Inputs: train.py's `xgboost-model` and `metadata.json` (feature names in the model's order), or
+the training job's `model.tar.gz` holding them; the test split as CSV with a header row and the
+target first (the target is not explained).
+
+Self-contained (SageMaker uploads it as a lone script): stdlib, numpy, pandas, xgboost and
+matplotlib only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+MODEL_FILE = "xgboost-model"
+METADATA_FILE = "metadata.json"
+MODEL_ARCHIVE = "model.tar.gz"
+REPORT_FILE = "explainability.json"
+PLOT_FILE = "shap_summary.png"
+
+# Clarify's analysis.json format version, and the key it uses for a model's single output when
+# no label headers are configured.
+REPORT_VERSION = "1.0"
+LABEL = "label0"
+# Clarify files its SHAP results under the name of its method. The values here are NOT Kernel
+# SHAP estimates: they are exact TreeSHAP values computed by xgboost itself (pred_contribs),
+# in the model's raw margin space (log-odds for binary:logistic). The key is kept so that
+# readers of Clarify's report find them.
+METHOD_KEY = "kernel_shap"
+
+TOP_FEATURES = 20
+DEFAULT_MAX_ROWS = 1000
+DEFAULT_SEED = 42
+
+
+def load_model(model_dir: Path) -> tuple[xgb.Booster, dict[str, Any]]:
+    """The booster and its metadata (empty when there is no metadata.json).
+
+    In SageMaker the folder holds the training job's `model.tar.gz`; locally it holds the files
+    that training wrote. The two files are read straight out of the archive, so nothing is
+    written into the model input folder.
+    """
+    model_dir = Path(model_dir)
+    archive = model_dir / MODEL_ARCHIVE
+    if archive.is_file():
+        files = _read_archive(archive, {MODEL_FILE, METADATA_FILE})
+    else:
+        files = {
+            name: (model_dir / name).read_bytes()
+            for name in (MODEL_FILE, METADATA_FILE)
+            if (model_dir / name).is_file()
+        }
+    if MODEL_FILE not in files:
+        raise FileNotFoundError(
+            f"explain: no {MODEL_FILE} in {model_dir} (nor inside {MODEL_ARCHIVE})"
+        )
+    booster = xgb.Booster()
+    booster.load_model(bytearray(files[MODEL_FILE]))
+    metadata = json.loads(files[METADATA_FILE]) if METADATA_FILE in files else {}
+    return booster, metadata
+
+
+def _read_archive(archive: Path, names: set[str]) -> dict[str, bytes]:
+    """The wanted files of a tar archive, matched by base name (SageMaker writes `./name`)."""
+    found: dict[str, bytes] = {}
+    with tarfile.open(archive, "r:*") as tar:
+        for member in tar.getmembers():
+            name = Path(member.name).name
+            if member.isfile() and name in names:
+                content = tar.extractfile(member)
+                if content is not None:
+                    found[name] = content.read()
+    return found
+
+
+def read_csv_dir(data_dir: Path) -> pd.DataFrame:
+    """Every *.csv in the folder (header row, target first), concatenated."""
+    files = sorted(Path(data_dir).glob("*.csv"))
+    if not files:
+        raise FileNotFoundError(f"explain: no *.csv file in {data_dir}")
+    return pd.concat([pd.read_csv(path) for path in files], ignore_index=True)
+
+
+def feature_frame(
+    data: pd.DataFrame, booster: xgb.Booster, metadata: dict[str, Any]
+) -> pd.DataFrame:
+    """The model's input columns, in the order it was trained on; the target is left out.
+
+    The names come from metadata.json, else from the booster, else every column after the
+    first (the target).
+    """
+    names = metadata.get("feature_names") or booster.feature_names or list(data.columns[1:])
+    target = metadata.get("target", data.columns[0])
+    if target in names:
+        raise ValueError(f"explain: the target column {target!r} is listed as a feature")
+    missing = [name for name in names if name not in data.columns]
+    if missing:
+        raise ValueError(f"explain: feature columns missing from the data: {missing}")
+    return data[list(names)]
+
+
+def sample_rows(features: pd.DataFrame, max_rows: int, seed: int = DEFAULT_SEED) -> pd.DataFrame:
+    """At most max_rows rows, drawn reproducibly: TreeSHAP cost grows with the row count."""
+    if max_rows < 1:
+        raise ValueError("explain: --max-rows must be at least 1")
+    if len(features) <= max_rows:
+        return features
+    return features.sample(n=max_rows, random_state=seed)
+
+
+def shap_values(booster: xgb.Booster, features: pd.DataFrame) -> tuple[pd.DataFrame, float]:
+    """Per-row SHAP values (one column per feature) and the expected value.
+
+    xgboost's pred_contribs gives exact TreeSHAP values plus a last "bias" column, the model's
+    expected margin, which is the same for every row; each row adds up to the raw margin
+    prediction (predict with output_margin=True).
+    """
+    if features.empty:
+        raise ValueError("explain: the data set has no rows")
+    # Names only when the booster has them: train.py trains on plain arrays (so that endpoints
+    # can score header-less rows), and xgboost checks names against the booster's.
+    names = [str(column) for column in features.columns] if booster.feature_names else None
+    matrix = xgb.DMatrix(features.to_numpy(dtype=float), missing=np.nan, feature_names=names)
+    # float64: the means over many rows are then not limited by float32 rounding.
+    contributions = booster.predict(matrix, pred_contribs=True).astype(np.float64)
+    values = pd.DataFrame(contributions[:, :-1], columns=features.columns, index=features.index)
+    return values, float(np.mean(contributions[:, -1]))
+
+
+def global_shap(booster: xgb.Booster, features: pd.DataFrame) -> dict[str, float]:
+    """Mean absolute SHAP value of each feature, in the features' column order."""
+    values, _ = shap_values(booster, features)
+    return _mean_abs(values)
+
+
+def _mean_abs(values: pd.DataFrame) -> dict[str, float]:
+    return {str(name): float(value) for name, value in values.abs().mean().items()}
+
+
+def clarify_report(global_values: dict[str, float], expected_value: float) -> dict[str, Any]:
+    """The analysis.json document of a Clarify explainability job, for one model output."""
+    return {
+        "version": REPORT_VERSION,
+        "explanations": {
+            METHOD_KEY: {
+                LABEL: {"global_shap_values": global_values, "expected_value": expected_value}
+            }
+        },
+    }
+
+
+def explain(booster: xgb.Booster, features: pd.DataFrame) -> dict[str, Any]:
+    """The Clarify-format report of the model on these feature rows."""
+    values, expected_value = shap_values(booster, features)
+    return clarify_report(_mean_abs(values), expected_value)
+
+
+def margin_unit(booster: xgb.Booster) -> str:
+    """What a SHAP value measures, from the booster's objective, for the plot's axis."""
+    objective = json.loads(booster.save_config())["learner"]["objective"]["name"]
+    if objective in {"binary:logistic", "binary:logitraw"}:
+        return "log-odds"
+    return "model output"
+
+
+def plot_summary(global_values: dict[str, float], path: Path, unit: str = "model output") -> Path:
+    """A horizontal bar chart of the top features by mean |SHAP|, the largest on top."""
+    top = sorted(global_values.items(), key=lambda item: item[1], reverse=True)[:TOP_FEATURES]
+    names = [name for name, _ in reversed(top)]
+    values = [value for _, value in reversed(top)]
+    figure = Figure(figsize=(8, 1.5 + 0.35 * len(top)))
+    FigureCanvasAgg(figure)  # the Agg canvas: renders PNG without a display
+    axes = figure.add_subplot()
+    axes.barh(names, values, color="#1f77b4")
+    axes.set_xlabel(f"mean |SHAP value| ({unit})")
+    axes.set_title(f"Global feature importance (top {len(top)} of {len(global_values)})")
+    figure.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, format="png", dpi=100)
+    return path
+
+
+def write_report(output_dir: Path, report: dict[str, Any]) -> Path:
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = output_dir / REPORT_FILE
+    path.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    return path
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        default=Path("/opt/ml/processing/model"),
+        help=f"folder with {MODEL_ARCHIVE}, or with {MODEL_FILE} and {METADATA_FILE}",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("/opt/ml/processing/test"),
+        help="folder of CSV files with a header row, target first (the test split)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("/opt/ml/processing/explainability"),
+        help=f"where {REPORT_FILE} and {PLOT_FILE} are written",
+    )
+    parser.add_argument(
+        "--max-rows",
+        type=int,
+        default=DEFAULT_MAX_ROWS,
+        help="explain a seeded random sample of at most this many rows",
+    )
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the row sample")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    booster, metadata = load_model(args.model_dir)
+    features = feature_frame(read_csv_dir(args.data_dir), booster, metadata)
+    rows = sample_rows(features, args.max_rows, args.seed)
+    report = explain(booster, rows)
+    global_values = report["explanations"][METHOD_KEY][LABEL]["global_shap_values"]
+    report_path = write_report(args.output_dir, report)
+    plot_path = plot_summary(global_values, args.output_dir / PLOT_FILE, margin_unit(booster))
+    top = max(global_values, key=global_values.__getitem__)
+    print(
+        f"explain: TreeSHAP on {len(rows)} of {len(features)} rows, {len(global_values)} "
+        f"features, most important {top!r} -> {report_path}, {plot_path}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

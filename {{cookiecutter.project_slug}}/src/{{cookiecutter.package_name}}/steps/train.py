@@ -1,0 +1,197 @@
+"""Train: fit an XGBoost model on the train split, stopping early on the validation split.
+
+Follows the SageMaker training contract: the splits arrive in the channel folders
+(SM_CHANNEL_TRAIN, SM_CHANNEL_VALIDATION), the model goes to SM_MODEL_DIR, and hyperparameters
+arrive as `--name value` arguments (SageMaker passes their names verbatim, so both `--num-round`
+and `--num_round` work). Input files are CSV with a header row and the target first.
+
+Writes <model-dir>/xgboost-model (the booster, in XGBoost's UBJSON format, the name the SageMaker
+XGBoost container loads) and <model-dir>/metadata.json (problem type, target, feature names in
+the order the model expects them, best iteration, hyperparameters).
+
+Self-contained (SageMaker uploads it as a lone script): stdlib, numpy, pandas, xgboost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+
+PROBLEM_TYPES = ("binary_classification", "regression")
+OBJECTIVES = {"binary_classification": "binary:logistic", "regression": "reg:squarederror"}
+# The metric early stopping watches: log loss is smoother than AUC on a small validation split.
+EVAL_METRICS = {"binary_classification": "logloss", "regression": "rmse"}
+# Rows a training thread should have: OpenMP threads only pay off on larger data. On small data
+# their synchronisation costs more than it saves (measured: 170 rounds on 400 rows took 0.2 s on
+# one thread and 14 s with all threads of two busy cores).
+ROWS_PER_THREAD = 10_000
+MODEL_FILE = "xgboost-model"
+METADATA_FILE = "metadata.json"
+
+# Defaults for small tabular data sets; the pipeline can override each one.
+HYPERPARAMETERS: dict[str, int | float] = {
+    "num_round": 300,
+    "max_depth": 4,
+    "eta": 0.1,
+    "subsample": 0.8,
+    "min_child_weight": 1.0,
+    "early_stopping_rounds": 20,
+    "seed": 42,
+}
+
+
+def read_split(path: str | Path) -> tuple[pd.DataFrame, pd.Series]:
+    """Features and target of a split: a CSV file, or every *.csv in a folder (a channel)."""
+    path = Path(path)
+    files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+    if not files or not files[0].is_file():
+        raise FileNotFoundError(f"no CSV files found at {path}")
+    data = pd.concat([pd.read_csv(file) for file in files], ignore_index=True)
+    if data.empty or data.shape[1] < 2:
+        raise ValueError(f"{path}: need rows with a target and at least one feature")
+    return data.iloc[:, 1:], data.iloc[:, 0]
+
+
+def _matrix(features: pd.DataFrame, target: pd.Series | None = None) -> xgb.DMatrix:
+    # Plain arrays, so the booster stores no feature names: it then scores header-less CSV
+    # rows, as endpoints receive them; metadata.json keeps the names and their order.
+    label = None if target is None else target.to_numpy(dtype=float)
+    return xgb.DMatrix(features.to_numpy(dtype=float), label=label, missing=np.nan)
+
+
+def train(
+    train_features: pd.DataFrame,
+    train_target: pd.Series,
+    validation_features: pd.DataFrame,
+    validation_target: pd.Series,
+    problem_type: str,
+    hyperparameters: dict[str, Any] | None = None,
+) -> xgb.Booster:
+    """Fit a booster; it keeps the trees up to the best validation score."""
+    if list(train_features.columns) != list(validation_features.columns):
+        raise ValueError("train and validation splits have different feature columns")
+    settings = {**HYPERPARAMETERS, **(hyperparameters or {})}
+    params = {
+        "objective": OBJECTIVES[problem_type],
+        "eval_metric": EVAL_METRICS[problem_type],
+        "max_depth": int(settings["max_depth"]),
+        "eta": float(settings["eta"]),
+        "subsample": float(settings["subsample"]),
+        "min_child_weight": float(settings["min_child_weight"]),
+        "seed": int(settings["seed"]),
+        "tree_method": "hist",
+        "nthread": max(1, min(os.cpu_count() or 1, len(train_target) // ROWS_PER_THREAD)),
+    }
+    validation = _matrix(validation_features, validation_target)
+    return xgb.train(
+        params,
+        _matrix(train_features, train_target),
+        num_boost_round=int(settings["num_round"]),
+        evals=[(validation, "validation")],
+        callbacks=[
+            # save_best: the returned model ends at the best round, not at the last one.
+            xgb.callback.EarlyStopping(
+                rounds=int(settings["early_stopping_rounds"]),
+                metric_name=EVAL_METRICS[problem_type],
+                data_name="validation",
+                save_best=True,
+            )
+        ],
+        verbose_eval=False,
+    )
+
+
+def predict(booster: xgb.Booster, features: pd.DataFrame) -> np.ndarray:
+    """Probabilities of class 1 (classification) or predicted values (regression)."""
+    return booster.predict(_matrix(features))
+
+
+def save_model(booster: xgb.Booster, model_dir: str | Path, metadata: dict[str, Any]) -> Path:
+    """Write the booster and its metadata into model_dir; returns the model file."""
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    model_path = model_dir / MODEL_FILE
+    # Raw UBJSON bytes: save_model() would guess the format from the extension-less name.
+    model_path.write_bytes(bytes(booster.save_raw(raw_format="ubj")))
+    (model_dir / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+    return model_path
+
+
+def load_model(model_dir: str | Path) -> tuple[xgb.Booster, dict[str, Any]]:
+    """The booster and metadata that save_model wrote."""
+    model_dir = Path(model_dir)
+    booster = xgb.Booster()
+    booster.load_model(bytearray((model_dir / MODEL_FILE).read_bytes()))
+    metadata = json.loads((model_dir / METADATA_FILE).read_text(encoding="utf-8"))
+    return booster, metadata
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+
+    def option(name: str, **kwargs: Any) -> None:
+        # SageMaker passes hyperparameter names verbatim: accept dashes and underscores.
+        flags = dict.fromkeys([f"--{name}", f"--{name.replace('-', '_')}"])
+        parser.add_argument(*flags, **kwargs)
+
+    option("train", type=Path, default=os.environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
+    option(
+        "validation",
+        type=Path,
+        default=os.environ.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation"),
+    )
+    option("model-dir", type=Path, default=os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
+    option("problem-type", choices=PROBLEM_TYPES, required=True)
+    option("num-round", type=int, default=HYPERPARAMETERS["num_round"])
+    option("max-depth", type=int, default=HYPERPARAMETERS["max_depth"])
+    option("eta", type=float, default=HYPERPARAMETERS["eta"])
+    option("subsample", type=float, default=HYPERPARAMETERS["subsample"])
+    option("min-child-weight", type=float, default=HYPERPARAMETERS["min_child_weight"])
+    option("early-stopping-rounds", type=int, default=HYPERPARAMETERS["early_stopping_rounds"])
+    option("seed", type=int, default=HYPERPARAMETERS["seed"])
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    hyperparameters = {name: getattr(args, name) for name in HYPERPARAMETERS}
+    train_features, train_target = read_split(args.train)
+    validation_features, validation_target = read_split(args.validation)
+    booster = train(
+        train_features,
+        train_target,
+        validation_features,
+        validation_target,
+        args.problem_type,
+        hyperparameters,
+    )
+    metadata = {
+        "problem_type": args.problem_type,
+        "target": str(train_target.name),
+        "feature_names": [str(name) for name in train_features.columns],
+        "objective": OBJECTIVES[args.problem_type],
+        "eval_metric": EVAL_METRICS[args.problem_type],
+        "best_iteration": int(booster.best_iteration),
+        "best_score": float(booster.best_score),
+        "hyperparameters": hyperparameters,
+        "xgboost_version": xgb.__version__,
+    }
+    model_path = save_model(booster, args.model_dir, metadata)
+    print(
+        f"train: {len(train_target)} rows, {train_features.shape[1]} features; best iteration "
+        f"{booster.best_iteration} with validation {metadata['eval_metric']} "
+        f"{booster.best_score:.4f} -> {model_path}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

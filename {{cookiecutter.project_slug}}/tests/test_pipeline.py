@@ -1,0 +1,488 @@
+"""The SageMaker pipeline, built offline with the real SDK: its step graph, parameters,
+quality gate and registration, a local replay of its container contract, and its command line
+against moto's S3 and SageMaker."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import shutil
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from {{ cookiecutter.package_name }} import config
+
+pytestmark = pytest.mark.filterwarnings(
+    # The SDK says so every time a step is defined with a PipelineSession.
+    "ignore:Running within a PipelineSession:UserWarning"
+)
+
+FAKE_AWS_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": config.AWS_REGION,
+    # ModelTrainer otherwise asks IAM to simulate the role's policies.
+    "SAGEMAKER_VALIDATE_ROLE": "false",
+}
+PROCESSING_ROOT = "/opt/ml/processing"
+KMS_KEY = f"arn:aws:kms:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:key/test-key"
+
+GATE = config.QUALITY_GATE
+METRIC = {
+    "Std:JsonGet": {
+        "PropertyFile": {"Get": "Steps.Evaluate.PropertyFiles.EvaluationReport"},
+        "Path": GATE.json_path,
+    }
+}
+THRESHOLD = {"Get": "Parameters.QualityThreshold"}
+MODEL_ARTIFACTS = {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[None]:
+    """Fake credentials, the project's region, and moto in place of AWS with the bucket made."""
+    with pytest.MonkeyPatch.context() as environment:
+        for name, value in FAKE_AWS_ENVIRONMENT.items():
+            environment.setenv(name, value)
+        environment.delenv("AWS_PROFILE", raising=False)
+        with mock_aws():
+            location = (
+                {}
+                if config.AWS_REGION == "us-east-1"
+                else {"CreateBucketConfiguration": {"LocationConstraint": config.AWS_REGION}}
+            )
+            s3 = boto3.client("s3", region_name=config.AWS_REGION)
+            s3.create_bucket(Bucket=config.DEFAULT_BUCKET, **location)
+            yield
+
+
+@pytest.fixture(scope="module")
+def pipeline(aws: None) -> ModuleType:
+    # Imported here rather than at the top, so that only these tests pay for the SDK import.
+    from {{ cookiecutter.package_name }} import pipeline
+
+    return pipeline
+
+
+@pytest.fixture(scope="module")
+def definition(pipeline: ModuleType) -> dict[str, Any]:
+    return json.loads(pipeline.get_pipeline().definition())
+
+
+@pytest.fixture(scope="module")
+def steps(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return all_steps(definition)
+
+
+def all_steps(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every step by name, including those in the branches of condition steps."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def visit(level: list[dict[str, Any]]) -> None:
+        for step in level:
+            found[step["Name"]] = step
+            if step["Type"] == "Condition":
+                visit(step["Arguments"]["IfSteps"])
+                visit(step["Arguments"]["ElseSteps"])
+
+    visit(definition["Steps"])
+    return found
+
+
+def references(node: Any) -> set[str]:
+    """Every `{"Get": ...}` inside a piece of the definition, e.g. "Parameters.InputDataUrl"."""
+    if isinstance(node, dict):
+        found = {node["Get"]} if isinstance(node.get("Get"), str) else set()
+        return found.union(*(references(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(references(value) for value in node))
+    return set()
+
+
+def upstream(step: dict[str, Any]) -> set[str]:
+    """The steps this one waits for: those whose properties it reads, and its DependsOn."""
+    arguments = step["Arguments"]
+    if step["Type"] == "Condition":
+        arguments = arguments["Conditions"]
+    read = {ref.split(".")[1] for ref in references(arguments) if ref.startswith("Steps.")}
+    return read | set(step.get("DependsOn", []))
+
+
+def output_of(step: str, output: str) -> dict[str, str]:
+    return {"Get": f"Steps.{step}.ProcessingOutputConfig.Outputs['{output}'].S3Output.S3Uri"}
+
+
+def json_file_in(prefix: dict[str, str], filename: str) -> dict[str, Any]:
+    return {
+        "ContentType": "application/json",
+        "S3Uri": {"Std:Join": {"On": "/", "Values": [prefix, filename]}},
+    }
+
+
+def inputs_by_path(step: dict[str, Any]) -> dict[str, Any]:
+    """Container path -> S3 source of every input of a processing step."""
+    return {
+        item["S3Input"]["LocalPath"]: item["S3Input"]["S3Uri"]
+        for item in step["Arguments"]["ProcessingInputs"]
+    }
+
+
+def outputs_by_name(step: dict[str, Any]) -> dict[str, str]:
+    """Output name -> container path of every output of a processing step."""
+    return {
+        item["OutputName"]: item["S3Output"]["LocalPath"]
+        for item in step["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+    }
+
+
+def processing_steps(steps: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    return [step for step in steps.values() if step["Type"] == "Processing"]
+
+
+def optional_steps() -> list[str]:
+    return [
+        name
+        for name, enabled in (
+            ("Baseline", config.DATA_QUALITY_BASELINE),
+            ("Explain", config.EXPLAINABILITY_REPORT),
+        )
+        if enabled
+    ]
+
+
+def s3_object(uri: str) -> bytes:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    s3 = boto3.client("s3", region_name=config.AWS_REGION)
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def test_steps_at_the_top_level_and_in_the_quality_gate(definition):
+    assert [step["Name"] for step in definition["Steps"]] == [
+        "Preprocess",
+        "Train",
+        "Evaluate",
+        *optional_steps(),
+        "CheckQuality",
+    ]
+    gate = definition["Steps"][-1]
+    assert gate["Type"] == "Condition"
+    assert [(s["Name"], s["Type"]) for s in gate["Arguments"]["IfSteps"]] == [
+        ("Register", "RegisterModel")
+    ]
+    assert [(s["Name"], s["Type"]) for s in gate["Arguments"]["ElseSteps"]] == [
+        ("QualityGateFailed", "Fail")
+    ]
+
+
+def test_dependency_graph(steps):
+    expected = {
+        "Preprocess": set(),
+        "Train": {"Preprocess"},
+        "Evaluate": {"Preprocess", "Train"},
+        "CheckQuality": {"Evaluate"},
+        "Register": {"Train", "Evaluate"},
+        "QualityGateFailed": {"Evaluate"},
+    }
+    if config.DATA_QUALITY_BASELINE:
+        expected["Baseline"] = {"Preprocess"}
+        expected["Register"].add("Baseline")
+    if config.EXPLAINABILITY_REPORT:
+        expected["Explain"] = {"Preprocess", "Train"}
+        expected["Register"].add("Explain")
+    assert {name: upstream(step) for name, step in steps.items()} == expected
+
+
+def test_data_flows_from_split_to_training_to_evaluation(steps):
+    channels = {
+        channel["ChannelName"]: channel["DataSource"]["S3DataSource"]["S3Uri"]
+        for channel in steps["Train"]["Arguments"]["InputDataConfig"]
+    }
+    assert channels["train"] == output_of("Preprocess", "train")
+    assert channels["validation"] == output_of("Preprocess", "validation")
+    assert sorted(inputs_by_path(steps["Evaluate"]).values(), key=str)[:2] == sorted(
+        [MODEL_ARTIFACTS, output_of("Preprocess", "test")], key=str
+    )
+    if config.DATA_QUALITY_BASELINE:
+        # Model Monitor profiles the data the model was trained on.
+        assert output_of("Preprocess", "train") in inputs_by_path(steps["Baseline"]).values()
+
+
+def test_parameters_and_defaults(definition):
+    parameters = {p["Name"]: (p["Type"], p["DefaultValue"]) for p in definition["Parameters"]}
+    input_type, input_url = parameters.pop("InputDataUrl")
+    assert input_type == "String"
+    assert input_url.startswith(f"s3://{config.DEFAULT_BUCKET}/")
+    assert input_url.endswith("/"), "a prefix: every CSV file under it is read"
+    assert parameters == {
+        "ProcessingInstanceType": ("String", "ml.m5.large"),
+        "ProcessingInstanceCount": ("Integer", 1),
+        "TrainingInstanceType": ("String", "ml.m5.xlarge"),
+        "ModelApprovalStatus": ("String", "PendingManualApproval"),
+        "QualityThreshold": ("Float", GATE.threshold),
+    }
+
+
+def test_every_parameter_is_used_by_a_step(definition):
+    declared = {f"Parameters.{p['Name']}" for p in definition["Parameters"]}
+    assert declared - references(definition["Steps"]) == set()
+
+
+def test_instance_parameters_size_every_job(steps):
+    for step in processing_steps(steps):
+        cluster = step["Arguments"]["ProcessingResources"]["ClusterConfig"]
+        assert cluster["InstanceType"] == {"Get": "Parameters.ProcessingInstanceType"}
+        assert cluster["InstanceCount"] == {"Get": "Parameters.ProcessingInstanceCount"}
+    resources = steps["Train"]["Arguments"]["ResourceConfig"]
+    assert resources["InstanceType"] == {"Get": "Parameters.TrainingInstanceType"}
+
+
+def test_preprocess_reads_the_input_data_url_and_the_uploaded_schema(steps):
+    inputs = inputs_by_path(steps["Preprocess"])
+    assert inputs[f"{PROCESSING_ROOT}/input/data"] == {"Get": "Parameters.InputDataUrl"}
+    schema_uri = inputs[f"{PROCESSING_ROOT}/input/schema"]
+    assert schema_uri.startswith(f"s3://{config.DEFAULT_BUCKET}/")
+    assert s3_object(schema_uri) == config.SCHEMA.read_bytes()
+
+
+def test_each_processing_step_runs_its_script_as_uploaded(steps):
+    for step in processing_steps(steps):
+        script = {
+            "Preprocess": "preprocess.py",
+            "Evaluate": "evaluate.py",
+            "Baseline": "baseline.py",
+            "Explain": "explain.py",
+        }[step["Name"]]
+        code = f"{PROCESSING_ROOT}/input/code"
+        assert step["Arguments"]["AppSpecification"]["ContainerEntrypoint"] == [
+            "python3",
+            f"{code}/{script}",
+        ]
+        uploaded = s3_object(inputs_by_path(step)[code])
+        assert uploaded == (config.STEPS_DIR / script).read_bytes()
+
+
+def test_train_runs_train_py_from_the_steps_folder(steps):
+    arguments = steps["Train"]["Arguments"]
+    assert arguments["HyperParameters"]["problem-type"] == config.PROBLEM_TYPE
+    channels = {
+        channel["ChannelName"]: channel["DataSource"]["S3DataSource"]["S3Uri"]
+        for channel in arguments["InputDataConfig"]
+    }
+    source_code = json.loads(s3_object(f"{channels['sm_drivers']}/sourcecode.json"))
+    assert source_code["entry_script"] == "train.py"
+    uploaded = s3_object(f"{channels['code']}/train.py")
+    assert uploaded == (config.STEPS_DIR / "train.py").read_bytes()
+
+
+def test_script_arguments_match_the_container_paths(steps):
+    for step in processing_steps(steps):
+        arguments = step["Arguments"]["AppSpecification"]["ContainerArguments"]
+        paths = {value for value in arguments if value.startswith(PROCESSING_ROOT)}
+        inputs = set(inputs_by_path(step)) - {f"{PROCESSING_ROOT}/input/code"}
+        outputs = set(outputs_by_name(step).values())
+        assert inputs <= paths, step["Name"]
+        assert all(
+            any(out == path or out.startswith(f"{path}/") for path in paths) for out in outputs
+        ), step["Name"]
+        assert paths <= inputs | outputs | {str(Path(out).parent) for out in outputs}
+
+
+def test_every_job_runs_the_xgboost_container_that_matches_the_local_xgboost(
+    pipeline, steps
+):
+    import xgboost
+
+    images = [step["Arguments"]["AppSpecification"]["ImageUri"] for step in processing_steps(steps)]
+    images.append(steps["Train"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"])
+    images += [c["Image"] for c in steps["Register"]["Arguments"]["InferenceSpecification"]["Containers"]]
+    version = pipeline.XGBOOST_FRAMEWORK_VERSION
+    for image in images:
+        assert f".dkr.ecr.{config.AWS_REGION}." in image
+        assert image.endswith(f"/sagemaker-xgboost:{version}")
+    assert xgboost.__version__.startswith(f"{version.split('-')[0]}.")
+
+
+def test_quality_gate_compares_the_evaluation_metric_with_the_threshold(definition, steps):
+    (condition,) = definition["Steps"][-1]["Arguments"]["Conditions"]
+    expected = "GreaterThanOrEqualTo" if GATE.higher_is_better else "LessThanOrEqualTo"
+    assert condition["Type"] == expected
+    assert condition["LeftValue"] == METRIC
+    assert condition["RightValue"] == THRESHOLD
+    evaluate = steps["Evaluate"]
+    assert evaluate["PropertyFiles"] == [
+        {"PropertyFileName": "EvaluationReport", "OutputName": "evaluation", "FilePath": "evaluation.json"}
+    ]
+    assert "evaluation" in outputs_by_name(evaluate)
+
+
+def test_failed_gate_reports_the_metric_and_the_threshold(steps):
+    message = steps["QualityGateFailed"]["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
+    assert METRIC in message
+    assert THRESHOLD in message
+    assert any(GATE.metric in part for part in message if isinstance(part, str))
+
+
+def test_register_adds_the_trained_model_to_the_group(steps):
+    arguments = steps["Register"]["Arguments"]
+    assert arguments["ModelPackageGroupName"] == config.MODEL_PACKAGE_GROUP
+    assert arguments["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
+    (container,) = arguments["InferenceSpecification"]["Containers"]
+    assert container["ModelDataUrl"] == MODEL_ARTIFACTS
+    # Any SAGEMAKER_PROGRAM, even empty, switches the XGBoost container to script mode.
+    assert "SAGEMAKER_PROGRAM" not in container.get("Environment", {})
+    assert arguments["InferenceSpecification"]["SupportedContentTypes"] == ["text/csv"]
+
+
+def test_register_attaches_the_evaluation_and_baselines(steps):
+    arguments = steps["Register"]["Arguments"]
+    metrics = arguments["ModelMetrics"]
+    assert metrics["ModelQuality"] == {
+        "Statistics": json_file_in(output_of("Evaluate", "evaluation"), "evaluation.json")
+    }
+    if config.DATA_QUALITY_BASELINE:
+        baseline = output_of("Baseline", "baseline")
+        data_quality = {
+            "Statistics": json_file_in(baseline, "statistics.json"),
+            "Constraints": json_file_in(baseline, "constraints.json"),
+        }
+        assert metrics["ModelDataQuality"] == data_quality
+        assert arguments["DriftCheckBaselines"] == {"ModelDataQuality": data_quality}
+    else:
+        assert "ModelDataQuality" not in metrics
+        assert "DriftCheckBaselines" not in arguments
+    if config.EXPLAINABILITY_REPORT:
+        report = json_file_in(output_of("Explain", "explainability"), "explainability.json")
+        assert metrics["Explainability"] == {"Report": report}
+    else:
+        assert not metrics.get("Explainability")
+
+
+def test_default_definition_leaves_encryption_to_the_account(definition):
+    text = json.dumps(definition)
+    assert "KmsKeyId" not in text
+    assert '"EnableNetworkIsolation": false' not in text
+
+
+def test_replay_the_container_contract_locally(steps, tmp_path, monkeypatch):
+    """Run every step script in-process where the definition says the container puts its
+    inputs and expects its outputs (/opt/ml/processing -> a temporary folder), feeding each
+    step what the steps it reads from produced, on the bundled sample data."""
+    root = tmp_path / "processing"
+    produced: dict[str, Path] = {}  # the S3 location a step wrote, as a Get reference
+
+    def local(path: str) -> str:
+        return path.replace(PROCESSING_ROOT, str(root), 1)
+
+    def stage(source: Any, destination: Path) -> None:
+        destination.mkdir(parents=True, exist_ok=True)
+        if source == {"Get": "Parameters.InputDataUrl"}:
+            shutil.copy(config.SAMPLE_DATA, destination)
+        elif isinstance(source, str):
+            (destination / source.rsplit("/", 1)[1]).write_bytes(s3_object(source))
+        else:
+            shutil.copytree(produced[source["Get"]], destination, dirs_exist_ok=True)
+
+    def run_processing(step: dict[str, Any]) -> None:
+        shutil.rmtree(root, ignore_errors=True)
+        code = f"{PROCESSING_ROOT}/input/code"
+        for path, source in inputs_by_path(step).items():
+            if path != code:
+                stage(source, Path(local(path)))
+        script = Path(step["Arguments"]["AppSpecification"]["ContainerEntrypoint"][-1]).stem
+        module = importlib.import_module(f"{config.__package__}.steps.{script}")
+        arguments = [local(a) for a in step["Arguments"]["AppSpecification"]["ContainerArguments"]]
+        assert module.main(arguments) == 0, step["Name"]
+        for name, path in outputs_by_name(step).items():
+            kept = tmp_path / "s3" / step["Name"] / name
+            shutil.copytree(local(path), kept)
+            produced[output_of(step["Name"], name)["Get"]] = kept
+
+    run_processing(steps["Preprocess"])
+
+    # The training container gets its channels and model folder from the environment and the
+    # hyperparameters as `--name value`, which is what SageMaker's script driver passes.
+    train = steps["Train"]["Arguments"]
+    for channel in train["InputDataConfig"]:
+        uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
+        if isinstance(uri, dict):
+            monkeypatch.setenv(f"SM_CHANNEL_{channel['ChannelName'].upper()}", str(produced[uri["Get"]]))
+    model_dir = tmp_path / "model"
+    monkeypatch.setenv("SM_MODEL_DIR", str(model_dir))
+    hyperparameters = [part for item in train["HyperParameters"].items() for part in ("--" + item[0], item[1])]
+    trainer = importlib.import_module(f"{config.__package__}.steps.train")
+    assert trainer.main(hyperparameters) == 0
+    artifacts = tmp_path / "s3" / "Train"
+    artifacts.mkdir(parents=True)
+    with tarfile.open(artifacts / "model.tar.gz", "w:gz") as archive:
+        for file in model_dir.iterdir():
+            archive.add(file, arcname=file.name)
+    produced[MODEL_ARTIFACTS["Get"]] = artifacts
+
+    for step in processing_steps(steps):
+        if step["Name"] != "Preprocess":
+            run_processing(step)
+
+    report = produced[output_of("Evaluate", "evaluation")["Get"]] / "evaluation.json"
+    value: Any = json.loads(report.read_text())
+    for key in GATE.json_path.split("."):
+        value = value[key]
+    assert isinstance(value, float) and math.isfinite(value)
+    assert GATE.passes(value), "the default threshold should pass on the sample data"
+    if config.DATA_QUALITY_BASELINE:
+        baseline = produced[output_of("Baseline", "baseline")["Get"]]
+        assert {"statistics.json", "constraints.json"} <= {p.name for p in baseline.iterdir()}
+    if config.EXPLAINABILITY_REPORT:
+        explain = produced[output_of("Explain", "explainability")["Get"]]
+        assert (explain / "explainability.json").is_file()
+
+
+def test_kms_key_reaches_every_job(pipeline, capsys):
+    assert pipeline.main(["definition", "--kms-key-id", KMS_KEY]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    steps = all_steps(printed)
+    assert [s["Name"] for s in printed["Steps"]][-1] == "CheckQuality"
+    for step in processing_steps(steps):
+        arguments = step["Arguments"]
+        assert arguments["ProcessingOutputConfig"]["KmsKeyId"] == KMS_KEY
+        assert arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == KMS_KEY
+    train = steps["Train"]["Arguments"]
+    assert train["OutputDataConfig"]["KmsKeyId"] == KMS_KEY
+    assert train["ResourceConfig"]["VolumeKmsKeyId"] == KMS_KEY
+
+
+def test_cli_upsert_creates_then_updates_and_start_starts_an_execution(pipeline, capsys):
+    sagemaker = boto3.client("sagemaker", region_name=config.AWS_REGION)
+    for _ in range(2):  # the second run updates the pipeline the first one created
+        assert pipeline.main(["upsert"]) == 0
+        pipeline_arn = capsys.readouterr().out.strip()
+        described = sagemaker.describe_pipeline(PipelineName=config.PIPELINE_NAME)
+        assert described["PipelineArn"] == pipeline_arn
+        assert described["RoleArn"] == config.EXECUTION_ROLE_ARN
+        stored = json.loads(described["PipelineDefinition"])
+        assert stored["Steps"][-1]["Name"] == "CheckQuality"
+
+    assert pipeline.main(["start", "--parameter", "QualityThreshold=0.5"]) == 0
+    execution_arn = capsys.readouterr().out.strip()
+    assert execution_arn.startswith(f"{pipeline_arn}/execution/")
+    overrides = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=execution_arn)
+    assert overrides["PipelineParameters"] == [{"Name": "QualityThreshold", "Value": "0.5"}]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["definition", "--parameter", "QualityThreshold=0.5"], ["start", "--parameter", "oops"]],
+)
+def test_cli_rejects_misused_parameters(pipeline, argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        pipeline.main(argv)
+    assert exit_info.value.code == 2
+    assert "--parameter" in capsys.readouterr().err
