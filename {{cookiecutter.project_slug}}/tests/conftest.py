@@ -50,17 +50,10 @@ def generate_dataset(problem_type: str, rows: int = 240, seed: int = 0) -> Datas
     return frame, schema
 
 
-def write_csv(frame: pd.DataFrame, folder: Path, name: str = "data.csv") -> Path:
-    """Write a frame as the steps read it: CSV with a header row, no index."""
+def _write_csv(frame: pd.DataFrame, folder: Path, name: str = "data.csv") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     frame.to_csv(path, index=False)
-    return path
-
-
-def write_json(document: dict[str, Any], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document), encoding="utf-8")
     return path
 
 
@@ -68,6 +61,13 @@ def write_json(document: dict[str, Any], path: Path) -> Path:
 def make_dataset() -> Callable[..., Dataset]:
     """generate_dataset(problem_type, rows=240, seed=0) -> (frame, schema)."""
     return generate_dataset
+
+
+@pytest.fixture
+def write_csv() -> Callable[..., Path]:
+    """write_csv(frame, folder, name="data.csv") -> path: CSV as the steps read it (header, no
+    index), creating the folder."""
+    return _write_csv
 
 
 @pytest.fixture(scope="session")
@@ -95,7 +95,10 @@ def sample_splits(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def sample_model(sample_splits: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The model folder train wrote for the sample splits, with the default hyperparameters."""
     model_dir = tmp_path_factory.mktemp("model")
-    argv = ["--train", str(sample_splits / "train"), "--validation", str(sample_splits / "validation")]
-    argv += ["--model-dir", str(model_dir), "--problem-type", config.PROBLEM_TYPE]
+    argv = [
+        *("--train", str(sample_splits / "train")),
+        *("--validation", str(sample_splits / "validation")),
+        *("--model-dir", str(model_dir), "--problem-type", config.PROBLEM_TYPE),
+    ]
     assert train.main(argv) == 0
     return model_dir

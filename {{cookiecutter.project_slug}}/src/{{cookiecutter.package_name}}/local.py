@@ -35,6 +35,14 @@ def metric_value(evaluation: dict[str, Any], json_path: str) -> float:
     return float(value)
 
 
+def _argv(**options: object) -> list[str]:
+    """A step script's arguments: input_dir=path -> ["--input-dir", "path"]."""
+    argv = []
+    for name, value in options.items():
+        argv += [f"--{name.replace('_', '-')}", str(value)]
+    return argv
+
+
 def run(
     data: Path, output_dir: Path, schema: Path = config.SCHEMA, seed: int = 42
 ) -> dict[str, Any]:
@@ -45,42 +53,50 @@ def run(
     for folder in OUTPUT_FOLDERS:
         # Left-overs of an earlier run (e.g. plots of another problem type) would mislead.
         shutil.rmtree(output_dir / folder, ignore_errors=True)
-    processed = output_dir / "processed"
+    splits = output_dir / "processed"
     model = output_dir / "model"
     evaluation = output_dir / "evaluation"
-    problem_type = ["--problem-type", config.PROBLEM_TYPE]
+    problem_type = config.PROBLEM_TYPE
     steps: list[tuple[str, Callable[[list[str]], int], list[str]]] = [
         (
             "preprocess",
             preprocess.main,
-            ["--input-dir", str(data), "--schema", str(schema), "--output-dir", str(processed)]
-            + ["--seed", str(seed), *problem_type],
+            _argv(
+                input_dir=data,
+                schema=schema,
+                output_dir=splits,
+                seed=seed,
+                problem_type=problem_type,
+            ),
         ),
         (
             "train",
             train.main,
-            ["--train", str(processed / "train"), "--validation", str(processed / "validation")]
-            + ["--model-dir", str(model), "--seed", str(seed), *problem_type],
+            _argv(
+                train=splits / "train",
+                validation=splits / "validation",
+                model_dir=model,
+                seed=seed,
+                problem_type=problem_type,
+            ),
         ),
         (
             "evaluate",
             evaluate.main,
-            ["--model-dir", str(model), "--test-dir", str(processed / "test")]
-            + ["--output-dir", str(evaluation), *problem_type],
+            _argv(
+                model_dir=model,
+                test_dir=splits / "test",
+                output_dir=evaluation,
+                problem_type=problem_type,
+            ),
         ),
     ]
     if config.DATA_QUALITY_BASELINE:
         # Imported here: projects generated without the baseline have no steps/baseline.py.
         from .steps import baseline
 
-        steps.append(
-            (
-                "baseline",
-                baseline.main,
-                ["--input-dir", str(processed / "train")]
-                + ["--output-dir", str(output_dir / "baseline")],
-            )
-        )
+        baseline_argv = _argv(input_dir=splits / "train", output_dir=output_dir / "baseline")
+        steps.append(("baseline", baseline.main, baseline_argv))
     for name, step, argv in steps:
         if step(argv) != 0:
             raise RuntimeError(f"step {name} failed")
@@ -90,7 +106,7 @@ def run(
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     gate = config.QUALITY_GATE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=config.SAMPLE_DATA, help="a CSV file or folder")
+    parser.add_argument("--data", type=Path, default=config.SAMPLE_DATA, help="CSV file or folder")
     parser.add_argument("--output-dir", type=Path, default=Path("build/local-run"))
     parser.add_argument("--schema", type=Path, default=config.SCHEMA)
     parser.add_argument("--seed", type=int, default=42)

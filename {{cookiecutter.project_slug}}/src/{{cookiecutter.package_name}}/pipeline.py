@@ -422,17 +422,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.parameter and args.command != "start":
         parser.error("--parameter only applies to start")
 
+    if args.command == "start":
+        # Starting needs only the name of the pipeline that upsert stored in AWS.
+        execution = Pipeline(
+            name=config.PIPELINE_NAME, sagemaker_session=default_session(args.bucket)
+        ).start(parameters=dict(args.parameter) or None)
+        print(execution.arn)
+        return 0
+
     pipeline = get_pipeline(role_arn=args.role_arn, bucket=args.bucket, kms_key_id=args.kms_key_id)
     if args.command == "definition":
         print(json.dumps(json.loads(pipeline.definition()), indent=2))
-    elif args.command == "upsert":
+    else:
         response = pipeline.upsert(
             role_arn=args.role_arn, description=f"{config.PROJECT_NAME}: training pipeline"
         )
         print(response["PipelineArn"])
-    else:
-        execution = pipeline.start(parameters=dict(args.parameter) or None)
-        print(execution.arn)
     return 0
 
 

@@ -246,7 +246,8 @@ def plot_feature_importance(booster: xgb.Booster, feature_names: list[str], path
     axes = figure.subplots()
     axes.barh(top.index, top.to_numpy())
     axes.set_xlabel("average gain of the splits on the feature")
-    axes.set_title("Feature importance")
+    shown = f"top {len(top)} of {len(importance)}" if len(top) < len(importance) else "all"
+    axes.set_title(f"Feature importance ({shown} features)")
     return _save(figure, path)
 
 

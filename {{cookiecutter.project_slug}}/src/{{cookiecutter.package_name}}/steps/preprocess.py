@@ -79,7 +79,8 @@ def _schema_file(path: Path) -> Path:
     if path.is_dir():
         candidates = sorted(path.glob("*.json"))
         if len(candidates) != 1:
-            raise SchemaError(f"expected exactly one JSON schema in {path}, found {len(candidates)}")
+            found = len(candidates)
+            raise SchemaError(f"expected exactly one JSON schema in {path}, found {found}")
         return candidates[0]
     if not path.is_file():
         raise SchemaError(f"schema {path} does not exist")
@@ -205,25 +206,25 @@ def _check_column(raw: pd.Series, column: Column) -> tuple[pd.Series, list[str]]
     problems = []
     missing = raw.isna()
     values = pd.to_numeric(raw, errors="coerce").astype(float)
-    not_numbers = ~missing & ~np.isfinite(values)
-    if not_numbers.any():
-        problems.append(_broken(column.name, f"type {column.type}", not_numbers, raw))
-    present = ~missing & ~not_numbers
+    wrong_type = ~missing & ~np.isfinite(values)
     if column.type == "integer":
-        fractional = present & (values != values.round())
-        if fractional.any():
-            problems.append(_broken(column.name, "type integer", fractional, values))
-    if column.min is not None and (present & (values < column.min)).any():
-        rule = f"min >= {_fmt(column.min)}"
-        problems.append(_broken(column.name, rule, present & (values < column.min), values))
-    if column.max is not None and (present & (values > column.max)).any():
-        rule = f"max <= {_fmt(column.max)}"
-        problems.append(_broken(column.name, rule, present & (values > column.max), values))
+        wrong_type |= ~missing & (values != values.round())
+    if wrong_type.any():
+        # Shown as the file has it: text such as 'abc' is the usual culprit.
+        problems.append(_broken(column.name, f"type {column.type}", wrong_type, raw))
+    present = ~missing & ~wrong_type
+    # Each value rule: its name in messages, and which values break it.
+    value_rules = []
+    if column.min is not None:
+        value_rules.append((f"min >= {_fmt(column.min)}", values < column.min))
+    if column.max is not None:
+        value_rules.append((f"max <= {_fmt(column.max)}", values > column.max))
     if column.allowed_values is not None:
-        outside = present & ~values.isin(column.allowed_values)
-        if outside.any():
-            allowed = ", ".join(_fmt(value) for value in column.allowed_values)
-            problems.append(_broken(column.name, f"allowed values [{allowed}]", outside, values))
+        allowed = ", ".join(_fmt(value) for value in column.allowed_values)
+        value_rules.append((f"allowed values [{allowed}]", ~values.isin(column.allowed_values)))
+    for rule, breaks in value_rules:
+        if (present & breaks).any():
+            problems.append(_broken(column.name, rule, present & breaks, values))
     if missing.mean() > column.max_missing_fraction:
         rule = f"missing fraction <= {_fmt(column.max_missing_fraction)}"
         problems.append(_broken(column.name, rule, missing, raw))

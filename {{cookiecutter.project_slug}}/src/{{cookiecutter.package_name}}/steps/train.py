@@ -142,13 +142,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         flags = dict.fromkeys([f"--{name}", f"--{name.replace('-', '_')}"])
         parser.add_argument(*flags, **kwargs)
 
-    option("train", type=Path, default=os.environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
+    environ = os.environ
+    option("train", type=Path, default=environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"))
     option(
         "validation",
         type=Path,
-        default=os.environ.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation"),
+        default=environ.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation"),
     )
-    option("model-dir", type=Path, default=os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
+    option("model-dir", type=Path, default=environ.get("SM_MODEL_DIR", "/opt/ml/model"))
     option("problem-type", choices=PROBLEM_TYPES, required=True)
     option("num-round", type=int, default=HYPERPARAMETERS["num_round"])
     option("max-depth", type=int, default=HYPERPARAMETERS["max_depth"])

@@ -1,0 +1,197 @@
+"""Evaluate writes evaluation.json in the model-registry format, consistent with scikit-learn,
+and valid PNG plots; it reads the model from a folder or from SageMaker's model.tar.gz."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib import image
+from sklearn import metrics
+
+from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }}.steps import evaluate, preprocess, train
+
+PROBLEM_TYPES = ("binary_classification", "regression")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PLOTS = {
+    "binary_classification": {"confusion_matrix.png", "roc_curve.png", "feature_importance.png"},
+    "regression": {"residuals.png", "feature_importance.png"},
+}
+
+
+def tiny_model(problem_type: str, make_dataset, write_csv, folder: Path) -> tuple[Path, Path]:
+    """Train a small model on generated data; returns (model folder, test folder)."""
+    frame, _ = make_dataset(problem_type, rows=200)
+    splits = preprocess.split(frame, "label", problem_type)
+    booster = train.train(
+        splits["train"].iloc[:, 1:],
+        splits["train"]["label"],
+        splits["validation"].iloc[:, 1:],
+        splits["validation"]["label"],
+        problem_type,
+        {"num_round": 30},
+    )
+    metadata = {
+        "problem_type": problem_type,
+        "target": "label",
+        "feature_names": list(frame.columns[1:]),
+    }
+    model_dir = folder / "model"
+    train.save_model(booster, model_dir, metadata)
+    write_csv(splits["test"], folder / "test", "test.csv")
+    return model_dir, folder / "test"
+
+
+def run_evaluate(model_dir: Path, test_dir: Path, output_dir: Path, problem_type: str) -> dict:
+    argv = ["--model-dir", str(model_dir), "--test-dir", str(test_dir)]
+    argv += ["--output-dir", str(output_dir), "--problem-type", problem_type]
+    assert evaluate.main(argv) == 0
+    return json.loads((output_dir / evaluate.EVALUATION_FILE).read_text(encoding="utf-8"))
+
+
+def assert_valid_pngs(folder: Path, names: set[str]) -> None:
+    assert {path.name for path in folder.glob("*.png")} == names
+    for name in names:
+        assert (folder / name).read_bytes()[:8] == PNG_SIGNATURE, name
+        pixels = image.imread(folder / name)
+        assert pixels.ndim == 3 and pixels.shape[0] > 100 and pixels.shape[1] > 100, name
+
+
+def expected_scores(model_dir: Path, test_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and model scores computed independently of evaluate.py."""
+    booster, metadata = train.load_model(model_dir)
+    test = pd.read_csv(test_dir / "test.csv")
+    return test.iloc[:, 0].to_numpy(), train.predict(booster, test[metadata["feature_names"]])
+
+
+def assert_metric_entries(section: dict[str, Any], names: list[str]) -> None:
+    for name in names:
+        assert set(section[name]) == {"value", "standard_deviation"}, name
+        assert isinstance(section[name]["value"], float), name
+
+
+@pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
+def test_evaluation_json_agrees_with_scikit_learn(
+    problem_type: str, tmp_path: Path, make_dataset, write_csv
+):
+    model_dir, test_dir = tiny_model(problem_type, make_dataset, write_csv, tmp_path)
+    report = run_evaluate(model_dir, test_dir, tmp_path / "evaluation", problem_type)
+    y_true, scores = expected_scores(model_dir, test_dir)
+
+    if problem_type == "binary_classification":
+        assert list(report) == ["binary_classification_metrics"]
+        section = report["binary_classification_metrics"]
+        labels = (scores > 0.5).astype(int)
+        expected = {
+            "auc": metrics.roc_auc_score(y_true, scores),
+            "accuracy": metrics.accuracy_score(y_true, labels),
+            "precision": metrics.precision_score(y_true, labels),
+            "recall": metrics.recall_score(y_true, labels),
+            "f1": metrics.f1_score(y_true, labels),
+            "f0_5": metrics.fbeta_score(y_true, labels, beta=0.5),
+            "f2": metrics.fbeta_score(y_true, labels, beta=2),
+        }
+        assert_metric_entries(section, list(expected))
+        (tn, fp), (fn, tp) = metrics.confusion_matrix(y_true, labels)
+        assert section["confusion_matrix"] == {"0": {"0": tn, "1": fp}, "1": {"0": fn, "1": tp}}
+        assert section["true_positive_rate"]["value"] == pytest.approx(tp / (tp + fn))
+        assert section["false_positive_rate"]["value"] == pytest.approx(fp / (fp + tn))
+        assert section["true_negative_rate"]["value"] == pytest.approx(tn / (tn + fp))
+        assert section["false_negative_rate"]["value"] == pytest.approx(fn / (fn + tp))
+        curve = section["receiver_operating_characteristic_curve"]
+        fpr, tpr, _ = metrics.roc_curve(y_true, scores)
+        assert curve == {"false_positive_rates": fpr.tolist(), "true_positive_rates": tpr.tolist()}
+        assert metrics.auc(fpr, tpr) == pytest.approx(section["auc"]["value"])
+    else:
+        assert list(report) == ["regression_metrics"]
+        section = report["regression_metrics"]
+        expected = {
+            "mae": metrics.mean_absolute_error(y_true, scores),
+            "mse": metrics.mean_squared_error(y_true, scores),
+            "rmse": metrics.root_mean_squared_error(y_true, scores),
+            "r2": metrics.r2_score(y_true, scores),
+        }
+        assert_metric_entries(section, list(expected))
+    for name, value in expected.items():
+        assert section[name]["value"] == pytest.approx(value), name
+    # The test split has fewer than 200 rows: no standard deviation, as in Model Monitor.
+    assert {section[name]["standard_deviation"] for name in expected} == {"NaN"}
+    assert_valid_pngs(tmp_path / "evaluation", PLOTS[problem_type])
+
+
+def test_standard_deviation_is_measured_from_200_rows():
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 2, size=400)
+    scores = np.clip(y_true * 0.6 + rng.normal(0.2, 0.25, size=400), 0, 1)
+    section = evaluate.classification_metrics(y_true, scores)["binary_classification_metrics"]
+    assert 0 < section["auc"]["standard_deviation"] < 0.1
+    section = evaluate.regression_metrics(y_true[:199], scores[:199])["regression_metrics"]
+    assert section["rmse"]["standard_deviation"] == "NaN"
+
+
+def make_archive(model_dir: Path, archive: Path) -> Path:
+    """model.tar.gz as a SageMaker training job packs /opt/ml/model: files at the top level."""
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in model_dir.iterdir():
+            tar.add(path, arcname=path.name)
+    return archive
+
+
+def test_model_tar_gz_is_extracted(tmp_path: Path, make_dataset, write_csv):
+    model_dir, test_dir = tiny_model("regression", make_dataset, write_csv, tmp_path)
+    packed = make_archive(model_dir, tmp_path / "packed" / evaluate.MODEL_ARCHIVE).parent
+    from_archive = run_evaluate(packed, test_dir, tmp_path / "from-archive", "regression")
+    from_folder = run_evaluate(model_dir, test_dir, tmp_path / "from-folder", "regression")
+    assert from_archive == from_folder
+    # Extracted into a temporary folder: the input folder keeps only the archive.
+    assert [path.name for path in packed.iterdir()] == [evaluate.MODEL_ARCHIVE]
+
+
+def test_archive_members_outside_the_folder_are_refused(tmp_path: Path):
+    archive = tmp_path / "model" / evaluate.MODEL_ARCHIVE
+    archive.parent.mkdir()
+    with tarfile.open(archive, "w:gz") as tar:
+        payload = b"not a model"
+        member = tarfile.TarInfo("../escaped.txt")
+        member.size = len(payload)
+        tar.addfile(member, io.BytesIO(payload))
+    (tmp_path / "work").mkdir()
+    with pytest.raises(tarfile.FilterError):
+        evaluate.find_model(archive.parent, tmp_path / "work")
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_problem_type_defaults_to_the_model_metadata(tmp_path: Path, make_dataset, write_csv):
+    model_dir, test_dir = tiny_model("binary_classification", make_dataset, write_csv, tmp_path)
+    argv = ["--model-dir", str(model_dir), "--test-dir", str(test_dir)]
+    assert evaluate.main([*argv, "--output-dir", str(tmp_path / "evaluation")]) == 0
+    report = json.loads((tmp_path / "evaluation" / evaluate.EVALUATION_FILE).read_text())
+    assert "binary_classification_metrics" in report
+
+
+def test_test_data_without_a_model_feature_is_refused(tmp_path: Path, make_dataset, write_csv):
+    model_dir, test_dir = tiny_model("regression", make_dataset, write_csv, tmp_path)
+    test = pd.read_csv(test_dir / "test.csv").drop(columns="x3")
+    write_csv(test, test_dir, "test.csv")
+    with pytest.raises(ValueError, match=r"lacks features the model was trained on: \['x3'\]"):
+        run_evaluate(model_dir, test_dir, tmp_path / "evaluation", "regression")
+
+
+def test_quality_gate_path_resolves_in_the_sample_evaluation(
+    sample_model: Path, sample_splits: Path, tmp_path: Path
+):
+    report = run_evaluate(sample_model, sample_splits / "test", tmp_path, config.PROBLEM_TYPE)
+    value: Any = report
+    for key in config.QUALITY_GATE.json_path.split("."):
+        value = value[key]
+    assert isinstance(value, float)
+    assert config.QUALITY_GATE.passes(value)
+    assert_valid_pngs(tmp_path, PLOTS[config.PROBLEM_TYPE])
