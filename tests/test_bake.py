@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import runpy
 import subprocess
 import sys
 import tomllib
@@ -147,9 +148,7 @@ def test_readme_shows_the_variant_table() -> None:
 )
 def test_answers_are_treated_as_data(bake, field: str, value: str) -> None:
     project = bake(**{field: value, "project_slug": "data-test", "package_name": "data_test"})
-    namespace: dict[str, object] = {}
-    config = project.path / "src" / "data_test" / "config.py"
-    exec(compile(config.read_text(), str(config), "exec"), namespace)
+    namespace = runpy.run_path(str(project.path / "src" / "data_test" / "config.py"))
     pyproject = tomllib.loads((project.path / "pyproject.toml").read_text())
     if field == "project_name":
         assert namespace["PROJECT_NAME"] == value

@@ -57,9 +57,12 @@ def test_local_run_leaves_every_artefact(local_run):
     ]
     if config.DATA_QUALITY_BASELINE:
         expected += ["baseline/statistics.json", "baseline/constraints.json"]
+    if config.EXPLAINABILITY_REPORT:
+        expected += ["explainability/explainability.json", "explainability/shap_summary.png"]
     for relative in expected:
         assert (output_dir / relative).is_file(), relative
     assert (output_dir / "baseline").exists() == config.DATA_QUALITY_BASELINE
+    assert (output_dir / "explainability").exists() == config.EXPLAINABILITY_REPORT
 
 
 def test_an_impossible_threshold_fails_the_gate_with_exit_1(

@@ -432,6 +432,8 @@ def test_replay_the_container_contract_locally(steps, tmp_path, monkeypatch):
     ]
     trainer = importlib.import_module(f"{config.__package__}.steps.train")
     assert trainer.main(hyperparameters) == 0
+    trained_with = json.loads((model_dir / "metadata.json").read_text())["hyperparameters"]
+    assert trained_with == trainer.HYPERPARAMETERS, "as in a local run"
     artifacts = tmp_path / "s3" / "Train"
     artifacts.mkdir(parents=True)
     with tarfile.open(artifacts / "model.tar.gz", "w:gz") as archive:

@@ -1,1 +1,1 @@
-"""{{ cookiecutter.project_name }}: the model, its SageMaker pipeline and its local twin."""
+"""The model of this project, its SageMaker pipeline and its local twin."""

@@ -2,12 +2,13 @@
 
     python -m {{ cookiecutter.package_name }}.local [--data CSV] [--output-dir build/local-run]
 
-Runs preprocess, train and evaluate (and the data-quality baseline when this project has it)
-through each script's main(), exactly as the SageMaker pipeline runs them, then applies the
-pipeline's quality gate to evaluation.json. Exits 1 when a step or the quality gate fails.
+Runs preprocess, train and evaluate (and the data-quality baseline and the explainability report
+when this project has them) through each script's main(), exactly as the SageMaker pipeline runs
+them, then applies the pipeline's quality gate to evaluation.json. Exits 1 when a step or the
+quality gate fails.
 
 Output folders: processed/{train,validation,test}, model, evaluation (evaluation.json and the
-plots) and baseline.
+plots), baseline and explainability.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 from . import config
 from .steps import evaluate, preprocess, train
 
-OUTPUT_FOLDERS = ("processed", "model", "evaluation", "baseline")
+OUTPUT_FOLDERS = ("processed", "model", "evaluation", "baseline", "explainability")
 
 
 def metric_value(evaluation: dict[str, Any], json_path: str) -> float:
@@ -97,6 +98,13 @@ def run(
 
         baseline_argv = _argv(input_dir=splits / "train", output_dir=output_dir / "baseline")
         steps.append(("baseline", baseline.main, baseline_argv))
+    if config.EXPLAINABILITY_REPORT:
+        from .steps import explain
+
+        explain_argv = _argv(
+            model_dir=model, data_dir=splits / "test", output_dir=output_dir / "explainability"
+        )
+        steps.append(("explain", explain.main, explain_argv))
     for name, step, argv in steps:
         if step(argv) != 0:
             raise RuntimeError(f"step {name} failed")

@@ -56,6 +56,8 @@ from sagemaker.mlops.workflow.steps import ProcessingStep, Step, TrainingStep
 from sagemaker.serve.model_builder import ModelBuilder
 from sagemaker.train import ModelTrainer
 
+from .steps import train as train_script
+
 # The built-in SageMaker XGBoost framework container, the version that matches the local
 # xgboost pin, so that a model trained in one loads in the other. It trains and serves, and
 # its Python also has pandas, scikit-learn and matplotlib, so the processing steps run in it
@@ -64,16 +66,11 @@ XGBOOST_FRAMEWORK_VERSION = "3.2-0"
 PROCESSING_INSTANCE_TYPE = "ml.m5.large"
 TRAINING_INSTANCE_TYPE = "ml.m5.xlarge"
 
-# Hyperparameters reach steps/train.py as `--name value`, names verbatim.
+# The hyperparameters of a local run (train.py's defaults), passed explicitly so that every
+# training job shows them; SageMaker hands them to train.py as `--name value`, names verbatim.
 HYPERPARAMETERS: dict[str, str | int | float] = {
     "problem-type": config.PROBLEM_TYPE,
-    "num-round": 300,
-    "max-depth": 4,
-    "eta": 0.1,
-    "subsample": 0.8,
-    "min-child-weight": 1,
-    "early-stopping-rounds": 20,
-    "seed": 42,
+    **{name.replace("_", "-"): value for name, value in train_script.HYPERPARAMETERS.items()},
 }
 
 # The registered model is served by the XGBoost container's own CSV interface (features only).
