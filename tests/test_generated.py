@@ -38,6 +38,8 @@ def test_generated_test_suite_passes(baked: BakedProject, generated_venv: Path) 
     steps = {"test_preprocess", "test_train", "test_evaluate", "test_local", "test_pipeline"}
     if baked.context["data_quality_baseline"] == "yes":
         steps.add("test_baseline")
+    if baked.context["explainability_report"] == "yes":
+        steps.add("test_explain")
     assert steps <= test_files
 
 
@@ -64,6 +66,8 @@ def test_local_run_produces_model_metrics_and_plots(
     has_baseline = baked.context["data_quality_baseline"] == "yes"
     assert (baseline / "statistics.json").is_file() == has_baseline
     assert (baseline / "constraints.json").is_file() == has_baseline
+    has_explain = baked.context["explainability_report"] == "yes"
+    assert (out / "explainability" / "explainability.json").is_file() == has_explain
 
 
 def test_pipeline_definition_builds_offline(baked: BakedProject, generated_venv: Path) -> None:
@@ -91,6 +95,8 @@ with mock_aws():
     expected = {"Preprocess", "Train", "Evaluate", "CheckQuality"}
     if baked.context["data_quality_baseline"] == "yes":
         expected.add("Baseline")
+    if baked.context["explainability_report"] == "yes":
+        expected.add("Explain")
     assert set(steps) == expected
     branches = steps["CheckQuality"]["Arguments"]
     assert [s["Name"] for s in branches["IfSteps"]][-1].startswith("Register")
