@@ -493,6 +493,17 @@ def test_cli_upsert_creates_the_pipeline_and_start_starts_an_execution(pipeline,
     assert overrides["PipelineParameters"] == [{"Name": "QualityThreshold", "Value": "0.5"}]
 
 
+def test_cli_upload_data_puts_the_sample_where_the_pipeline_reads_it(pipeline, capsys):
+    assert pipeline.main(["upload-data"]) == 0
+    uri = capsys.readouterr().out.strip()
+    assert uri == pipeline.default_input_data_url() + config.SAMPLE_DATA.name
+    key = uri.removeprefix(f"s3://{config.DEFAULT_BUCKET}/")
+    s3 = boto3.client("s3", region_name=config.AWS_REGION)
+    stored = s3.get_object(Bucket=config.DEFAULT_BUCKET, Key=key)
+    assert stored["Body"].read() == config.SAMPLE_DATA.read_bytes()
+    assert stored["ServerSideEncryption"] == "aws:kms"
+
+
 @pytest.mark.parametrize(
     "argv",
     [["definition", "--parameter", "QualityThreshold=0.5"], ["start", "--parameter", "oops"]],

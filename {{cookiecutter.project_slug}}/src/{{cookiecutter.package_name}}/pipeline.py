@@ -6,9 +6,10 @@ execution with the metric and the threshold if not.
 
 `get_pipeline()` builds it with the SageMaker Python SDK v3 from the same step scripts that
 `local.py` runs on a laptop. The command line prints the definition, creates or updates the
-pipeline in AWS, or starts an execution:
+pipeline in AWS, uploads the sample data to where the pipeline reads it, or starts an execution:
 
     python -m {{ cookiecutter.package_name }}.pipeline definition
+    python -m {{ cookiecutter.package_name }}.pipeline upload-data
     python -m {{ cookiecutter.package_name }}.pipeline upsert
     python -m {{ cookiecutter.package_name }}.pipeline start --parameter QualityThreshold=0.8
 """
@@ -386,6 +387,18 @@ def get_pipeline(
     )
 
 
+def upload_data(data: str | os.PathLike[str], bucket: str, kms_key_id: str | None = None) -> str:
+    """Copy a CSV file under the default InputDataUrl, encrypted with KMS; return its S3 URI."""
+    name = os.path.basename(data)
+    key = f"{default_input_data_url(bucket).removeprefix(f's3://{bucket}/')}{name}"
+    encryption = {"ServerSideEncryption": "aws:kms"}
+    if kms_key_id:
+        encryption["SSEKMSKeyId"] = kms_key_id
+    s3 = boto3.client("s3", region_name=config.AWS_REGION)
+    s3.upload_file(str(data), bucket, key, ExtraArgs=encryption)
+    return f"s3://{bucket}/{key}"
+
+
 def _parameter(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not (sep and name):
@@ -400,13 +413,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "command",
-        choices=["definition", "upsert", "start"],
+        choices=["definition", "upsert", "upload-data", "start"],
         help="definition: print the JSON; upsert: create or update the pipeline in AWS; "
+        "upload-data: copy --data to the default InputDataUrl; "
         "start: start an execution and print its ARN",
     )
     parser.add_argument("--role-arn", default=config.EXECUTION_ROLE_ARN)
     parser.add_argument("--bucket", default=config.DEFAULT_BUCKET)
-    parser.add_argument("--kms-key-id", help="KMS key for job volumes and outputs")
+    parser.add_argument("--kms-key-id", help="KMS key for job volumes, outputs and uploaded data")
+    parser.add_argument(
+        "--data", default=config.SAMPLE_DATA, help="with upload-data: the CSV file to upload"
+    )
     parser.add_argument(
         "--parameter",
         type=_parameter,
@@ -419,6 +436,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.parameter and args.command != "start":
         parser.error("--parameter only applies to start")
 
+    if args.command == "upload-data":
+        print(upload_data(args.data, args.bucket, args.kms_key_id))
+        return 0
     if args.command == "start":
         # Starting needs only the name of the pipeline that upsert stored in AWS.
         execution = Pipeline(
