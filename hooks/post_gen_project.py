@@ -40,8 +40,8 @@ def next_steps(context: Mapping[str, str]) -> str:
             f"  cd {context['project_slug']}",
             "  make install      # uv sync: the pinned environment from uv.lock",
             "  make local-run    # the pipeline end to end on data/sample, no AWS needed",
-            "  make test         # unit tests, pipeline-definition test",
-            "  make pipeline     # print the SageMaker pipeline definition JSON",
+            "  make test         # unit tests, pipeline-definition test (offline)",
+            "  make help         # every target, including upsert and start in AWS",
         ]
     )
 
