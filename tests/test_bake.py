@@ -101,6 +101,22 @@ def test_feature_flags_reach_config(baked: BakedProject) -> None:
         assert f"{feature.name.upper()} = {on}" in config
 
 
+def test_readme_diagram_shows_this_variants_steps(baked: BakedProject) -> None:
+    readme = (baked.path / "README.md").read_text()
+    diagram = readme.split("```mermaid")[1].split("```")[0]
+    for step in (
+        "Preprocess",
+        "Train",
+        "Evaluate",
+        "CheckQuality",
+        "Register",
+        "QualityGateFailed",
+    ):
+        assert f"{step}[" in diagram or f"{step}{{" in diagram, step
+    assert ("Baseline[" in diagram) == (baked.context["data_quality_baseline"] == variants.YES)
+    assert ("Explain[" in diagram) == (baked.context["explainability_report"] == variants.YES)
+
+
 # The variant table and cookiecutter.json must describe the same options.
 
 
