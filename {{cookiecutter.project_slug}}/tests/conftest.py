@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import xgboost as xgb
 from sklearn.datasets import make_classification, make_regression
 
 from {{ cookiecutter.package_name }} import config
@@ -61,6 +62,28 @@ def _write_csv(frame: pd.DataFrame, folder: Path, name: str = "data.csv") -> Pat
 def make_dataset() -> Callable[..., Dataset]:
     """generate_dataset(problem_type, rows=240, seed=0) -> (frame, schema)."""
     return generate_dataset
+
+
+def _fit_model(
+    frame: pd.DataFrame, problem_type: str, **hyperparameters: Any
+) -> tuple[xgb.Booster, dict[str, pd.DataFrame]]:
+    """Split a generated data set as preprocess does and train on it as train.py does."""
+    splits = preprocess.split(frame, "label", problem_type)
+    booster = train.train(
+        splits["train"].iloc[:, 1:],
+        splits["train"]["label"],
+        splits["validation"].iloc[:, 1:],
+        splits["validation"]["label"],
+        problem_type,
+        hyperparameters,
+    )
+    return booster, splits
+
+
+@pytest.fixture
+def fit_model() -> Callable[..., tuple[xgb.Booster, dict[str, pd.DataFrame]]]:
+    """fit_model(frame, problem_type, **hyperparameters) -> (booster, splits)."""
+    return _fit_model
 
 
 @pytest.fixture

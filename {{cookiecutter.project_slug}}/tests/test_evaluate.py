@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from matplotlib import image
 from sklearn import metrics
 
 from {{ cookiecutter.package_name }} import config
-from {{ cookiecutter.package_name }}.steps import evaluate, preprocess, train
+from {{ cookiecutter.package_name }}.steps import evaluate, train
 
 PROBLEM_TYPES = ("binary_classification", "regression")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -26,27 +27,25 @@ PLOTS = {
 }
 
 
-def tiny_model(problem_type: str, make_dataset, write_csv, folder: Path) -> tuple[Path, Path]:
-    """Train a small model on generated data; returns (model folder, test folder)."""
-    frame, _ = make_dataset(problem_type, rows=200)
-    splits = preprocess.split(frame, "label", problem_type)
-    booster = train.train(
-        splits["train"].iloc[:, 1:],
-        splits["train"]["label"],
-        splits["validation"].iloc[:, 1:],
-        splits["validation"]["label"],
-        problem_type,
-        {"num_round": 30},
-    )
-    metadata = {
-        "problem_type": problem_type,
-        "target": "label",
-        "feature_names": list(frame.columns[1:]),
-    }
-    model_dir = folder / "model"
-    train.save_model(booster, model_dir, metadata)
-    write_csv(splits["test"], folder / "test", "test.csv")
-    return model_dir, folder / "test"
+@pytest.fixture
+def tiny_model(make_dataset, fit_model, write_csv) -> Callable[[str, Path], tuple[Path, Path]]:
+    """tiny_model(problem_type, folder): train a small model on generated data into folder;
+    returns (model folder, test folder)."""
+
+    def _tiny_model(problem_type: str, folder: Path) -> tuple[Path, Path]:
+        frame, _ = make_dataset(problem_type, rows=200)
+        booster, splits = fit_model(frame, problem_type, num_round=30)
+        metadata = {
+            "problem_type": problem_type,
+            "target": "label",
+            "feature_names": list(frame.columns[1:]),
+        }
+        model_dir = folder / "model"
+        train.save_model(booster, model_dir, metadata)
+        write_csv(splits["test"], folder / "test", "test.csv")
+        return model_dir, folder / "test"
+
+    return _tiny_model
 
 
 def run_evaluate(model_dir: Path, test_dir: Path, output_dir: Path, problem_type: str) -> dict:
@@ -78,10 +77,8 @@ def assert_metric_entries(section: dict[str, Any], names: list[str]) -> None:
 
 
 @pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
-def test_evaluation_json_agrees_with_scikit_learn(
-    problem_type: str, tmp_path: Path, make_dataset, write_csv
-):
-    model_dir, test_dir = tiny_model(problem_type, make_dataset, write_csv, tmp_path)
+def test_evaluation_json_agrees_with_scikit_learn(problem_type: str, tmp_path: Path, tiny_model):
+    model_dir, test_dir = tiny_model(problem_type, tmp_path)
     report = run_evaluate(model_dir, test_dir, tmp_path / "evaluation", problem_type)
     y_true, scores = expected_scores(model_dir, test_dir)
 
@@ -145,8 +142,8 @@ def make_archive(model_dir: Path, archive: Path) -> Path:
     return archive
 
 
-def test_model_tar_gz_is_extracted(tmp_path: Path, make_dataset, write_csv):
-    model_dir, test_dir = tiny_model("regression", make_dataset, write_csv, tmp_path)
+def test_model_tar_gz_is_extracted(tmp_path: Path, tiny_model):
+    model_dir, test_dir = tiny_model("regression", tmp_path)
     packed = make_archive(model_dir, tmp_path / "packed" / evaluate.MODEL_ARCHIVE).parent
     from_archive = run_evaluate(packed, test_dir, tmp_path / "from-archive", "regression")
     from_folder = run_evaluate(model_dir, test_dir, tmp_path / "from-folder", "regression")
@@ -169,16 +166,16 @@ def test_archive_members_outside_the_folder_are_refused(tmp_path: Path):
     assert not (tmp_path / "escaped.txt").exists()
 
 
-def test_problem_type_defaults_to_the_model_metadata(tmp_path: Path, make_dataset, write_csv):
-    model_dir, test_dir = tiny_model("binary_classification", make_dataset, write_csv, tmp_path)
+def test_problem_type_defaults_to_the_model_metadata(tmp_path: Path, tiny_model):
+    model_dir, test_dir = tiny_model("binary_classification", tmp_path)
     argv = ["--model-dir", str(model_dir), "--test-dir", str(test_dir)]
     assert evaluate.main([*argv, "--output-dir", str(tmp_path / "evaluation")]) == 0
     report = json.loads((tmp_path / "evaluation" / evaluate.EVALUATION_FILE).read_text())
     assert "binary_classification_metrics" in report
 
 
-def test_test_data_without_a_model_feature_is_refused(tmp_path: Path, make_dataset, write_csv):
-    model_dir, test_dir = tiny_model("regression", make_dataset, write_csv, tmp_path)
+def test_test_data_without_a_model_feature_is_refused(tmp_path: Path, tiny_model, write_csv):
+    model_dir, test_dir = tiny_model("regression", tmp_path)
     test = pd.read_csv(test_dir / "test.csv").drop(columns="x3")
     write_csv(test, test_dir, "test.csv")
     with pytest.raises(ValueError, match=r"lacks features the model was trained on: \['x3'\]"):

@@ -44,33 +44,21 @@ def test_sample_metadata_names_the_features_in_order(sample_model: Path, sample_
     ("problem_type", "objective"),
     [("binary_classification", "binary:logistic"), ("regression", "reg:squarederror")],
 )
-def test_objective_follows_the_problem_type(problem_type: str, objective: str, make_dataset):
+def test_objective_follows_the_problem_type(
+    problem_type: str, objective: str, make_dataset, fit_model
+):
     frame, _ = make_dataset(problem_type, rows=120)
-    splits = preprocess.split(frame, "label", problem_type)
-    booster = train.train(
-        splits["train"].iloc[:, 1:],
-        splits["train"]["label"],
-        splits["validation"].iloc[:, 1:],
-        splits["validation"]["label"],
-        problem_type,
-        {"num_round": 5},
-    )
+    booster, _ = fit_model(frame, problem_type, num_round=5)
     config_json = json.loads(booster.save_config())
     assert config_json["learner"]["objective"]["name"] == objective
 
 
-def test_early_stopping_keeps_the_best_round_on_the_validation_split(make_dataset):
+def test_early_stopping_keeps_the_best_round_on_the_validation_split(make_dataset, fit_model):
     frame, _ = make_dataset("regression", rows=200)
-    splits = preprocess.split(frame, "label", "regression")
-    validation = splits["validation"]
-    booster = train.train(
-        splits["train"].iloc[:, 1:],
-        splits["train"]["label"],
-        validation.iloc[:, 1:],
-        validation["label"],
-        "regression",
-        {"num_round": 2000, "early_stopping_rounds": 5, "eta": 0.3},
+    booster, splits = fit_model(
+        frame, "regression", num_round=2000, early_stopping_rounds=5, eta=0.3
     )
+    validation = splits["validation"]
     # Stopped long before 2000 rounds, and the model ends at the best round (save_best).
     assert booster.num_boosted_rounds() == booster.best_iteration + 1 < 2000
     predictions = train.predict(booster, validation.iloc[:, 1:])
