@@ -33,10 +33,11 @@ def remove_unused(project: Path, context: Mapping[str, str]) -> list[str]:
 
 
 def next_steps(context: Mapping[str, str]) -> str:
+    features = ", ".join(sorted(variants.enabled_features(context))) or "no optional features"
     return "\n".join(
         [
             f"Generated {context['project_slug']} ({context['mlops_size']}, "
-            f"{context['problem_type']}). Next:",
+            f"{context['problem_type']}, {features}). Next:",
             f"  cd {context['project_slug']}",
             "  make install      # uv sync: the pinned environment from uv.lock",
             "  make local-run    # the pipeline end to end on data/sample, no AWS needed",

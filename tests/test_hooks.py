@@ -119,10 +119,16 @@ def test_post_gen_removes_unused_files_and_is_idempotent(tmp_path: Path) -> None
     assert post_gen.remove_unused(tmp_path, context) == []
 
 
-def test_next_steps_name_the_project() -> None:
+def test_next_steps_name_the_project_and_its_features() -> None:
     text = post_gen.next_steps(GOOD)
+    assert text.splitlines()[0] == (
+        "Generated churn (small, binary_classification, no optional features). Next:"
+    )
     assert text.splitlines()[1] == "  cd churn"
     assert "make local-run" in text
+    with_features = post_gen.next_steps(GOOD | {f.name: variants.YES for f in variants.FEATURES})
+    every_feature = ", ".join(sorted(f.name for f in variants.FEATURES))
+    assert f"(small, binary_classification, {every_feature}). Next:" in with_features
 
 
 def test_hooks_render_answers_as_data() -> None:
