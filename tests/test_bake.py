@@ -130,6 +130,8 @@ def test_every_feature_has_a_labelled_prompt_defaulting_from_the_table() -> None
 
 def test_choice_options_match_the_table() -> None:
     assert COOKIECUTTER_JSON["mlops_size"] == list(variants.SIZES)
+    for size, maturity in variants.SIZES.items():
+        assert COOKIECUTTER_JSON["__prompts__"]["mlops_size"][size].startswith(f"{maturity} - ")
     for option, by_value in variants.CHOICE_PATHS.items():
         assert COOKIECUTTER_JSON[option] == list(by_value)
         assert set(COOKIECUTTER_JSON["__prompts__"][option]) == {"__prompt__", *by_value}
