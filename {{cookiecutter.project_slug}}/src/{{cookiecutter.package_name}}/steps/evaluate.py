@@ -2,18 +2,23 @@
 
 --model-dir holds model.tar.gz (what a SageMaker training job produces; it is extracted here) or,
 in a local run, the model files themselves: xgboost-model and metadata.json from train.py.
---test-dir holds the test split (CSV with a header row, target first).
+--test-dir holds the test split (CSV with a header row, target first, and preprocess's
+schema.json). Rows are encoded for the model by train.py's own code (train.encode), the one
+encoding of category columns.
 
 Writes into --output-dir:
 - evaluation.json in the SageMaker model-quality metrics format, the format the model registry
   shows: `binary_classification_metrics` (auc, accuracy, precision, recall, f1, confusion
   matrix, ROC and precision-recall curves, ...) or `regression_metrics` (rmse, mae, mse, r2),
   each metric `{"value": ..., "standard_deviation": ...}`; the pipeline's quality gate reads it.
+  Beside them, `naive_baseline`: the same scalar metrics of a model that knows nothing of the
+  features (the positive rate of the test split as every probability, or the mean of the test
+  split's target as every prediction); the quality gate requires the model to beat it.
 - confusion_matrix.png and roc_curve.png (classification) or residuals.png (regression), and
   feature_importance.png, drawn with matplotlib's Agg backend (no display needed).
 
-Self-contained (SageMaker uploads it as a lone script): stdlib, numpy, pandas, scikit-learn,
-xgboost, matplotlib.
+Needs train.py beside it or on PYTHONPATH (the pipeline gives the job both), plus numpy, pandas,
+scikit-learn, xgboost and matplotlib.
 """
 
 from __future__ import annotations
@@ -33,6 +38,11 @@ import xgboost as xgb
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn import metrics
+
+try:
+    from . import train as model_io  # part of the package: the local twin and the tests
+except ImportError:  # a lone script in a SageMaker job, with train.py on PYTHONPATH
+    import train as model_io  # type: ignore[no-redef]
 
 PROBLEM_TYPES = ("binary_classification", "regression")
 MODEL_ARCHIVE = "model.tar.gz"
@@ -69,28 +79,21 @@ def load_model(model_dir: str | Path) -> tuple[xgb.Booster, dict[str, Any]]:
     missing = [name for name in (MODEL_FILE, METADATA_FILE) if not (model_dir / name).is_file()]
     if missing:
         raise FileNotFoundError(f"{model_dir} has no {' or '.join(missing)}")
-    booster = xgb.Booster()
-    booster.load_model(bytearray((model_dir / MODEL_FILE).read_bytes()))
-    metadata = json.loads((model_dir / METADATA_FILE).read_text(encoding="utf-8"))
-    return booster, metadata
+    return model_io.load_model(model_dir)
 
 
 def read_test(path: str | Path, feature_names: list[str]) -> tuple[pd.DataFrame, pd.Series]:
     """Features (in the model's order) and target of the test split: a CSV file or a folder."""
-    path = Path(path)
-    files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
-    if not files or not files[0].is_file():
-        raise FileNotFoundError(f"no CSV files found at {path}")
-    data = pd.concat([pd.read_csv(file) for file in files], ignore_index=True)
-    absent = [name for name in feature_names if name not in data.columns[1:]]
+    features, target = model_io.read_split(path)
+    absent = [name for name in feature_names if name not in features.columns]
     if absent:
         raise ValueError(f"the test data lacks features the model was trained on: {absent}")
-    return data[feature_names], data.iloc[:, 0]
+    return features[feature_names], target
 
 
 def predict(booster: xgb.Booster, features: pd.DataFrame) -> np.ndarray:
     """Probabilities of class 1 (classification) or predicted values (regression)."""
-    return booster.predict(xgb.DMatrix(features.to_numpy(dtype=float), missing=np.nan))
+    return model_io.predict(booster, features)
 
 
 def _standard_deviation(metric: Metric, y_true: np.ndarray, y_score: np.ndarray) -> float | str:
@@ -237,10 +240,9 @@ def plot_residuals(y_true: np.ndarray, predictions: np.ndarray, path: Path) -> P
 
 def plot_feature_importance(booster: xgb.Booster, feature_names: list[str], path: Path) -> Path:
     # The booster knows features by position (f0, f1, ...); unused features have no entry.
+    # Unused features have no entry.
     gains = booster.get_score(importance_type="gain")
-    importance = pd.Series(
-        [gains.get(f"f{index}", 0.0) for index in range(len(feature_names))], index=feature_names
-    )
+    importance = pd.Series([gains.get(name, 0.0) for name in feature_names], index=feature_names)
     top = importance.sort_values().tail(MAX_FEATURES_PLOTTED)
     figure = _figure(7, 0.3 * len(top) + 1.5)
     axes = figure.subplots()
@@ -249,6 +251,22 @@ def plot_feature_importance(booster: xgb.Booster, feature_names: list[str], path
     shown = f"top {len(top)} of {len(importance)}" if len(top) < len(importance) else "all"
     axes.set_title(f"Feature importance ({shown} features)")
     return _save(figure, path)
+
+
+def naive_baseline(y_true: np.ndarray, problem_type: str) -> dict[str, Any]:
+    """The scalar metrics of a constant prediction on the same rows: the positive rate as every
+    probability (AUC 0.5), or the mean of the target as every value (R^2 0)."""
+    y_true = np.asarray(y_true, dtype=float)
+    constant = np.full(len(y_true), y_true.mean())
+    if problem_type == "binary_classification":
+        strategy = "prior: the positive rate of the test split as every probability"
+        report = classification_metrics(y_true, constant)
+    else:
+        strategy = "mean: the mean of the test split's target as every prediction"
+        report = regression_metrics(y_true, constant)
+    (section, entries), *_ = report.items()
+    scalar = {name: {"value": e["value"]} for name, e in entries.items() if "value" in e}
+    return {"strategy": strategy, section: scalar}
 
 
 def evaluate(
@@ -272,6 +290,7 @@ def evaluate(
         report = regression_metrics(y_true, scores)
         plot_residuals(y_true, scores, output_dir / "residuals.png")
     plot_feature_importance(booster, feature_names, output_dir / "feature_importance.png")
+    report["naive_baseline"] = naive_baseline(y_true, problem_type)
     (output_dir / EVALUATION_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return report
 
@@ -298,12 +317,16 @@ def main(argv: list[str] | None = None) -> int:
     feature_names = metadata["feature_names"]
     features, target = read_test(args.test_dir, feature_names)
     report = evaluate(booster, feature_names, features, target, problem_type, args.output_dir)
-    section = next(iter(report.values()))
+    section, baseline_section = next(iter(report.values())), report["naive_baseline"]
     headline = "auc" if problem_type == "binary_classification" else "rmse"
+    naive = next(v for k, v in baseline_section.items() if k != "strategy")[headline]["value"]
     print(
         f"evaluate: {len(target)} test rows, {headline} {section[headline]['value']:.4f} "
-        f"-> {args.output_dir / EVALUATION_FILE}"
+        f"(naive baseline {naive:.4f}) -> {args.output_dir / EVALUATION_FILE}"
     )
+    _, unseen = model_io.encode(features, model_io.categories(booster))
+    for name, count in unseen.items():
+        print(f"evaluate: column '{name}': {count} values unseen in training, scored as missing")
     return 0
 
 

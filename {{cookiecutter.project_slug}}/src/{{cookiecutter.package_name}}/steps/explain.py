@@ -17,8 +17,10 @@ Inputs: train.py's `xgboost-model` and `metadata.json` (feature names in the mod
 the training job's `model.tar.gz` holding them; the test split as CSV with a header row and the
 target first (the target is not explained).
 
-Self-contained (SageMaker uploads it as a lone script): stdlib, numpy, pandas, xgboost and
-matplotlib only.
+Rows are encoded for the model by train.py's own code (train.encode), the one encoding of
+category columns: a category feature gets one SHAP value, like any other column. Needs train.py
+beside it or on PYTHONPATH (the pipeline gives the job both), plus numpy, pandas, xgboost and
+matplotlib.
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ import pandas as pd
 import xgboost as xgb
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+try:
+    from . import train as model_io  # part of the package: the local twin and the tests
+except ImportError:  # a lone script in a SageMaker job, with train.py on PYTHONPATH
+    import train as model_io  # type: ignore[no-redef]
 
 MODEL_FILE = "xgboost-model"
 METADATA_FILE = "metadata.json"
@@ -98,11 +105,12 @@ def _read_archive(archive: Path, names: set[str]) -> dict[str, bytes]:
 
 
 def read_csv_dir(data_dir: Path) -> pd.DataFrame:
-    """Every *.csv in the folder (header row, target first), concatenated."""
-    files = sorted(Path(data_dir).glob("*.csv"))
-    if not files:
+    """Every *.csv in the folder (header row, target first), concatenated; category columns
+    (named by preprocess's schema.json beside them) as text."""
+    if not sorted(Path(data_dir).glob("*.csv")):
         raise FileNotFoundError(f"explain: no *.csv file in {data_dir}")
-    return pd.concat([pd.read_csv(path) for path in files], ignore_index=True)
+    features, target = model_io.read_split(data_dir)
+    return pd.concat([target, features], axis=1)
 
 
 def feature_frame(
@@ -141,10 +149,7 @@ def shap_values(booster: xgb.Booster, features: pd.DataFrame) -> tuple[pd.DataFr
     """
     if features.empty:
         raise ValueError("explain: the data set has no rows")
-    # Names only when the booster has them: train.py trains on plain arrays (so that endpoints
-    # can score header-less rows), and xgboost checks names against the booster's.
-    names = [str(column) for column in features.columns] if booster.feature_names else None
-    matrix = xgb.DMatrix(features.to_numpy(dtype=float), missing=np.nan, feature_names=names)
+    matrix = model_io.to_dmatrix(features, model_io.categories(booster))
     # float64: the means over many rows are then not limited by float32 rounding.
     contributions = booster.predict(matrix, pred_contribs=True).astype(np.float64)
     values = pd.DataFrame(contributions[:, :-1], columns=features.columns, index=features.index)

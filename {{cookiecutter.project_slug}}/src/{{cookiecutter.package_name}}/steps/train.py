@@ -3,7 +3,15 @@
 Follows the SageMaker training contract: the splits arrive in the channel folders
 (SM_CHANNEL_TRAIN, SM_CHANNEL_VALIDATION), the model goes to SM_MODEL_DIR, and hyperparameters
 arrive as `--name value` arguments (SageMaker passes their names verbatim, so both `--num-round`
-and `--num_round` work). Input files are CSV with a header row and the target first.
+and `--num_round` work). Input files are CSV with a header row and the target first, with the
+schema.json that preprocess writes beside them (it names the category columns).
+
+Category columns use XGBoost's native categorical splits rather than one-hot columns: one input
+column stays one model feature (so feature importance, SHAP values and the data-quality baseline
+speak of the columns the data has), and many categories cost no extra columns. The encoding, the
+categories seen in the train split, is saved inside the booster (XGBoost >= 3.1 stores them in
+the model file), so whatever loads the model encodes rows the same way: `encode()` below. A
+category unseen in training is treated as a missing value, and counted.
 
 Writes <model-dir>/xgboost-model (the booster, in XGBoost's UBJSON format, the name the SageMaker
 XGBoost container loads) and <model-dir>/metadata.json (problem type, target, feature names in
@@ -35,6 +43,7 @@ EVAL_METRICS = {"binary_classification": "logloss", "regression": "rmse"}
 ROWS_PER_THREAD = 10_000
 MODEL_FILE = "xgboost-model"
 METADATA_FILE = "metadata.json"
+SCHEMA_FILE = "schema.json"
 
 # Defaults for small tabular data sets; the pipeline can override each one.
 HYPERPARAMETERS: dict[str, int | float] = {
@@ -48,23 +57,76 @@ HYPERPARAMETERS: dict[str, int | float] = {
 }
 
 
+def category_columns(split: Path) -> list[str]:
+    """The category feature columns named by the schema.json that preprocess wrote beside the
+    split (a folder, or a CSV file in it)."""
+    path = (split if split.is_dir() else split.parent) / SCHEMA_FILE
+    if not path.is_file():
+        return []
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        column["name"]
+        for column in schema["columns"]
+        if column.get("type") == "category" and column["name"] != schema.get("target")
+    ]
+
+
 def read_split(path: str | Path) -> tuple[pd.DataFrame, pd.Series]:
-    """Features and target of a split: a CSV file, or every *.csv in a folder (a channel)."""
+    """Features and target of a split: a CSV file, or every *.csv in a folder (a channel).
+
+    Category columns are read as text (a code such as 0042 stays "0042") and returned as text.
+    """
     path = Path(path)
     files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
     if not files or not files[0].is_file():
         raise FileNotFoundError(f"no CSV files found at {path}")
-    data = pd.concat([pd.read_csv(file) for file in files], ignore_index=True)
+    text = dict.fromkeys(category_columns(files[0]), str)
+    data = pd.concat([pd.read_csv(file, dtype=text) for file in files], ignore_index=True)
     if data.empty or data.shape[1] < 2:
         raise ValueError(f"{path}: need rows with a target and at least one feature")
     return data.iloc[:, 1:], data.iloc[:, 0]
 
 
-def _matrix(features: pd.DataFrame, target: pd.Series | None = None) -> xgb.DMatrix:
-    # Plain arrays, so the booster stores no feature names: it then scores header-less CSV
-    # rows, as endpoints receive them; metadata.json keeps the names and their order.
+def categories(booster: xgb.Booster) -> dict[str, list[str]]:
+    """The categories of each category feature, as the booster saved them in training."""
+    if "c" not in (booster.feature_types or []):
+        return {}
+    exported = booster.get_categories(export_to_arrow=True).to_arrow() or []
+    return {name: values.to_pylist() for name, values in exported if values is not None}
+
+
+def encode(
+    features: pd.DataFrame, known: dict[str, list[str]]
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Features as the model takes them: category columns with the known categories, in their
+    order; a value outside them becomes missing. Returns the frame and, per column, how many
+    values were unseen."""
+    encoded = features.copy()
+    unseen = {}
+    for name, values in known.items():
+        text = features[name].astype("string").str.strip()
+        encoded[name] = pd.Categorical(text, categories=values)
+        count = int((text.notna() & encoded[name].isna()).sum())
+        if count:
+            unseen[name] = count
+    return encoded, unseen
+
+
+def to_dmatrix(
+    features: pd.DataFrame, known: dict[str, list[str]], target: pd.Series | None = None
+) -> xgb.DMatrix:
+    encoded, _ = encode(features, known)
+    numeric = [name for name in encoded.columns if name not in known]
+    encoded[numeric] = encoded[numeric].astype(float)
     label = None if target is None else target.to_numpy(dtype=float)
-    return xgb.DMatrix(features.to_numpy(dtype=float), label=label, missing=np.nan)
+    return xgb.DMatrix(encoded, label=label, missing=np.nan, enable_categorical=True)
+
+
+def fit_categories(features: pd.DataFrame, columns: list[str]) -> dict[str, list[str]]:
+    """The encoding: the sorted categories of each category column in the train split."""
+    return {
+        name: sorted(features[name].dropna().astype(str).str.strip().unique()) for name in columns
+    }
 
 
 def train(
@@ -74,8 +136,12 @@ def train(
     validation_target: pd.Series,
     problem_type: str,
     hyperparameters: dict[str, Any] | None = None,
+    category_features: list[str] | None = None,
 ) -> xgb.Booster:
-    """Fit a booster; it keeps the trees up to the best validation score."""
+    """Fit a booster; it keeps the trees up to the best validation score.
+
+    category_features are encoded with the categories of the train split (see encode).
+    """
     if list(train_features.columns) != list(validation_features.columns):
         raise ValueError("train and validation splits have different feature columns")
     settings = {**HYPERPARAMETERS, **(hyperparameters or {})}
@@ -90,28 +156,36 @@ def train(
         "tree_method": "hist",
         "nthread": max(1, min(os.cpu_count() or 1, len(train_target) // ROWS_PER_THREAD)),
     }
-    validation = _matrix(validation_features, validation_target)
-    return xgb.train(
+    known = fit_categories(train_features, category_features or [])
+    training = to_dmatrix(train_features, known, train_target)
+    validation = to_dmatrix(validation_features, known, validation_target)
+    booster = xgb.train(
         params,
-        _matrix(train_features, train_target),
+        training,
         num_boost_round=int(settings["num_round"]),
         evals=[(validation, "validation")],
         callbacks=[
-            # save_best: the returned model ends at the best round, not at the last one.
             xgb.callback.EarlyStopping(
                 rounds=int(settings["early_stopping_rounds"]),
                 metric_name=EVAL_METRICS[problem_type],
                 data_name="validation",
-                save_best=True,
             )
         ],
         verbose_eval=False,
     )
+    best_iteration, best_score = booster.best_iteration, booster.best_score
+    # The model must end at the best round: every server scores with all the trees it has.
+    # Slicing the booster (EarlyStopping's save_best) drops the saved categories in xgboost 3.2,
+    # so train again for exactly that many rounds; the seed makes it the same trees.
+    if booster.num_boosted_rounds() > best_iteration + 1:
+        booster = xgb.train(params, training, num_boost_round=best_iteration + 1)
+        booster.set_attr(best_iteration=str(best_iteration), best_score=str(best_score))
+    return booster
 
 
 def predict(booster: xgb.Booster, features: pd.DataFrame) -> np.ndarray:
     """Probabilities of class 1 (classification) or predicted values (regression)."""
-    return booster.predict(_matrix(features))
+    return booster.predict(to_dmatrix(features[booster.feature_names], categories(booster)))
 
 
 def save_model(booster: xgb.Booster, model_dir: str | Path, metadata: dict[str, Any]) -> Path:
@@ -173,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         validation_target,
         args.problem_type,
         hyperparameters,
+        category_columns(Path(args.train)),
     )
     metadata = {
         "problem_type": args.problem_type,
