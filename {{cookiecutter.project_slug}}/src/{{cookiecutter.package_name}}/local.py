@@ -4,8 +4,9 @@
 
 Runs preprocess, train and evaluate (and the data-quality baseline and the explainability report
 when this project has them) through each script's main(), exactly as the SageMaker pipeline runs
-them, then applies the pipeline's quality gate to evaluation.json. Exits 1 when a step or the
-quality gate fails.
+them, then applies the pipeline's quality gate to evaluation.json: the model must beat the naive
+baseline on the same test split and reach the floor in config.QUALITY_GATE. Exits 1 when a step
+or the quality gate fails.
 
 Output folders: processed/{train,validation,test}, model, evaluation (evaluation.json and the
 plots), baseline and explainability.
@@ -114,7 +115,9 @@ def run(
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     gate = config.QUALITY_GATE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=config.SAMPLE_DATA, help="CSV file or folder")
+    parser.add_argument(
+        "--data", type=Path, default=config.DATA, help="CSV file or folder (default: config.DATA)"
+    )
     parser.add_argument("--output-dir", type=Path, default=Path("build/local-run"))
     parser.add_argument("--schema", type=Path, default=config.SCHEMA)
     parser.add_argument("--seed", type=int, default=42)
@@ -122,7 +125,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--threshold",
         type=float,
         default=gate.threshold,
-        help=f"quality gate: {gate.metric} {'>=' if gate.higher_is_better else '<='} this "
+        help=f"quality gate floor: {gate.metric} {'>=' if gate.higher_is_better else '<='} this "
         f"(default {gate.threshold})",
     )
     return parser.parse_args(argv)
@@ -137,14 +140,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"local run failed: {error}", file=sys.stderr)
         return 1
     value = metric_value(evaluation, gate.json_path)
-    comparison = ">=" if gate.higher_is_better else "<="
-    print(f"{gate.metric} on the test split: {value:.4f}")
+    baseline = metric_value(evaluation, gate.baseline_json_path)
+    print(f"{gate.metric} on the test split: {value:.4f} (naive baseline {baseline:.4f})")
     print(f"model, evaluation.json and plots in {args.output_dir}")
-    if gate.passes(value):
-        print(f"quality gate passed: {gate.metric} {value:.4f} {comparison} {gate.threshold}")
-        return 0
-    print(f"quality gate failed: {gate.metric} {value:.4f} is not {comparison} {gate.threshold}")
-    return 1
+    verdict = gate_verdict(gate, value, baseline)
+    print(f"quality gate {'passed' if gate.passes(value, baseline) else 'failed'}: {verdict}")
+    return 0 if gate.passes(value, baseline) else 1
+
+
+def gate_verdict(gate: config.QualityGate, value: float, baseline: float) -> str:
+    """Both conditions of the gate, each with its outcome: what the pipeline's FailStep names."""
+    better, floor = (">", ">=") if gate.higher_is_better else ("<", "<=")
+    beats = "" if gate.beats(value, baseline) else "not "
+    reaches = "" if gate.reaches(value) else "not "
+    return (
+        f"{gate.metric} {value:.4f} is {beats}{better} the naive baseline {baseline:.4f} "
+        f"and {reaches}{floor} the floor {gate.threshold}"
+    )
 
 
 if __name__ == "__main__":

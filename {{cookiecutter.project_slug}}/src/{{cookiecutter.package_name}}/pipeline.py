@@ -1,14 +1,15 @@
 """The SageMaker pipeline: preprocess, train, evaluate, quality gate, register.
 
 Preprocess -> Train -> Evaluate (plus Baseline and Explain when this project has them) ->
-CheckQuality, which registers the model in the model registry if it passes and fails the
-execution with the metric and the threshold if not.
+CheckQuality, which registers the model in the model registry if it beats the naive baseline
+on the test split and reaches the floor, and fails the execution with the metric, the baseline
+and the floor if not.
 
 `get_pipeline()` builds it with the SageMaker Python SDK v3 from the same step scripts that
 `local.py` runs on a laptop. The command line prints the definition, creates or updates the
 pipeline in AWS, uploads the sample data to where the pipeline reads it, or starts an execution:
 
-    python -m {{ cookiecutter.package_name }}.pipeline definition
+    python -m {{ cookiecutter.package_name }}.pipeline definition --offline   # no AWS account needed
     python -m {{ cookiecutter.package_name }}.pipeline upload-data
     python -m {{ cookiecutter.package_name }}.pipeline upsert
     python -m {{ cookiecutter.package_name }}.pipeline start --parameter QualityThreshold=0.8
@@ -17,10 +18,12 @@ pipeline in AWS, uploads the sample data to where the pipeline reads it, or star
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from unittest import mock
 
 from . import config
 
@@ -41,7 +44,9 @@ from sagemaker.core.shapes import (
 )
 from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig, SourceCode
 from sagemaker.core.workflow.conditions import (
+    ConditionGreaterThan,
     ConditionGreaterThanOrEqualTo,
+    ConditionLessThan,
     ConditionLessThanOrEqualTo,
 )
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
@@ -91,6 +96,8 @@ EVALUATION_DIR = f"{PROCESSING}/evaluation"
 BASELINE_INPUT_DIR = f"{PROCESSING}/input/train"
 BASELINE_DIR = f"{PROCESSING}/baseline"
 EXPLAINABILITY_DIR = f"{PROCESSING}/explainability"
+# train.py, for the steps that load the model: it holds the one encoding of category columns.
+STEPS_CODE_DIR = f"{PROCESSING}/input/steps"
 
 
 def default_input_data_url(bucket: str = config.DEFAULT_BUCKET) -> str:
@@ -194,7 +201,11 @@ def get_pipeline(
             output_kms_key=kms_key_id,
             base_job_name=f"{config.PROJECT_SLUG}-{step.lower()}",
             sagemaker_session=session,
+            env={"PYTHONPATH": STEPS_CODE_DIR},
         )
+
+    def model_code() -> ProcessingInput:
+        return _input("steps", str(config.STEPS_DIR / "train.py"), STEPS_CODE_DIR)
 
     preprocess = ProcessingStep(
         name="Preprocess",
@@ -252,6 +263,7 @@ def get_pipeline(
             inputs=[
                 _input("model", model_data, MODEL_DIR),
                 _input("test", _output_uri(preprocess, "test"), TEST_DIR),
+                model_code(),
             ],
             outputs=[_output(bucket, "Evaluate", "evaluation", EVALUATION_DIR)],
             arguments=[
@@ -301,6 +313,7 @@ def get_pipeline(
                 inputs=[
                     _input("model", model_data, MODEL_DIR),
                     _input("test", _output_uri(preprocess, "test"), TEST_DIR),
+                    model_code(),
                 ],
                 outputs=[_output(bucket, "Explain", "explainability", EXPLAINABILITY_DIR)],
                 arguments=[
@@ -344,12 +357,15 @@ def get_pipeline(
     )
 
     gate = config.QUALITY_GATE
-    metric = JsonGet(
-        step_name=evaluate.name, property_file=evaluation_report, json_path=gate.json_path
+    metric, naive_baseline = (
+        JsonGet(step_name=evaluate.name, property_file=evaluation_report, json_path=path)
+        for path in (gate.json_path, gate.baseline_json_path)
     )
-    comparison = ">=" if gate.higher_is_better else "<="
-    condition = (
-        ConditionGreaterThanOrEqualTo if gate.higher_is_better else ConditionLessThanOrEqualTo
+    better, floor = (">", ">=") if gate.higher_is_better else ("<", "<=")
+    beats, reaches = (
+        (ConditionGreaterThan, ConditionGreaterThanOrEqualTo)
+        if gate.higher_is_better
+        else (ConditionLessThan, ConditionLessThanOrEqualTo)
     )
     quality_gate_failed = FailStep(
         name="QualityGateFailed",
@@ -358,7 +374,9 @@ def get_pipeline(
             values=[
                 f"Quality gate failed: {gate.metric} = ",
                 metric,
-                f", required {comparison} ",
+                f"; required {better} the naive baseline ",
+                naive_baseline,
+                f" and {floor} the floor ",
                 quality_threshold,
             ],
         ),
@@ -366,7 +384,11 @@ def get_pipeline(
     steps.append(
         ConditionStep(
             name="CheckQuality",
-            conditions=[condition(left=metric, right=quality_threshold)],
+            # All conditions must hold.
+            conditions=[
+                beats(left=metric, right=naive_baseline),
+                reaches(left=metric, right=quality_threshold),
+            ],
             if_steps=[register],
             else_steps=[quality_gate_failed],
         )
@@ -399,6 +421,35 @@ def upload_data(data: str | os.PathLike[str], bucket: str, kms_key_id: str | Non
     return f"s3://{bucket}/{key}"
 
 
+# What building the definition needs from AWS, faked: credentials, and no IAM role validation
+# (the SDK otherwise asks IAM to simulate the role's policies).
+OFFLINE_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "SAGEMAKER_VALIDATE_ROLE": "false",
+}
+
+
+@contextlib.contextmanager
+def offline_aws(bucket: str = config.DEFAULT_BUCKET) -> Iterator[None]:
+    """AWS emulated in-process by moto, with fake credentials and the bucket made: the SDK
+    checks the bucket and uploads the step scripts while it builds the definition."""
+    # A development dependency: only the offline definition and the tests need it.
+    from moto import mock_aws
+
+    environment = {**OFFLINE_ENVIRONMENT, "AWS_DEFAULT_REGION": config.AWS_REGION}
+    with mock.patch.dict(os.environ, environment), mock_aws():
+        os.environ.pop("AWS_PROFILE", None)
+        location = (
+            {}
+            if config.AWS_REGION == "us-east-1"
+            else {"CreateBucketConfiguration": {"LocationConstraint": config.AWS_REGION}}
+        )
+        boto3.client("s3", region_name=config.AWS_REGION).create_bucket(Bucket=bucket, **location)
+        yield
+
+
 def _parameter(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not (sep and name):
@@ -422,7 +473,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bucket", default=config.DEFAULT_BUCKET)
     parser.add_argument("--kms-key-id", help="KMS key for job volumes, outputs and uploaded data")
     parser.add_argument(
-        "--data", default=config.SAMPLE_DATA, help="with upload-data: the CSV file to upload"
+        "--data", default=config.DATA, help="with upload-data: the CSV file to upload"
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="with definition: build it with AWS emulated in-process (moto) and fake "
+        "credentials, as the tests do; no account needed",
     )
     parser.add_argument(
         "--parameter",
@@ -435,6 +492,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.parameter and args.command != "start":
         parser.error("--parameter only applies to start")
+    if args.offline and args.command != "definition":
+        parser.error("--offline only applies to definition")
 
     if args.command == "upload-data":
         print(upload_data(args.data, args.bucket, args.kms_key_id))
@@ -447,14 +506,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(execution.arn)
         return 0
 
-    pipeline = get_pipeline(role_arn=args.role_arn, bucket=args.bucket, kms_key_id=args.kms_key_id)
     if args.command == "definition":
-        print(json.dumps(json.loads(pipeline.definition()), indent=2))
-    else:
-        response = pipeline.upsert(
-            role_arn=args.role_arn, description=f"{config.PROJECT_NAME}: training pipeline"
-        )
-        print(response["PipelineArn"])
+        with offline_aws(args.bucket) if args.offline else contextlib.nullcontext():
+            pipeline = get_pipeline(args.role_arn, args.bucket, kms_key_id=args.kms_key_id)
+            print(json.dumps(json.loads(pipeline.definition()), indent=2))
+        return 0
+    pipeline = get_pipeline(role_arn=args.role_arn, bucket=args.bucket, kms_key_id=args.kms_key_id)
+    response = pipeline.upsert(
+        role_arn=args.role_arn, description=f"{config.PROJECT_NAME}: training pipeline"
+    )
+    print(response["PipelineArn"])
     return 0
 
 

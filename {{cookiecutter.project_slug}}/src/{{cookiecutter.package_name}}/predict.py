@@ -1,0 +1,85 @@
+"""Score a CSV file with the model of the last local run, the way the model will be served.
+
+    python -m {{ cookiecutter.package_name }}.predict --data new.csv [--output build/predictions.csv]
+
+The rows are checked against the project's schema first (the feature columns; a target column,
+if the file has one, is ignored): a file that breaks a rule is refused with one line per rule,
+naming the column. They are then encoded with the encoding saved in the model (train.encode): a
+category the model never saw in training is scored as a missing value, and counted. The output
+is the input with the predictions appended: `probability` (of the positive class) and
+`predicted_label` for classification, `prediction` for regression.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from . import config
+from .steps import evaluate, preprocess, train
+
+DEFAULT_MODEL_DIR = Path("build/local-run/model")
+DEFAULT_OUTPUT = Path("build/predictions.csv")
+
+
+class PredictError(ValueError):
+    """The model or the rows cannot be scored; the message says why and what to do."""
+
+
+def load(model_dir: Path) -> train.xgb.Booster:
+    if not (model_dir / train.MODEL_FILE).is_file():
+        raise PredictError(f"no model in {model_dir}: run `make local-run` first")
+    booster, _ = train.load_model(model_dir)
+    return booster
+
+
+def score(
+    booster: train.xgb.Booster, data: pd.DataFrame, schema: preprocess.Schema
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The data with the predictions appended, and the unseen-category counts per column."""
+    problem_type = schema.problem_type or config.PROBLEM_TYPE
+    features = preprocess.validate(data, schema, problem_type, with_target=False)
+    _, unseen = train.encode(features, train.categories(booster))
+    scores = train.predict(booster, features)
+    scored = data.copy()
+    if problem_type == "binary_classification":
+        negative, positive = schema.labels or (0, 1)
+        scored["probability"] = scores
+        # The label the SageMaker XGBoost container gives: positive when probability > 0.5.
+        scored["predicted_label"] = [positive if p > evaluate.THRESHOLD else negative for p in scores]
+    else:
+        scored["prediction"] = scores
+    return scored, unseen
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True, help="CSV file (or folder) to score")
+    parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
+    parser.add_argument("--schema", type=Path, default=config.SCHEMA)
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        booster = load(args.model_dir)
+        schema = preprocess.load_schema(args.schema)
+        scored, unseen = score(booster, preprocess.read_data(args.data), schema)
+    except (PredictError, preprocess.SchemaError, preprocess.DataValidationError) as error:
+        print(f"predict failed: {error}", file=sys.stderr)
+        return 1
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    scored.to_csv(args.output, index=False)
+    for name, count in unseen.items():
+        print(f"predict: column '{name}': {count} values unseen in training, scored as missing")
+    print(f"predict: {len(scored)} rows scored -> {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
