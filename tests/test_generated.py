@@ -72,23 +72,11 @@ def test_local_run_produces_model_metrics_and_plots(
 
 def test_pipeline_definition_builds_offline(baked: BakedProject, generated_venv: Path) -> None:
     """The definition through the project's own CLI, with AWS emulated by moto in-process."""
-    script = f"""
-import json, sys
-import boto3
-from moto import mock_aws
-with mock_aws():
-    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="offline-bucket")
-    from {baked.package} import pipeline
-    sys.exit(pipeline.main(["definition", "--bucket", "offline-bucket",
-                            "--role-arn", "arn:aws:iam::123456789012:role/offline"]))
-"""
-    offline_aws = {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "SAGEMAKER_VALIDATE_ROLE": "false",
-    }
-    result = run_in_project(baked, generated_venv, "python", "-c", script, extra_env=offline_aws)
+    result = run_in_project(
+        baked,
+        generated_venv,
+        *("python", "-m", f"{baked.package}.pipeline", "definition", "--offline"),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     definition = json.loads(result.stdout)
     steps = {step["Name"]: step for step in definition["Steps"]}

@@ -1,19 +1,29 @@
-"""Shared fixtures: the bundled sample data of this project's problem type, its splits and model,
-and small generated data sets of either problem type."""
+"""Shared fixtures: one local run on the configured data set (config.DATA and config.SCHEMA,
+whatever they are), rows generated from a schema, and small generated data sets of either problem
+type, with and without category columns.
+
+No test relies on a fact of the bundled sample (its row count, completeness or number
+formatting): after `make schema DATA=your.csv TARGET=column` every test runs on your data.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 import xgboost as xgb
 from sklearn.datasets import make_classification, make_regression
 
-from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }} import config, local
 from {{ cookiecutter.package_name }}.steps import preprocess, train
 
 PROBLEM_TYPES = ("binary_classification", "regression")
@@ -51,6 +61,186 @@ def generate_dataset(problem_type: str, rows: int = 240, seed: int = 0) -> Datas
     return frame, schema
 
 
+PLANS = ["basic", "pro", "team"]
+REGIONS = ["east", "north", "south", "west"]
+
+
+def generate_mixed_dataset(problem_type: str, rows: int = 400, seed: int = 0) -> Dataset:
+    """Data as a user's file often has it: a category with declared values (`plan`), a free-text
+    category with missing values (`region`), a number with missing values (`usage`), an integer
+    (`tenure`), and the target `label` last: "yes"/"no" (positive class "yes") or a number."""
+    rng = np.random.default_rng(seed)
+    plan = rng.choice(PLANS, rows)
+    region = rng.choice(REGIONS, rows).astype(object)
+    usage = rng.gamma(2.0, 10.0, rows).round(2)
+    tenure = rng.integers(0, 60, rows)
+    signal = 2.0 * (plan == "basic") - 1.0 * (plan == "team") + 0.05 * (usage - 20)
+    signal += 0.8 * (region == "south") - 0.03 * (tenure - 30)
+    frame = pd.DataFrame({"plan": plan, "region": region, "usage": usage, "tenure": tenure})
+    frame.loc[rng.choice(rows, rows // 10, replace=False), "region"] = None
+    frame.loc[rng.choice(rows, rows // 10, replace=False), "usage"] = np.nan
+    if problem_type == "binary_classification":
+        positive = rng.random(rows) < 1 / (1 + np.exp(-signal))
+        frame["label"] = np.where(positive, "yes", "no")
+        label = {"name": "label", "type": "category", "allowed_values": ["no", "yes"]}
+    else:
+        frame["label"] = (100 + 20 * signal + rng.normal(0, 2, rows)).round(1)
+        label = {"name": "label", "type": "number"}
+    schema = {
+        "dataset": "mixed",
+        "problem_type": problem_type,
+        "target": "label",
+        **({"positive_class": "yes"} if problem_type == "binary_classification" else {}),
+        "columns": [
+            label,
+            {"name": "plan", "type": "category", "allowed_values": PLANS},
+            {"name": "region", "type": "category", "max_missing_fraction": 0.2},
+            {"name": "usage", "type": "number", "min": 0, "max_missing_fraction": 0.2},
+            {"name": "tenure", "type": "integer", "min": 0, "max": 100},
+        ],
+    }
+    return frame, schema
+
+
+def _number_text(value: float, integer: bool) -> str:
+    return str(int(value)) if integer else repr(float(value))
+
+
+def _value_range(column: preprocess.Column) -> tuple[float, float]:
+    low = column.min if column.min is not None else None
+    high = column.max if column.max is not None else None
+    if low is None and high is None:
+        low, high = 0.0, 10.0
+    elif low is None:
+        low = high - 10.0
+    elif high is None:
+        high = low + 10.0
+    if column.type == "integer":
+        low, high = math.ceil(low), math.floor(high)
+    return float(low), float(high)
+
+
+def rows_from_schema(
+    schema: preprocess.Schema, rows: int = 20, seed: int = 0, with_target: bool = True
+) -> pd.DataFrame:
+    """Rows that meet the schema, as text (the way preprocess reads a file), target first: each
+    value drawn from the column's allowed values or range; a binary target alternates its two
+    classes. Categories without declared values get made-up labels."""
+    rng = np.random.default_rng(seed)
+    frame = {}
+    for column in schema.columns:
+        is_target = column.name == schema.target
+        if is_target and not with_target:
+            continue
+        integer = column.type == "integer"
+        if is_target and schema.problem_type == "binary_classification":
+            classes = column.allowed_values or (0, 1)
+            values = [classes[row % 2] for row in range(rows)]
+            if column.type != "category":
+                values = [_number_text(value, integer) for value in values]
+        elif column.allowed_values is not None:
+            picked = rng.choice(len(column.allowed_values), rows)
+            values = [column.allowed_values[index] for index in picked]
+            if column.type != "category":
+                values = [_number_text(value, integer) for value in values]
+        elif column.type == "category":
+            values = [f"label {index}" for index in rng.integers(0, 3, rows)]
+        else:
+            low, high = _value_range(column)
+            if integer:
+                drawn = rng.integers(int(low), int(high) + 1, rows)
+            else:
+                drawn = rng.uniform(low, high, rows)
+            values = [_number_text(value, integer) for value in drawn]
+        frame[column.name] = values
+    return pd.DataFrame(frame, dtype=object)
+
+
+@dataclass(frozen=True)
+class Project:
+    """Where a local run put its data: the splits preprocess wrote and the model train wrote."""
+
+    data: Path
+    schema: Path
+    problem_type: str
+    splits: Path
+    model: Path
+
+
+def run_steps(data: Path, schema: Path, problem_type: str, folder: Path) -> Project:
+    """Preprocess and train with their command lines and default settings, as local.py runs
+    them."""
+    splits, model = folder / "processed", folder / "model"
+    argv = ["--input-dir", str(data), "--schema", str(schema), "--output-dir", str(splits)]
+    assert preprocess.main(argv) == 0
+    argv = ["--train", str(splits / "train"), "--validation", str(splits / "validation")]
+    assert train.main([*argv, "--model-dir", str(model), "--problem-type", problem_type]) == 0
+    return Project(data, schema, problem_type, splits, model)
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    code: int
+    out: str
+    output_dir: Path
+
+
+@pytest.fixture(scope="session")
+def local_run(tmp_path_factory: pytest.TempPathFactory) -> LocalRun:
+    """One local run (every step, then the quality gate) on the configured data set."""
+    output_dir = tmp_path_factory.mktemp("local-run")
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        code = local.main(["--output-dir", str(output_dir)])
+    return LocalRun(code, stdout.getvalue(), output_dir)
+
+
+@pytest.fixture(scope="session")
+def configured(local_run: LocalRun) -> Project:
+    """The configured data set, its splits and its model, from the local run."""
+    output_dir = local_run.output_dir
+    assert (output_dir / "model" / train.MODEL_FILE).is_file(), local_run.out
+    return Project(
+        config.DATA,
+        config.SCHEMA,
+        config.PROBLEM_TYPE,
+        output_dir / "processed",
+        output_dir / "model",
+    )
+
+
+@pytest.fixture(scope="session")
+def configured_schema() -> preprocess.Schema:
+    return preprocess.load_schema(config.SCHEMA)
+
+
+@pytest.fixture(scope="session")
+def configured_data() -> pd.DataFrame:
+    """The configured data file as preprocess reads it: every value as text."""
+    return preprocess.read_data(config.DATA)
+
+
+@pytest.fixture(scope="session")
+def mixed_project(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Project]:
+    """mixed_project(problem_type): generate_mixed_dataset written as a file and a schema, split
+    and trained once per session."""
+    built: dict[str, Project] = {}
+
+    def build(problem_type: str) -> Project:
+        if problem_type not in built:
+            folder = tmp_path_factory.mktemp(f"mixed-{problem_type}")
+            frame, schema = generate_mixed_dataset(problem_type)
+            (folder / "data").mkdir()
+            frame.to_csv(folder / "data" / "mixed.csv", index=False)
+            (folder / "mixed.json").write_text(json.dumps(schema), encoding="utf-8")
+            built[problem_type] = run_steps(
+                folder / "data" / "mixed.csv", folder / "mixed.json", problem_type, folder
+            )
+        return built[problem_type]
+
+    return build
+
+
 def _write_csv(frame: pd.DataFrame, folder: Path, name: str = "data.csv") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
@@ -62,6 +252,18 @@ def _write_csv(frame: pd.DataFrame, folder: Path, name: str = "data.csv") -> Pat
 def make_dataset() -> Callable[..., Dataset]:
     """generate_dataset(problem_type, rows=240, seed=0) -> (frame, schema)."""
     return generate_dataset
+
+
+@pytest.fixture
+def make_mixed_dataset() -> Callable[..., Dataset]:
+    """generate_mixed_dataset(problem_type, rows=400, seed=0) -> (frame, schema)."""
+    return generate_mixed_dataset
+
+
+@pytest.fixture
+def make_rows() -> Callable[..., pd.DataFrame]:
+    """rows_from_schema(schema, rows=20, seed=0, with_target=True) -> text rows meeting it."""
+    return rows_from_schema
 
 
 def _fit_model(
@@ -91,37 +293,3 @@ def write_csv() -> Callable[..., Path]:
     """write_csv(frame, folder, name="data.csv") -> path: CSV as the steps read it (header, no
     index), creating the folder."""
     return _write_csv
-
-
-@pytest.fixture(scope="session")
-def sample_data() -> pd.DataFrame:
-    """The bundled sample data set of this project's problem type, target first."""
-    return pd.read_csv(config.SAMPLE_DATA)
-
-
-@pytest.fixture(scope="session")
-def sample_schema() -> dict[str, Any]:
-    """The declared data contract of the sample data set, as JSON."""
-    return json.loads(config.SCHEMA.read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="session")
-def sample_splits(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The folder where preprocess wrote train/, validation/ and test/ for the sample data."""
-    output = tmp_path_factory.mktemp("processed")
-    argv = ["--input-dir", str(config.SAMPLE_DATA), "--schema", str(config.SCHEMA)]
-    assert preprocess.main([*argv, "--output-dir", str(output)]) == 0
-    return output
-
-
-@pytest.fixture(scope="session")
-def sample_model(sample_splits: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The model folder train wrote for the sample splits, with the default hyperparameters."""
-    model_dir = tmp_path_factory.mktemp("model")
-    argv = [
-        *("--train", str(sample_splits / "train")),
-        *("--validation", str(sample_splits / "validation")),
-        *("--model-dir", str(model_dir), "--problem-type", config.PROBLEM_TYPE),
-    ]
-    assert train.main(argv) == 0
-    return model_dir

@@ -1,4 +1,5 @@
-"""Train fits XGBoost with early stopping and writes a model that loads back and predicts."""
+"""Train fits XGBoost with early stopping, category columns as native categories, and writes a
+model that loads back, keeps its encoding and predicts."""
 
 from __future__ import annotations
 
@@ -16,28 +17,32 @@ from {{ cookiecutter.package_name }}.steps import preprocess, train
 PROBLEM_TYPES = ("binary_classification", "regression")
 
 
-def test_sample_model_loads_back_and_predicts(sample_model: Path, sample_splits: Path):
-    booster = xgb.Booster()
-    booster.load_model(bytearray((sample_model / train.MODEL_FILE).read_bytes()))
-    test = pd.read_csv(sample_splits / "test" / "test.csv")
-    predictions = booster.predict(xgb.DMatrix(test.iloc[:, 1:].to_numpy(float)))
-    assert predictions.shape == (len(test),)
+def test_configured_model_loads_back_and_predicts(configured):
+    features, _ = train.read_split(configured.splits / "test")
+    booster, metadata = train.load_model(configured.model)
+    predictions = train.predict(booster, features)
+    assert predictions.shape == (len(features),)
     assert np.isfinite(predictions).all()
     if config.PROBLEM_TYPE == "binary_classification":
         assert ((predictions >= 0) & (predictions <= 1)).all()
-    # The saved model predicts exactly what train.predict gives for the same rows.
-    loaded, _ = train.load_model(sample_model)
-    np.testing.assert_array_equal(train.predict(loaded, test.iloc[:, 1:]), predictions)
+    # The model file alone holds the features and their encoding: loaded by plain xgboost, it
+    # predicts the same.
+    plain = xgb.Booster()
+    plain.load_model(bytearray((configured.model / train.MODEL_FILE).read_bytes()))
+    assert plain.feature_names == metadata["feature_names"]
+    np.testing.assert_array_equal(train.predict(plain, features), predictions)
 
 
-def test_sample_metadata_names_the_features_in_order(sample_model: Path, sample_splits: Path):
-    metadata = json.loads((sample_model / train.METADATA_FILE).read_text(encoding="utf-8"))
-    columns = list(pd.read_csv(sample_splits / "train" / "train.csv", nrows=0).columns)
-    assert metadata["target"] == columns[0]
-    assert metadata["feature_names"] == columns[1:]
+def test_configured_metadata_names_the_features_in_order(configured, configured_schema):
+    metadata = json.loads((configured.model / train.METADATA_FILE).read_text(encoding="utf-8"))
+    columns = list(pd.read_csv(configured.splits / "train" / "train.csv", nrows=0).columns)
+    assert metadata["target"] == columns[0] == configured_schema.target
+    assert metadata["feature_names"] == columns[1:] == configured_schema.features
     assert metadata["problem_type"] == config.PROBLEM_TYPE
     assert metadata["hyperparameters"] == train.HYPERPARAMETERS
     assert 0 <= metadata["best_iteration"] < train.HYPERPARAMETERS["num_round"]
+    booster, _ = train.load_model(configured.model)
+    assert set(train.categories(booster)) == set(configured_schema.categories)
 
 
 @pytest.mark.parametrize(
@@ -53,17 +58,105 @@ def test_objective_follows_the_problem_type(
     assert config_json["learner"]["objective"]["name"] == objective
 
 
-def test_early_stopping_keeps_the_best_round_on_the_validation_split(make_dataset, fit_model):
-    frame, _ = make_dataset("regression", rows=200)
-    booster, splits = fit_model(
-        frame, "regression", num_round=2000, early_stopping_rounds=5, eta=0.3
-    )
+def mixed_splits(make_mixed_dataset, problem_type: str) -> dict[str, pd.DataFrame]:
+    """The mixed data set validated and split as preprocess does: categories as text."""
+    frame, schema = make_mixed_dataset(problem_type)
+    raw = frame.astype(object).where(frame.notna(), None).astype(str).where(frame.notna(), None)
+    checked = preprocess.validate(raw, preprocess.parse_schema(schema), problem_type)
+    return preprocess.split(checked, "label", problem_type)
+
+
+def test_early_stopping_retrains_to_the_best_round_with_the_same_trees(
+    make_mixed_dataset, monkeypatch: pytest.MonkeyPatch
+):
+    splits = mixed_splits(make_mixed_dataset, "regression")
+    boosters: list[xgb.Booster] = []
+    real_train = xgb.train
+
+    def keep(*args, **kwargs) -> xgb.Booster:
+        boosters.append(real_train(*args, **kwargs))
+        return boosters[-1]
+
+    monkeypatch.setattr(train.xgb, "train", keep)
     validation = splits["validation"]
-    # Stopped long before 2000 rounds, and the model ends at the best round (save_best).
-    assert booster.num_boosted_rounds() == booster.best_iteration + 1 < 2000
-    predictions = train.predict(booster, validation.iloc[:, 1:])
+    booster = train.train(
+        splits["train"].iloc[:, 1:],
+        splits["train"]["label"],
+        validation.iloc[:, 1:],
+        validation["label"],
+        "regression",
+        {"num_round": 2000, "early_stopping_rounds": 5, "eta": 0.3},
+        ["plan", "region"],
+    )
+    # Stopped long before 2000 rounds, then trained again to end at the best round.
+    full, retrained = boosters
+    assert retrained is booster
+    best = booster.best_iteration
+    assert booster.num_boosted_rounds() == best + 1 < full.num_boosted_rounds() < 2000
+    assert best == full.best_iteration
+    # The retrained model predicts what the first one predicted at its best round ...
+    features = validation.iloc[:, 1:]
+    known = train.categories(booster)
+    assert known == train.categories(full)  # ... and keeps the categories slicing would lose
+    at_best = full.predict(train.to_dmatrix(features, known), iteration_range=(0, best + 1))
+    predictions = train.predict(booster, features)
+    np.testing.assert_allclose(predictions, at_best, rtol=1e-6)
     rmse = float(np.sqrt(np.mean((predictions - validation["label"].to_numpy()) ** 2)))
     assert rmse == pytest.approx(booster.best_score, rel=1e-4)
+
+
+def test_categories_are_fitted_on_the_train_split_and_saved_in_the_model(
+    make_mixed_dataset, tmp_path: Path
+):
+    splits = mixed_splits(make_mixed_dataset, "binary_classification")
+    features = splits["train"].iloc[:, 1:]
+    known = train.fit_categories(features, ["plan", "region"])
+    assert known == {
+        "plan": sorted(features["plan"].dropna().unique()),
+        "region": sorted(features["region"].dropna().unique()),
+    }
+    booster = train.train(
+        features,
+        splits["train"]["label"],
+        splits["validation"].iloc[:, 1:],
+        splits["validation"]["label"],
+        "binary_classification",
+        {"num_round": 20},
+        ["plan", "region"],
+    )
+    assert booster.feature_names == list(features.columns)
+    assert train.categories(booster) == known
+    train.save_model(booster, tmp_path, {})
+    loaded, _ = train.load_model(tmp_path)
+    assert train.categories(loaded) == known
+    test = splits["test"].iloc[:, 1:]
+    np.testing.assert_array_equal(train.predict(loaded, test), train.predict(booster, test))
+
+
+def test_an_unseen_category_is_scored_as_missing_and_counted(make_mixed_dataset):
+    splits = mixed_splits(make_mixed_dataset, "binary_classification")
+    booster = train.train(
+        splits["train"].iloc[:, 1:],
+        splits["train"]["label"],
+        splits["validation"].iloc[:, 1:],
+        splits["validation"]["label"],
+        "binary_classification",
+        {"num_round": 20},
+        ["plan", "region"],
+    )
+    rows = splits["test"].iloc[:6, 1:].reset_index(drop=True)
+    unseen = rows.assign(region=["atlantis", "atlantis", None, " north ", "atlantis", "south"])
+    encoded, counts = train.encode(unseen, train.categories(booster))
+    assert counts == {"region": 3}
+    assert encoded["region"].isna().tolist() == [True, True, True, False, True, False]
+    as_missing = unseen.assign(region=[None, None, None, "north", None, "south"])
+    np.testing.assert_array_equal(
+        train.predict(booster, unseen), train.predict(booster, as_missing)
+    )
+    # Columns in another order are put in the model's order.
+    np.testing.assert_array_equal(
+        train.predict(booster, unseen[unseen.columns[::-1]]), train.predict(booster, unseen)
+    )
 
 
 @pytest.mark.parametrize("spelling", ["-", "_"])
@@ -109,3 +202,24 @@ def test_main_reads_channel_folders_and_records_the_hyperparameters(
     assert metadata["hyperparameters"]["num_round"] == 10
     assert metadata["hyperparameters"]["max_depth"] == 2
     assert booster.num_boosted_rounds() <= 10
+    assert train.categories(booster) == {}  # no schema.json beside the splits: no categories
+
+
+def test_categories_are_read_as_text_from_the_schema_beside_the_split(
+    tmp_path: Path, make_mixed_dataset
+):
+    frame, schema = make_mixed_dataset("regression", rows=10)
+    frame["plan"] = ["0042", "7", "0042", "7", "01", "7", "0042", "01", "7", "0042"]
+    schema["columns"][1].pop("allowed_values")
+    folder = tmp_path / "train"
+    folder.mkdir()
+    frame[["label", "plan", "region", "usage", "tenure"]].to_csv(folder / "a.csv", index=False)
+    (folder / preprocess.SCHEMA_FILE).write_text(json.dumps(schema), encoding="utf-8")
+    assert train.category_columns(folder) == ["plan", "region"]
+    assert train.category_columns(folder / "a.csv") == ["plan", "region"]
+    features, target = train.read_split(folder)
+    assert target.name == "label"
+    assert list(features.columns) == ["plan", "region", "usage", "tenure"]
+    assert features["plan"].tolist() == frame["plan"].tolist()  # 0042 is not the number 42
+    assert features["region"].dropna().map(type).eq(str).all()
+    assert pd.api.types.is_float_dtype(features["usage"])

@@ -96,7 +96,8 @@ EVALUATION_DIR = f"{PROCESSING}/evaluation"
 BASELINE_INPUT_DIR = f"{PROCESSING}/input/train"
 BASELINE_DIR = f"{PROCESSING}/baseline"
 EXPLAINABILITY_DIR = f"{PROCESSING}/explainability"
-# train.py, for the steps that load the model: it holds the one encoding of category columns.
+# train.py, for the steps that load the model: it holds the one encoding of category columns
+# (evaluate.py and explain.py import it from there).
 STEPS_CODE_DIR = f"{PROCESSING}/input/steps"
 
 
@@ -201,7 +202,6 @@ def get_pipeline(
             output_kms_key=kms_key_id,
             base_job_name=f"{config.PROJECT_SLUG}-{step.lower()}",
             sagemaker_session=session,
-            env={"PYTHONPATH": STEPS_CODE_DIR},
         )
 
     def model_code() -> ProcessingInput:

@@ -49,7 +49,9 @@ def score(
         negative, positive = schema.labels or (0, 1)
         scored["probability"] = scores
         # The label the SageMaker XGBoost container gives: positive when probability > 0.5.
-        scored["predicted_label"] = [positive if p > evaluate.THRESHOLD else negative for p in scores]
+        scored["predicted_label"] = [
+            positive if p > evaluate.THRESHOLD else negative for p in scores
+        ]
     else:
         scored["prediction"] = scores
     return scored, unseen

@@ -17,7 +17,7 @@ Writes into --output-dir:
 - confusion_matrix.png and roc_curve.png (classification) or residuals.png (regression), and
   feature_importance.png, drawn with matplotlib's Agg backend (no display needed).
 
-Needs train.py beside it or on PYTHONPATH (the pipeline gives the job both), plus numpy, pandas,
+Needs train.py (in STEPS_CODE_DIR in a SageMaker job, where the pipeline puts it), numpy, pandas,
 scikit-learn, xgboost and matplotlib.
 """
 
@@ -39,9 +39,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from sklearn import metrics
 
+# Where the pipeline puts train.py for a processing job (its "steps" input).
+STEPS_CODE_DIR = "/opt/ml/processing/input/steps"
 try:
     from . import train as model_io  # part of the package: the local twin and the tests
-except ImportError:  # a lone script in a SageMaker job, with train.py on PYTHONPATH
+except ImportError:  # a lone script in a SageMaker job
+    sys.path.insert(0, STEPS_CODE_DIR)
     import train as model_io  # type: ignore[no-redef]
 
 PROBLEM_TYPES = ("binary_classification", "regression")

@@ -19,7 +19,7 @@ target first (the target is not explained).
 
 Rows are encoded for the model by train.py's own code (train.encode), the one encoding of
 category columns: a category feature gets one SHAP value, like any other column. Needs train.py
-beside it or on PYTHONPATH (the pipeline gives the job both), plus numpy, pandas, xgboost and
+(in STEPS_CODE_DIR in a SageMaker job, where the pipeline puts it), numpy, pandas, xgboost and
 matplotlib.
 """
 
@@ -38,9 +38,12 @@ import xgboost as xgb
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+# Where the pipeline puts train.py for a processing job (its "steps" input).
+STEPS_CODE_DIR = "/opt/ml/processing/input/steps"
 try:
     from . import train as model_io  # part of the package: the local twin and the tests
-except ImportError:  # a lone script in a SageMaker job, with train.py on PYTHONPATH
+except ImportError:  # a lone script in a SageMaker job
+    sys.path.insert(0, STEPS_CODE_DIR)
     import train as model_io  # type: ignore[no-redef]
 
 MODEL_FILE = "xgboost-model"

@@ -145,7 +145,7 @@ def _parse_column(raw: Any, source: str) -> Column:
     if kind not in COLUMN_TYPES:
         raise SchemaError(
             f"{where}: type must be one of {list(COLUMN_TYPES)}, got {kind!r} "
-            "(text labels are \"category\")"
+            '(text labels are "category")'
         )
     if kind == "category" and ("min" in raw or "max" in raw):
         raise SchemaError(f"{where}: a category has no min or max; list allowed_values instead")
