@@ -1,4 +1,5 @@
-"""The data-quality baseline step profiles the features into Model Monitor baseline files."""
+"""The data-quality baseline step profiles the features into Model Monitor baseline files: on the
+train split of the configured data set, and on small frames with every kind of column."""
 
 from __future__ import annotations
 
@@ -10,21 +11,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.steps import baseline
 
 MONITORED_TYPES = {"Integral", "Fractional", "String", "Unknown"}
 
 
 @pytest.fixture(scope="module")
-def sample() -> pd.DataFrame:
-    """The bundled sample data set: target first, numeric features."""
-    return pd.read_csv(config.SAMPLE_DATA)
+def train_split(configured) -> pd.DataFrame:
+    """The train split of the configured data set, as the step reads it: text, target first."""
+    return baseline.read_csv_dir(configured.splits / "train")
 
 
 @pytest.fixture(scope="module")
-def sample_baseline(sample: pd.DataFrame) -> tuple[dict, dict]:
-    return baseline.profile(sample)
+def train_baseline(train_split: pd.DataFrame) -> tuple[dict, dict]:
+    return baseline.profile(train_split)
 
 
 @pytest.fixture
@@ -46,37 +46,47 @@ def by_name(document: dict) -> dict[str, dict]:
     return {feature["name"]: feature for feature in document["features"]}
 
 
-def test_target_column_is_excluded(sample, sample_baseline):
-    statistics, constraints = sample_baseline
-    target, *features = list(sample.columns)
+def test_target_column_is_excluded(train_split, train_baseline):
+    statistics, constraints = train_baseline
+    target, *features = list(train_split.columns)
     assert [f["name"] for f in statistics["features"]] == features
     assert [f["name"] for f in constraints["features"]] == features
     assert target not in by_name(statistics)
 
 
-def test_item_count_is_the_number_of_rows(sample, sample_baseline):
-    statistics, _ = sample_baseline
-    assert statistics["dataset"]["item_count"] == len(sample)
+def test_item_count_is_the_number_of_rows(train_split, train_baseline):
+    statistics, _ = train_baseline
+    assert statistics["dataset"]["item_count"] == len(train_split)
 
 
-def test_numerical_statistics_match_pandas(sample, sample_baseline):
-    statistics, _ = sample_baseline
+def test_statistics_match_pandas(train_split, train_baseline):
+    statistics, _ = train_baseline
     features = by_name(statistics)
-    for column in sample.columns[1:]:
-        stats = features[column]["numerical_statistics"]
-        values = sample[column]
-        assert stats["common"] == {"num_present": len(values), "num_missing": 0}
-        assert stats["mean"] == pytest.approx(values.mean())
-        assert stats["sum"] == pytest.approx(values.sum())
+    for column in train_split.columns[1:]:
+        feature = features[column]
+        text = train_split[column]
+        common = {"num_present": int(text.notna().sum()), "num_missing": int(text.isna().sum())}
+        if feature["inferred_type"] not in ("Integral", "Fractional"):
+            stats = feature["string_statistics"]
+            assert stats["common"] == common, column
+            assert stats["distinct_count"] == text.nunique(), column
+            continue
+        stats = feature["numerical_statistics"]
+        values = pd.to_numeric(text)
+        assert stats["common"] == common, column
+        assert stats["mean"] == pytest.approx(values.mean()), column  # pandas skips NaN too
+        assert stats["sum"] == pytest.approx(values.sum()), column
         # Model Monitor (Deequ) reports the population standard deviation.
-        assert stats["std_dev"] == pytest.approx(values.std(ddof=0))
-        assert stats["min"] == pytest.approx(values.min())
-        assert stats["max"] == pytest.approx(values.max())
+        assert stats["std_dev"] == pytest.approx(values.std(ddof=0)), column
+        assert stats["min"] == pytest.approx(values.min()), column
+        assert stats["max"] == pytest.approx(values.max()), column
 
 
-def test_buckets_partition_the_range_and_count_every_value(sample_baseline):
-    statistics, _ = sample_baseline
+def test_buckets_partition_the_range_and_count_every_value(train_baseline):
+    statistics, _ = train_baseline
     for feature in statistics["features"]:
+        if "numerical_statistics" not in feature:
+            continue
         stats = feature["numerical_statistics"]
         kll = stats["distribution"]["kll"]
         buckets = kll["buckets"]
@@ -87,9 +97,28 @@ def test_buckets_partition_the_range_and_count_every_value(sample_baseline):
         for left, right in itertools.pairwise(buckets):
             assert left["upper_bound"] == right["lower_bound"]
         assert kll["sketch"]["parameters"] == {"c": 0.64, "k": 2048.0}
-        # Fewer values than the sketch size: level 0 holds every value.
-        assert sorted(kll["sketch"]["data"][0]) == kll["sketch"]["data"][0]
-        assert len(kll["sketch"]["data"][0]) == stats["common"]["num_present"]
+        # Every level holds sorted values; together they weigh as many as the values present.
+        sketch = kll["sketch"]["data"]
+        assert all(sorted(level) == level for level in sketch)
+        weight = sum(len(items) * 2**level for level, items in enumerate(sketch))
+        assert weight == pytest.approx(stats["common"]["num_present"], rel=0.01)
+
+
+def test_constraints_follow_the_statistics(train_split, train_baseline):
+    statistics, constraints = train_baseline
+    for feature, constraint in zip(statistics["features"], constraints["features"], strict=True):
+        assert constraint["name"] == feature["name"]
+        assert constraint["inferred_type"] == feature["inferred_type"] in MONITORED_TYPES
+        stats = feature.get("numerical_statistics") or feature["string_statistics"]
+        present = stats["common"]["num_present"]
+        assert constraint["completeness"] == pytest.approx(present / len(train_split))
+        if "numerical_statistics" in feature:
+            assert constraint["num_constraints"] == {"is_non_negative": stats["min"] >= 0}
+
+
+def test_small_column_sketch_keeps_every_value_on_level_0():
+    values = np.array([3.0, -1.0, 2.5, 2.5, 10.0])
+    assert baseline.kll_sketch(values)["data"] == [[-1.0, 2.5, 2.5, 3.0, 10.0]]
 
 
 def test_bucket_counts_match_a_numpy_histogram():
@@ -171,8 +200,8 @@ def test_unique_strings_get_no_domain():
     assert "string_constraints" not in constraints["features"][0]
 
 
-def test_monitoring_config_has_the_documented_shape(sample_baseline):
-    _, constraints = sample_baseline
+def test_monitoring_config_has_the_documented_shape(train_baseline):
+    _, constraints = train_baseline
     config_ = constraints["monitoring_config"]
     assert config_["evaluate_constraints"] == "Enabled"
     assert config_["emit_metrics"] == "Enabled"
@@ -184,15 +213,6 @@ def test_monitoring_config_has_the_documented_shape(sample_baseline):
     assert distribution["comparison_method"] in {"Simple", "Robust"}
 
 
-def test_sample_features_are_numeric_and_complete(sample_baseline):
-    statistics, constraints = sample_baseline
-    assert {f["inferred_type"] for f in statistics["features"]} <= {"Integral", "Fractional"}
-    for feature in constraints["features"]:
-        assert feature["inferred_type"] in MONITORED_TYPES
-        assert feature["completeness"] == 1.0
-        assert feature["num_constraints"]["is_non_negative"] is True  # the sample has no negatives
-
-
 def test_a_feature_and_the_target_alone_are_required():
     with pytest.raises(ValueError, match="at least one feature"):
         baseline.profile(pd.DataFrame({"label": [0, 1]}))
@@ -200,13 +220,13 @@ def test_a_feature_and_the_target_alone_are_required():
         baseline.profile(pd.DataFrame({"label": [], "x": []}))
 
 
-def test_main_writes_both_files_from_a_folder(tmp_path: Path, sample: pd.DataFrame):
+def test_main_writes_both_files_from_a_folder(tmp_path: Path, train_split: pd.DataFrame):
     train = tmp_path / "train"
     train.mkdir()
     # Two files, as a processing input may hold several: they are profiled together.
-    half = len(sample) // 2
-    sample.iloc[:half].to_csv(train / "part-1.csv", index=False)
-    sample.iloc[half:].to_csv(train / "part-2.csv", index=False)
+    half = len(train_split) // 2
+    train_split.iloc[:half].to_csv(train / "part-1.csv", index=False)
+    train_split.iloc[half:].to_csv(train / "part-2.csv", index=False)
     output = tmp_path / "baseline"
 
     assert baseline.main(["--input-dir", str(train), "--output-dir", str(output)]) == 0
@@ -214,11 +234,12 @@ def test_main_writes_both_files_from_a_folder(tmp_path: Path, sample: pd.DataFra
     statistics = json.loads((output / "statistics.json").read_text(encoding="utf-8"))
     constraints = json.loads((output / "constraints.json").read_text(encoding="utf-8"))
     assert statistics["version"] == constraints["version"] == 0.0
-    assert statistics["dataset"]["item_count"] == len(sample)
-    assert [f["name"] for f in statistics["features"]] == list(sample.columns[1:])
+    assert statistics["dataset"]["item_count"] == len(train_split)
+    assert [f["name"] for f in statistics["features"]] == list(train_split.columns[1:])
     assert set(constraints) == {"version", "features", "monitoring_config"}
-    first = statistics["features"][0]["numerical_statistics"]
-    assert first["mean"] == pytest.approx(sample.iloc[:, 1].mean())
+    # The same profile as of the whole data at once (JSON turns the KLL tuples into lists).
+    whole = json.loads(json.dumps(baseline.profile(train_split)))
+    assert [statistics, constraints] == whole
 
 
 def test_main_reads_types_from_the_csv_text(tmp_path: Path):

@@ -1,10 +1,13 @@
-"""Evaluate writes evaluation.json in the model-registry format, consistent with scikit-learn,
-and valid PNG plots; it reads the model from a folder or from SageMaker's model.tar.gz."""
+"""Evaluate writes evaluation.json in the model-registry format, consistent with scikit-learn, with
+the naive baseline the quality gate compares against, and valid PNG plots; it reads the model from
+a folder or from SageMaker's model.tar.gz and encodes rows with train.py's code."""
 
 from __future__ import annotations
 
 import io
 import json
+import math
+import shutil
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +19,7 @@ import pytest
 from matplotlib import image
 from sklearn import metrics
 
-from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }} import config, local
 from {{ cookiecutter.package_name }}.steps import evaluate, train
 
 PROBLEM_TYPES = ("binary_classification", "regression")
@@ -48,9 +51,14 @@ def tiny_model(make_dataset, fit_model, write_csv) -> Callable[[str, Path], tupl
     return _tiny_model
 
 
-def run_evaluate(model_dir: Path, test_dir: Path, output_dir: Path, problem_type: str) -> dict:
+def run_evaluate(
+    model_dir: Path, test_dir: Path, output_dir: Path, problem_type: str | None
+) -> dict:
+    """evaluate.main; without a problem type it comes from the model's metadata."""
     argv = ["--model-dir", str(model_dir), "--test-dir", str(test_dir)]
-    argv += ["--output-dir", str(output_dir), "--problem-type", problem_type]
+    argv += ["--output-dir", str(output_dir)]
+    if problem_type is not None:
+        argv += ["--problem-type", problem_type]
     assert evaluate.main(argv) == 0
     return json.loads((output_dir / evaluate.EVALUATION_FILE).read_text(encoding="utf-8"))
 
@@ -64,10 +72,10 @@ def assert_valid_pngs(folder: Path, names: set[str]) -> None:
 
 
 def expected_scores(model_dir: Path, test_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Labels and model scores computed independently of evaluate.py."""
+    """Labels and model scores computed independently of evaluate.py, by train.py's code."""
     booster, metadata = train.load_model(model_dir)
-    test = pd.read_csv(test_dir / "test.csv")
-    return test.iloc[:, 0].to_numpy(), train.predict(booster, test[metadata["feature_names"]])
+    features, target = train.read_split(test_dir)
+    return target.to_numpy(), train.predict(booster, features[metadata["feature_names"]])
 
 
 def assert_metric_entries(section: dict[str, Any], names: list[str]) -> None:
@@ -83,7 +91,7 @@ def test_evaluation_json_agrees_with_scikit_learn(problem_type: str, tmp_path: P
     y_true, scores = expected_scores(model_dir, test_dir)
 
     if problem_type == "binary_classification":
-        assert list(report) == ["binary_classification_metrics"]
+        assert list(report) == ["binary_classification_metrics", "naive_baseline"]
         section = report["binary_classification_metrics"]
         labels = (scores > 0.5).astype(int)
         expected = {
@@ -107,7 +115,7 @@ def test_evaluation_json_agrees_with_scikit_learn(problem_type: str, tmp_path: P
         assert curve == {"false_positive_rates": fpr.tolist(), "true_positive_rates": tpr.tolist()}
         assert metrics.auc(fpr, tpr) == pytest.approx(section["auc"]["value"])
     else:
-        assert list(report) == ["regression_metrics"]
+        assert list(report) == ["regression_metrics", "naive_baseline"]
         section = report["regression_metrics"]
         expected = {
             "mae": metrics.mean_absolute_error(y_true, scores),
@@ -182,13 +190,66 @@ def test_test_data_without_a_model_feature_is_refused(tmp_path: Path, tiny_model
         run_evaluate(model_dir, test_dir, tmp_path / "evaluation", "regression")
 
 
-def test_quality_gate_path_resolves_in_the_sample_evaluation(
-    sample_model: Path, sample_splits: Path, tmp_path: Path
+@pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
+def test_naive_baseline_is_a_constant_prediction(problem_type: str, tmp_path: Path, tiny_model):
+    model_dir, test_dir = tiny_model(problem_type, tmp_path)
+    report = run_evaluate(model_dir, test_dir, tmp_path / "evaluation", problem_type)
+    baseline = report["naive_baseline"]
+    y_true, _ = expected_scores(model_dir, test_dir)
+    constant = np.full(len(y_true), y_true.mean())
+    if problem_type == "binary_classification":
+        assert baseline["strategy"].startswith("prior")
+        section = baseline["binary_classification_metrics"]
+        assert section["auc"] == {"value": 0.5}  # a constant ranks no row above another
+        expected = metrics.accuracy_score(y_true, (constant > 0.5).astype(int))
+        assert section["accuracy"]["value"] == pytest.approx(expected)
+    else:
+        assert baseline["strategy"].startswith("mean")
+        section = baseline["regression_metrics"]
+        assert section["r2"]["value"] == pytest.approx(0.0, abs=1e-12)
+        expected = metrics.root_mean_squared_error(y_true, constant)
+        assert section["rmse"]["value"] == pytest.approx(expected)
+
+
+def test_configured_evaluation_has_the_gate_metric_and_its_baseline(configured, local_run):
+    folder = local_run.output_dir / "evaluation"
+    report = json.loads((folder / evaluate.EVALUATION_FILE).read_text(encoding="utf-8"))
+    gate = config.QUALITY_GATE
+    value = local.metric_value(report, gate.json_path)
+    baseline = local.metric_value(report, gate.baseline_json_path)
+    assert math.isfinite(value) and math.isfinite(baseline)
+    assert_valid_pngs(folder, PLOTS[config.PROBLEM_TYPE])
+    # Scored with train.py's encoding: the metric is that of train.predict's scores.
+    y_true, scores = expected_scores(configured.model, configured.splits / "test")
+    if config.PROBLEM_TYPE == "binary_classification":
+        assert value == pytest.approx(metrics.roc_auc_score(y_true, scores))
+    else:
+        assert value == pytest.approx(metrics.r2_score(y_true, scores))
+
+
+@pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
+def test_categories_and_missing_values_are_scored_as_train_scores_them(
+    problem_type: str, mixed_project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
-    report = run_evaluate(sample_model, sample_splits / "test", tmp_path, config.PROBLEM_TYPE)
-    value: Any = report
-    for key in config.QUALITY_GATE.json_path.split("."):
-        value = value[key]
-    assert isinstance(value, float)
-    assert config.QUALITY_GATE.passes(value)
-    assert_valid_pngs(tmp_path, PLOTS[config.PROBLEM_TYPE])
+    project = mixed_project(problem_type)
+    test_dir = tmp_path / "test"
+    shutil.copytree(project.splits / "test", test_dir)
+    test = pd.read_csv(test_dir / "test.csv", dtype={"plan": str, "region": str})
+    test.loc[:2, "region"] = "atlantis"  # a category the model never saw
+    test.to_csv(test_dir / "test.csv", index=False)
+    report = run_evaluate(project.model, test_dir, tmp_path / "evaluation", problem_type)
+    assert "column 'region': 3 values unseen in training, scored as missing" in (
+        capsys.readouterr().out
+    )
+    y_true, scores = expected_scores(project.model, test_dir)
+    booster, metadata = train.load_model(project.model)
+    features, _ = train.read_split(test_dir)
+    np.testing.assert_array_equal(evaluate.predict(booster, features), scores)
+    if problem_type == "binary_classification":
+        auc = report["binary_classification_metrics"]["auc"]["value"]
+        assert auc == pytest.approx(metrics.roc_auc_score(y_true, scores))
+    else:
+        r2 = report["regression_metrics"]["r2"]["value"]
+        assert r2 == pytest.approx(metrics.r2_score(y_true, scores))
+    # Feature importance is keyed by the column names, categories included.
+    assert set(booster.get_score(importance_type="gain")) <= set(metadata["feature_names"])

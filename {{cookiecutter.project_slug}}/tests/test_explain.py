@@ -13,7 +13,7 @@ import pytest
 import xgboost as xgb
 from matplotlib import image
 
-from {{ cookiecutter.package_name }}.steps import explain
+from {{ cookiecutter.package_name }}.steps import explain, train
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TARGET = "label"
@@ -40,17 +40,24 @@ def data(problem_type: str) -> pd.DataFrame:
     return make_data(problem_type)
 
 
-def fit(data: pd.DataFrame, problem_type: str, named: bool = False) -> xgb.Booster:
+def fit(data: pd.DataFrame, problem_type: str, named: bool = True) -> xgb.Booster:
     features = data[FEATURES] if named else data[FEATURES].to_numpy(dtype=float)
     matrix = xgb.DMatrix(features, label=data[TARGET].to_numpy(dtype=float))
-    params = {"objective": OBJECTIVES[problem_type], "max_depth": 3, "eta": 0.3, "seed": 0}
+    params = {
+        "objective": OBJECTIVES[problem_type],
+        "max_depth": 3,
+        "eta": 0.3,
+        "seed": 0,
+        # One thread, as train.py uses on small data: more threads only add synchronisation.
+        "nthread": 1,
+    }
     return xgb.train(params, matrix, num_boost_round=20)
 
 
 @pytest.fixture(scope="module")
 def booster(problem_type: str, data: pd.DataFrame) -> xgb.Booster:
-    """A tiny model trained the way train.py trains: on plain arrays, so it has no feature
-    names (metadata.json holds them)."""
+    """A tiny model trained the way train.py trains: from a DataFrame, so that it knows its
+    feature names."""
     return fit(data, problem_type)
 
 
@@ -91,7 +98,9 @@ def split_dir(tmp_path: Path, data: pd.DataFrame) -> Path:
 
 
 def margin(booster: xgb.Booster, features: pd.DataFrame) -> np.ndarray:
-    return booster.predict(xgb.DMatrix(features.to_numpy(dtype=float)), output_margin=True)
+    """The raw prediction (log-odds or value), with the rows encoded by train.py's code."""
+    matrix = train.to_dmatrix(features, train.categories(booster))
+    return booster.predict(matrix, output_margin=True)
 
 
 def test_the_informative_feature_has_the_largest_global_value(booster, data):
@@ -102,7 +111,7 @@ def test_the_informative_feature_has_the_largest_global_value(booster, data):
 
 
 def test_global_value_is_the_mean_absolute_contribution(booster, data):
-    matrix = xgb.DMatrix(data[FEATURES].to_numpy(dtype=float))
+    matrix = xgb.DMatrix(data[FEATURES])
     contributions = booster.predict(matrix, pred_contribs=True).astype(float)
     values = explain.global_shap(booster, data[FEATURES])
     expected = np.abs(contributions[:, :-1]).mean(axis=0)
@@ -140,18 +149,18 @@ def test_features_follow_the_training_order_not_the_file_order(booster, data, me
     assert list(explain.feature_frame(shuffled, booster, metadata).columns) == FEATURES
 
 
-def test_without_metadata_a_named_booster_names_the_features(data, problem_type):
-    named = fit(data, problem_type, named=True)
+def test_without_metadata_the_booster_names_the_features(booster, data):
     shuffled = data[[TARGET, "signal", "noise"]]
-    features = explain.feature_frame(shuffled, named, {})
+    features = explain.feature_frame(shuffled, booster, {})
     assert list(features.columns) == FEATURES
-    values = explain.global_shap(named, features)  # xgboost accepts the names it was trained on
+    values = explain.global_shap(booster, features)
     assert max(values, key=values.__getitem__) == "signal"
 
 
-def test_without_any_names_every_column_after_the_target_is_a_feature(booster, data):
-    assert booster.feature_names is None
-    assert list(explain.feature_frame(data, booster, {}).columns) == FEATURES
+def test_without_any_names_every_column_after_the_target_is_a_feature(data, problem_type):
+    unnamed = fit(data, problem_type, named=False)
+    assert unnamed.feature_names is None
+    assert list(explain.feature_frame(data, unnamed, {}).columns) == FEATURES
 
 
 def test_missing_feature_columns_are_named(booster, data, metadata):
@@ -243,3 +252,39 @@ def test_main_fails_clearly_without_csv(model_dir, tmp_path: Path):
     empty.mkdir()
     with pytest.raises(FileNotFoundError, match=r"no \*\.csv file"):
         explain.main(["--model-dir", str(model_dir), "--data-dir", str(empty)])
+
+
+def assert_additive(booster: xgb.Booster, features: pd.DataFrame) -> pd.DataFrame:
+    """SHAP values, one per column (a category column too), that add up to the margin."""
+    values, expected_value = explain.shap_values(booster, features)
+    assert list(values.columns) == list(features.columns)
+    reconstructed = values.sum(axis=1).to_numpy() + expected_value
+    np.testing.assert_allclose(reconstructed, margin(booster, features), rtol=1e-4, atol=1e-3)
+    return values
+
+
+def test_category_columns_get_one_shap_value_each(problem_type, mixed_project, tmp_path: Path):
+    project = mixed_project(problem_type)
+    booster, metadata = train.load_model(project.model)
+    features, _ = train.read_split(project.splits / "test")
+    values = assert_additive(booster, features[metadata["feature_names"]])
+    assert values["plan"].abs().mean() > 0  # the model uses the category
+    output = tmp_path / "explainability"
+    argv = ["--model-dir", str(project.model), "--data-dir", str(project.splits / "test")]
+    assert explain.main([*argv, "--output-dir", str(output)]) == 0
+    report = json.loads((output / explain.REPORT_FILE).read_text(encoding="utf-8"))
+    label = report["explanations"]["kernel_shap"]["label0"]
+    assert list(label["global_shap_values"]) == metadata["feature_names"]
+    assert label["global_shap_values"] == pytest.approx(values.abs().mean().to_dict())
+
+
+def test_configured_model_explanation_adds_up(configured, local_run):
+    booster, metadata = train.load_model(configured.model)
+    features, _ = train.read_split(configured.splits / "test")
+    assert_additive(booster, features[metadata["feature_names"]])
+    report = json.loads(
+        (local_run.output_dir / "explainability" / explain.REPORT_FILE).read_text(encoding="utf-8")
+    )
+    values = report["explanations"]["kernel_shap"]["label0"]["global_shap_values"]
+    assert list(values) == metadata["feature_names"]
+    assert all(np.isfinite(value) and value >= 0 for value in values.values())

@@ -5,10 +5,12 @@ against moto's S3 and SageMaker."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import math
 import re
 import shutil
+import sys
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +19,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from {{ cookiecutter.package_name }} import config
 
@@ -30,52 +31,39 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Running within a PipelineSession:UserWarning"),
 ]
 
-FAKE_AWS_ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": config.AWS_REGION,
-    # ModelTrainer otherwise asks IAM to simulate the role's policies.
-    "SAGEMAKER_VALIDATE_ROLE": "false",
-}
 PROCESSING_ROOT = "/opt/ml/processing"
 KMS_KEY = f"arn:aws:kms:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:key/test-key"
 
 GATE = config.QUALITY_GATE
-METRIC = {
-    "Std:JsonGet": {
-        "PropertyFile": {"Get": "Steps.Evaluate.PropertyFiles.EvaluationReport"},
-        "Path": GATE.json_path,
+STEPS_CODE = f"{PROCESSING_ROOT}/input/steps"
+
+
+def evaluation_value(path: str) -> dict[str, Any]:
+    return {
+        "Std:JsonGet": {
+            "PropertyFile": {"Get": "Steps.Evaluate.PropertyFiles.EvaluationReport"},
+            "Path": path,
+        }
     }
-}
+
+
+METRIC = evaluation_value(GATE.json_path)
+NAIVE_BASELINE = evaluation_value(GATE.baseline_json_path)
 THRESHOLD = {"Get": "Parameters.QualityThreshold"}
 MODEL_ARTIFACTS = {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
 
 
 @pytest.fixture(scope="module")
-def aws() -> Iterator[None]:
-    """Fake credentials, the project's region, and moto in place of AWS with the bucket made."""
+def pipeline() -> Iterator[ModuleType]:
+    """The pipeline module, with AWS emulated by moto as `make pipeline` has it (fake
+    credentials, the project's region, the bucket made) for the tests of this module."""
     with pytest.MonkeyPatch.context() as environment:
-        for name, value in FAKE_AWS_ENVIRONMENT.items():
-            environment.setenv(name, value)
         environment.delenv("AWS_PROFILE", raising=False)
-        with mock_aws():
-            location = (
-                {}
-                if config.AWS_REGION == "us-east-1"
-                else {"CreateBucketConfiguration": {"LocationConstraint": config.AWS_REGION}}
-            )
-            s3 = boto3.client("s3", region_name=config.AWS_REGION)
-            s3.create_bucket(Bucket=config.DEFAULT_BUCKET, **location)
-            yield
+        # Imported here rather than at the top, so that only these tests pay for the SDK import.
+        from {{ cookiecutter.package_name }} import pipeline
 
-
-@pytest.fixture(scope="module")
-def pipeline(aws: None) -> ModuleType:
-    # Imported here rather than at the top, so that only these tests pay for the SDK import.
-    from {{ cookiecutter.package_name }} import pipeline
-
-    return pipeline
+        with pipeline.offline_aws():
+            yield pipeline
 
 
 @pytest.fixture(scope="module")
@@ -275,6 +263,22 @@ def test_each_processing_step_runs_its_script_as_uploaded(steps):
         assert uploaded == (config.STEPS_DIR / script).read_bytes()
 
 
+def test_steps_that_load_the_model_get_train_py_where_they_look_for_it(steps):
+    """evaluate.py and explain.py encode rows with train.py's code: the job gets train.py as an
+    input, at the folder the script adds to its import path."""
+    loaders = {"Evaluate": "evaluate", "Explain": "explain"}
+    for name, script in loaders.items():
+        if name not in steps:
+            continue
+        module = importlib.import_module(f"{config.__package__}.steps.{script}")
+        assert module.STEPS_CODE_DIR == STEPS_CODE, name
+        uploaded = s3_object(inputs_by_path(steps[name])[STEPS_CODE])
+        assert uploaded == (config.STEPS_DIR / "train.py").read_bytes(), name
+    for step in processing_steps(steps):
+        if step["Name"] not in loaders:
+            assert STEPS_CODE not in inputs_by_path(step), step["Name"]
+
+
 def test_train_runs_train_py_from_the_steps_folder(steps):
     arguments = steps["Train"]["Arguments"]
     assert arguments["HyperParameters"]["problem-type"] == config.PROBLEM_TYPE
@@ -292,7 +296,7 @@ def test_script_arguments_match_the_container_paths(steps):
     for step in processing_steps(steps):
         arguments = step["Arguments"]["AppSpecification"]["ContainerArguments"]
         paths = {value for value in arguments if value.startswith(PROCESSING_ROOT)}
-        inputs = set(inputs_by_path(step)) - {f"{PROCESSING_ROOT}/input/code"}
+        inputs = set(inputs_by_path(step)) - {f"{PROCESSING_ROOT}/input/code", STEPS_CODE}
         outputs = set(outputs_by_name(step).values())
         assert inputs <= paths, step["Name"]
         assert all(
@@ -316,12 +320,15 @@ def test_every_job_runs_the_xgboost_container_that_matches_the_local_xgboost(pip
     assert xgboost.__version__.startswith(f"{version.split('-')[0]}.")
 
 
-def test_quality_gate_compares_the_evaluation_metric_with_the_threshold(definition, steps):
-    (condition,) = definition["Steps"][-1]["Arguments"]["Conditions"]
-    expected = "GreaterThanOrEqualTo" if GATE.higher_is_better else "LessThanOrEqualTo"
-    assert condition["Type"] == expected
-    assert condition["LeftValue"] == METRIC
-    assert condition["RightValue"] == THRESHOLD
+def test_quality_gate_needs_the_naive_baseline_beaten_and_the_floor_reached(definition, steps):
+    beats, reaches = definition["Steps"][-1]["Arguments"]["Conditions"]
+    if GATE.higher_is_better:
+        assert (beats["Type"], reaches["Type"]) == ("GreaterThan", "GreaterThanOrEqualTo")
+    else:
+        assert (beats["Type"], reaches["Type"]) == ("LessThan", "LessThanOrEqualTo")
+    assert beats["LeftValue"] == reaches["LeftValue"] == METRIC
+    assert beats["RightValue"] == NAIVE_BASELINE
+    assert reaches["RightValue"] == THRESHOLD
     evaluate = steps["Evaluate"]
     assert evaluate["PropertyFiles"] == [
         {
@@ -333,11 +340,17 @@ def test_quality_gate_compares_the_evaluation_metric_with_the_threshold(definiti
     assert "evaluation" in outputs_by_name(evaluate)
 
 
-def test_failed_gate_reports_the_metric_and_the_threshold(steps):
+def test_failed_gate_reports_the_metric_the_baseline_and_the_floor(steps):
     message = steps["QualityGateFailed"]["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
-    assert METRIC in message
-    assert THRESHOLD in message
-    assert any(GATE.metric in part for part in message if isinstance(part, str))
+    assert [part for part in message if not isinstance(part, str)] == [
+        METRIC,
+        NAIVE_BASELINE,
+        THRESHOLD,
+    ]
+    text = "".join(part for part in message if isinstance(part, str))
+    assert GATE.metric in text
+    assert "naive baseline" in text
+    assert "floor" in text
 
 
 def test_register_adds_the_trained_model_to_the_group(steps):
@@ -383,10 +396,21 @@ def test_default_definition_names_no_key_and_disables_nothing(definition):
     assert not re.search(r'"Enable\w+": false', text)
 
 
-def test_replay_the_container_contract_locally(steps, tmp_path, monkeypatch):
+def load_script(path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """A step script loaded as the container runs it: a lone file, not part of the package."""
+    spec = importlib.util.spec_from_file_location(f"container_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_replay_the_container_contract_locally(steps, local_run, tmp_path, monkeypatch):
     """Run every step script in-process where the definition says the container puts its
-    inputs and expects its outputs (/opt/ml/processing -> a temporary folder), feeding each
-    step what the steps it reads from produced, on the bundled sample data."""
+    inputs and expects its outputs (/opt/ml/processing -> a temporary folder), each script as
+    the uploaded lone file (not part of the package), feeding each step what the steps it reads
+    from produced, on the configured data: the result is the local run's."""
     root = tmp_path / "processing"
     produced: dict[str, Path] = {}  # an S3 location, as its Get reference -> a local stand-in
 
@@ -396,7 +420,7 @@ def test_replay_the_container_contract_locally(steps, tmp_path, monkeypatch):
     def stage(source: Any, destination: Path) -> None:
         destination.mkdir(parents=True, exist_ok=True)
         if source == {"Get": "Parameters.InputDataUrl"}:
-            shutil.copy(config.SAMPLE_DATA, destination)
+            shutil.copy(config.DATA, destination)
         elif isinstance(source, str):
             (destination / source.rsplit("/", 1)[1]).write_bytes(s3_object(source))
         else:
@@ -404,14 +428,17 @@ def test_replay_the_container_contract_locally(steps, tmp_path, monkeypatch):
 
     def run_processing(step: dict[str, Any]) -> None:
         shutil.rmtree(root, ignore_errors=True)
-        code = f"{PROCESSING_ROOT}/input/code"
         for path, source in inputs_by_path(step).items():
-            if path != code:
-                stage(source, Path(local(path)))
-        script = Path(step["Arguments"]["AppSpecification"]["ContainerEntrypoint"][-1]).stem
-        module = importlib.import_module(f"{config.__package__}.steps.{script}")
-        arguments = [local(a) for a in step["Arguments"]["AppSpecification"]["ContainerArguments"]]
-        assert module.main(arguments) == 0, step["Name"]
+            stage(source, Path(local(path)))
+        entrypoint = step["Arguments"]["AppSpecification"]["ContainerEntrypoint"]
+        with monkeypatch.context() as job:
+            # The script adds STEPS_CODE to its import path; here that folder is local.
+            job.setattr(sys, "path", [local(STEPS_CODE), *sys.path])
+            job.delitem(sys.modules, "train", raising=False)
+            module = load_script(Path(local(entrypoint[-1])), job)
+            arguments = step["Arguments"]["AppSpecification"]["ContainerArguments"]
+            assert module.main([local(a) for a in arguments]) == 0, step["Name"]
+            sys.modules.pop("train", None)
         for name, path in outputs_by_name(step).items():
             kept = tmp_path / "s3" / step["Name"] / name
             shutil.copytree(local(path), kept)
@@ -449,11 +476,14 @@ def test_replay_the_container_contract_locally(steps, tmp_path, monkeypatch):
             run_processing(step)
 
     report = produced[output_of("Evaluate", "evaluation")["Get"]] / "evaluation.json"
-    value: Any = json.loads(report.read_text())
-    for key in GATE.json_path.split("."):
-        value = value[key]
-    assert isinstance(value, float) and math.isfinite(value)
-    assert GATE.passes(value), "the default threshold should pass on the sample data"
+    evaluation = json.loads(report.read_text())
+    for path in (GATE.json_path, GATE.baseline_json_path):
+        value: Any = evaluation
+        for key in path.split("."):
+            value = value[key]
+        assert isinstance(value, float) and math.isfinite(value), path
+    on_the_laptop = local_run.output_dir / "evaluation" / "evaluation.json"
+    assert evaluation == json.loads(on_the_laptop.read_text()), "the pipeline is the local run"
     if config.DATA_QUALITY_BASELINE:
         baseline = produced[output_of("Baseline", "baseline")["Get"]]
         assert {"statistics.json", "constraints.json"} <= {p.name for p in baseline.iterdir()}
@@ -493,14 +523,24 @@ def test_cli_upsert_creates_the_pipeline_and_start_starts_an_execution(pipeline,
     assert overrides["PipelineParameters"] == [{"Name": "QualityThreshold", "Value": "0.5"}]
 
 
-def test_cli_upload_data_puts_the_sample_where_the_pipeline_reads_it(pipeline, capsys):
+def test_cli_definition_offline_needs_no_account(pipeline, capsys):
+    # Its own emulated AWS, here inside this module's, so with a bucket of its own.
+    argv = ["definition", "--offline", "--bucket", "offline-definition-bucket"]
+    assert pipeline.main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [step["Name"] for step in printed["Steps"]][-1] == "CheckQuality"
+    parameters = {p["Name"]: p["DefaultValue"] for p in printed["Parameters"]}
+    assert parameters["InputDataUrl"].startswith("s3://offline-definition-bucket/")
+
+
+def test_cli_upload_data_puts_the_configured_data_where_the_pipeline_reads_it(pipeline, capsys):
     assert pipeline.main(["upload-data"]) == 0
     uri = capsys.readouterr().out.strip()
-    assert uri == pipeline.default_input_data_url() + config.SAMPLE_DATA.name
+    assert uri == pipeline.default_input_data_url() + config.DATA.name
     key = uri.removeprefix(f"s3://{config.DEFAULT_BUCKET}/")
     s3 = boto3.client("s3", region_name=config.AWS_REGION)
     stored = s3.get_object(Bucket=config.DEFAULT_BUCKET, Key=key)
-    assert stored["Body"].read() == config.SAMPLE_DATA.read_bytes()
+    assert stored["Body"].read() == config.DATA.read_bytes()
     assert stored["ServerSideEncryption"] == "aws:kms"
 
 

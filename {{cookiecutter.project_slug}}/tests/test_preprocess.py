@@ -189,7 +189,16 @@ def test_valid_rows_pass_with_missing_values_up_to_the_limit(tmp_path: Path):
 
 def test_categories_stay_text_without_surrounding_spaces(tmp_path: Path):
     checked = check(valid_rows(), tmp_path)
-    assert checked["colour"].tolist() == ["red", "blue", "red", "blue", "red", "red", "blue", "blue"]
+    assert checked["colour"].tolist() == [
+        "red",
+        "blue",
+        "red",
+        "blue",
+        "red",
+        "red",
+        "blue",
+        "blue",
+    ]
     # A code stays the text it is (0042 is not the number 42); a category without declared
     # values takes any text.
     assert checked["note"].tolist()[:4] == ["a", "free text", None, "0042"]
@@ -519,9 +528,10 @@ def test_split_is_deterministic_with_the_seed(make_dataset):
 def comparable(frame: pd.DataFrame, schema: preprocess.Schema) -> pd.DataFrame:
     """Rows in a canonical form, to compare as sets: numbers as floats, categories as text."""
     columns = {
-        name: frame[name].astype(object).where(frame[name].notna(), None).map(
-            lambda value: value if value is None else str(value)
-        )
+        name: frame[name]
+        .astype(object)
+        .where(frame[name].notna(), None)
+        .map(lambda value: value if value is None else str(value))
         if name in schema.categories
         else pd.to_numeric(frame[name]).astype(float)
         for name in schema.names

@@ -61,8 +61,7 @@ def test_objective_follows_the_problem_type(
 def mixed_splits(make_mixed_dataset, problem_type: str) -> dict[str, pd.DataFrame]:
     """The mixed data set validated and split as preprocess does: categories as text."""
     frame, schema = make_mixed_dataset(problem_type)
-    raw = frame.astype(object).where(frame.notna(), None).astype(str).where(frame.notna(), None)
-    checked = preprocess.validate(raw, preprocess.parse_schema(schema), problem_type)
+    checked = preprocess.validate(frame, preprocess.parse_schema(schema), problem_type)
     return preprocess.split(checked, "label", problem_type)
 
 

@@ -1,0 +1,246 @@
+"""`make schema` infers a schema that preprocess accepts from a data file: column types, ranges
+with headroom, allowed values, the problem type and the positive class; what it cannot infer it
+refuses in one line that says what to pass. It points config.py at the new schema (here always a
+copy of config.py: a test never edits the real one)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }} import config, infer_schema
+from {{ cookiecutter.package_name }}.steps import preprocess
+
+
+def text(*values: object) -> pd.Series:
+    """A column as preprocess reads it: text, None for an empty cell."""
+    return pd.Series([None if v is None else str(v) for v in values], dtype=object)
+
+
+def test_whole_numbers_make_an_integer_column_with_headroom():
+    column = infer_schema.infer_column("visits", text(3, 7, 10, None, 4))
+    assert column["type"] == "integer"
+    assert isinstance(column["min"], int) and isinstance(column["max"], int)
+    assert 0 <= column["min"] <= 3  # never below 0 for a column without negative values
+    assert column["max"] > 10
+    assert 0.2 <= column["max_missing_fraction"] <= 1  # 1 of 5 missing, plus headroom
+
+
+def test_fractions_and_negative_values_make_a_number_column_below_its_minimum():
+    column = infer_schema.infer_column("change", text(-2.5, 0.25, 1.75, 3.0))
+    assert column["type"] == "number"
+    assert column["min"] < -2.5
+    assert column["max"] > 3.0
+    assert column["max_missing_fraction"] == 0
+
+
+def test_text_makes_a_category_with_its_values():
+    column = infer_schema.infer_column("plan", text("pro", " basic", "pro", None, "team"))
+    assert column["type"] == "category"
+    assert column["allowed_values"] == ["basic", "pro", "team"]
+    assert "min" not in column and "max" not in column
+    many = text(*(f"id-{index}" for index in range(infer_schema.MAX_CATEGORIES + 1)))
+    assert "allowed_values" not in infer_schema.infer_column("id", many)
+
+
+def test_a_0_1_target_makes_binary_classification():
+    column, decided = infer_schema.infer_target("churned", text(0, 1, 1, 0, 0))
+    assert column == {"name": "churned", "type": "integer", "allowed_values": [0, 1]}
+    assert decided == {
+        "problem_type": "binary_classification",
+        "drop_rows_with_missing_target": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("labels", "chosen", "positive"),
+    [
+        pytest.param(["no", "Yes", "no", "Yes", "Yes"], None, "Yes", id="a-positive-word"),
+        pytest.param(["benign", "malignant", "benign"], None, "malignant", id="the-rarer-label"),
+        pytest.param(["benign", "malignant", "benign"], "benign", "benign", id="as-chosen"),
+        pytest.param(["cat", "dog", "cat", "dog"], "dog", "dog", id="balanced-as-chosen"),
+    ],
+)
+def test_two_text_labels_make_a_category_target_with_a_positive_class(
+    labels: list[str], chosen: str | None, positive: str
+):
+    column, decided = infer_schema.infer_target("label", text(*labels), chosen)
+    assert column == {"name": "label", "type": "category", "allowed_values": sorted(set(labels))}
+    assert decided["problem_type"] == "binary_classification"
+    assert decided["positive_class"] == positive
+
+
+def test_many_numbers_make_regression_and_missing_targets_are_dropped():
+    column, decided = infer_schema.infer_target("spend", text(10.5, 99, None, 42, 7.25))
+    assert column["type"] == "number"
+    assert column["min"] <= 7.25 and column["max"] >= 99
+    assert "max_missing_fraction" not in column  # a target may not miss values
+    assert decided == {"problem_type": "regression", "drop_rows_with_missing_target": True}
+
+
+@pytest.mark.parametrize(
+    ("values", "chosen", "message"),
+    [
+        pytest.param(
+            ["a", "b", "c", "a"],
+            None,
+            "the target 'label' has 3 text labels (a, b, c): this project does binary "
+            "classification or regression; map them to two labels, or pick another TARGET",
+            id="three-text-labels",
+        ),
+        pytest.param(
+            [5, 5, None, 5],
+            None,
+            "the target 'label' has 1 distinct value(s): a model needs at least two; "
+            "pick another TARGET",
+            id="single-value",
+        ),
+        pytest.param(
+            ["cat", "dog", "dog", "cat"],
+            None,
+            "the target 'label' has two equally common labels ['cat', 'dog']: say which one is "
+            "the positive class with POSITIVE=<label> (--positive-class)",
+            id="balanced-without-positive",
+        ),
+        pytest.param(
+            ["cat", "dog", "dog"],
+            "bird",
+            "--positive-class 'bird' is not a label of 'label'; its labels are ['cat', 'dog']",
+            id="positive-not-a-label",
+        ),
+    ],
+)
+def test_a_target_that_cannot_be_learned_is_refused_in_one_line(
+    values: list[object], chosen: str | None, message: str
+):
+    with pytest.raises(infer_schema.InferenceError) as error:
+        infer_schema.infer_target("label", text(*values), chosen)
+    assert str(error.value) == message
+
+
+def test_an_unknown_target_column_is_refused(make_mixed_dataset):
+    frame, _ = make_mixed_dataset("regression", rows=20)
+    with pytest.raises(infer_schema.InferenceError) as error:
+        infer_schema.infer_schema(frame, "nope", "mixed", "data/mixed.csv", None)
+    assert str(error.value) == (
+        f"TARGET='nope' is not a column of the data; its columns are {list(frame.columns)}"
+    )
+
+
+@pytest.mark.parametrize("problem_type", ["binary_classification", "regression"])
+def test_the_inferred_schema_is_one_preprocess_accepts_for_the_data(
+    problem_type: str, make_mixed_dataset, tmp_path: Path
+):
+    frame, _ = make_mixed_dataset(problem_type, rows=200)
+    frame.loc[[3, 30], "label"] = None  # rows without a target: dropped, not refused
+    path = tmp_path / "mixed.csv"
+    frame.to_csv(path, index=False)
+    data = preprocess.read_data(path)
+    schema = infer_schema.infer_schema(data, "label", "mixed", "data/mixed.csv", None)
+    assert schema["problem_type"] == problem_type
+    assert schema["data"] == "data/mixed.csv"
+    assert schema["drop_rows_with_missing_target"] is True
+    types = {column["name"]: column["type"] for column in schema["columns"]}
+    assert types == {
+        "label": "category" if problem_type == "binary_classification" else "number",
+        "plan": "category",
+        "region": "category",
+        "usage": "number",
+        "tenure": "integer",
+    }
+    if problem_type == "binary_classification":
+        assert schema["positive_class"] == "yes"
+    parsed = preprocess.parse_schema(json.loads(json.dumps(schema)))
+    checked = preprocess.validate(data, parsed, problem_type)
+    assert len(checked) == 198
+    assert checked.attrs["dropped_rows"] == 2
+
+
+def test_the_configured_data_yields_a_schema_of_its_problem_type(
+    configured_data, configured_schema
+):
+    schema = infer_schema.infer_schema(
+        configured_data,
+        configured_schema.target,
+        "again",
+        str(config.DATA),
+        configured_schema.positive_class,
+    )
+    assert schema["problem_type"] == config.PROBLEM_TYPE
+    assert [column["name"] for column in schema["columns"]] == configured_schema.names
+
+
+@pytest.fixture
+def config_copy(tmp_path: Path) -> Path:
+    """A copy of this project's config.py, for point_config_at to edit."""
+    copy = tmp_path / "config.py"
+    copy.write_text(Path(config.__file__).read_text(encoding="utf-8"), encoding="utf-8")
+    return copy
+
+
+def test_point_config_at_changes_the_dataset_line_only(config_copy: Path):
+    before = config_copy.read_text(encoding="utf-8").splitlines()
+    infer_schema.point_config_at("my_data", config_copy)
+    after = config_copy.read_text(encoding="utf-8").splitlines()
+    changed = [(old, new) for old, new in zip(before, after, strict=True) if old != new]
+    assert [new for _, new in changed] == ['DATASET = "my_data"']
+    assert changed[0][0].startswith("DATASET = ")
+
+
+@pytest.mark.parametrize("lines", [0, 2])
+def test_point_config_at_needs_exactly_one_dataset_line(lines: int, config_copy: Path):
+    kept = [
+        line
+        for line in config_copy.read_text(encoding="utf-8").splitlines()
+        if not line.startswith("DATASET = ")
+    ]
+    config_copy.write_text("\n".join(kept + ['DATASET = "x"'] * lines) + "\n", encoding="utf-8")
+    with pytest.raises(infer_schema.InferenceError, match=r"exactly one line `DATASET = \.\.\.`"):
+        infer_schema.point_config_at("my_data", config_copy)
+
+
+@pytest.fixture
+def main_in(tmp_path: Path, config_copy: Path, monkeypatch: pytest.MonkeyPatch):
+    """infer_schema.main writing schemas into tmp_path/schemas and pointing config_copy."""
+    original = infer_schema.point_config_at
+    monkeypatch.setattr(
+        infer_schema, "point_config_at", lambda dataset: original(dataset, config_copy)
+    )
+    (tmp_path / "schemas").mkdir()
+
+    def run(*argv: str) -> int:
+        return infer_schema.main([*argv, "--schemas-dir", str(tmp_path / "schemas")])
+
+    return run
+
+
+def test_main_writes_the_schema_and_points_config_at_it(
+    main_in, make_mixed_dataset, tmp_path: Path, config_copy: Path, capsys
+):
+    frame, _ = make_mixed_dataset("binary_classification", rows=100)
+    frame.to_csv(tmp_path / "Churn Data.csv", index=False)
+    assert main_in("--data", str(tmp_path / "Churn Data.csv"), "--target", "label") == 0
+    out = capsys.readouterr().out
+    written = json.loads((tmp_path / "schemas" / "churn_data.json").read_text(encoding="utf-8"))
+    assert written["dataset"] == "churn_data"
+    assert written["target"] == "label"
+    assert 'DATASET = "churn_data"' in config_copy.read_text(encoding="utf-8").splitlines()
+    assert "config.DATASET = 'churn_data'" in out
+    assert "schema: positive class 'yes' (change it with POSITIVE=)" in out
+
+
+def test_main_refuses_in_one_line_and_writes_nothing(
+    main_in, make_mixed_dataset, tmp_path: Path, config_copy: Path, capsys
+):
+    frame, _ = make_mixed_dataset("regression", rows=50)
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    before = config_copy.read_text(encoding="utf-8")
+    assert main_in("--data", str(tmp_path / "data.csv"), "--target", "nope") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("schema failed: TARGET='nope' is not a column of the data")
+    assert len(err.strip().splitlines()) == 1
+    assert list((tmp_path / "schemas").iterdir()) == []
+    assert config_copy.read_text(encoding="utf-8") == before

@@ -1,0 +1,133 @@
+"""predict scores a CSV file with the model of a local run, the way the model is served: the rows
+are checked against the schema, encoded with the model's own encoding (a category unseen in
+training is scored as missing, and counted), and the predictions appended."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }} import config, predict
+from {{ cookiecutter.package_name }}.steps import preprocess, train
+
+
+def added_columns(problem_type: str) -> list[str]:
+    if problem_type == "binary_classification":
+        return ["probability", "predicted_label"]
+    return ["prediction"]
+
+
+def assert_scored(
+    scored: pd.DataFrame, rows: pd.DataFrame, schema: preprocess.Schema, expected: np.ndarray
+) -> None:
+    problem_type = schema.problem_type
+    assert list(scored.columns) == [*rows.columns, *added_columns(problem_type)]
+    pd.testing.assert_frame_equal(scored[rows.columns], rows)  # the input, unchanged
+    if problem_type == "binary_classification":
+        np.testing.assert_array_equal(scored["probability"].to_numpy(), expected)
+        negative, positive = schema.labels or (0, 1)
+        labels = [positive if p > 0.5 else negative for p in expected]
+        assert scored["predicted_label"].tolist() == labels
+    else:
+        np.testing.assert_array_equal(scored["prediction"].to_numpy(), expected)
+
+
+def test_configured_model_scores_rows_made_from_the_schema(
+    configured, configured_schema, make_rows
+):
+    booster = predict.load(configured.model)
+    rows = make_rows(configured_schema, rows=12, seed=3, with_target=False)
+    scored, unseen = predict.score(booster, rows, configured_schema)
+    # The same scores as train.predict on the rows as preprocess types them.
+    features = preprocess.validate(rows, configured_schema, config.PROBLEM_TYPE, False)
+    assert_scored(scored, rows, configured_schema, train.predict(booster, features))
+    _, expected_unseen = train.encode(features, train.categories(booster))
+    assert unseen == expected_unseen
+    # A target column, if the file has one, is ignored.
+    target = make_rows(configured_schema, rows=12)[[configured_schema.target]]
+    again, _ = predict.score(booster, pd.concat([target, rows], axis=1), configured_schema)
+    column = added_columns(config.PROBLEM_TYPE)[0]
+    np.testing.assert_array_equal(again[column], scored[column])
+
+
+@pytest.mark.parametrize("problem_type", ["binary_classification", "regression"])
+def test_unseen_categories_and_missing_values_are_scored_as_missing(
+    problem_type: str, mixed_project
+):
+    project = mixed_project(problem_type)
+    schema = preprocess.load_schema(project.schema)
+    booster = predict.load(project.model)
+    rows = pd.DataFrame(
+        {
+            "plan": ["basic", "pro", "team", "basic"],
+            "region": ["atlantis", "north", "atlantis", None],
+            "usage": ["12.5", None, None, "40"],  # more missing than the data set may have
+            "tenure": ["3", "40", "12", "59"],
+        },
+        dtype=object,
+    )
+    scored, unseen = predict.score(booster, rows, schema)
+    assert unseen == {"region": 2}
+    as_missing, unseen = predict.score(
+        booster, rows.assign(region=[None, "north", None, None]), schema
+    )
+    assert unseen == {}
+    column = added_columns(problem_type)[0]
+    np.testing.assert_array_equal(scored[column], as_missing[column])
+    features = preprocess.validate(rows, schema, problem_type, with_target=False)
+    assert_scored(scored, rows, schema, train.predict(booster, features))
+    if problem_type == "binary_classification":
+        assert set(scored["predicted_label"]) <= {"no", "yes"}  # the labels of the data
+
+
+def test_main_writes_the_predictions_and_counts_unseen_categories(
+    mixed_project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    project = mixed_project("binary_classification")
+    data = pd.read_csv(project.data, dtype=str).head(30)
+    data.loc[[2, 5], "region"] = "atlantis"
+    source = tmp_path / "new.csv"
+    data.to_csv(source, index=False)
+    output = tmp_path / "out" / "predictions.csv"
+    argv = ["--data", str(source), "--model-dir", str(project.model)]
+    assert predict.main([*argv, "--schema", str(project.schema), "--output", str(output)]) == 0
+    out = capsys.readouterr().out
+    assert "predict: column 'region': 2 values unseen in training, scored as missing" in out
+    assert f"predict: 30 rows scored -> {output}" in out
+    written = pd.read_csv(output, dtype=str)
+    assert list(written.columns) == [*data.columns, "probability", "predicted_label"]
+    assert len(written) == 30
+
+
+def test_main_refuses_without_a_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    argv = ["--data", str(config.DATA), "--model-dir", str(tmp_path / "none")]
+    assert predict.main([*argv, "--output", str(tmp_path / "predictions.csv")]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        f"predict failed: no model in {tmp_path / 'none'}: run `make local-run` first"
+    )
+    assert not (tmp_path / "predictions.csv").exists()
+
+
+def test_main_refuses_rows_that_break_the_schema_one_line_a_rule(
+    mixed_project, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    project = mixed_project("regression")
+    data = pd.read_csv(project.data, dtype=str).head(10).drop(columns="tenure")
+    data.loc[4, "plan"] = "gold"
+    source = tmp_path / "new.csv"
+    data.to_csv(source, index=False)
+    argv = ["--data", str(source), "--model-dir", str(project.model), "--schema"]
+    output = tmp_path / "predictions.csv"
+    assert predict.main([*argv, str(project.schema), "--output", str(output)]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[0].startswith("predict failed: column 'tenure' breaks rule 'required'")
+    assert lines[1].startswith(
+        "column 'plan' breaks rule 'allowed values [basic, pro, team]': 1 of 10 rows, "
+        "first at row 5 (value 'gold'); "
+    )
+    assert len(lines) == 2
+    assert not output.exists()
