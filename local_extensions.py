@@ -1,4 +1,4 @@
-"""Jinja extension of the template: the variant table, answer checks, filters that keep answers data.
+"""Jinja extension of the template: variant table, answer checks, filters that keep answers data.
 
 Cookiecutter renders the answers of a command line or config file as Jinja before any hook runs,
 and creates the output folder before the pre-generation hook. This extension is the first code of

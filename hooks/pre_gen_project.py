@@ -129,7 +129,7 @@ SLUG_RE = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", re.ASCII)
 PACKAGE_RE = re.compile(r"[a-z][a-z0-9_]*", re.ASCII)
 # Generated files use the package in lines such as `python -m <package>.local [--data CSV] ...`,
 # which must stay within ruff's 100 columns.
-PACKAGE_MAX = 40
+PACKAGE_MAX = 36
 EMAIL_RE = re.compile(
     r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
     re.ASCII,
@@ -162,6 +162,8 @@ Check = Callable[[object, Mapping[str, object]], str | None]
 
 
 def is_text(value: object, _: Mapping) -> str | None:
+    if value is None:
+        return "is blank"
     if not isinstance(value, str):
         return "must be text (in a YAML config file, put it in quotes)"
     return None
@@ -181,7 +183,7 @@ def not_blank(value: str, _: Mapping) -> str | None:
 def printable_line(value: str, _: Mapping) -> str | None:
     for char in value:
         if not unicodedata.category(char).startswith(PRINTABLE_CATEGORIES) or char in "\x85":
-            name = unicodedata.name(char, "a control or unassigned character")
+            name = "a line break" if char in "\n\r" else unicodedata.name(char, "a control")
             return f"contains U+{ord(char):04X} ({name}): use printable characters on one line"
     if value != value.strip():
         return "starts or ends with spaces"
@@ -241,7 +243,9 @@ def importable_name(package: str, _: Mapping) -> str | None:
     return None
 
 
-def region_has_xgboost(region: str, _: Mapping) -> str | None:
+def known_region(region: str, _: Mapping) -> str | None:
+    if region not in COMMERCIAL_REGIONS:
+        return "is not an AWS commercial region code"
     if region in REGIONS_WITHOUT_XGBOOST_IMAGE:
         return "has no SageMaker built-in XGBoost container for the pipeline yet"
     return None
@@ -289,11 +293,7 @@ RULES: dict[str, tuple[tuple[Check, ...], str]] = {
         "ml-team@example.com",
     ),
     "aws_region": (
-        (
-            *DATA,
-            one_of(sorted(COMMERCIAL_REGIONS)),
-            region_has_xgboost,
-        ),
+        (*DATA, known_region),
         "eu-west-1",
     ),
     "aws_account_id": (
