@@ -62,7 +62,7 @@ RUFF_CONFUSABLES = frozenset(
 # Python literals keep ASCII, Latin letters and common punctuation as they are (one column wide
 # each); any other character is written as an escape, so that ruff neither flags a look-alike
 # nor measures a line differently from this filter.
-KEPT_BLOCKS = ((0x00A1, 0x024F), (0x2012, 0x205E), (0x20A0, 0x20C0))
+KEPT_BLOCKS = ((0x00A1, 0x024F), (0x2010, 0x205E), (0x20A0, 0x20C0))
 LINE_LENGTH = 100  # the generated project's ruff line-length
 INDENT = 4
 
