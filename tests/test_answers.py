@@ -396,10 +396,15 @@ def test_toml_string_round_trips() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["french-title", "other-scripts-and-emoji", "longest-everything"])
 def test_accepted_answers_bake_green(accepted, generated_venv: Path, name: str) -> None:
-    """The baked project's own tests and local run pass, and its package metadata builds."""
+    """The baked project's local run passes and its package metadata builds; the project with the
+    longest answers also passes its own test suite (the answers reach it only through config.py,
+    which the run and the test of every variant already cover)."""
     project: BakedProject = accepted[name]
-    tests = run_in_project(project, generated_venv, "python", "-m", "pytest", "-q", "-x")
-    assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
+    if name == "longest-everything":
+        tests = run_in_project(
+            project, generated_venv, "python", "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"
+        )
+        assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
     out = project.path / "build" / "local-run"
     local = run_in_project(
         project,
