@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_NAME = {{ cookiecutter.project_name | tojson }}
+PROJECT_NAME = {{ cookiecutter.project_name | python_string(column=15) }}
 PROJECT_SLUG = {{ cookiecutter.project_slug | tojson }}
 AWS_REGION = {{ cookiecutter.aws_region | tojson }}
 AWS_ACCOUNT_ID = {{ cookiecutter.aws_account_id | tojson }}

@@ -1,0 +1,439 @@
+"""Answers through the three routes of the real `cookiecutter` command: command line, config file,
+replay file. Each bad answer is refused in one line, exit status 1, nothing left on disk; each
+accepted answer bakes a project that passes its own checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import subprocess
+import sys
+import tomllib
+import unicodedata
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import TEMPLATE_DIR, BakedProject, run_in_project, uv
+from cookiecutter.exceptions import FailedHookException
+from cookiecutter.main import cookiecutter
+from test_hooks import GOOD, pre_gen
+
+import local_extensions
+
+FULLWIDTH_ACCOUNT = "".join(chr(0xFF10 + int(digit)) for digit in "123456789012")
+FULLWIDTH_ABC = "\uff21\uff22\uff23"
+
+# (route, answers, the start of the problem after "ERROR: <answer>=<value>: ").
+# cli: key=value arguments; config: the default_context of a YAML config file, as YAML text;
+# replay: answers that replace GOOD's in a replay file (JSON).
+BAD_ANSWERS: dict[str, tuple[str, object, str]] = {
+    # The command line
+    "cli-size-unknown": ("cli", ["mlops_size=xl"], "must be one of small, medium, large"),
+    "cli-problem-unknown": ("cli", ["problem_type=clustering"], "must be one of binary_class"),
+    "cli-feature-maybe": ("cli", ["data_quality_baseline=maybe"], "must be one of yes, no"),
+    "cli-jinja-expression": ("cli", ["project_name={{ cookiecutter.__class__ }}"], "contains temp"),
+    "cli-jinja-statement": ("cli", ["description={% if 1 %}x{% endif %}"], "contains template"),
+    "cli-jinja-comment": ("cli", ["author_name=Team {# note #}"], "contains template syntax"),
+    "cli-slug-uppercase": ("cli", ["project_slug=Churn"], "use lowercase ASCII letters"),
+    "cli-slug-double-hyphen": ("cli", ["project_slug=churn--model"], "use lowercase ASCII"),
+    "cli-slug-leading-digit": ("cli", ["project_slug=1churn"], "use lowercase ASCII letters"),
+    "cli-slug-500": ("cli", ["project_slug=" + "a" * 500], "makes the S3 bucket name"),
+    "cli-slug-bucket-64": ("cli", ["project_slug=" + "a" * 41], "makes the S3 bucket name"),
+    "cli-slug-bucket-longest-region": (
+        "cli",
+        ["project_slug=" + "a" * 36, "aws_region=ap-southeast-4"],
+        "makes the S3 bucket name <slug>-<account>-ap-southeast-4 64 characters, over AWS's 63",
+    ),
+    "cli-slug-dependency": ("cli", ["project_slug=scikit-learn"], "is the name of a dependency"),
+    "cli-package-indirect": ("cli", ["package_name=joblib"], "would shadow a module"),
+    "cli-package-yaml": ("cli", ["package_name=yaml"], "would shadow a module"),
+    "cli-package-scipy": ("cli", ["project_name=SciPy"], "is the name of a dependency"),
+    "cli-package-conftest": ("cli", ["package_name=conftest"], "would shadow one of the project"),
+    "cli-package-test-module": ("cli", ["package_name=test_train"], "would shadow one of the"),
+    "cli-package-stdlib": ("cli", ["package_name=json"], "would shadow the standard-library"),
+    "cli-package-keyword": ("cli", ["package_name=class"], "is a Python keyword"),
+    "cli-package-hyphen": ("cli", ["package_name=churn-model"], "must be lowercase ASCII"),
+    "cli-package-long": ("cli", ["package_name=" + "p" * 37], "is 37 characters, over the 36"),
+    "cli-email-newline": ("cli", ["author_email=team@example.com\n"], "is not an e-mail"),
+    "cli-email-no-domain": ("cli", ["author_email=team@localhost"], "is not an e-mail address"),
+    "cli-region-unknown": ("cli", ["aws_region=mars-1"], "is not an AWS commercial region"),
+    "cli-region-gov": ("cli", ["aws_region=us-gov-west-1"], "is not an AWS commercial region"),
+    "cli-region-no-xgboost": ("cli", ["aws_region=mx-central-1"], "has no SageMaker built-in"),
+    "cli-account-arabic-digits": ("cli", ["aws_account_id=١٢٣٤٥٦٧٨٩٠١٢"], "must be exactly 12"),
+    "cli-account-short": ("cli", ["aws_account_id=12345"], "must be exactly 12 ASCII digits"),
+    "cli-name-newline": ("cli", ["project_name=churn\n"], "contains U+000A (a line break)"),
+    "cli-name-blank": ("cli", ["project_name=   "], "is blank"),
+    "cli-name-padded": ("cli", ["project_name= Churn"], "starts or ends with spaces"),
+    "cli-description-bidi": ("cli", ["description=abc\u202edef"], "contains U+202E"),
+    "cli-author-zwj": ("cli", ["author_name=\U0001f469\u200d\U0001f4bb"], "contains U+200D"),
+    "cli-description-long": ("cli", ["description=" + "d" * 513], "is 513 characters, over"),
+    # Bytes that are not UTF-8 reach Python as lone surrogates.
+    "cli-name-not-utf8": ("cli", [b"project_name=churn\xff"], "contains U+DCFF"),
+    # A config file's default_context
+    "config-slug-block-newline": ("config", "project_slug: |\n  churn\n", "use lowercase ASCII"),
+    "config-account-newline": ("config", "aws_account_id: |\n  123456789012\n", "must be exactly"),
+    "config-email-newline": ("config", "author_email: |\n  a@example.com\n", "is not an e-mail"),
+    "config-name-null": ("config", "project_name: ~", "is blank"),
+    "config-description-empty": ("config", "description:", "is blank"),
+    "config-description-date": ("config", "description: 2024-01-01", "must be text"),
+    "config-name-list": ("config", "project_name: [a, b]", "must be text"),
+    "config-size-unknown": ("config", "mlops_size: xl", "must be one of small, medium, large"),
+    "config-account-number": ("config", "aws_account_id: 123456789012", "must be text"),
+    "config-feature-bool": ("config", "data_quality_baseline: yes", "must be text"),
+    "config-jinja-code": (
+        "config",
+        "project_name: \"{{ cycler.__init__.__globals__.os.popen('id').read() }}\"",
+        "contains template syntax",
+    ),
+    "config-jinja-prompt-label": (
+        "config",
+        "__prompts__: {project_name: '{{ 7 * 7 }}'}",
+        "contains template syntax",
+    ),
+    # A replay file
+    "replay-region-unknown": ("replay", {"aws_region": "mars-1"}, "is not an AWS commercial"),
+    "replay-jinja": ("replay", {"project_name": "{{ 7 * 7 }}"}, "contains template syntax"),
+    "replay-slug-newline": ("replay", {"project_slug": "churn\n"}, "use lowercase ASCII"),
+    "replay-package-scipy": ("replay", {"package_name": "scipy"}, "would shadow a module"),
+    "replay-size-unknown": ("replay", {"mlops_size": "xl"}, "must be one of small, medium"),
+    "replay-description-null": ("replay", {"description": None}, "is blank"),
+    "replay-name-number": ("replay", {"project_name": 42}, "must be text"),
+    "replay-account-fullwidth": (
+        "replay",
+        {"aws_account_id": FULLWIDTH_ACCOUNT},
+        "must be",
+    ),
+    "replay-name-lone-surrogate": ("replay", {"project_name": "churn \ud83d"}, "contains U+D83D"),
+}
+
+
+def run_cookiecutter(tmp_path: Path, *args: str | bytes) -> subprocess.CompletedProcess[str]:
+    """The real command line, with a private user config (replays, cloned templates)."""
+    config = tmp_path / "user-config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {"replay_dir": str(tmp_path / "replay"), "cookiecutters_dir": str(tmp_path / "cc")}
+        )
+    )
+    env = {**os.environ, "COOKIECUTTER_CONFIG": str(config)}
+    return subprocess.run(
+        [sys.executable, "-m", "cookiecutter", str(TEMPLATE_DIR), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=120,
+    )
+
+
+def route_arguments(tmp_path: Path, route: str, answers: object) -> list[str | bytes]:
+    if route == "cli":
+        return ["--no-input", *answers]
+    if route == "config":
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            f"replay_dir: {tmp_path / 'replay'}\ndefault_context:\n"
+            + "".join(f"  {line}\n" for line in answers.splitlines()),
+            encoding="utf-8",
+        )
+        return ["--no-input", "--config-file", str(config)]
+    replay = tmp_path / "answers.json"
+    replay.write_text(json.dumps({"cookiecutter": GOOD | answers}), encoding="utf-8")
+    return ["--replay-file", str(replay)]
+
+
+def bake_in_process(tmp_path: Path, route: str, answers: object, output: Path, **options) -> str:
+    """The same route through cookiecutter's Python API (what its command line calls).
+
+    Returns the refusal's line, or "" when the bake succeeded.
+    """
+    config = tmp_path / "user-config.yaml"
+    config.write_text(yaml.safe_dump({"replay_dir": str(tmp_path / "replay")}))
+    if route == "cli":
+        pairs = [os.fsdecode(a).split("=", 1) for a in answers]
+        options |= {"no_input": True, "extra_context": dict(pairs), "config_file": str(config)}
+    elif route == "config":
+        [_, _, config_file] = route_arguments(tmp_path, route, answers)
+        options |= {"no_input": True, "config_file": config_file}
+    else:
+        [_, replay_file] = route_arguments(tmp_path, route, answers)
+        options |= {"replay": replay_file, "config_file": str(config)}
+    try:
+        cookiecutter(str(TEMPLATE_DIR), output_dir=str(output), **options)
+    except FailedHookException as error:  # InvalidAnswer, as the extension loaded it
+        return str(error)
+    return ""
+
+
+@pytest.mark.parametrize("route, answers, problem", BAD_ANSWERS.values(), ids=BAD_ANSWERS.keys())
+def test_bad_answer_refused_leaving_nothing(
+    tmp_path: Path, capfd, route: str, answers: object, problem: str
+) -> None:
+    output = tmp_path / "output"  # does not exist: the bake must not create it
+    line = bake_in_process(tmp_path, route, answers, output)
+    assert line.startswith("ERROR: ")
+    assert f": {problem}" in line, line
+    assert "\n" not in line
+    assert not output.exists()
+    assert capfd.readouterr() == ("", "")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("route, answers, problem", BAD_ANSWERS.values(), ids=BAD_ANSWERS.keys())
+def test_bad_answer_refused_by_the_command_in_one_line(
+    tmp_path: Path, route: str, answers: object, problem: str
+) -> None:
+    """The real command: exit status 1, the one line and nothing else, no folder."""
+    output = tmp_path / "output"
+    result = run_cookiecutter(
+        tmp_path, *route_arguments(tmp_path, route, answers), "--output-dir", str(output)
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert len(lines) == 1, "\n".join(lines)
+    assert lines[0].startswith("ERROR: ")
+    assert f": {problem}" in lines[0], lines[0]
+    assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    "answers, problem",
+    [(a, p) for route, a, p in BAD_ANSWERS.values() if route == "replay"],
+)
+def test_validate_refuses_the_replayed_answers(answers: dict, problem: str) -> None:
+    """The hook's validate() is what refuses them: called directly, the same line."""
+    with pytest.raises(pre_gen.InvalidAnswer) as error:
+        pre_gen.validate(GOOD | answers)
+    assert str(error.value).startswith(f"ERROR: {next(iter(answers))}=")
+    assert f": {problem}" in str(error.value)
+
+
+def test_bad_answer_table_covers_every_route() -> None:
+    routes = [route for route, _, _ in BAD_ANSWERS.values()]
+    assert len(routes) >= 40
+    assert {route: routes.count(route) >= 8 for route in ("cli", "config", "replay")} == {
+        "cli": True,
+        "config": True,
+        "replay": True,
+    }
+
+
+def test_overwriting_a_project_with_another_package_is_refused(tmp_path: Path) -> None:
+    """--overwrite-if-exists would leave the old src/<package> behind."""
+    output = tmp_path / "output"
+    assert bake_in_process(tmp_path, "cli", ["project_slug=churn"], output) == ""
+    before = sorted(p.relative_to(output) for p in output.rglob("*"))
+    line = bake_in_process(
+        tmp_path,
+        "cli",
+        ["project_slug=churn", "package_name=churn_model"],
+        output,
+        overwrite_if_exists=True,
+    )
+    assert line == (
+        f"ERROR: package_name='churn_model': {output / 'churn'} already holds src/churn, "
+        "which overwriting would leave behind; bake into a new folder, or rename the package "
+        "there first; for example package_name=churn"
+    )
+    assert sorted(p.relative_to(output) for p in output.rglob("*")) == before
+    # The same package overwrites as before.
+    assert (
+        bake_in_process(tmp_path, "cli", ["project_slug=churn"], output, overwrite_if_exists=True)
+        == ""
+    )
+
+
+def test_good_answers_bake_through_every_route(tmp_path: Path) -> None:
+    """The good answers bake through each route, so the refusals above are the answers' doing."""
+    for route, answers in (("cli", []), ("config", "project_name: Churn"), ("replay", {})):
+        output = tmp_path / f"out-{route}"
+        assert bake_in_process(tmp_path, route, answers, output) == ""
+        assert len(list(output.iterdir())) == 1
+
+
+# Answers that must bake a green project however long or non-ASCII they are.
+LONGEST_SLUG_EU = "s" * (63 - len("-123456789012-eu-west-1"))
+ACCEPTED_ANSWERS: dict[str, dict[str, str]] = {
+    "french-title": {
+        "project_name": "Modèle prédictif d\u2019attrition — Région Île-de-France, équipe données",
+        "description": "🚀 Prévoit l\u2019attrition « client » à 30 jours, équipe Île-de-France",
+        "author_name": "Zoë O\u2019Brien-Łukasz",
+    },
+    "quotes-backslashes-injection": {
+        "project_name": 'Bob\'s "Quoted" \\ Model """ \'\'\' \\n',
+        "description": 'Injects """; import os; os.system(\'echo pwned\') # \\n ${HOME} $(id)',
+        "author_name": 'Team "A" \\ <b>bold</b>, [x](y)',
+        "project_slug": "data-test",
+    },
+    "other-scripts-and-emoji": {
+        "project_name": "Модель прогноза оттока 客户流失预测 Ελληνικά العربية 🚀📈 "
+        + FULLWIDTH_ABC,
+        "description": ("山田 太郎のモデル 😀 " * 10).strip(),
+        "author_name": "山田 太郎 👩🏽",
+        "project_slug": "churn-forecast",
+    },
+    "longest-everything": {
+        "project_name": ("Long title with words " * 50)[:980] + " ÉÀ \u2019 🚀 字字",
+        "description": ("A summary " * 60)[:510] + " 🚀",
+        "author_name": "Ö" * 256,
+        "author_email": "a" * 64 + "@" + "b" * 60 + ".example.com",
+        "project_slug": LONGEST_SLUG_EU,
+        "package_name": "p" * pre_gen.PACKAGE_MAX,
+        "aws_region": "eu-west-1",
+    },
+    "largest-region-regression": {
+        "project_name": "A name whose default slug must be cut to fit the longest region names",
+        "aws_region": "ap-southeast-4",
+        "mlops_size": "large",
+        "problem_type": "regression",
+    },
+}
+
+
+@pytest.fixture(scope="session")
+def accepted(bake):
+    return {name: bake(**answers) for name, answers in ACCEPTED_ANSWERS.items()}
+
+
+@pytest.mark.parametrize("name", ACCEPTED_ANSWERS)
+def test_accepted_answers_stay_data_and_lint_clean(accepted, name: str) -> None:
+    project: BakedProject = accepted[name]
+    answers = ACCEPTED_ANSWERS[name]
+    config = runpy.run_path(str(project.path / "src" / project.package / "config.py"))
+    assert config["PROJECT_NAME"] == project.context["project_name"]
+    pyproject = tomllib.loads((project.path / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["description"] == project.context["description"]
+    assert pyproject["project"]["authors"] == [
+        {"name": project.context["author_name"], "email": project.context["author_email"]}
+    ]
+    recorded = json.loads((project.path / ".cookiecutter.json").read_text())["cookiecutter"]
+    assert recorded.items() >= answers.items()
+    readme = (project.path / "README.md").read_text(encoding="utf-8")
+    assert f"# {project.context['project_name']}\n" in readme
+    for args in (["format", "--check", "--diff"], ["check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *args, "."],
+            cwd=project.path,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_default_slug_is_cut_to_fit_every_region(accepted) -> None:
+    slug = accepted["largest-region-regression"].context["project_slug"]
+    assert len(slug) <= pre_gen.DEFAULT_SLUG_MAX
+    assert slug == "a-name-whose-default-slug-must-be"
+
+
+# python_string: ruff leaves the literal as it is, whatever the text; checked in one ruff run.
+TEXTS = [
+    "Churn",
+    "x" * 84,
+    "x" * 85,
+    "word " * 40,
+    "x" * 250,
+    "He said \"hi\" and 'bye' \\ done " * 4,
+    '"' * 120,
+    "'" * 120,
+    "Modèle prédictif d\u2019attrition — Région Île-de-France, équipe données " * 3,
+    "客户流失预测模型 " * 20,
+    "🚀 👩\u200d💻 e\u0301 \uff21\uff22\uff23 " * 15,
+    "Модель прогноза оттока " * 6,
+]
+
+
+@pytest.mark.parametrize("column", [15, 40])
+def test_python_string_is_what_ruff_writes(tmp_path: Path, column: int) -> None:
+    for index, text in enumerate(TEXTS):
+        name = "N" * (column - 3)
+        source = f"{name} = {local_extensions.python_string(text, column)}\n"
+        (tmp_path / f"case_{index}.py").write_text(source, encoding="utf-8")
+        assert runpy.run_path(str(tmp_path / f"case_{index}.py"))[name] == text
+    # The generated project's ruff settings.
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.ruff]\nline-length = 100\n[tool.ruff.lint]\nselect = ["E", "W", "RUF"]\n'
+    )
+    for args in (["format", "--check", "--diff"], ["check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *args, "."], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+RUF001 = ["--select", "RUF001", "chars.py"]
+
+
+def test_ruff_confusables_are_those_ruff_flags(tmp_path: Path) -> None:
+    """Among the characters python_string keeps, ruff's RUF001 flags exactly RUFF_CONFUSABLES."""
+    candidates = [
+        chr(code)
+        for low, high in local_extensions.KEPT_BLOCKS
+        for code in range(low, high + 1)
+        if unicodedata.category(chr(code))[0] in "LNPS"
+    ]
+    (tmp_path / "chars.py").write_text(
+        "".join(f"X = {char!r}\n" for char in candidates), encoding="utf-8"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--isolated", "--output-format=json", *RUF001],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    flagged = {candidates[item["location"]["row"] - 1] for item in json.loads(result.stdout)}
+    assert flagged == local_extensions.RUFF_CONFUSABLES
+
+
+def test_toml_string_round_trips() -> None:
+    for text in [*TEXTS, "tab\there", "nul\x00", "\U0001f680"]:
+        assert tomllib.loads(f"x = {local_extensions.toml_string(text)}")["x"] == text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["french-title", "other-scripts-and-emoji", "longest-everything"])
+def test_accepted_answers_bake_green(accepted, generated_venv: Path, name: str) -> None:
+    """The baked project's local run passes and its package metadata builds; the project with the
+    longest answers also passes its own test suite (the answers reach it only through config.py,
+    which the run and the test of every variant already cover)."""
+    project: BakedProject = accepted[name]
+    if name == "longest-everything":
+        tests = run_in_project(
+            project, generated_venv, "python", "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"
+        )
+        assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
+    out = project.path / "build" / "local-run"
+    local = run_in_project(
+        project,
+        generated_venv,
+        "python",
+        "-m",
+        f"{project.package}.local",
+        "--output-dir",
+        str(out),
+    )
+    assert local.returncode == 0, local.stdout + local.stderr
+    wheel = subprocess.run(
+        [uv(), "build", "--wheel", "--out-dir", str(project.path / "dist")],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert wheel.returncode == 0, wheel.stdout + wheel.stderr
+
+
+@pytest.mark.slow
+def test_imported_names_match_the_generated_environment(bake, generated_venv: Path) -> None:
+    """The hook's frozen list of modules the project's environment installs is the real one."""
+    script = (
+        "import importlib.metadata as m, re\n"
+        "print(' '.join(sorted({n.lower() for n in m.packages_distributions()"
+        " if re.fullmatch('[A-Za-z][A-Za-z0-9_]*', n)})))"
+    )
+    result = run_in_project(bake(), generated_venv, "python", "-c", script)
+    assert result.returncode == 0, result.stderr
+    assert set(result.stdout.split()) == pre_gen.IMPORTED_BY_THE_PROJECT
