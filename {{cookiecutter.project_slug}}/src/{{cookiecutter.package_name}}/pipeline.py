@@ -9,7 +9,7 @@ and the floor if not.
 `local.py` runs on a laptop. The command line prints the definition, creates or updates the
 pipeline in AWS, uploads the sample data to where the pipeline reads it, or starts an execution:
 
-    python -m {{ cookiecutter.package_name }}.pipeline definition --offline   # no AWS account needed
+    python -m {{ cookiecutter.package_name }}.pipeline definition --offline  # no AWS needed
     python -m {{ cookiecutter.package_name }}.pipeline upload-data
     python -m {{ cookiecutter.package_name }}.pipeline upsert
     python -m {{ cookiecutter.package_name }}.pipeline start --parameter QualityThreshold=0.8

@@ -1,6 +1,6 @@
 """Score a CSV file with the model of the last local run, the way the model will be served.
 
-    python -m {{ cookiecutter.package_name }}.predict --data new.csv [--output build/predictions.csv]
+    python -m {{ cookiecutter.package_name }}.predict --data new.csv [--output out.csv]
 
 The rows are checked against the project's schema first (the feature columns; a target column,
 if the file has one, is ignored): a file that breaks a rule is refused with one line per rule,
