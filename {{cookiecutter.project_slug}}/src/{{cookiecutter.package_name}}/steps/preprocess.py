@@ -20,6 +20,7 @@ import csv
 import json
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -309,12 +310,19 @@ def _check_structure(file: Path) -> int:
     start = 1
     # utf-8-sig: a UTF-8 byte-order mark (as Excel writes) is fine and not part of the header.
     with file.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle, strict=True, skipinitialspace=True)
+        last = [""]  # the line the reader read last: a record's own text when it is one line
+
+        def lines() -> Iterator[str]:
+            for text in handle:
+                last[0] = text
+                yield text
+
+        reader = csv.reader(lines(), strict=True, skipinitialspace=True)
         try:
             for row in reader:
                 line, start = start, reader.line_num + 1
-                if len(row) <= 1 and not "".join(row).strip():
-                    continue  # a blank line, which pandas skips too
+                if len(row) <= 1 and not last[0].strip():
+                    continue  # a blank line, which pandas skips too (unlike a line "")
                 if header is None:
                     problem = _header_problem(file.name, row)
                     if problem:
@@ -331,9 +339,8 @@ def _check_structure(file: Path) -> int:
         raise DataValidationError(f"{file.name} is empty: expected a header row and data rows")
     if first_ragged:
         line, row = first_ragged
-        raise DataValidationError(
-            _ragged_problem(file.name, line, row, len(header), ragged, rows)
-        )
+        problem = _ragged_problem(file.name, line, row, len(header), ragged, rows)
+        raise DataValidationError(problem)
     return rows
 
 
@@ -620,7 +627,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--min-class-count",
         "--min_class_count",
         type=int,
-        help="classification: refuse data with fewer rows of a class (MIN_CLASS_COUNT in config.py)",
+        help="classification: refuse data with fewer rows of a class (MIN_CLASS_COUNT, config.py)",
     )
     return parser.parse_args(argv)
 
