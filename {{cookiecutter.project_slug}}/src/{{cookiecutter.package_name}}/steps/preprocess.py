@@ -10,6 +10,12 @@ A broken rule fails the step with one line a rule, naming the column and the rul
 `column 'mean_radius' breaks rule 'min >= 0': 3 of 569 rows, first at row 17 (value -1.0)`.
 Rows are numbered from 1 after the header, counting on across files in name order.
 
+A file it cannot read as UTF-8, comma-separated CSV with one value a column on every row fails
+the step first, with one line naming the file, the problem (the encoding, the delimiter found,
+an unclosed quote, a ragged row...) and the line: lines are the file's own, the header being
+line 1. So does data too small or too uniform to learn from (--min-rows, --min-class-count, a
+regression target with one value).
+
 Self-contained (SageMaker uploads it as a lone script): stdlib, numpy, pandas, scikit-learn.
 """
 
@@ -524,7 +530,8 @@ def check_rows(
 
     Rules: at least min_rows rows; a regression target that varies; for classification, at least
     min_class_count rows of every class. A minimum left at None is not checked. Raises
-    DataValidationError with one line for every broken rule.
+    DataValidationError with one line for every broken rule, except that too few rows is reported
+    alone: class counts follow from it, and it is the first thing to fix.
     """
     if min_rows is not None and len(frame) < min_rows:
         raise DataValidationError(
