@@ -114,6 +114,12 @@ REFUSED = [
         id="duplicate-name",
     ),
     pytest.param(
+        ("\n \n" + text(header=[*NAMES[:-1], ""])).encode(),
+        "data.csv line 3 ends with a comma, so its last column has no name: remove the trailing "
+        "comma from the end of every line",
+        id="blank-lines-then-unnamed-column",
+    ),
+    pytest.param(
         text(header=[str(index) for index in range(WIDTH)]).encode(),
         "data.csv line 1 holds numbers, not column names: the file has no header row; add one "
         "with the schema's column names",

@@ -243,8 +243,8 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _header_problem(name: str, header: list[str]) -> str | None:
-    """What is wrong with a file's header row (line 1), if anything."""
+def _header_problem(name: str, header: list[str], line: int) -> str | None:
+    """What is wrong with a file's header row (its first line that is not blank), if anything."""
     if len(header) == 1:
         found = {d: header[0].count(d) for d in OTHER_DELIMITERS if d in header[0]}
         if found:
@@ -255,33 +255,36 @@ def _header_problem(name: str, header: list[str]) -> str | None:
                 "save it as comma-separated CSV"
             )
         return (
-            f"{name} line 1 has a single column name {header[0]!r}: "
+            f"{name} line {line} has a single column name {header[0]!r}: "
             "expected the header's column names separated by commas"
         )
     unnamed = [index for index, column in enumerate(header, 1) if not column.strip()]
     if unnamed == [len(header)]:
         return (
-            f"{name} line 1 ends with a comma, so its last column has no name: "
+            f"{name} line {line} ends with a comma, so its last column has no name: "
             "remove the trailing comma from the end of every line"
         )
     if unnamed and unnamed[0] == 1:
         return (
-            f"{name} line 1: the first column has no name, as when pandas writes its index "
+            f"{name} line {line}: the first column has no name, as when pandas writes its index "
             "(to_csv without index=False): remove that column"
         )
     if unnamed:
-        return f"{name} line 1: column {unnamed[0]} has no name: name it in the header or remove it"
+        return (
+            f"{name} line {line}: column {unnamed[0]} has no name: "
+            "name it in the header or remove it"
+        )
     seen: dict[str, int] = {}
     for index, column in enumerate(header, 1):
         if column in seen:
             return (
-                f"{name} line 1 names column {column!r} twice (columns {seen[column]} and "
+                f"{name} line {line} names column {column!r} twice (columns {seen[column]} and "
                 f"{index}): every column needs its own name"
             )
         seen[column] = index
     if all(_is_number(column) for column in header):
         return (
-            f"{name} line 1 holds numbers, not column names: the file has no header row; "
+            f"{name} line {line} holds numbers, not column names: the file has no header row; "
             "add one with the schema's column names"
         )
     return None
@@ -330,7 +333,7 @@ def _check_structure(file: Path) -> int:
                 if len(row) <= 1 and not last[0].strip():
                     continue  # a blank line, which pandas skips too (unlike a line "")
                 if header is None:
-                    problem = _header_problem(file.name, row)
+                    problem = _header_problem(file.name, row, line)
                     if problem:
                         raise DataValidationError(problem)
                     header = row
