@@ -77,3 +77,8 @@ QUALITY_GATE = {
         threshold=0.1,
     ),
 }[PROBLEM_TYPE]
+
+# Preprocess refuses data below these counts: with fewer, the 15% validation and test splits hold
+# a handful of rows (or miss a class), so the quality gate would judge the model on noise.
+MIN_ROWS = 100
+MIN_CLASS_COUNT = 10

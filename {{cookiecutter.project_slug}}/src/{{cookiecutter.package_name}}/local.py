@@ -69,6 +69,8 @@ def run(
                 output_dir=splits,
                 seed=seed,
                 problem_type=problem_type,
+                min_rows=config.MIN_ROWS,
+                min_class_count=config.MIN_CLASS_COUNT,
             ),
         ),
         (

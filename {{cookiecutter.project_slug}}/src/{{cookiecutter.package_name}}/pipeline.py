@@ -219,7 +219,11 @@ def get_pipeline(
             outputs=[
                 _output(bucket, "Preprocess", split, f"{SPLITS_DIR}/{split}") for split in SPLITS
             ],
-            arguments=["--input-dir", DATA_DIR, "--schema", SCHEMA_DIR, "--output-dir", SPLITS_DIR],
+            arguments=[
+                *("--input-dir", DATA_DIR, "--schema", SCHEMA_DIR, "--output-dir", SPLITS_DIR),
+                *("--min-rows", str(config.MIN_ROWS)),
+                *("--min-class-count", str(config.MIN_CLASS_COUNT)),
+            ],
         ),
     )
 
