@@ -40,7 +40,8 @@ def next_steps(context: Mapping[str, str]) -> str:
             f"{context['problem_type']}, {features}). Next:",
             f"  cd {context['project_slug']}",
             "  make install      # uv sync: the pinned environment from uv.lock",
-            "  make local-run    # the pipeline end to end on data/sample, no AWS needed",
+            "  make local-run    # the pipeline end to end on the sample data, no AWS needed",
+            "  make schema DATA=your.csv TARGET=column   # then the same on your own data",
             "  make test         # unit tests, pipeline-definition test (offline)",
             "  make help         # every target, including upsert and start in AWS",
         ]

@@ -138,8 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     gate = dataclasses.replace(config.QUALITY_GATE, threshold=args.threshold)
     try:
         evaluation = run(args.data, args.output_dir, args.schema, args.seed)
-    except RuntimeError as error:
-        print(f"local run failed: {error}", file=sys.stderr)
+    except RuntimeError:
+        # The step has printed why, in one line; a second line would only repeat it.
         return 1
     value = metric_value(evaluation, gate.json_path)
     baseline = metric_value(evaluation, gate.baseline_json_path)
