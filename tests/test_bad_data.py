@@ -366,8 +366,9 @@ CASES: list[Case] = [
         "target-missing",
         lambda s: s.csv(rows=s.with_cell(2, 0, "")),
         lambda s: (
-            f"column '{s.target}' breaks rule 'missing fraction <= 0': 1 of {len(s.rows)} "
-            "rows, first at row 3 (value missing)"
+            f"column '{s.target}' breaks rule 'target not missing': 1 of {len(s.rows)} "
+            'rows, first at row 3 (value missing); fill them in, or set "drop_rows_with_missing_'
+            'target": true in'
         ),
     ),
 ]
