@@ -5,7 +5,8 @@
 
 Writes schemas/<name>.json (name: the file's stem) and sets config.DATASET to it, the one
 setting that points the project at a data set; nothing else needs an edit. From the data:
-- each column's type: number or integer when every value is a number, else category;
+- each column's type: number or integer when every value is a number (a code with a leading
+  zero, such as 0042, makes a category), else category;
 - ranges with headroom (a tenth of the range on each side; never below 0 for a column
   without negative values), so that new data a little beyond the sample is still accepted;
 - the share of missing values allowed (what the file has, plus headroom);
@@ -55,7 +56,10 @@ def _round_out(value: float, up: bool) -> float | int:
 
 
 def _numbers(values: pd.Series) -> pd.Series | None:
-    """The present values as floats, or None when any of them is not a finite number."""
+    """The present values as floats, or None when any of them is not a finite number, or when
+    one is a code with a leading zero (0042: a number would lose the zeros)."""
+    if values.str.fullmatch(r"[-+]?0\d+").any():
+        return None
     numbers = pd.to_numeric(values, errors="coerce")
     if numbers.isna().any() or not numbers.map(math.isfinite).all():
         return None

@@ -242,8 +242,7 @@ def plot_residuals(y_true: np.ndarray, predictions: np.ndarray, path: Path) -> P
 
 
 def plot_feature_importance(booster: xgb.Booster, feature_names: list[str], path: Path) -> Path:
-    # The booster knows features by position (f0, f1, ...); unused features have no entry.
-    # Unused features have no entry.
+    # Features the trees never split on have no entry.
     gains = booster.get_score(importance_type="gain")
     importance = pd.Series([gains.get(name, 0.0) for name in feature_names], index=feature_names)
     top = importance.sort_values().tail(MAX_FEATURES_PLOTTED)
@@ -321,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     features, target = read_test(args.test_dir, feature_names)
     report = evaluate(booster, feature_names, features, target, problem_type, args.output_dir)
     section, baseline_section = next(iter(report.values())), report["naive_baseline"]
-    headline = "auc" if problem_type == "binary_classification" else "rmse"
+    # The metric of the project's quality gate.
+    headline = "auc" if problem_type == "binary_classification" else "r2"
     naive = next(v for k, v in baseline_section.items() if k != "strategy")[headline]["value"]
     print(
         f"evaluate: {len(target)} test rows, {headline} {section[headline]['value']:.4f} "

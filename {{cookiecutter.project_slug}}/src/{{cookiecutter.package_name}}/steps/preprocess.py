@@ -641,6 +641,7 @@ def validate(
         if name not in schema.names
     ]
     typed = {}
+    target_broken = False
     for column in schema.columns:
         if column.name in data.columns and column.name in names:
             is_target = column.name == schema.target
@@ -652,7 +653,9 @@ def validate(
                 data[column.name], column, schema.source, is_target
             )
             problems += column_problems
-    if schema.target in typed:
+            target_broken = target_broken or (is_target and bool(column_problems))
+    # The class rules only say something new about a target whose values meet the schema.
+    if schema.target in typed and not target_broken:
         problems += _check_target(typed[schema.target], schema, problem_type)
     if problems:
         raise DataValidationError("\n".join(problems))

@@ -105,7 +105,8 @@ def encode(
     unseen = {}
     for name, values in known.items():
         text = features[name].astype("string").str.strip()
-        encoded[name] = pd.Categorical(text, categories=values)
+        # Unseen values become missing here, explicitly (pandas 4 will refuse them in Categorical).
+        encoded[name] = pd.Categorical(text.where(text.isin(values)), categories=values)
         count = int((text.notna() & encoded[name].isna()).sum())
         if count:
             unseen[name] = count
