@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,6 +66,21 @@ def mixed_splits(make_mixed_dataset, problem_type: str) -> dict[str, pd.DataFram
     return preprocess.split(checked, "label", problem_type)
 
 
+def fit_mixed(
+    splits: dict[str, pd.DataFrame], problem_type: str, **hyperparameters: Any
+) -> xgb.Booster:
+    """Train on mixed splits as train.py does, with plan and region as category features."""
+    return train.train(
+        splits["train"].iloc[:, 1:],
+        splits["train"]["label"],
+        splits["validation"].iloc[:, 1:],
+        splits["validation"]["label"],
+        problem_type,
+        hyperparameters,
+        ["plan", "region"],
+    )
+
+
 def test_early_stopping_retrains_to_the_best_round_with_the_same_trees(
     make_mixed_dataset, monkeypatch: pytest.MonkeyPatch
 ):
@@ -78,15 +94,7 @@ def test_early_stopping_retrains_to_the_best_round_with_the_same_trees(
 
     monkeypatch.setattr(train.xgb, "train", keep)
     validation = splits["validation"]
-    booster = train.train(
-        splits["train"].iloc[:, 1:],
-        splits["train"]["label"],
-        validation.iloc[:, 1:],
-        validation["label"],
-        "regression",
-        {"num_round": 2000, "early_stopping_rounds": 5, "eta": 0.3},
-        ["plan", "region"],
-    )
+    booster = fit_mixed(splits, "regression", num_round=2000, early_stopping_rounds=5, eta=0.3)
     # Stopped long before 2000 rounds, then trained again to end at the best round.
     full, retrained = boosters
     assert retrained is booster
@@ -114,15 +122,7 @@ def test_categories_are_fitted_on_the_train_split_and_saved_in_the_model(
         "plan": sorted(features["plan"].dropna().unique()),
         "region": sorted(features["region"].dropna().unique()),
     }
-    booster = train.train(
-        features,
-        splits["train"]["label"],
-        splits["validation"].iloc[:, 1:],
-        splits["validation"]["label"],
-        "binary_classification",
-        {"num_round": 20},
-        ["plan", "region"],
-    )
+    booster = fit_mixed(splits, "binary_classification", num_round=20)
     assert booster.feature_names == list(features.columns)
     assert train.categories(booster) == known
     train.save_model(booster, tmp_path, {})
@@ -134,15 +134,7 @@ def test_categories_are_fitted_on_the_train_split_and_saved_in_the_model(
 
 def test_an_unseen_category_is_scored_as_missing_and_counted(make_mixed_dataset):
     splits = mixed_splits(make_mixed_dataset, "binary_classification")
-    booster = train.train(
-        splits["train"].iloc[:, 1:],
-        splits["train"]["label"],
-        splits["validation"].iloc[:, 1:],
-        splits["validation"]["label"],
-        "binary_classification",
-        {"num_round": 20},
-        ["plan", "region"],
-    )
+    booster = fit_mixed(splits, "binary_classification", num_round=20)
     rows = splits["test"].iloc[:6, 1:].reset_index(drop=True)
     unseen = rows.assign(region=["atlantis", "atlantis", None, " north ", "atlantis", "south"])
     encoded, counts = train.encode(unseen, train.categories(booster))

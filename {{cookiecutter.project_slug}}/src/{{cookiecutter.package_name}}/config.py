@@ -48,6 +48,11 @@ class QualityGate:
     threshold: float  # the floor
 
     @property
+    def comparisons(self) -> tuple[str, str]:
+        """How the metric must compare with the baseline, and with the floor."""
+        return (">", ">=") if self.higher_is_better else ("<", "<=")
+
+    @property
     def baseline_json_path(self) -> str:
         return f"naive_baseline.{self.json_path}"
 

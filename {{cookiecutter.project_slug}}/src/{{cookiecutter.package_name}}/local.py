@@ -127,7 +127,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--threshold",
         type=float,
         default=gate.threshold,
-        help=f"quality gate floor: {gate.metric} {'>=' if gate.higher_is_better else '<='} this "
+        help=f"quality gate floor: {gate.metric} {gate.comparisons[1]} this "
         f"(default {gate.threshold})",
     )
     return parser.parse_args(argv)
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def gate_verdict(gate: config.QualityGate, value: float, baseline: float) -> str:
     """Both conditions of the gate, each with its outcome: what the pipeline's FailStep names."""
-    better, floor = (">", ">=") if gate.higher_is_better else ("<", "<=")
+    better, floor = gate.comparisons
     beats = "" if gate.beats(value, baseline) else "not "
     reaches = "" if gate.reaches(value) else "not "
     return (

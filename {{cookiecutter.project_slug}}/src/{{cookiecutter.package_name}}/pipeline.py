@@ -365,7 +365,7 @@ def get_pipeline(
         JsonGet(step_name=evaluate.name, property_file=evaluation_report, json_path=path)
         for path in (gate.json_path, gate.baseline_json_path)
     )
-    better, floor = (">", ">=") if gate.higher_is_better else ("<", "<=")
+    better, floor = gate.comparisons
     beats, reaches = (
         (ConditionGreaterThan, ConditionGreaterThanOrEqualTo)
         if gate.higher_is_better

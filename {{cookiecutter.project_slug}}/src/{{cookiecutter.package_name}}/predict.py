@@ -42,8 +42,7 @@ def score(
     """The data with the predictions appended, and the unseen-category counts per column."""
     problem_type = schema.problem_type or config.PROBLEM_TYPE
     features = preprocess.validate(data, schema, problem_type, with_target=False)
-    _, unseen = train.encode(features, train.categories(booster))
-    scores = train.predict(booster, features)
+    scores, unseen = train.score(booster, features)
     scored = data.copy()
     if problem_type == "binary_classification":
         negative, positive = schema.labels or (0, 1)

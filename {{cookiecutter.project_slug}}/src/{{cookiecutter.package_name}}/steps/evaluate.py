@@ -319,12 +319,13 @@ def main(argv: list[str] | None = None) -> int:
     feature_names = metadata["feature_names"]
     features, target = read_test(args.test_dir, feature_names)
     report = evaluate(booster, feature_names, features, target, problem_type, args.output_dir)
-    section, baseline_section = next(iter(report.values())), report["naive_baseline"]
+    section = next(iter(report))
     # The metric of the project's quality gate.
     headline = "auc" if problem_type == "binary_classification" else "r2"
-    naive = next(v for k, v in baseline_section.items() if k != "strategy")[headline]["value"]
+    value = report[section][headline]["value"]
+    naive = report["naive_baseline"][section][headline]["value"]
     print(
-        f"evaluate: {len(target)} test rows, {headline} {section[headline]['value']:.4f} "
+        f"evaluate: {len(target)} test rows, {headline} {value:.4f} "
         f"(naive baseline {naive:.4f}) -> {args.output_dir / EVALUATION_FILE}"
     )
     _, unseen = model_io.encode(features, model_io.categories(booster))

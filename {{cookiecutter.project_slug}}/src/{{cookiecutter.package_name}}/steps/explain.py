@@ -110,7 +110,7 @@ def _read_archive(archive: Path, names: set[str]) -> dict[str, bytes]:
 def read_csv_dir(data_dir: Path) -> pd.DataFrame:
     """Every *.csv in the folder (header row, target first), concatenated; category columns
     (named by preprocess's schema.json beside them) as text."""
-    if not sorted(Path(data_dir).glob("*.csv")):
+    if not any(Path(data_dir).glob("*.csv")):
         raise FileNotFoundError(f"explain: no *.csv file in {data_dir}")
     features, target = model_io.read_split(data_dir)
     return pd.concat([target, features], axis=1)

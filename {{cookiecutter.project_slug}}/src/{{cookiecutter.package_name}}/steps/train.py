@@ -117,6 +117,12 @@ def to_dmatrix(
     features: pd.DataFrame, known: dict[str, list[str]], target: pd.Series | None = None
 ) -> xgb.DMatrix:
     encoded, _ = encode(features, known)
+    return _dmatrix(encoded, known, target)
+
+
+def _dmatrix(
+    encoded: pd.DataFrame, known: dict[str, list[str]], target: pd.Series | None = None
+) -> xgb.DMatrix:
     numeric = [name for name in encoded.columns if name not in known]
     encoded[numeric] = encoded[numeric].astype(float)
     label = None if target is None else target.to_numpy(dtype=float)
@@ -186,7 +192,14 @@ def train(
 
 def predict(booster: xgb.Booster, features: pd.DataFrame) -> np.ndarray:
     """Probabilities of class 1 (classification) or predicted values (regression)."""
-    return booster.predict(to_dmatrix(features[booster.feature_names], categories(booster)))
+    return score(booster, features)[0]
+
+
+def score(booster: xgb.Booster, features: pd.DataFrame) -> tuple[np.ndarray, dict[str, int]]:
+    """predict(), and per category column how many values were unseen in training."""
+    known = categories(booster)
+    encoded, unseen = encode(features[booster.feature_names], known)
+    return booster.predict(_dmatrix(encoded, known)), unseen
 
 
 def save_model(booster: xgb.Booster, model_dir: str | Path, metadata: dict[str, Any]) -> Path:
