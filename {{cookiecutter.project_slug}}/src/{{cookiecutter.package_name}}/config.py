@@ -39,47 +39,60 @@ PROBLEM_TYPE: str = _SCHEMA["problem_type"]
 
 @dataclass(frozen=True)
 class QualityGate:
-    """What a model must reach to be registered: beat the naive baseline that evaluate computes
-    on the same test split (see evaluation.json's naive_baseline), and reach an absolute floor."""
+    """What a model must reach to be registered: an absolute floor, and the champion's metric plus
+    a margin (evaluation.json's champion.required). evaluate scores the champion, the latest
+    approved model, on the same test split; without one, the naive baseline stands in."""
 
     metric: str
     json_path: str  # path inside evaluation.json, as read by the pipeline's JsonGet
     higher_is_better: bool
     threshold: float  # the floor
+    # How much the champion's metric must be exceeded (evaluate's --champion-margin).
+    champion_margin: float
 
     @property
     def comparisons(self) -> tuple[str, str]:
-        """How the metric must compare with the baseline, and with the floor."""
-        return (">", ">=") if self.higher_is_better else ("<", "<=")
+        """How the metric must compare with champion.required, and with the floor."""
+        return (">=", ">=") if self.higher_is_better else ("<=", "<=")
 
     @property
-    def baseline_json_path(self) -> str:
-        return f"naive_baseline.{self.json_path}"
+    def champion_json_path(self) -> str:
+        """The champion's own value of the metric in evaluation.json."""
+        return f"champion.{self.json_path}"
 
-    def beats(self, value: float, other: float) -> bool:
-        return value > other if self.higher_is_better else value < other
+    @property
+    def required_json_path(self) -> str:
+        """What the metric must reach to beat the champion: its value and the margin."""
+        return "champion.required"
+
+    def meets(self, value: float, required: float) -> bool:
+        return value >= required if self.higher_is_better else value <= required
 
     def reaches(self, value: float) -> bool:
         return value >= self.threshold if self.higher_is_better else value <= self.threshold
 
-    def passes(self, value: float, baseline: float) -> bool:
-        return self.beats(value, baseline) and self.reaches(value)
+    def passes(self, value: float, required: float) -> bool:
+        return self.meets(value, required) and self.reaches(value)
 
 
 # Floors that mean something on any data: AUC (a naive model scores 0.5) and R^2, the share of
 # the target's variance explained (the mean scores 0), rather than an RMSE in the target's units.
+# The champion margin: retraining on the same data gives the same metric (or one a hair away);
+# without a margin every such run would register a new version that is no better.
 QUALITY_GATE = {
     "binary_classification": QualityGate(
         metric="auc",
         json_path="binary_classification_metrics.auc.value",
         higher_is_better=True,
         threshold=0.7,
+        champion_margin=0.005,
     ),
     "regression": QualityGate(
         metric="r2",
         json_path="regression_metrics.r2.value",
         higher_is_better=True,
         threshold=0.1,
+        champion_margin=0.005,
     ),
 }[PROBLEM_TYPE]
 

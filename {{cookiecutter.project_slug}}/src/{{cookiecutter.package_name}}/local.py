@@ -1,15 +1,19 @@
 """The pipeline's local twin: the same step scripts, end to end on local folders, no AWS.
 
     python -m {{ cookiecutter.package_name }}.local [--data CSV] [--output-dir build/local-run]
+        [--registry-dir build/registry]
 
 Runs preprocess, train and evaluate (and the data-quality baseline and the explainability report
 when this project has them) through each script's main(), exactly as the SageMaker pipeline runs
-them, then applies the pipeline's quality gate to evaluation.json: the model must beat the naive
-baseline on the same test split and reach the floor in config.QUALITY_GATE. Exits 1 when a step
-or the quality gate fails.
+them, then applies the pipeline's quality gate to evaluation.json: the model must reach the floor
+in config.QUALITY_GATE and the champion's metric plus the margin (evaluation.json's
+champion.required). The champion is the latest Approved version of the local registry
+(registry.py), scored by evaluate on the same test split; without one, the naive baseline stands
+in. A model that passes is registered there as PendingManualApproval (`make approve` makes it the
+champion). Exits 1 when a step or the quality gate fails.
 
 Output folders: processed/{train,validation,test}, model, evaluation (evaluation.json and the
-plots), baseline and explainability.
+plots), baseline and explainability. The registry lives outside them: a run replaces them.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import config
+from . import config, registry
 from .steps import evaluate, preprocess, train
 
 OUTPUT_FOLDERS = ("processed", "model", "evaluation", "baseline", "explainability")
@@ -46,9 +50,14 @@ def _argv(**options: object) -> list[str]:
 
 
 def run(
-    data: Path, output_dir: Path, schema: Path = config.SCHEMA, seed: int = 42
+    data: Path,
+    output_dir: Path,
+    schema: Path = config.SCHEMA,
+    seed: int = 42,
+    registry_dir: Path = registry.DEFAULT_DIR,
 ) -> dict[str, Any]:
-    """Run every step into output_dir; return evaluation.json's content.
+    """Run every step into output_dir, with the registry's latest Approved version as the
+    champion; return evaluation.json's content.
 
     Raises RuntimeError naming the step that failed.
     """
@@ -59,6 +68,13 @@ def run(
     model = output_dir / "model"
     evaluation = output_dir / "evaluation"
     problem_type = config.PROBLEM_TYPE
+    champion = registry.latest(registry_dir, registry.APPROVED)
+    champion_options = {"champion_margin": config.QUALITY_GATE.champion_margin}
+    if champion is not None:
+        champion_options["champion_model_dir"] = registry.model_dir(
+            registry_dir, champion["version"]
+        )
+        champion_options["champion_id"] = champion["version"]
     steps: list[tuple[str, Callable[[list[str]], int], list[str]]] = [
         (
             "preprocess",
@@ -92,6 +108,7 @@ def run(
                 test_dir=splits / "test",
                 output_dir=evaluation,
                 problem_type=problem_type,
+                **champion_options,
             ),
         ),
     ]
@@ -124,6 +141,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--schema", type=Path, default=config.SCHEMA)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
+        "--registry-dir",
+        type=Path,
+        default=registry.DEFAULT_DIR,
+        help=f"the local model registry (default {registry.DEFAULT_DIR})",
+    )
+    parser.add_argument(
         "--threshold",
         type=float,
         default=gate.threshold,
@@ -137,27 +160,48 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     gate = dataclasses.replace(config.QUALITY_GATE, threshold=args.threshold)
     try:
-        evaluation = run(args.data, args.output_dir, args.schema, args.seed)
+        evaluation = run(args.data, args.output_dir, args.schema, args.seed, args.registry_dir)
     except RuntimeError:
         # The step has printed why, in one line; a second line would only repeat it.
         return 1
     value = metric_value(evaluation, gate.json_path)
-    baseline = metric_value(evaluation, gate.baseline_json_path)
-    print(f"{gate.metric} on the test split: {value:.4f} (naive baseline {baseline:.4f})")
+    required = metric_value(evaluation, gate.required_json_path)
+    print(f"{gate.metric} on the test split: {value:.4f}")
+    print(champion_comparison(gate, evaluation))
     print(f"model, evaluation.json and plots in {args.output_dir}")
-    verdict = gate_verdict(gate, value, baseline)
-    print(f"quality gate {'passed' if gate.passes(value, baseline) else 'failed'}: {verdict}")
-    return 0 if gate.passes(value, baseline) else 1
+    passed = gate.passes(value, required)
+    print(f"quality gate {'passed' if passed else 'failed'}: {gate_verdict(gate, value, required)}")
+    if not passed:
+        return 1
+    manifest = args.output_dir / "processed" / preprocess.MANIFEST_DIR / preprocess.MANIFEST_FILE
+    package = registry.register(args.registry_dir, args.output_dir / "model", value, manifest)
+    version = package["version"]
+    print(
+        f"registered {version} as {package['status']} in {args.registry_dir}; "
+        f"`make approve VERSION={version}` makes it the champion"
+    )
+    return 0
 
 
-def gate_verdict(gate: config.QualityGate, value: float, baseline: float) -> str:
+def champion_comparison(gate: config.QualityGate, evaluation: dict[str, Any]) -> str:
+    """One line: the champion, its metric, and what the new model (the challenger) must reach."""
+    champion = evaluation["champion"]
+    name = champion["model_package"] or f"none ({champion['strategy']})"
+    return (
+        f"champion {name}: {gate.metric} {metric_value(evaluation, gate.champion_json_path):.4f}; "
+        f"challenger {metric_value(evaluation, gate.json_path):.4f} must reach "
+        f"{champion['required']:.4f} (margin {champion['margin']})"
+    )
+
+
+def gate_verdict(gate: config.QualityGate, value: float, required: float) -> str:
     """Both conditions of the gate, each with its outcome: what the pipeline's FailStep names."""
-    better, floor = gate.comparisons
-    beats = "" if gate.beats(value, baseline) else "not "
+    champion, floor = gate.comparisons
+    meets = "" if gate.meets(value, required) else "not "
     reaches = "" if gate.reaches(value) else "not "
     return (
-        f"{gate.metric} {value:.4f} is {beats}{better} the naive baseline {baseline:.4f} "
-        f"and {reaches}{floor} the floor {gate.threshold}"
+        f"{gate.metric} {value:.4f} is {meets}{champion} the required {required:.4f} "
+        f"(champion + margin) and {reaches}{floor} the floor {gate.threshold}"
     )
 
 

@@ -1,7 +1,7 @@
 """Evaluate: score the trained model on the test split; write evaluation.json and plots.
 
 --model-dir holds model.tar.gz (what a SageMaker training job produces; it is extracted here) or,
-in a local run, the model files themselves: xgboost-model and metadata.json from train.py.
+in a local run, train.py's xgboost-model itself (its metadata is inside it).
 --test-dir holds the test split (CSV with a header row, target first, and preprocess's
 schema.json). Rows are encoded for the model by train.py's own code (train.encode), the one
 encoding of category columns.
@@ -13,12 +13,21 @@ Writes into --output-dir:
   each metric `{"value": ..., "standard_deviation": ...}`; the pipeline's quality gate reads it.
   Beside them, `naive_baseline`: the same scalar metrics of a model that knows nothing of the
   features (the positive rate of the test split as every probability, or the mean of the test
-  split's target as every prediction); the quality gate requires the model to beat it.
+  split's target as every prediction).
+  And `champion`: the model to beat, scored on the same test split, and what the new model must
+  reach, which the pipeline's quality gate reads:
+      {"model_package": ARN or local registry version, or null,
+       "strategy": where the champion came from,
+       "margin": --champion-margin, "required": the champion's gate metric + margin,
+       "<section>": {"<metric>": {"value": ...}, ...}}
+  The champion is --champion-model-dir (a model folder found by the caller, e.g. local.py's
+  registry) or, with --model-package-group, the latest Approved package of that group in the
+  SageMaker model registry (boto3). Without one, the naive baseline stands in.
 - confusion_matrix.png and roc_curve.png (classification) or residuals.png (regression), and
   feature_importance.png, drawn with matplotlib's Agg backend (no display needed).
 
 Needs train.py (in STEPS_CODE_DIR in a SageMaker job, where the pipeline puts it), numpy, pandas,
-scikit-learn, xgboost and matplotlib.
+scikit-learn, xgboost and matplotlib; boto3 for a champion from the SageMaker model registry.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ import sys
 import tarfile
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +60,11 @@ except ImportError:  # a lone script in a SageMaker job
 PROBLEM_TYPES = ("binary_classification", "regression")
 MODEL_ARCHIVE = "model.tar.gz"
 MODEL_FILE = "xgboost-model"
-METADATA_FILE = "metadata.json"
 EVALUATION_FILE = "evaluation.json"
+# The metric the quality gate judges, per problem type (config.QUALITY_GATE names the same one).
+# Both are higher-is-better, so what a challenger must reach is the champion's value + margin.
+HEADLINE_METRICS = {"binary_classification": "auc", "regression": "r2"}
+NO_CHAMPION = "no approved model yet: the naive baseline stands in"
 # The label threshold of the SageMaker XGBoost container: label 1 when the probability > 0.5.
 THRESHOLD = 0.5
 # Model Monitor's convention for standard deviations: the metric on 5 random 80 % samples,
@@ -77,12 +90,14 @@ def find_model(model_dir: str | Path, work_dir: str | Path) -> Path:
 
 
 def load_model(model_dir: str | Path) -> tuple[xgb.Booster, dict[str, Any]]:
-    """The booster and the metadata train.py wrote beside it."""
-    model_dir = Path(model_dir)
-    missing = [name for name in (MODEL_FILE, METADATA_FILE) if not (model_dir / name).is_file()]
-    if missing:
-        raise FileNotFoundError(f"{model_dir} has no {' or '.join(missing)}")
-    return model_io.load_model(model_dir)
+    """The booster and the metadata train.py stored inside it."""
+    model_file = Path(model_dir) / MODEL_FILE
+    if not model_file.is_file():
+        raise FileNotFoundError(f"{model_dir} has no {MODEL_FILE}")
+    booster, metadata = model_io.load_model(model_dir)
+    if "feature_names" not in metadata:
+        raise ValueError(f"{model_file} carries no metadata: it was not saved by train.py")
+    return booster, metadata
 
 
 def read_test(path: str | Path, feature_names: list[str]) -> tuple[pd.DataFrame, pd.Series]:
@@ -255,6 +270,19 @@ def plot_feature_importance(booster: xgb.Booster, feature_names: list[str], path
     return _save(figure, path)
 
 
+def metrics_report(y_true: np.ndarray, scores: np.ndarray, problem_type: str) -> dict[str, Any]:
+    """The model-quality section of the problem type: binary classification or regression."""
+    if problem_type == "binary_classification":
+        return classification_metrics(y_true, scores)
+    return regression_metrics(y_true, scores)
+
+
+def scalar_metrics(report: dict[str, Any]) -> dict[str, Any]:
+    """{section: {metric: {"value": ...}}}: the scalar values of a report's first section."""
+    (section, entries), *_ = report.items()
+    return {section: {name: {"value": e["value"]} for name, e in entries.items() if "value" in e}}
+
+
 def naive_baseline(y_true: np.ndarray, problem_type: str) -> dict[str, Any]:
     """The scalar metrics of a constant prediction on the same rows: the positive rate as every
     probability (AUC 0.5), or the mean of the target as every value (R^2 0)."""
@@ -262,13 +290,95 @@ def naive_baseline(y_true: np.ndarray, problem_type: str) -> dict[str, Any]:
     constant = np.full(len(y_true), y_true.mean())
     if problem_type == "binary_classification":
         strategy = "prior: the positive rate of the test split as every probability"
-        report = classification_metrics(y_true, constant)
     else:
         strategy = "mean: the mean of the test split's target as every prediction"
-        report = regression_metrics(y_true, constant)
-    (section, entries), *_ = report.items()
-    scalar = {name: {"value": e["value"]} for name, e in entries.items() if "value" in e}
-    return {"strategy": strategy, section: scalar}
+    return {"strategy": strategy, **scalar_metrics(metrics_report(y_true, constant, problem_type))}
+
+
+@dataclass(frozen=True)
+class Champion:
+    """The approved model a new model must beat: its model folder and where it came from."""
+
+    model_dir: Path
+    model_package: str  # a model package ARN, or a local registry version
+    strategy: str
+
+
+def sagemaker_champion(group: str, region: str | None, work_dir: str | Path) -> Champion | None:
+    """The latest Approved model package of the group, downloaded and extracted into work_dir;
+    None when the group has none, or does not exist yet (the first registration creates it).
+
+    boto3 is imported here: the SageMaker image has it, a local run does not need it.
+    """
+    import boto3
+    from botocore.exceptions import ClientError
+
+    client = boto3.client("sagemaker", region_name=region)
+    try:
+        listed = client.list_model_packages(
+            ModelPackageGroupName=group,
+            ModelApprovalStatus="Approved",
+            SortBy="CreationTime",
+            SortOrder="Descending",
+            MaxResults=1,
+        )["ModelPackageSummaryList"]
+    except ClientError as error:
+        if "does not exist" in str(error) or "not found" in str(error).lower():
+            return None
+        raise
+    if not listed:
+        return None
+    arn = listed[0]["ModelPackageArn"]
+    package = client.describe_model_package(ModelPackageName=arn)
+    url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    download, extracted = Path(work_dir) / "download", Path(work_dir) / "extracted"
+    download.mkdir(parents=True)
+    extracted.mkdir()
+    boto3.client("s3", region_name=region).download_file(bucket, key, str(download / MODEL_ARCHIVE))
+    model_dir = find_model(download, extracted)
+    return Champion(model_dir, arn, f"the latest Approved model package of group {group}")
+
+
+def _incompatible(metadata: dict[str, Any], features: pd.DataFrame, problem_type: str) -> str:
+    """Why a champion cannot be scored on this test split, or "" when it can."""
+    if metadata.get("problem_type", problem_type) != problem_type:
+        return f"it is a {metadata['problem_type']} model"
+    absent = [name for name in metadata["feature_names"] if name not in features.columns]
+    return f"the test split lacks its features {absent}" if absent else ""
+
+
+def champion_section(
+    champion: Champion | None,
+    features: pd.DataFrame,
+    target: pd.Series,
+    problem_type: str,
+    margin: float,
+) -> dict[str, Any]:
+    """evaluation.json's `champion`: the champion's scalar metrics on the test split (features:
+    every feature column of it) and the gate metric a new model must reach. The naive baseline
+    stands in without a champion, or for one trained on other features (another data set)."""
+    y_true = target.to_numpy()
+    model_package, strategy = None, NO_CHAMPION
+    scores = np.full(len(y_true), np.asarray(y_true, dtype=float).mean())
+    if champion is not None:
+        booster, metadata = load_model(champion.model_dir)
+        reason = _incompatible(metadata, features, problem_type)
+        if reason:
+            strategy = f"{champion.model_package} cannot be scored ({reason}): {NO_CHAMPION}"
+        else:
+            model_package, strategy = champion.model_package, champion.strategy
+            scores = predict(booster, features[metadata["feature_names"]])
+    scalar = scalar_metrics(metrics_report(y_true, scores, problem_type))
+    (entries,) = scalar.values()
+    required = entries[HEADLINE_METRICS[problem_type]]["value"] + margin
+    return {
+        "model_package": model_package,
+        "strategy": strategy,
+        "margin": float(margin),
+        "required": float(required),
+        **scalar,
+    }
 
 
 def evaluate(
@@ -278,21 +388,23 @@ def evaluate(
     target: pd.Series,
     problem_type: str,
     output_dir: str | Path,
+    champion: dict[str, Any],
 ) -> dict[str, Any]:
-    """Write evaluation.json and the plots into output_dir; return the report."""
+    """Write evaluation.json (with the champion section from champion_section) and the plots
+    into output_dir; return the report."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     y_true = target.to_numpy()
     scores = predict(booster, features)
+    report = metrics_report(y_true, scores, problem_type)
     if problem_type == "binary_classification":
-        report = classification_metrics(y_true, scores)
         plot_confusion_matrix(y_true, scores, output_dir / "confusion_matrix.png")
         plot_roc_curve(y_true, scores, output_dir / "roc_curve.png")
     else:
-        report = regression_metrics(y_true, scores)
         plot_residuals(y_true, scores, output_dir / "residuals.png")
     plot_feature_importance(booster, feature_names, output_dir / "feature_importance.png")
     report["naive_baseline"] = naive_baseline(y_true, problem_type)
+    report["champion"] = champion
     (output_dir / EVALUATION_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return report
 
@@ -306,27 +418,75 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--problem-type",
         "--problem_type",
         choices=PROBLEM_TYPES,
-        help="defaults to the problem type in the model's metadata.json",
+        help="defaults to the problem type in the model's metadata",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--champion-margin",
+        "--champion_margin",
+        type=float,
+        default=0.0,
+        help="how much more than the champion's gate metric a new model must reach",
+    )
+    parser.add_argument(
+        "--champion-model-dir",
+        "--champion_model_dir",
+        type=Path,
+        help="the champion's model folder (or one with its model.tar.gz), found by the caller",
+    )
+    parser.add_argument(
+        "--champion-id", "--champion_id", help="what --champion-model-dir is, e.g. v0003"
+    )
+    parser.add_argument(
+        "--model-package-group",
+        "--model_package_group",
+        help="find the champion in the SageMaker model registry: the latest Approved package",
+    )
+    parser.add_argument("--region", help="the region of --model-package-group")
+    args = parser.parse_args(argv)
+    if args.champion_model_dir and args.model_package_group:
+        parser.error("--champion-model-dir and --model-package-group are two sources: pick one")
+    return args
+
+
+def find_champion(args: argparse.Namespace, work_dir: Path) -> Champion | None:
+    """The champion named by the command line, if any."""
+    if args.champion_model_dir is not None:
+        model_dir = find_model(args.champion_model_dir, work_dir)
+        champion_id = args.champion_id or str(args.champion_model_dir)
+        return Champion(model_dir, champion_id, f"approved model {champion_id}")
+    if args.model_package_group:
+        return sagemaker_champion(args.model_package_group, args.region, work_dir)
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with tempfile.TemporaryDirectory() as work_dir:
-        booster, metadata = load_model(find_model(args.model_dir, work_dir))
-    problem_type = args.problem_type or metadata["problem_type"]
-    feature_names = metadata["feature_names"]
-    features, target = read_test(args.test_dir, feature_names)
-    report = evaluate(booster, feature_names, features, target, problem_type, args.output_dir)
+        booster, metadata = load_model(find_model(args.model_dir, Path(work_dir) / "model"))
+        problem_type = args.problem_type or metadata["problem_type"]
+        feature_names = metadata["feature_names"]
+        test_features, target = model_io.read_split(args.test_dir)
+        features, _ = read_test(args.test_dir, feature_names)
+        champion = find_champion(args, Path(work_dir) / "champion")
+        champion_report = champion_section(
+            champion, test_features, target, problem_type, args.champion_margin
+        )
+    report = evaluate(
+        booster, feature_names, features, target, problem_type, args.output_dir, champion_report
+    )
     section = next(iter(report))
-    # The metric of the project's quality gate.
-    headline = "auc" if problem_type == "binary_classification" else "r2"
+    headline = HEADLINE_METRICS[problem_type]
     value = report[section][headline]["value"]
     naive = report["naive_baseline"][section][headline]["value"]
     print(
         f"evaluate: {len(target)} test rows, {headline} {value:.4f} "
         f"(naive baseline {naive:.4f}) -> {args.output_dir / EVALUATION_FILE}"
+    )
+    print(
+        f"evaluate: champion {champion_report['model_package'] or 'none'} "
+        f"({champion_report['strategy']}): "
+        f"{headline} {champion_report[section][headline]['value']:.4f}, required "
+        f"{champion_report['required']:.4f} (margin {args.champion_margin})"
     )
     _, unseen = model_io.encode(features, model_io.categories(booster))
     for name, count in unseen.items():

@@ -13,9 +13,9 @@ anything that reads Clarify's report. Like Clarify's default aggregation (`mean_
 value of a feature is the mean absolute SHAP value over the explained rows. It also writes
 `shap_summary.png`, a bar chart of the features with the largest global values.
 
-Inputs: train.py's `xgboost-model` and `metadata.json` (feature names in the model's order), or
-the training job's `model.tar.gz` holding them; the test split as CSV with a header row and the
-target first (the target is not explained).
+Inputs: train.py's `xgboost-model` (its metadata, inside it, names the features in the model's
+order), or the training job's `model.tar.gz` holding it; the test split as CSV with a header row
+and the target first (the target is not explained).
 
 Rows are encoded for the model by train.py's own code (train.encode), the one encoding of
 category columns: a category feature gets one SHAP value, like any other column. Needs train.py
@@ -47,7 +47,6 @@ except ImportError:  # a lone script in a SageMaker job
     import train as model_io  # type: ignore[no-redef]
 
 MODEL_FILE = "xgboost-model"
-METADATA_FILE = "metadata.json"
 MODEL_ARCHIVE = "model.tar.gz"
 REPORT_FILE = "explainability.json"
 PLOT_FILE = "shap_summary.png"
@@ -68,30 +67,26 @@ DEFAULT_SEED = 42
 
 
 def load_model(model_dir: Path) -> tuple[xgb.Booster, dict[str, Any]]:
-    """The booster and its metadata (empty when there is no metadata.json).
+    """The booster and the metadata train.py stored inside it (empty for a model saved otherwise).
 
-    In SageMaker the folder holds the training job's `model.tar.gz`; locally it holds the files
-    that training wrote. The two files are read straight out of the archive, so nothing is
+    In SageMaker the folder holds the training job's `model.tar.gz`; locally it holds the model
+    file that training wrote. The model is read straight out of the archive, so nothing is
     written into the model input folder.
     """
     model_dir = Path(model_dir)
     archive = model_dir / MODEL_ARCHIVE
     if archive.is_file():
-        files = _read_archive(archive, {MODEL_FILE, METADATA_FILE})
+        files = _read_archive(archive, {MODEL_FILE})
     else:
-        files = {
-            name: (model_dir / name).read_bytes()
-            for name in (MODEL_FILE, METADATA_FILE)
-            if (model_dir / name).is_file()
-        }
+        model_file = model_dir / MODEL_FILE
+        files = {MODEL_FILE: model_file.read_bytes()} if model_file.is_file() else {}
     if MODEL_FILE not in files:
         raise FileNotFoundError(
             f"explain: no {MODEL_FILE} in {model_dir} (nor inside {MODEL_ARCHIVE})"
         )
     booster = xgb.Booster()
     booster.load_model(bytearray(files[MODEL_FILE]))
-    metadata = json.loads(files[METADATA_FILE]) if METADATA_FILE in files else {}
-    return booster, metadata
+    return booster, model_io.read_metadata(booster)
 
 
 def _read_archive(archive: Path, names: set[str]) -> dict[str, bytes]:
@@ -121,8 +116,8 @@ def feature_frame(
 ) -> pd.DataFrame:
     """The model's input columns, in the order it was trained on; the target is left out.
 
-    The names come from metadata.json, else from the booster, else every column after the
-    first (the target).
+    The names come from the model's metadata, else from the booster's feature names, else every
+    column after the first (the target).
     """
     names = metadata.get("feature_names") or booster.feature_names or list(data.columns[1:])
     target = metadata.get("target", data.columns[0])
@@ -227,7 +222,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--model-dir",
         type=Path,
         default=Path("/opt/ml/processing/model"),
-        help=f"folder with {MODEL_ARCHIVE}, or with {MODEL_FILE} and {METADATA_FILE}",
+        help=f"folder with {MODEL_ARCHIVE}, or with {MODEL_FILE}",
     )
     parser.add_argument(
         "--data-dir",

@@ -13,9 +13,11 @@ categories seen in the train split, is saved inside the booster (XGBoost >= 3.1 
 the model file), so whatever loads the model encodes rows the same way: `encode()` below. A
 category unseen in training is treated as a missing value, and counted.
 
-Writes <model-dir>/xgboost-model (the booster, in XGBoost's UBJSON format, the name the SageMaker
-XGBoost container loads) and <model-dir>/metadata.json (problem type, target, feature names in
-the order the model expects them, best iteration, hyperparameters).
+Writes <model-dir>/xgboost-model and nothing else: the booster in XGBoost's UBJSON format, under
+the name the SageMaker XGBoost container loads. That container serves every file of the model
+folder (several files become an averaged ensemble), so the metadata (problem type, target, feature
+names in the order the model expects them, best iteration, hyperparameters, xgboost version) is a
+booster attribute inside the model file, not a file beside it: `load_model()` returns both.
 
 Self-contained (SageMaker uploads it as a lone script): stdlib, numpy, pandas, xgboost.
 """
@@ -42,7 +44,8 @@ EVAL_METRICS = {"binary_classification": "logloss", "regression": "rmse"}
 # one thread and 14 s with all threads of two busy cores).
 ROWS_PER_THREAD = 10_000
 MODEL_FILE = "xgboost-model"
-METADATA_FILE = "metadata.json"
+# The booster attribute that holds the metadata, as one JSON string.
+METADATA_ATTRIBUTE = "metadata"
 SCHEMA_FILE = "schema.json"
 
 # Defaults for small tabular data sets; the pipeline can override each one.
@@ -203,23 +206,28 @@ def score(booster: xgb.Booster, features: pd.DataFrame) -> tuple[np.ndarray, dic
 
 
 def save_model(booster: xgb.Booster, model_dir: str | Path, metadata: dict[str, Any]) -> Path:
-    """Write the booster and its metadata into model_dir; returns the model file."""
+    """Write the booster, with the metadata as its attribute, into model_dir as its only file;
+    returns the model file."""
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     model_path = model_dir / MODEL_FILE
+    booster.set_attr(**{METADATA_ATTRIBUTE: json.dumps(metadata)})
     # Raw UBJSON bytes: save_model() would guess the format from the extension-less name.
     model_path.write_bytes(bytes(booster.save_raw(raw_format="ubj")))
-    (model_dir / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     return model_path
+
+
+def read_metadata(booster: xgb.Booster) -> dict[str, Any]:
+    """The metadata save_model stored in the booster (empty for a model saved otherwise)."""
+    text = booster.attr(METADATA_ATTRIBUTE)
+    return json.loads(text) if text else {}
 
 
 def load_model(model_dir: str | Path) -> tuple[xgb.Booster, dict[str, Any]]:
     """The booster and metadata that save_model wrote."""
-    model_dir = Path(model_dir)
     booster = xgb.Booster()
-    booster.load_model(bytearray((model_dir / MODEL_FILE).read_bytes()))
-    metadata = json.loads((model_dir / METADATA_FILE).read_text(encoding="utf-8"))
-    return booster, metadata
+    booster.load_model(bytearray((Path(model_dir) / MODEL_FILE).read_bytes()))
+    return booster, read_metadata(booster)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
