@@ -4,6 +4,7 @@ against moto's S3 and SageMaker."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -48,7 +49,8 @@ def evaluation_value(path: str) -> dict[str, Any]:
 
 
 METRIC = evaluation_value(GATE.json_path)
-NAIVE_BASELINE = evaluation_value(GATE.baseline_json_path)
+CHAMPION = evaluation_value(GATE.champion_json_path)
+REQUIRED = evaluation_value(GATE.required_json_path)
 THRESHOLD = {"Get": "Parameters.QualityThreshold"}
 MODEL_ARTIFACTS = {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
 
@@ -152,6 +154,16 @@ def optional_steps() -> list[str]:
     ]
 
 
+def s3_download(uri: str, destination: Path) -> None:
+    """What an S3Prefix input puts into the container: every object under the prefix."""
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    s3 = boto3.client("s3", region_name=config.AWS_REGION)
+    for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]:
+        relative = item["Key"].removeprefix(prefix).lstrip("/") or item["Key"].rsplit("/", 1)[1]
+        (destination / relative).parent.mkdir(parents=True, exist_ok=True)
+        (destination / relative).write_bytes(s3_object(f"s3://{bucket}/{item['Key']}"))
+
+
 def s3_object(uri: str) -> bytes:
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     s3 = boto3.client("s3", region_name=config.AWS_REGION)
@@ -182,7 +194,7 @@ def test_dependency_graph(steps):
         "Train": {"Preprocess"},
         "Evaluate": {"Preprocess", "Train"},
         "CheckQuality": {"Evaluate"},
-        "Register": {"Train", "Evaluate"},
+        "Register": {"Preprocess", "Train", "Evaluate"},  # the data manifest, the model, the gate
         "QualityGateFailed": {"Evaluate"},
     }
     if config.DATA_QUALITY_BASELINE:
@@ -209,15 +221,14 @@ def test_data_flows_from_split_to_training_to_evaluation(steps):
         assert output_of("Preprocess", "train") in inputs_by_path(steps["Baseline"]).values()
 
 
-def test_parameters_and_defaults(definition):
+def test_parameters_and_defaults(pipeline, definition):
     parameters = {p["Name"]: (p["Type"], p["DefaultValue"]) for p in definition["Parameters"]}
     input_type, input_url = parameters.pop("InputDataUrl")
     assert input_type == "String"
-    assert input_url.startswith(f"s3://{config.DEFAULT_BUCKET}/")
+    assert input_url == pipeline.default_input_data_url(), "where upload-data puts config.DATA"
     assert input_url.endswith("/"), "a prefix: every CSV file under it is read"
     assert parameters == {
         "ProcessingInstanceType": ("String", "ml.m5.large"),
-        "ProcessingInstanceCount": ("Integer", 1),
         "TrainingInstanceType": ("String", "ml.m5.xlarge"),
         "ModelApprovalStatus": ("String", "PendingManualApproval"),
         "QualityThreshold": ("Float", GATE.threshold),
@@ -233,7 +244,8 @@ def test_instance_parameters_size_every_job(steps):
     for step in processing_steps(steps):
         cluster = step["Arguments"]["ProcessingResources"]["ClusterConfig"]
         assert cluster["InstanceType"] == {"Get": "Parameters.ProcessingInstanceType"}
-        assert cluster["InstanceCount"] == {"Get": "Parameters.ProcessingInstanceCount"}
+        # No script shards its input: a second instance would only repeat the same work.
+        assert cluster["InstanceCount"] == 1
     resources = steps["Train"]["Arguments"]["ResourceConfig"]
     assert resources["InstanceType"] == {"Get": "Parameters.TrainingInstanceType"}
 
@@ -272,7 +284,7 @@ def test_steps_that_load_the_model_get_train_py_where_they_look_for_it(steps):
             continue
         module = importlib.import_module(f"{config.__package__}.steps.{script}")
         assert module.STEPS_CODE_DIR == STEPS_CODE, name
-        uploaded = s3_object(inputs_by_path(steps[name])[STEPS_CODE])
+        uploaded = s3_object(inputs_by_path(steps[name])[STEPS_CODE] + "train.py")
         assert uploaded == (config.STEPS_DIR / "train.py").read_bytes(), name
     for step in processing_steps(steps):
         if step["Name"] not in loaders:
@@ -288,14 +300,18 @@ def test_train_runs_train_py_from_the_steps_folder(steps):
     }
     source_code = json.loads(s3_object(f"{channels['sm_drivers']}/sourcecode.json"))
     assert source_code["entry_script"] == "train.py"
-    uploaded = s3_object(f"{channels['code']}/train.py")
+    uploaded = s3_object(f"{channels['code'].rstrip('/')}/train.py")
     assert uploaded == (config.STEPS_DIR / "train.py").read_bytes()
 
 
 def test_script_arguments_match_the_container_paths(steps):
     for step in processing_steps(steps):
         arguments = step["Arguments"]["AppSpecification"]["ContainerArguments"]
-        paths = {value for value in arguments if value.startswith(PROCESSING_ROOT)}
+        paths = {
+            value
+            for value in arguments
+            if isinstance(value, str) and value.startswith(PROCESSING_ROOT)
+        }
         inputs = set(inputs_by_path(step)) - {f"{PROCESSING_ROOT}/input/code", STEPS_CODE}
         outputs = set(outputs_by_name(step).values())
         assert inputs <= paths, step["Name"]
@@ -305,30 +321,45 @@ def test_script_arguments_match_the_container_paths(steps):
         assert paths <= inputs | outputs | {str(Path(out).parent) for out in outputs}
 
 
-def test_every_job_runs_the_xgboost_container_that_matches_the_local_xgboost(pipeline, steps):
+def test_every_job_runs_the_xgboost_image_by_the_digest_its_tag_has(pipeline, steps):
+    """One image for every job, the version that matches the local xgboost, pinned by the digest
+    that ECR gives for its tag while the pipeline is built (so a re-pushed tag cannot change
+    what a pipeline version runs); the model package records the tag and the digest."""
     import xgboost
 
     images = [step["Arguments"]["AppSpecification"]["ImageUri"] for step in processing_steps(steps)]
     images.append(steps["Train"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"])
-    images += [
-        c["Image"] for c in steps["Register"]["Arguments"]["InferenceSpecification"]["Containers"]
-    ]
+    register = steps["Register"]["Arguments"]
+    images += [c["Image"] for c in register["InferenceSpecification"]["Containers"]]
     version = pipeline.XGBOOST_FRAMEWORK_VERSION
-    for image in images:
-        assert f".dkr.ecr.{config.AWS_REGION}." in image
-        assert image.endswith(f"/sagemaker-xgboost:{version}")
+    recorded = register["CustomerMetadataProperties"]
+    tagged = recorded["training_image"]
+    assert tagged == recorded["inference_image"]
+    assert f".dkr.ecr.{config.AWS_REGION}." in tagged
+    assert tagged.endswith(f"/sagemaker-xgboost:{version}")
+    registry, _, repository = tagged.rpartition(":")[0].partition("/")
+    found = boto3.client("ecr", region_name=config.AWS_REGION).batch_get_image(
+        registryId=registry.split(".")[0],
+        repositoryName=repository,
+        imageIds=[{"imageTag": version}],
+    )
+    digest = found["images"][0]["imageId"]["imageDigest"]
+    assert recorded["training_image_digest"] == recorded["inference_image_digest"] == digest
+    assert set(images) == {f"{registry}/{repository}@{digest}"}
     assert xgboost.__version__.startswith(f"{version.split('-')[0]}.")
 
 
-def test_quality_gate_needs_the_naive_baseline_beaten_and_the_floor_reached(definition, steps):
-    beats, reaches = definition["Steps"][-1]["Arguments"]["Conditions"]
-    if GATE.higher_is_better:
-        assert (beats["Type"], reaches["Type"]) == ("GreaterThan", "GreaterThanOrEqualTo")
-    else:
-        assert (beats["Type"], reaches["Type"]) == ("LessThan", "LessThanOrEqualTo")
-    assert beats["LeftValue"] == reaches["LeftValue"] == METRIC
-    assert beats["RightValue"] == NAIVE_BASELINE
-    assert reaches["RightValue"] == THRESHOLD
+def test_quality_gate_needs_the_champion_beaten_by_the_margin_and_the_floor_reached(
+    definition, steps
+):
+    """evaluate.py writes champion.required: the latest approved model's metric on the same test
+    split plus the margin (the naive baseline's when no model is approved yet)."""
+    champion, floor = definition["Steps"][-1]["Arguments"]["Conditions"]
+    expected = "GreaterThanOrEqualTo" if GATE.higher_is_better else "LessThanOrEqualTo"
+    assert champion["Type"] == floor["Type"] == expected
+    assert champion["LeftValue"] == floor["LeftValue"] == METRIC
+    assert champion["RightValue"] == REQUIRED
+    assert floor["RightValue"] == THRESHOLD
     evaluate = steps["Evaluate"]
     assert evaluate["PropertyFiles"] == [
         {
@@ -338,18 +369,25 @@ def test_quality_gate_needs_the_naive_baseline_beaten_and_the_floor_reached(defi
         }
     ]
     assert "evaluation" in outputs_by_name(evaluate)
+    arguments = evaluate["Arguments"]["AppSpecification"]["ContainerArguments"]
+    option = dict(zip(arguments[::2], arguments[1::2], strict=True))
+    assert option["--model-package-group"] == config.MODEL_PACKAGE_GROUP
+    assert option["--region"] == config.AWS_REGION
+    assert float(option["--champion-margin"]) == GATE.champion_margin
 
 
-def test_failed_gate_reports_the_metric_the_baseline_and_the_floor(steps):
+def test_failed_gate_reports_the_metric_the_champion_the_margin_and_the_floor(steps):
     message = steps["QualityGateFailed"]["Arguments"]["ErrorMessage"]["Std:Join"]["Values"]
     assert [part for part in message if not isinstance(part, str)] == [
         METRIC,
-        NAIVE_BASELINE,
+        CHAMPION,
+        REQUIRED,
         THRESHOLD,
     ]
     text = "".join(part for part in message if isinstance(part, str))
     assert GATE.metric in text
-    assert "naive baseline" in text
+    assert "champion" in text
+    assert f"margin {GATE.champion_margin}" in text
     assert "floor" in text
 
 
@@ -406,7 +444,9 @@ def load_script(path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return module
 
 
-def test_replay_the_container_contract_locally(steps, local_run, tmp_path, monkeypatch):
+def test_replay_the_container_contract_locally(
+    pipeline, definition, steps, local_run, tmp_path, monkeypatch, capsys
+):
     """Run every step script in-process where the definition says the container puts its
     inputs and expects its outputs (/opt/ml/processing -> a temporary folder), each script as
     the uploaded lone file (not part of the package), feeding each step what the steps it reads
@@ -414,15 +454,19 @@ def test_replay_the_container_contract_locally(steps, local_run, tmp_path, monke
     root = tmp_path / "processing"
     produced: dict[str, Path] = {}  # an S3 location, as its Get reference -> a local stand-in
 
-    def local(path: str) -> str:
-        return path.replace(PROCESSING_ROOT, str(root), 1)
+    defaults = {f"Parameters.{p['Name']}": p["DefaultValue"] for p in definition["Parameters"]}
+
+    def local(argument: str | dict[str, str]) -> str:
+        if isinstance(argument, dict):  # a pipeline parameter: its default value
+            return str(defaults[argument["Get"]])
+        return argument.replace(PROCESSING_ROOT, str(root), 1)
 
     def stage(source: Any, destination: Path) -> None:
         destination.mkdir(parents=True, exist_ok=True)
         if source == {"Get": "Parameters.InputDataUrl"}:
             shutil.copy(config.DATA, destination)
         elif isinstance(source, str):
-            (destination / source.rsplit("/", 1)[1]).write_bytes(s3_object(source))
+            s3_download(source, destination)
         else:
             shutil.copytree(produced[source["Get"]], destination, dirs_exist_ok=True)
 
@@ -445,6 +489,14 @@ def test_replay_the_container_contract_locally(steps, local_run, tmp_path, monke
             produced[output_of(step["Name"], name)["Get"]] = kept
 
     run_processing(steps["Preprocess"])
+    # The model package's data_sha256 is this JsonGet on the data manifest preprocess wrote.
+    (manifest_file,) = steps["Preprocess"]["PropertyFiles"]
+    manifest_dir = produced[output_of("Preprocess", manifest_file["OutputName"])["Get"]]
+    manifest = json.loads((manifest_dir / manifest_file["FilePath"]).read_text())
+    data_sha256 = steps["Register"]["Arguments"]["CustomerMetadataProperties"]["data_sha256"]
+    assert data_sha256["Std:JsonGet"]["Path"] == "sha256"
+    assert manifest["sha256"] == pipeline.preprocess_script.data_manifest(config.DATA)["sha256"]
+    assert manifest["source"] == defaults["Parameters.InputDataUrl"]
 
     # The training container gets its channels and model folder from the environment and the
     # hyperparameters as `--name value`, which is what SageMaker's script driver passes.
@@ -461,8 +513,15 @@ def test_replay_the_container_contract_locally(steps, local_run, tmp_path, monke
         part for item in train["HyperParameters"].items() for part in ("--" + item[0], item[1])
     ]
     trainer = importlib.import_module(f"{config.__package__}.steps.train")
+    capsys.readouterr()
     assert trainer.main(hyperparameters) == 0
-    trained_with = json.loads((model_dir / "metadata.json").read_text())["hyperparameters"]
+    # The training job's metrics come from what train.py prints, by these regexes.
+    printed = capsys.readouterr().out
+    for metric in train["AlgorithmSpecification"]["MetricDefinitions"]:
+        found = re.search(metric["Regex"], printed)
+        assert found, (metric, printed)
+        assert math.isfinite(float(found.group(1))), metric["Name"]
+    trained_with = trainer.load_model(model_dir)[1]["hyperparameters"]
     assert trained_with == trainer.HYPERPARAMETERS, "as in a local run"
     artifacts = tmp_path / "s3" / "Train"
     artifacts.mkdir(parents=True)
@@ -477,7 +536,7 @@ def test_replay_the_container_contract_locally(steps, local_run, tmp_path, monke
 
     report = produced[output_of("Evaluate", "evaluation")["Get"]] / "evaluation.json"
     evaluation = json.loads(report.read_text())
-    for path in (GATE.json_path, GATE.baseline_json_path):
+    for path in (GATE.json_path, GATE.champion_json_path, GATE.required_json_path):
         value: Any = evaluation
         for key in path.split("."):
             value = value[key]
@@ -504,6 +563,20 @@ def test_kms_key_reaches_every_job(pipeline, capsys):
     train = steps["Train"]["Arguments"]
     assert train["OutputDataConfig"]["KmsKeyId"] == KMS_KEY
     assert train["ResourceConfig"]["VolumeKmsKeyId"] == KMS_KEY
+    # The code and schema the pipeline uploads, and the SDK's driver scripts, use the key too.
+    uploaded = [uri for step in processing_steps(steps) for uri in inputs_by_path(step).values()]
+    uploaded += [
+        channel["DataSource"]["S3DataSource"]["S3Uri"] for channel in train["InputDataConfig"]
+    ]
+    s3 = boto3.client("s3", region_name=config.AWS_REGION)
+    staged = [uri for uri in uploaded if isinstance(uri, str)]
+    assert len(staged) >= 4
+    for uri in staged:
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]:
+            head = s3.head_object(Bucket=bucket, Key=item["Key"])
+            assert head["ServerSideEncryption"] == "aws:kms", item["Key"]
+            assert head["SSEKMSKeyId"] == KMS_KEY, item["Key"]
 
 
 def test_cli_upsert_creates_the_pipeline_and_start_starts_an_execution(pipeline, capsys):
@@ -515,6 +588,8 @@ def test_cli_upsert_creates_the_pipeline_and_start_starts_an_execution(pipeline,
     assert described["RoleArn"] == config.EXECUTION_ROLE_ARN
     stored = json.loads(described["PipelineDefinition"])
     assert [step["Name"] for step in stored["Steps"]][-1] == "CheckQuality"
+    tags = sagemaker.list_tags(ResourceArn=pipeline_arn)["Tags"]
+    assert {tag["Key"]: tag["Value"] for tag in tags} == expected_tags()
 
     assert pipeline.main(["start", "--parameter", "QualityThreshold=0.5"]) == 0
     execution_arn = capsys.readouterr().out.strip()
@@ -553,3 +628,209 @@ def test_cli_rejects_misused_parameters(pipeline, argv, capsys):
         pipeline.main(argv)
     assert exit_info.value.code == 2
     assert "--parameter" in capsys.readouterr().err
+
+
+def expected_tags() -> dict[str, str]:
+    from {{ cookiecutter.package_name }} import lineage
+
+    return {**config.TAGS, "git-commit": lineage.git_state().label}
+
+
+def test_every_job_and_the_model_package_carry_the_project_tags(steps):
+    expected = expected_tags()
+    for step in [*processing_steps(steps), steps["Train"], steps["Register"]]:
+        tags = step["Arguments"]["Tags"]
+        assert {tag["Key"]: tag["Value"] for tag in tags} == expected, step["Name"]
+
+
+def test_every_job_step_is_cached_and_retried_on_aws_faults(steps):
+    for name, step in steps.items():
+        if step["Type"] not in ("Processing", "Training"):
+            continue
+        assert step["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}, name
+        retried = {kind for policy in step["RetryPolicies"] for kind in policy["ExceptionType"]}
+        assert retried == {
+            "Step.SERVICE_FAULT",
+            "Step.THROTTLING",
+            "SageMaker.JOB_INTERNAL_ERROR",
+            "SageMaker.CAPACITY_ERROR",
+            "SageMaker.RESOURCE_LIMIT",
+        }, name
+        assert all(policy["MaxAttempts"] > 1 for policy in step["RetryPolicies"]), name
+    (register_retry,) = steps["Register"]["RetryPolicies"]
+    assert set(register_retry["ExceptionType"]) == {"Step.SERVICE_FAULT", "Step.THROTTLING"}
+
+
+def test_an_unchanged_step_keeps_its_cache_key(pipeline, tmp_path, monkeypatch):
+    """SageMaker serves a step from cache when the attributes of its key are those of an earlier
+    run (a processing job's AppSpecification, Environment and ProcessingInputs; a training job's
+    AlgorithmSpecification, HyperParameters and InputDataConfig...). Built twice, the definition
+    is the same; with evaluate.py edited, only the steps that run it change."""
+
+    def build() -> dict[str, dict[str, Any]]:
+        return all_steps(json.loads(pipeline.get_pipeline().definition()))
+
+    first, second = build(), build()
+    assert first == second
+    steps_dir = tmp_path / "steps"
+    shutil.copytree(config.STEPS_DIR, steps_dir)
+    edited = steps_dir / "evaluate.py"
+    edited.write_text(edited.read_text() + "\n# an edit\n")
+    monkeypatch.setattr(config, "STEPS_DIR", steps_dir)
+    changed = build()
+    keys = {
+        "Processing": ("AppSpecification", "Environment", "ProcessingInputs"),
+        "Training": ("AlgorithmSpecification", "HyperParameters", "InputDataConfig"),
+    }
+    for name, step in first.items():
+        if step["Type"] not in keys:
+            continue
+        before = {key: step["Arguments"].get(key) for key in keys[step["Type"]]}
+        after = {key: changed[name]["Arguments"].get(key) for key in keys[step["Type"]]}
+        if name == "Evaluate":
+            assert before != after
+        else:
+            assert before == after, name
+
+
+def resolve(node: Any, values: dict[str, str]) -> Any:
+    """A piece of the definition as SageMaker resolves it in an execution, with the step
+    properties and execution variables taken from `values` (references the test does not give
+    resolve to a made-up S3 location)."""
+    if isinstance(node, list):
+        return [resolve(item, values) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if isinstance(node.get("Get"), str):
+        made_up = re.sub(r"[^A-Za-z0-9]+", "-", node["Get"]).strip("-")
+        return values.get(node["Get"], f"s3://{config.DEFAULT_BUCKET}/execution/{made_up}")
+    if "Std:Join" in node:
+        join = node["Std:Join"]
+        return join["On"].join(str(resolve(part, values)) for part in join["Values"])
+    if "Std:JsonGet" in node:
+        json_get = node["Std:JsonGet"]
+        return values[f"{json_get['PropertyFile']['Get']}.{json_get['Path']}"]
+    return {key: resolve(value, values) for key, value in node.items()}
+
+
+def allowed_metadata_text(shape: str) -> tuple[set[str], int]:
+    """The punctuation and length that botocore's SageMaker model allows in a metadata value or
+    tag; besides them, letters, numbers and spaces (\\p{L}, \\p{N}, \\p{Z})."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker").shape_for(shape)
+    pattern = model.metadata["pattern"]
+    classes = re.search(r"\[(.*)\]", pattern).group(1)
+    assert classes.startswith(r"\p{L}\p{Z}\p{N}"), pattern
+    marks = re.sub(r"\\(.)", r"\1", classes.removeprefix(r"\p{L}\p{Z}\p{N}"))
+    return set(marks), model.metadata["max"]
+
+
+def fits(text: str, marks: set[str], limit: int) -> bool:
+    import unicodedata
+
+    return 0 < len(text) <= limit and all(
+        char.isalnum() or char in marks or unicodedata.category(char).startswith("Z")
+        for char in text
+    )
+
+
+def test_model_package_records_what_made_the_model(pipeline, definition, steps):
+    """Register's request, resolved as in an execution, creates a model package in moto's
+    registry; describe-model-package then shows its lineage, every value in the characters and
+    length the API accepts."""
+    execution = (
+        f"arn:aws:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:pipeline/"
+        f"{config.PIPELINE_NAME}/execution/abcdef123456"
+    )
+    data_sha256 = pipeline.preprocess_script.data_manifest(config.DATA)["sha256"]
+    values = {
+        **{f"Parameters.{p['Name']}": p["DefaultValue"] for p in definition["Parameters"]},
+        "Execution.PipelineExecutionArn": execution,
+        "Steps.Train.TrainingJobName": "pipelines-abcdef123456-Train-x1y2z3",
+        "Steps.Preprocess.PropertyFiles.DataManifest.sha256": data_sha256,
+    }
+    request = resolve(steps["Register"]["Arguments"], values)
+    sagemaker = boto3.client("sagemaker", region_name=config.AWS_REGION)
+    with contextlib.suppress(sagemaker.exceptions.ClientError):  # made by an earlier test
+        sagemaker.create_model_package_group(ModelPackageGroupName=config.MODEL_PACKAGE_GROUP)
+    arn = sagemaker.create_model_package(**request)["ModelPackageArn"]
+    described = sagemaker.describe_model_package(ModelPackageName=arn)
+    recorded = described["CustomerMetadataProperties"]
+    print(json.dumps(recorded, indent=2))  # what `aws sagemaker describe-model-package` shows
+
+    from {{ cookiecutter.package_name }} import lineage
+
+    git = lineage.git_state()
+    assert recorded["git_commit"] == git.commit
+    assert recorded["git_dirty"] == str(git.dirty).lower()
+    assert recorded["data_sha256"] == data_sha256
+    assert recorded["data_manifest"].endswith("/data_manifest.json")
+    assert recorded["input_data_url"] == values["Parameters.InputDataUrl"]
+    assert recorded["pipeline_execution_arn"] == execution
+    assert recorded["training_job"] == values["Steps.Train.TrainingJobName"]
+    assert recorded["training_image_digest"].startswith("sha256:")
+    pairs = dict(item.split("=", 1) for item in recorded["hyperparameters"].split(" "))
+    assert pairs == {name: str(value) for name, value in pipeline.HYPERPARAMETERS.items()}
+    assert described["MetadataProperties"]["GeneratedBy"] == execution
+    marks, limit = allowed_metadata_text("CustomerMetadataValue")
+    for key, value in recorded.items():
+        assert fits(key, marks, 128) and fits(value, marks, limit), (key, value)
+    tag_marks, tag_limit = allowed_metadata_text("TagValue")
+    for tag in request["Tags"]:
+        assert fits(tag["Key"], tag_marks, 128) and fits(tag["Value"], tag_marks, tag_limit), tag
+
+
+def record_s3_calls(pipeline: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    """Every S3 call the pipeline module's client makes, with the parameters it sends."""
+    calls: list[tuple] = []
+    make_client = pipeline.s3_client
+
+    def recording_client(session: Any = None) -> Any:
+        client = make_client(session)
+
+        def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+            calls.append((model.name, params))
+
+        client.meta.events.register("provide-client-params.s3.*", record)
+        return client
+
+    monkeypatch.setattr(pipeline, "s3_client", recording_client)
+    return calls
+
+
+def test_every_s3_call_names_the_bucket_owner(pipeline, monkeypatch, capsys):
+    calls = record_s3_calls(pipeline, monkeypatch)
+    pipeline.get_pipeline()
+    assert pipeline.main(["upload-data"]) == 0
+    assert {name for name, _ in calls} >= {"PutObject", "HeadBucket"}
+    for name, params in calls:
+        assert params.get("ExpectedBucketOwner") == config.AWS_ACCOUNT_ID, name
+
+
+def test_upload_data_refuses_a_missing_bucket_and_says_how_to_create_it(pipeline, capsys):
+    assert pipeline.main(["upload-data", "--bucket", "no-such-bucket-for-this-test"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert "no-such-bucket-for-this-test does not exist" in error
+    assert "aws s3api create-bucket --bucket no-such-bucket-for-this-test" in error
+
+
+def test_upload_data_refuses_a_bucket_of_another_account(pipeline, monkeypatch):
+    """S3 answers 403 to a HeadBucket whose ExpectedBucketOwner is not the owner (moto does not
+    check the owner, so the answer is S3's, given here)."""
+    from botocore.stub import Stubber
+
+    s3 = boto3.client("s3", region_name=config.AWS_REGION)
+    with Stubber(s3) as stub:
+        stub.add_client_error(
+            "head_bucket",
+            service_error_code="403",
+            http_status_code=403,
+            expected_params={
+                "Bucket": "look-alike-bucket",
+                "ExpectedBucketOwner": config.AWS_ACCOUNT_ID,
+            },
+        )
+        with pytest.raises(pipeline.SetupError, match="not owned by account"):
+            pipeline.upload_data(config.DATA, "look-alike-bucket", s3=s3)

@@ -19,10 +19,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
+import importlib.metadata
 import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
 from unittest import mock
 
 from . import config
@@ -32,43 +36,55 @@ from . import config
 os.environ.setdefault("AWS_DEFAULT_REGION", config.AWS_REGION)
 
 import boto3
+from botocore.exceptions import ClientError
 from sagemaker.core import image_uris
 from sagemaker.core.drift_check_baselines import DriftCheckBaselines
+from sagemaker.core.metadata_properties import MetadataProperties
 from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
 from sagemaker.core.processing import ScriptProcessor
 from sagemaker.core.shapes import (
+    MetricDefinition,
     ProcessingInput,
     ProcessingOutput,
     ProcessingS3Input,
     ProcessingS3Output,
+    Tag,
 )
 from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig, SourceCode
 from sagemaker.core.workflow.conditions import (
-    ConditionGreaterThan,
     ConditionGreaterThanOrEqualTo,
-    ConditionLessThan,
     ConditionLessThanOrEqualTo,
 )
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join, JsonGet
-from sagemaker.core.workflow.parameters import ParameterFloat, ParameterInteger, ParameterString
+from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
 from sagemaker.core.workflow.pipeline_context import PipelineSession
 from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow.condition_step import ConditionStep
 from sagemaker.mlops.workflow.fail_step import FailStep
 from sagemaker.mlops.workflow.model_step import ModelStep
 from sagemaker.mlops.workflow.pipeline import Pipeline
-from sagemaker.mlops.workflow.steps import ProcessingStep, Step, TrainingStep
+from sagemaker.mlops.workflow.retry import (
+    SageMakerJobExceptionTypeEnum,
+    SageMakerJobStepRetryPolicy,
+    StepExceptionTypeEnum,
+    StepRetryPolicy,
+)
+from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep, Step, TrainingStep
 from sagemaker.serve.model_builder import ModelBuilder
 from sagemaker.train import ModelTrainer
 
+from . import lineage
+from .steps import preprocess as preprocess_script
 from .steps import train as train_script
 
 # The built-in SageMaker XGBoost framework container, the version that matches the local
 # xgboost pin, so that a model trained in one loads in the other. It trains and serves, and
 # its Python also has pandas, scikit-learn and matplotlib, so the processing steps run in it
-# too: one AWS-maintained image for every step and no image of our own to build.
+# too: one AWS-maintained image for every step and no image of our own to build. Every job runs
+# it by the digest the tag pointed at when the pipeline was upserted, recorded on the package.
 XGBOOST_FRAMEWORK_VERSION = "3.2-0"
+SAGEMAKER_SDK_VERSION = importlib.metadata.version("sagemaker")
 PROCESSING_INSTANCE_TYPE = "ml.m5.large"
 TRAINING_INSTANCE_TYPE = "ml.m5.xlarge"
 
@@ -78,11 +94,43 @@ HYPERPARAMETERS: dict[str, str | int | float] = {
     "problem-type": config.PROBLEM_TYPE,
     **{name.replace("_", "-"): value for name, value in train_script.HYPERPARAMETERS.items()},
 }
+# What the training job shows as metrics, read from the line train.py prints at the end.
+METRIC_DEFINITIONS = [
+    MetricDefinition(
+        name=f"validation:{train_script.EVAL_METRICS[config.PROBLEM_TYPE]}",
+        regex=rf"with validation {train_script.EVAL_METRICS[config.PROBLEM_TYPE]} "
+        r"([-+0-9.eE]+)",
+    ),
+    MetricDefinition(name="best_iteration", regex=r"best iteration ([0-9]+)"),
+]
 
 # The registered model is served by the XGBoost container's own CSV interface (features only).
 CONTENT_TYPES = ["text/csv"]
 INFERENCE_INSTANCES = ["ml.m5.large", "ml.m5.xlarge"]
 TRANSFORM_INSTANCES = ["ml.m5.large", "ml.m5.xlarge"]
+
+# A job step whose inputs (code, data, parameters) are those of an earlier successful run is
+# served from that run's outputs. Code is uploaded under its content hash and data under a prefix
+# named after its content (upload-data), so the same inputs really are the same bytes.
+CACHE = CacheConfig(enable_caching=True, expire_after="P30D")
+# Retry what is AWS's fault, not the step's: throttling, service faults, a job's internal error,
+# no capacity for the instance type yet, and the account's job limit reached.
+STEP_RETRY = StepRetryPolicy(
+    exception_types=[StepExceptionTypeEnum.SERVICE_FAULT, StepExceptionTypeEnum.THROTTLING],
+    interval_seconds=10,
+    backoff_rate=2.0,
+    max_attempts=5,
+)
+JOB_RETRY = SageMakerJobStepRetryPolicy(
+    exception_types=[
+        SageMakerJobExceptionTypeEnum.INTERNAL_ERROR,
+        SageMakerJobExceptionTypeEnum.CAPACITY_ERROR,
+        SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT,
+    ],
+    interval_seconds=60,
+    backoff_rate=2.0,
+    max_attempts=3,
+)
 
 # Where the processing steps find their inputs and leave their outputs inside the container.
 PROCESSING = "/opt/ml/processing"
@@ -90,6 +138,7 @@ DATA_DIR = f"{PROCESSING}/input/data"
 SCHEMA_DIR = f"{PROCESSING}/input/schema"
 SPLITS_DIR = f"{PROCESSING}/output"
 SPLITS = ("train", "validation", "test")
+MANIFEST_DIR = f"{SPLITS_DIR}/{preprocess_script.MANIFEST_DIR}"
 MODEL_DIR = f"{PROCESSING}/model"
 TEST_DIR = f"{PROCESSING}/test"
 EVALUATION_DIR = f"{PROCESSING}/evaluation"
@@ -99,11 +148,23 @@ EXPLAINABILITY_DIR = f"{PROCESSING}/explainability"
 # train.py, for the steps that load the model: it holds the one encoding of category columns
 # (evaluate.py and explain.py import it from there).
 STEPS_CODE_DIR = f"{PROCESSING}/input/steps"
+# Everything the pipeline uploads itself (step code, schema), under content-addressed keys.
+CODE_PREFIX = f"{config.PIPELINE_NAME}/code"
+# The channel of the scripts with which the SDK starts train.py in the training container.
+SDK_DRIVERS_CHANNEL = "sm_drivers"
 
 
-def default_input_data_url(bucket: str = config.DEFAULT_BUCKET) -> str:
-    """The S3 prefix the pipeline reads its CSV files from unless InputDataUrl is overridden."""
-    return f"s3://{bucket}/{config.PROJECT_SLUG}/data/"
+class SetupError(RuntimeError):
+    """AWS lacks what the pipeline needs (its bucket, its image); the message says what to do."""
+
+
+def default_input_data_url(
+    bucket: str = config.DEFAULT_BUCKET, data: os.PathLike[str] | str = config.DATA
+) -> str:
+    """The S3 prefix that `upload-data` copies `data` to, named after its content: the pipeline
+    reads the configured data set from here unless InputDataUrl is overridden."""
+    digest = preprocess_script.data_manifest(data)["sha256"][:16]
+    return f"s3://{bucket}/{config.PROJECT_SLUG}/data/{digest}/"
 
 
 def default_session(bucket: str = config.DEFAULT_BUCKET) -> PipelineSession:
@@ -111,6 +172,110 @@ def default_session(bucket: str = config.DEFAULT_BUCKET) -> PipelineSession:
     return PipelineSession(
         boto_session=boto3.Session(region_name=config.AWS_REGION), default_bucket=bucket
     )
+
+
+def s3_client(session: boto3.Session | None = None) -> Any:
+    """The S3 client of every call this module makes (each names the bucket's owner)."""
+    return (session or boto3.Session(region_name=config.AWS_REGION)).client("s3")
+
+
+def encryption(kms_key_id: str | None) -> dict[str, str]:
+    """S3 upload arguments: SSE-KMS (the given key, else the account's aws/s3 key), and the
+    bucket must belong to this project's account, or S3 refuses the write."""
+    arguments = {"ServerSideEncryption": "aws:kms", "ExpectedBucketOwner": config.AWS_ACCOUNT_ID}
+    if kms_key_id:
+        arguments["SSEKMSKeyId"] = kms_key_id
+    return arguments
+
+
+class Stager:
+    """Uploads local files to keys named after their content (CODE_PREFIX/<sha256>/<name>), so
+    that a pipeline version's code never changes under it and an unchanged step keeps the same
+    arguments, which is what lets SageMaker serve it from cache."""
+
+    def __init__(self, s3: Any, bucket: str, kms_key_id: str | None) -> None:
+        self.s3, self.bucket, self.kms_key_id = s3, bucket, kms_key_id
+
+    def folder(self, path: os.PathLike[str] | str) -> str:
+        """The S3 prefix (ending in /) that holds exactly this file."""
+        content = Path(path).read_bytes()
+        key = f"{CODE_PREFIX}/{hashlib.sha256(content).hexdigest()[:16]}/{Path(path).name}"
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=content, **encryption(self.kms_key_id))
+        return f"s3://{self.bucket}/{key.rsplit('/', 1)[0]}/"
+
+    def file(self, path: os.PathLike[str] | str) -> str:
+        return self.folder(path) + Path(path).name
+
+    def move_prefix(self, uri: str, name: str) -> str:
+        """Move the objects under an S3 prefix of this bucket to CODE_PREFIX/<sha256>/<name>/,
+        the hash over their relative keys and contents; return the new prefix."""
+        prefix = uri.removeprefix(f"s3://{self.bucket}/").rstrip("/") + "/"
+        owner = {"ExpectedBucketOwner": config.AWS_ACCOUNT_ID}
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=prefix, **owner
+        )
+        keys = sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+        files = {
+            key.removeprefix(prefix): self.s3.get_object(Bucket=self.bucket, Key=key, **owner)[
+                "Body"
+            ].read()
+            for key in keys
+        }
+        digest = hashlib.sha256()
+        for relative, content in files.items():
+            digest.update(f"{relative}\0{hashlib.sha256(content).hexdigest()}\n".encode())
+        target = f"{CODE_PREFIX}/{digest.hexdigest()[:16]}/{name}"
+        for relative, content in files.items():
+            self.s3.put_object(
+                Bucket=self.bucket,
+                Key=f"{target}/{relative}",
+                Body=content,
+                **encryption(self.kms_key_id),
+            )
+        for key in keys:
+            self.s3.delete_object(Bucket=self.bucket, Key=key, **owner)
+        return f"s3://{self.bucket}/{target}"
+
+
+class ContentAddressedTrainingStep(TrainingStep):
+    """A TrainingStep whose SDK driver scripts (the sm_drivers channel) sit under a key named
+    after their content. The SDK uploads them under a new timestamped job name at every build,
+    which would change the step's InputDataConfig, its cache key, at every upsert."""
+
+    def __init__(self, *, stager: Stager, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._stager = stager
+
+    @property
+    def arguments(self) -> Any:
+        request = super().arguments
+        for channel in request["InputDataConfig"]:
+            source = channel["DataSource"]["S3DataSource"]
+            if channel["ChannelName"] == SDK_DRIVERS_CHANNEL and isinstance(source["S3Uri"], str):
+                source["S3Uri"] = self._stager.move_prefix(source["S3Uri"], SDK_DRIVERS_CHANNEL)
+        return request
+
+
+def pinned_image(uri: str, session: boto3.Session) -> tuple[str, str]:
+    """The image URI by digest (registry/repository@sha256:...) that its tag points at now, and
+    the digest. Jobs run exactly that image; the model package records both."""
+    registry, _, repository_tag = uri.partition("/")
+    repository, _, tag = repository_tag.partition(":")
+    try:
+        images = session.client("ecr").batch_get_image(
+            registryId=registry.split(".")[0],
+            repositoryName=repository,
+            imageIds=[{"imageTag": tag}],
+        )["images"]
+    except ClientError as error:
+        raise SetupError(
+            f"cannot read the digest of {uri}: {error}; the caller needs ecr:BatchGetImage on "
+            "that repository (see infra/pipeline-role.yaml, PipelineOperatorPolicy)"
+        ) from error
+    if not images:
+        raise SetupError(f"no image {uri} in ECR")
+    digest = images[0]["imageId"]["imageDigest"]
+    return f"{registry}/{repository}@{digest}", digest
 
 
 def _input(name: str, s3_uri: object, local_path: str) -> ProcessingInput:
@@ -145,10 +310,12 @@ def _output_uri(step: ProcessingStep, name: str) -> object:
     return step.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
 
 
+def _in(prefix: object, filename: str) -> Join:
+    return Join(on="/", values=[prefix, filename])
+
+
 def _json_file(prefix: object, filename: str) -> MetricsSource:
-    return MetricsSource(
-        content_type="application/json", s3_uri=Join(on="/", values=[prefix, filename])
-    )
+    return MetricsSource(content_type="application/json", s3_uri=_in(prefix, filename))
 
 
 def get_pipeline(
@@ -157,17 +324,27 @@ def get_pipeline(
     session: PipelineSession | None = None,
     *,
     kms_key_id: str | None = None,
+    git: lineage.GitState | None = None,
 ) -> Pipeline:
     """Build the training pipeline of this project.
+
+    Uploads the step code and the schema to the bucket under content-addressed keys, and reads
+    the digest of the XGBoost image from ECR.
 
     Args:
         role_arn: the execution role of every job the pipeline starts.
         bucket: where step code, intermediate data and models are staged.
         session: a PipelineSession; by default one in config.AWS_REGION staging in `bucket`.
-        kms_key_id: KMS key for job volumes and outputs; None keeps the account defaults.
+        kms_key_id: KMS key for job volumes, outputs and the uploaded code; None keeps the
+            account defaults.
+        git: the commit the code comes from, recorded on the jobs and the model package; by
+            default the project's checkout.
     """
     session = session or default_session(bucket)
     region = session.boto_region_name
+    git = git or lineage.git_state()
+    tags = lineage.tags(git)
+    stage = Stager(s3_client(session.boto_session), bucket, kms_key_id)
 
     input_data_url = ParameterString(
         name="InputDataUrl", default_value=default_input_data_url(bucket)
@@ -175,7 +352,6 @@ def get_pipeline(
     processing_instance_type = ParameterString(
         name="ProcessingInstanceType", default_value=PROCESSING_INSTANCE_TYPE
     )
-    processing_instance_count = ParameterInteger(name="ProcessingInstanceCount", default_value=1)
     training_instance_type = ParameterString(
         name="TrainingInstanceType", default_value=TRAINING_INSTANCE_TYPE
     )
@@ -186,50 +362,67 @@ def get_pipeline(
         name="QualityThreshold", default_value=config.QUALITY_GATE.threshold
     )
 
-    def image(scope: str) -> str:
-        return image_uris.retrieve(
+    images = {
+        scope: image_uris.retrieve(
             framework="xgboost", region=region, version=XGBOOST_FRAMEWORK_VERSION, image_scope=scope
         )
+        for scope in ("training", "inference")
+    }
+    pinned = {scope: pinned_image(uri, session.boto_session) for scope, uri in images.items()}
 
     def processor(step: str) -> ScriptProcessor:
+        # One instance: every script reads its whole input on one node (nothing is sharded).
         return ScriptProcessor(
             role=role_arn,
-            image_uri=image("training"),
+            image_uri=pinned["training"][0],
             command=["python3"],
             instance_type=processing_instance_type,
-            instance_count=processing_instance_count,
+            instance_count=1,
             volume_kms_key=kms_key_id,
             output_kms_key=kms_key_id,
             base_job_name=f"{config.PROJECT_SLUG}-{step.lower()}",
             sagemaker_session=session,
+            tags=tags,
         )
 
-    def model_code() -> ProcessingInput:
-        return _input("steps", str(config.STEPS_DIR / "train.py"), STEPS_CODE_DIR)
+    def job_step(name: str) -> dict[str, Any]:
+        return {"name": name, "cache_config": CACHE, "retry_policies": [STEP_RETRY, JOB_RETRY]}
 
+    def script(name: str) -> str:
+        return stage.file(config.STEPS_DIR / name)
+
+    def model_code() -> ProcessingInput:
+        return _input("steps", stage.folder(config.STEPS_DIR / "train.py"), STEPS_CODE_DIR)
+
+    data_manifest = PropertyFile(
+        name="DataManifest", output_name="manifest", path=preprocess_script.MANIFEST_FILE
+    )
     preprocess = ProcessingStep(
-        name="Preprocess",
+        **job_step("Preprocess"),
         step_args=processor("Preprocess").run(
-            code=str(config.STEPS_DIR / "preprocess.py"),
+            code=script("preprocess.py"),
             inputs=[
                 _input("data", input_data_url, DATA_DIR),
-                # A local file: the SDK uploads it to the bucket while building the definition.
-                _input("schema", str(config.SCHEMA), SCHEMA_DIR),
+                _input("schema", stage.file(config.SCHEMA), SCHEMA_DIR),
             ],
             outputs=[
-                _output(bucket, "Preprocess", split, f"{SPLITS_DIR}/{split}") for split in SPLITS
+                *(_output(bucket, "Preprocess", s, f"{SPLITS_DIR}/{s}") for s in SPLITS),
+                _output(bucket, "Preprocess", "manifest", MANIFEST_DIR),
             ],
             arguments=[
                 *("--input-dir", DATA_DIR, "--schema", SCHEMA_DIR, "--output-dir", SPLITS_DIR),
+                *("--input-data-url", input_data_url),
                 *("--min-rows", str(config.MIN_ROWS)),
                 *("--min-class-count", str(config.MIN_CLASS_COUNT)),
             ],
         ),
+        property_files=[data_manifest],
     )
 
+    train_code = stage.folder(config.STEPS_DIR / "train.py")
     trainer = ModelTrainer(
-        training_image=image("training"),
-        source_code=SourceCode(source_dir=str(config.STEPS_DIR), entry_script="train.py"),
+        training_image=pinned["training"][0],
+        source_code=SourceCode(source_dir=train_code, entry_script="train.py"),
         compute=Compute(
             instance_type=training_instance_type, instance_count=1, volume_kms_key_id=kms_key_id
         ),
@@ -237,13 +430,17 @@ def get_pipeline(
         output_data_config=OutputDataConfig(
             s3_output_path=f"s3://{bucket}/{config.PIPELINE_NAME}/models", kms_key_id=kms_key_id
         ),
-        input_s3_key_prefix=f"{config.PIPELINE_NAME}/code",
+        # Where the SDK uploads its driver scripts before the step moves them (see
+        # ContentAddressedTrainingStep).
+        input_s3_key_prefix=f"{CODE_PREFIX}/sdk-upload",
         base_job_name=f"{config.PROJECT_SLUG}-train",
         role=role_arn,
         sagemaker_session=session,
-    )
-    train = TrainingStep(
-        name="Train",
+        tags=[Tag(key=tag["Key"], value=tag["Value"]) for tag in tags],
+    ).with_metric_definitions(METRIC_DEFINITIONS)
+    train = ContentAddressedTrainingStep(
+        stager=stage,
+        **job_step("Train"),
         step_args=trainer.train(
             input_data_config=[
                 InputData(
@@ -257,13 +454,14 @@ def get_pipeline(
     )
     model_data = train.properties.ModelArtifacts.S3ModelArtifacts
 
+    gate = config.QUALITY_GATE
     evaluation_report = PropertyFile(
         name="EvaluationReport", output_name="evaluation", path="evaluation.json"
     )
     evaluate = ProcessingStep(
-        name="Evaluate",
+        **job_step("Evaluate"),
         step_args=processor("Evaluate").run(
-            code=str(config.STEPS_DIR / "evaluate.py"),
+            code=script("evaluate.py"),
             inputs=[
                 _input("model", model_data, MODEL_DIR),
                 _input("test", _output_uri(preprocess, "test"), TEST_DIR),
@@ -271,14 +469,11 @@ def get_pipeline(
             ],
             outputs=[_output(bucket, "Evaluate", "evaluation", EVALUATION_DIR)],
             arguments=[
-                "--model-dir",
-                MODEL_DIR,
-                "--test-dir",
-                TEST_DIR,
-                "--output-dir",
-                EVALUATION_DIR,
-                "--problem-type",
-                config.PROBLEM_TYPE,
+                *("--model-dir", MODEL_DIR, "--test-dir", TEST_DIR),
+                *("--output-dir", EVALUATION_DIR, "--problem-type", config.PROBLEM_TYPE),
+                # The champion: the group's latest Approved model, scored on the same test split.
+                *("--model-package-group", config.MODEL_PACKAGE_GROUP, "--region", region),
+                *("--champion-margin", str(gate.champion_margin)),
             ],
         ),
         property_files=[evaluation_report],
@@ -291,9 +486,9 @@ def get_pipeline(
     drift_check_baselines = None
     if config.DATA_QUALITY_BASELINE:
         baseline = ProcessingStep(
-            name="Baseline",
+            **job_step("Baseline"),
             step_args=processor("Baseline").run(
-                code=str(config.STEPS_DIR / "baseline.py"),
+                code=script("baseline.py"),
                 inputs=[_input("train", _output_uri(preprocess, "train"), BASELINE_INPUT_DIR)],
                 outputs=[_output(bucket, "Baseline", "baseline", BASELINE_DIR)],
                 arguments=["--input-dir", BASELINE_INPUT_DIR, "--output-dir", BASELINE_DIR],
@@ -311,9 +506,9 @@ def get_pipeline(
 
     if config.EXPLAINABILITY_REPORT:
         explain = ProcessingStep(
-            name="Explain",
+            **job_step("Explain"),
             step_args=processor("Explain").run(
-                code=str(config.STEPS_DIR / "explain.py"),
+                code=script("explain.py"),
                 inputs=[
                     _input("model", model_data, MODEL_DIR),
                     _input("test", _output_uri(preprocess, "test"), TEST_DIR),
@@ -321,12 +516,8 @@ def get_pipeline(
                 ],
                 outputs=[_output(bucket, "Explain", "explainability", EXPLAINABILITY_DIR)],
                 arguments=[
-                    "--model-dir",
-                    MODEL_DIR,
-                    "--data-dir",
-                    TEST_DIR,
-                    "--output-dir",
-                    EXPLAINABILITY_DIR,
+                    *("--model-dir", MODEL_DIR, "--data-dir", TEST_DIR),
+                    *("--output-dir", EXPLAINABILITY_DIR),
                 ],
             ),
         )
@@ -337,7 +528,7 @@ def get_pipeline(
 
     model = ModelBuilder(
         s3_model_data_url=model_data,
-        image_uri=image("inference"),
+        image_uri=pinned["inference"][0],
         role_arn=role_arn,
         sagemaker_session=session,
         # The defaults add empty SAGEMAKER_PROGRAM variables, which switch the XGBoost
@@ -345,32 +536,49 @@ def get_pipeline(
         dependencies=None,
         log_level=None,
     )
-    register = ModelStep(
-        name="Register",
-        step_args=model.register(
-            model_package_group_name=config.MODEL_PACKAGE_GROUP,
-            content_types=CONTENT_TYPES,
-            response_types=CONTENT_TYPES,
-            inference_instances=INFERENCE_INSTANCES,
-            transform_instances=TRANSFORM_INSTANCES,
-            approval_status=model_approval_status,
-            model_metrics=model_metrics,
-            drift_check_baselines=drift_check_baselines,
-            description=f"{config.PROJECT_NAME}: XGBoost, {config.PROBLEM_TYPE}",
+    manifest_uri = _in(_output_uri(preprocess, "manifest"), preprocess_script.MANIFEST_FILE)
+    registration = model.register(
+        model_package_group_name=config.MODEL_PACKAGE_GROUP,
+        content_types=CONTENT_TYPES,
+        response_types=CONTENT_TYPES,
+        inference_instances=INFERENCE_INSTANCES,
+        transform_instances=TRANSFORM_INSTANCES,
+        approval_status=model_approval_status,
+        model_metrics=model_metrics,
+        drift_check_baselines=drift_check_baselines,
+        description=f"{config.PROJECT_NAME}: XGBoost, {config.PROBLEM_TYPE}",
+        metadata_properties=MetadataProperties(
+            commit_id=git.commit, generated_by=ExecutionVariables.PIPELINE_EXECUTION_ARN
         ),
+        # What made this model, readable with one `aws sagemaker describe-model-package`.
+        customer_metadata_properties={
+            "git_commit": git.commit,
+            "git_dirty": str(git.dirty).lower(),
+            "data_sha256": JsonGet(
+                step_name=preprocess.name, property_file=data_manifest, json_path="sha256"
+            ),
+            "data_manifest": manifest_uri,
+            "input_data_url": input_data_url,
+            "training_image": images["training"],
+            "training_image_digest": pinned["training"][1],
+            "inference_image": images["inference"],
+            "inference_image_digest": pinned["inference"][1],
+            "hyperparameters": lineage.hyperparameters_text(HYPERPARAMETERS),
+            "training_job": train.properties.TrainingJobName,
+            "pipeline_execution_arn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
+            "sagemaker_sdk": SAGEMAKER_SDK_VERSION,
+        },
     )
+    # register() has no tags argument; CreateModelPackage takes them in the request.
+    registration.create_model_package_request["Tags"] = tags
+    register = ModelStep(name="Register", step_args=registration, retry_policies=[STEP_RETRY])
 
-    gate = config.QUALITY_GATE
-    metric, naive_baseline = (
+    metric, champion, required = (
         JsonGet(step_name=evaluate.name, property_file=evaluation_report, json_path=path)
-        for path in (gate.json_path, gate.baseline_json_path)
+        for path in (gate.json_path, gate.champion_json_path, gate.required_json_path)
     )
-    better, floor = gate.comparisons
-    beats, reaches = (
-        (ConditionGreaterThan, ConditionGreaterThanOrEqualTo)
-        if gate.higher_is_better
-        else (ConditionLessThan, ConditionLessThanOrEqualTo)
-    )
+    to_champion, to_floor = gate.comparisons
+    reaches = ConditionGreaterThanOrEqualTo if gate.higher_is_better else ConditionLessThanOrEqualTo
     quality_gate_failed = FailStep(
         name="QualityGateFailed",
         error_message=Join(
@@ -378,9 +586,11 @@ def get_pipeline(
             values=[
                 f"Quality gate failed: {gate.metric} = ",
                 metric,
-                f"; required {better} the naive baseline ",
-                naive_baseline,
-                f" and {floor} the floor ",
+                f"; required {to_champion} the champion's ",
+                champion,
+                f" with margin {gate.champion_margin} (",
+                required,
+                f") and {to_floor} the floor ",
                 quality_threshold,
             ],
         ),
@@ -390,7 +600,7 @@ def get_pipeline(
             name="CheckQuality",
             # All conditions must hold.
             conditions=[
-                beats(left=metric, right=naive_baseline),
+                reaches(left=metric, right=required),
                 reaches(left=metric, right=quality_threshold),
             ],
             if_steps=[register],
@@ -403,7 +613,6 @@ def get_pipeline(
         parameters=[
             input_data_url,
             processing_instance_type,
-            processing_instance_count,
             training_instance_type,
             model_approval_status,
             quality_threshold,
@@ -413,32 +622,64 @@ def get_pipeline(
     )
 
 
-def upload_data(data: str | os.PathLike[str], bucket: str, kms_key_id: str | None = None) -> str:
-    """Copy a CSV file under the default InputDataUrl, encrypted with KMS; return its S3 URI."""
-    name = os.path.basename(data)
-    key = f"{default_input_data_url(bucket).removeprefix(f's3://{bucket}/')}{name}"
-    encryption = {"ServerSideEncryption": "aws:kms"}
-    if kms_key_id:
-        encryption["SSEKMSKeyId"] = kms_key_id
-    s3 = boto3.client("s3", region_name=config.AWS_REGION)
-    s3.upload_file(str(data), bucket, key, ExtraArgs=encryption)
-    return f"s3://{bucket}/{key}"
+def check_bucket(s3: Any, bucket: str) -> None:
+    """Refuse a bucket that does not exist or that another account owns (a look-alike bucket
+    would otherwise receive the data)."""
+    try:
+        s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=config.AWS_ACCOUNT_ID)
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code in ("404", "NoSuchBucket"):
+            location = (
+                ""
+                if config.AWS_REGION == "us-east-1"
+                else f" --create-bucket-configuration LocationConstraint={config.AWS_REGION}"
+            )
+            raise SetupError(
+                f"bucket {bucket} does not exist: create it with `aws s3api create-bucket "
+                f"--bucket {bucket} --region {config.AWS_REGION}{location}`, or pass --bucket"
+            ) from error
+        if code in ("403", "AccessDenied"):
+            raise SetupError(
+                f"bucket {bucket} is not owned by account {config.AWS_ACCOUNT_ID}, or these "
+                "credentials may not read it: pass --bucket with a bucket of that account"
+            ) from error
+        raise
+
+
+def upload_data(
+    data: str | os.PathLike[str], bucket: str, kms_key_id: str | None = None, s3: Any = None
+) -> str:
+    """Copy a CSV file to the InputDataUrl named after its content, encrypted with KMS, into a
+    bucket of this project's account; return the object's S3 URI."""
+    s3 = s3 or s3_client()
+    check_bucket(s3, bucket)
+    prefix = default_input_data_url(bucket, data)
+    key = prefix.removeprefix(f"s3://{bucket}/") + Path(data).name
+    s3.upload_file(str(data), bucket, key, ExtraArgs=encryption(kms_key_id))
+    return f"{prefix}{Path(data).name}"
 
 
 # What building the definition needs from AWS, faked: credentials, and no IAM role validation
-# (the SDK otherwise asks IAM to simulate the role's policies).
+# (the SDK otherwise asks IAM to simulate the role's policies, which moto cannot).
 OFFLINE_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
     "SAGEMAKER_VALIDATE_ROLE": "false",
+    # moto's account is the project's, so that every ExpectedBucketOwner holds.
+    "MOTO_ACCOUNT_ID": config.AWS_ACCOUNT_ID,
 }
+# A stand-in for the XGBoost image in moto's ECR (moto ignores the registry ID): its digest.
+OFFLINE_IMAGE_MANIFEST = json.dumps(
+    {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}
+)
 
 
 @contextlib.contextmanager
 def offline_aws(bucket: str = config.DEFAULT_BUCKET) -> Iterator[None]:
-    """AWS emulated in-process by moto, with fake credentials and the bucket made: the SDK
-    checks the bucket and uploads the step scripts while it builds the definition."""
+    """AWS emulated in-process by moto, with fake credentials, the bucket made and the XGBoost
+    image in ECR: what building the definition reads and writes."""
     # A development dependency: only the offline definition and the tests need it.
     from moto import mock_aws
 
@@ -451,6 +692,17 @@ def offline_aws(bucket: str = config.DEFAULT_BUCKET) -> Iterator[None]:
             else {"CreateBucketConfiguration": {"LocationConstraint": config.AWS_REGION}}
         )
         boto3.client("s3", region_name=config.AWS_REGION).create_bucket(Bucket=bucket, **location)
+        ecr = boto3.client("ecr", region_name=config.AWS_REGION)
+        image = image_uris.retrieve(
+            framework="xgboost", region=config.AWS_REGION, version=XGBOOST_FRAMEWORK_VERSION
+        )
+        repository, _, tag = image.partition("/")[2].partition(":")
+        # Already there when offline_aws is nested in another (moto shares its state).
+        with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
+            ecr.create_repository(repositoryName=repository)
+            ecr.put_image(
+                repositoryName=repository, imageManifest=OFFLINE_IMAGE_MANIFEST, imageTag=tag
+            )
         yield
 
 
@@ -486,6 +738,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "credentials, as the tests do; no account needed",
     )
     parser.add_argument(
+        "--no-validate-role",
+        action="store_true",
+        help="skip the SDK's check of the role's permissions while it builds the pipeline "
+        "(SAGEMAKER_VALIDATE_ROLE=false): for callers without iam:SimulatePrincipalPolicy",
+    )
+    parser.add_argument(
         "--parameter",
         type=_parameter,
         action="append",
@@ -498,7 +756,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--parameter only applies to start")
     if args.offline and args.command != "definition":
         parser.error("--offline only applies to definition")
+    if args.no_validate_role:
+        os.environ["SAGEMAKER_VALIDATE_ROLE"] = "false"
 
+    try:
+        return _run(args)
+    except SetupError as error:
+        print(f"{args.command} failed: {error}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "upload-data":
         print(upload_data(args.data, args.bucket, args.kms_key_id))
         return 0
@@ -515,9 +783,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             pipeline = get_pipeline(args.role_arn, args.bucket, kms_key_id=args.kms_key_id)
             print(json.dumps(json.loads(pipeline.definition()), indent=2))
         return 0
-    pipeline = get_pipeline(role_arn=args.role_arn, bucket=args.bucket, kms_key_id=args.kms_key_id)
+    git = lineage.git_state()
+    check_bucket(s3_client(), args.bucket)
+    pipeline = get_pipeline(args.role_arn, args.bucket, kms_key_id=args.kms_key_id, git=git)
     response = pipeline.upsert(
-        role_arn=args.role_arn, description=f"{config.PROJECT_NAME}: training pipeline"
+        role_arn=args.role_arn,
+        description=f"{config.PROJECT_NAME}: training pipeline",
+        tags=lineage.tags(git),
     )
     print(response["PipelineArn"])
     return 0

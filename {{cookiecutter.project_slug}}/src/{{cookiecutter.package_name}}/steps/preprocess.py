@@ -8,7 +8,8 @@ schema's positive class and 0 for the other. Category columns stay text: train.p
 from the train split and saves the encoding in the model. Each split folder also gets the schema
 (schema.json), so that the steps downstream know which columns are categories. Classification
 splits are stratified on the target, so that every split has the class balance of the whole
-data set.
+data set. manifest/data_manifest.json records which data this was: each file's size and SHA-256,
+one hash of them all, and the S3 version IDs when --input-data-url names a versioned bucket.
 
 A broken rule fails the step with one line a rule, naming the column and the rule, e.g.
 `column 'mean_radius' breaks rule 'min >= 0': 3 of 569 rows, first at row 17 (value -1.0)`.
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import re
 import sys
@@ -61,6 +63,10 @@ COLUMN_KEYS = frozenset(
 SPLITS = ("train", "validation", "test")
 BINARY_CLASSES = (0.0, 1.0)
 SCHEMA_FILE = "schema.json"
+# The record of which data a model was trained on: every input file's size and SHA-256, one hash
+# of them all, and the S3 version IDs where the bucket is versioned. The model package shows it.
+MANIFEST_DIR = "manifest"
+MANIFEST_FILE = "data_manifest.json"
 
 # How much of a file's start is read to tell text from binary data.
 SNIFF_BYTES = 8192
@@ -481,6 +487,71 @@ def _read_file(file: Path) -> pd.DataFrame:
     return frame
 
 
+def data_files(path: str | Path) -> list[Path]:
+    """The CSV file, or every *.csv in a folder in name order: the files read_data reads."""
+    path = Path(path)
+    files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+    if not files or not files[0].is_file():
+        raise DataValidationError(f"no CSV files found at {path}")
+    return files
+
+
+def _sha256(file: Path) -> str:
+    digest = hashlib.sha256()
+    with file.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def s3_versions(url: str) -> dict[str, str]:
+    """File name -> S3 version ID of the current version of each object under an S3 prefix, for
+    a versioned bucket (empty for an unversioned one). boto3 is imported here: only the pipeline
+    passes an S3 URL, and the SageMaker image has boto3."""
+    import boto3
+
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    versions = {}
+    pages = boto3.client("s3").get_paginator("list_object_versions")
+    for page in pages.paginate(Bucket=bucket, Prefix=prefix):
+        for version in page.get("Versions", []):
+            if version["IsLatest"] and version["VersionId"] != "null":
+                versions[version["Key"].removeprefix(prefix).lstrip("/")] = version["VersionId"]
+    return versions
+
+
+def data_manifest(path: str | Path, input_data_url: str | None = None) -> dict[str, Any]:
+    """What the data was, by content: each file's name, size and SHA-256, and one SHA-256 of the
+    list (the same files give the same hash wherever they are). With input_data_url, also each
+    file's S3 version ID when the bucket is versioned; a listing the role may not make is noted,
+    not fatal, since the content hashes already identify the data."""
+    root = Path(path) if Path(path).is_dir() else Path(path).parent
+    files = [
+        {
+            "name": file.relative_to(root).as_posix(),
+            "bytes": file.stat().st_size,
+            "sha256": _sha256(file),
+        }
+        for file in data_files(path)
+    ]
+    listing = "".join(f"{entry['name']}\0{entry['sha256']}\n" for entry in files)
+    manifest: dict[str, Any] = {
+        "sha256": hashlib.sha256(listing.encode("utf-8")).hexdigest(),
+        "files": files,
+    }
+    if input_data_url:
+        manifest["source"] = input_data_url
+        try:
+            versions = s3_versions(input_data_url)
+        except Exception as error:  # botocore's errors; boto3 may be missing outside SageMaker
+            manifest["s3_versions_error"] = f"{type(error).__name__}: {error}"
+        else:
+            for entry in files:
+                if entry["name"] in versions:
+                    entry["s3_version_id"] = versions[entry["name"]]
+    return manifest
+
+
 def read_data(path: str | Path) -> pd.DataFrame:
     """Read a CSV file, or every *.csv in a folder, keeping each value's raw text for the checks.
 
@@ -489,10 +560,7 @@ def read_data(path: str | Path) -> pd.DataFrame:
     comma, with an unclosed quote, a header without names, twice the same name or no header, or
     rows whose number of values differs from the header's (a trailing comma included).
     """
-    path = Path(path)
-    files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
-    if not files or not files[0].is_file():
-        raise DataValidationError(f"no CSV files found at {path}")
+    files = data_files(path)
     frames = []
     for file in files:
         frame = _read_file(file)
@@ -772,6 +840,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/output"))
     parser.add_argument(
+        "--input-data-url",
+        "--input_data_url",
+        help="the S3 prefix the input came from: the data manifest records its version IDs",
+    )
+    parser.add_argument(
         "--problem-type",
         "--problem_type",
         choices=PROBLEM_TYPES,
@@ -816,6 +889,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"preprocess failed: {error}", file=sys.stderr)
         return 1
     paths = write_splits(splits, args.output_dir, schema)
+    manifest = data_manifest(args.input_dir, args.input_data_url)
+    paths["manifest"] = args.output_dir / MANIFEST_DIR / MANIFEST_FILE
+    paths["manifest"].parent.mkdir(parents=True, exist_ok=True)
+    paths["manifest"].write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    if "s3_versions_error" in manifest:
+        print(f"preprocess: no S3 version IDs recorded: {manifest['s3_versions_error']}")
     sizes = ", ".join(f"{name} {len(part)}" for name, part in splits.items())
     print(f"preprocess: {len(frame)} rows valid against {schema.source}; {sizes} rows")
     if frame.attrs["dropped_rows"]:
