@@ -22,6 +22,15 @@ MODEL_PACKAGE_GROUP = PROJECT_SLUG
 DEFAULT_BUCKET = f"sagemaker-{AWS_REGION}-{AWS_ACCOUNT_ID}"
 EXECUTION_ROLE_ARN = f"arn:aws:iam::{AWS_ACCOUNT_ID}:role/{PROJECT_SLUG}-sagemaker-execution"
 
+# Tags on every job the pipeline starts, on the model package and on the pipeline: set here only.
+# Organisations whose tag policies deny untagged CreateTrainingJob calls need them on every job.
+# The pipeline adds the git commit it was built from (see lineage.py).
+TAGS = {
+    "project": PROJECT_SLUG,
+    "mlops-size": MLOPS_SIZE,
+    "owner": {{ cookiecutter.author_email | tojson }},
+}
+
 PACKAGE_DIR = Path(__file__).parent
 STEPS_DIR = PACKAGE_DIR / "steps"
 PROJECT_DIR = PACKAGE_DIR.parent.parent
