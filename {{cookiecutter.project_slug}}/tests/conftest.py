@@ -183,16 +183,19 @@ class LocalRun:
     code: int
     out: str
     output_dir: Path
+    registry_dir: Path
 
 
 @pytest.fixture(scope="session")
 def local_run(tmp_path_factory: pytest.TempPathFactory) -> LocalRun:
-    """One local run (every step, then the quality gate) on the configured data set."""
+    """One local run (every step, then the quality gate) on the configured data set, with an
+    empty registry of its own: the project's build/registry (and its champion) stays out."""
     output_dir = tmp_path_factory.mktemp("local-run")
+    registry_dir = tmp_path_factory.mktemp("registry")
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
-        code = local.main(["--output-dir", str(output_dir)])
-    return LocalRun(code, stdout.getvalue(), output_dir)
+        code = local.main(["--output-dir", str(output_dir), "--registry-dir", str(registry_dir)])
+    return LocalRun(code, stdout.getvalue(), output_dir, registry_dir)
 
 
 @pytest.fixture(scope="session")

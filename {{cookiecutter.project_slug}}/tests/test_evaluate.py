@@ -1,6 +1,8 @@
 """Evaluate writes evaluation.json in the model-registry format, consistent with scikit-learn, with
-the naive baseline the quality gate compares against, and valid PNG plots; it reads the model from
-a folder or from SageMaker's model.tar.gz and encodes rows with train.py's code."""
+the naive baseline, the champion the quality gate compares against (a model folder, the latest
+Approved package of a SageMaker model package group, or the naive baseline standing in), and
+valid PNG plots; it reads the model from a folder or from SageMaker's model.tar.gz and encodes rows
+with train.py's code."""
 
 from __future__ import annotations
 
@@ -13,10 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import boto3
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib import image
+from moto import mock_aws
 from sklearn import metrics
 
 from {{ cookiecutter.package_name }} import config, local
@@ -31,13 +35,13 @@ PLOTS = {
 
 
 @pytest.fixture
-def tiny_model(make_dataset, fit_model, write_csv) -> Callable[[str, Path], tuple[Path, Path]]:
-    """tiny_model(problem_type, folder): train a small model on generated data into folder;
-    returns (model folder, test folder)."""
+def tiny_model(make_dataset, fit_model, write_csv) -> Callable[..., tuple[Path, Path]]:
+    """tiny_model(problem_type, folder, **hyperparameters): train a small model on generated data
+    into folder; returns (model folder, test folder)."""
 
-    def _tiny_model(problem_type: str, folder: Path) -> tuple[Path, Path]:
+    def _tiny_model(problem_type: str, folder: Path, **hyperparameters: Any) -> tuple[Path, Path]:
         frame, _ = make_dataset(problem_type, rows=200)
-        booster, splits = fit_model(frame, problem_type, num_round=30)
+        booster, splits = fit_model(frame, problem_type, **{"num_round": 30, **hyperparameters})
         metadata = {
             "problem_type": problem_type,
             "target": "label",
@@ -52,11 +56,11 @@ def tiny_model(make_dataset, fit_model, write_csv) -> Callable[[str, Path], tupl
 
 
 def run_evaluate(
-    model_dir: Path, test_dir: Path, output_dir: Path, problem_type: str | None
+    model_dir: Path, test_dir: Path, output_dir: Path, problem_type: str | None, *options: str
 ) -> dict:
     """evaluate.main; without a problem type it comes from the model's metadata."""
     argv = ["--model-dir", str(model_dir), "--test-dir", str(test_dir)]
-    argv += ["--output-dir", str(output_dir)]
+    argv += ["--output-dir", str(output_dir), *options]
     if problem_type is not None:
         argv += ["--problem-type", problem_type]
     assert evaluate.main(argv) == 0
@@ -91,7 +95,7 @@ def test_evaluation_json_agrees_with_scikit_learn(problem_type: str, tmp_path: P
     y_true, scores = expected_scores(model_dir, test_dir)
 
     if problem_type == "binary_classification":
-        assert list(report) == ["binary_classification_metrics", "naive_baseline"]
+        assert list(report) == ["binary_classification_metrics", "naive_baseline", "champion"]
         section = report["binary_classification_metrics"]
         labels = (scores > 0.5).astype(int)
         expected = {
@@ -115,7 +119,7 @@ def test_evaluation_json_agrees_with_scikit_learn(problem_type: str, tmp_path: P
         assert curve == {"false_positive_rates": fpr.tolist(), "true_positive_rates": tpr.tolist()}
         assert metrics.auc(fpr, tpr) == pytest.approx(section["auc"]["value"])
     else:
-        assert list(report) == ["regression_metrics", "naive_baseline"]
+        assert list(report) == ["regression_metrics", "naive_baseline", "champion"]
         section = report["regression_metrics"]
         expected = {
             "mae": metrics.mean_absolute_error(y_true, scores),
@@ -211,13 +215,14 @@ def test_naive_baseline_is_a_constant_prediction(problem_type: str, tmp_path: Pa
         assert section["rmse"]["value"] == pytest.approx(expected)
 
 
-def test_configured_evaluation_has_the_gate_metric_and_its_baseline(configured, local_run):
+def test_configured_evaluation_has_the_gate_metric_and_the_champions(configured, local_run):
     folder = local_run.output_dir / "evaluation"
     report = json.loads((folder / evaluate.EVALUATION_FILE).read_text(encoding="utf-8"))
     gate = config.QUALITY_GATE
     value = local.metric_value(report, gate.json_path)
-    baseline = local.metric_value(report, gate.baseline_json_path)
-    assert math.isfinite(value) and math.isfinite(baseline)
+    champion = local.metric_value(report, gate.champion_json_path)
+    required = local.metric_value(report, gate.required_json_path)
+    assert math.isfinite(value) and math.isfinite(champion) and math.isfinite(required)
     assert_valid_pngs(folder, PLOTS[config.PROBLEM_TYPE])
     # Scored with train.py's encoding: the metric is that of train.predict's scores.
     y_true, scores = expected_scores(configured.model, configured.splits / "test")
@@ -253,3 +258,162 @@ def test_categories_and_missing_values_are_scored_as_train_scores_them(
         assert r2 == pytest.approx(metrics.r2_score(y_true, scores))
     # Feature importance is keyed by the column names, categories included.
     assert set(booster.get_score(importance_type="gain")) <= set(metadata["feature_names"])
+
+
+def champion_options(model_dir: Path, champion_id: str, margin: float) -> list[str]:
+    return [
+        *("--champion-model-dir", str(model_dir), "--champion-id", champion_id),
+        *("--champion-margin", str(margin)),
+    ]
+
+
+def scalar(report: dict[str, Any]) -> dict[str, Any]:
+    """The scalar metrics of a report's model section, as the champion section has them."""
+    section = next(iter(report))
+    return evaluate.scalar_metrics({section: report[section]})
+
+
+@pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
+def test_without_a_champion_the_naive_baseline_stands_in(
+    problem_type: str, tmp_path: Path, tiny_model
+):
+    model_dir, test_dir = tiny_model(problem_type, tmp_path)
+    report = run_evaluate(
+        model_dir, test_dir, tmp_path / "evaluation", problem_type, "--champion-margin", "0.02"
+    )
+    section = next(iter(report))
+    headline = evaluate.HEADLINE_METRICS[problem_type]
+    naive = report["naive_baseline"][section]
+    assert report["champion"] == {
+        "model_package": None,
+        "strategy": evaluate.NO_CHAMPION,
+        "margin": 0.02,
+        "required": pytest.approx(naive[headline]["value"] + 0.02),
+        section: naive,
+    }
+
+
+@pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
+def test_a_champion_folder_is_scored_on_the_same_test_split(
+    problem_type: str, tmp_path: Path, tiny_model, capsys: pytest.CaptureFixture[str]
+):
+    model_dir, test_dir = tiny_model(problem_type, tmp_path / "challenger")
+    # Another model of the same data: shallower, fewer rounds.
+    champion_dir, _ = tiny_model(problem_type, tmp_path / "champion", num_round=3, max_depth=1)
+    options = champion_options(champion_dir, "v0007", 0.01)
+    report = run_evaluate(model_dir, test_dir, tmp_path / "evaluation", problem_type, *options)
+    # The champion's metrics are those it gets as the evaluated model on the same rows.
+    as_model = run_evaluate(champion_dir, test_dir, tmp_path / "as-model", problem_type)
+    champion = report["champion"]
+    assert (champion["model_package"], champion["strategy"]) == ("v0007", "approved model v0007")
+    assert {key: champion[key] for key in scalar(report)} == scalar(as_model)
+    assert scalar(as_model) != scalar(report)
+    section, metric = next(iter(report)), evaluate.HEADLINE_METRICS[problem_type]
+    champion_value = as_model[section][metric]["value"]
+    assert champion["required"] == pytest.approx(champion_value + 0.01)
+    assert champion["margin"] == 0.01
+    out = capsys.readouterr().out
+    assert f"champion v0007 (approved model v0007): {metric} {champion_value:.4f}" in out
+
+
+def test_a_champion_of_other_features_is_not_compared(tmp_path: Path, tiny_model, write_csv):
+    model_dir, test_dir = tiny_model("regression", tmp_path / "challenger")
+    champion_dir, _ = tiny_model("regression", tmp_path / "champion", num_round=3)
+    # The champion knows x6, which this test split lacks: trained on another data set.
+    booster, metadata = train.load_model(champion_dir)
+    train.save_model(booster, champion_dir, {**metadata, "feature_names": ["x1", "x6"]})
+    options = champion_options(champion_dir, "v0001", 0.0)
+    report = run_evaluate(model_dir, test_dir, tmp_path / "evaluation", "regression", *options)
+    champion = report["champion"]
+    assert champion["model_package"] is None
+    assert champion["strategy"] == (
+        f"v0001 cannot be scored (the test split lacks its features ['x6']): {evaluate.NO_CHAMPION}"
+    )
+    assert champion["regression_metrics"] == report["naive_baseline"]["regression_metrics"]
+
+
+def test_two_champion_sources_are_refused(tmp_path: Path, tiny_model):
+    model_dir, test_dir = tiny_model("regression", tmp_path)
+    argv = ["--model-dir", str(model_dir), "--test-dir", str(test_dir)]
+    argv += ["--champion-model-dir", str(model_dir), "--model-package-group", "group"]
+    with pytest.raises(SystemExit):
+        evaluate.main(argv)
+
+
+REGION = "eu-west-1"
+GROUP = "churn-model"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch):
+    """moto's SageMaker and S3, with fake credentials (nothing leaves the machine)."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        yield boto3.client("sagemaker", region_name=REGION), boto3.client("s3", region_name=REGION)
+
+
+def register_package(sagemaker: Any, model_data_url: str, status: str) -> str:
+    return sagemaker.create_model_package(
+        ModelPackageGroupName=GROUP,
+        ModelApprovalStatus=status,
+        InferenceSpecification={
+            "Containers": [
+                {
+                    "Image": f"141502667606.dkr.ecr.{REGION}.amazonaws.com/xgboost:3.2-0",
+                    "ModelDataUrl": model_data_url,
+                }
+            ],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )["ModelPackageArn"]
+
+
+def sagemaker_champion(model_dir: Path, test_dir: Path, output_dir: Path) -> dict[str, Any]:
+    options = ["--model-package-group", GROUP, "--region", REGION, "--champion-margin", "0.005"]
+    return run_evaluate(model_dir, test_dir, output_dir, "binary_classification", *options)
+
+
+def test_a_model_package_group_that_does_not_exist_has_no_champion(aws, tmp_path, tiny_model):
+    model_dir, test_dir = tiny_model("binary_classification", tmp_path)
+    champion = sagemaker_champion(model_dir, test_dir, tmp_path / "evaluation")["champion"]
+    assert (champion["model_package"], champion["strategy"]) == (None, evaluate.NO_CHAMPION)
+
+
+def test_a_pending_package_is_no_champion(aws, tmp_path: Path, tiny_model):
+    sagemaker, _ = aws
+    model_dir, test_dir = tiny_model("binary_classification", tmp_path)
+    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+    register_package(sagemaker, "s3://bucket/pending/model.tar.gz", "PendingManualApproval")
+    champion = sagemaker_champion(model_dir, test_dir, tmp_path / "evaluation")["champion"]
+    assert (champion["model_package"], champion["strategy"]) == (None, evaluate.NO_CHAMPION)
+
+
+def test_the_latest_approved_package_is_downloaded_and_scored(aws, tmp_path: Path, tiny_model):
+    sagemaker, s3 = aws
+    model_dir, test_dir = tiny_model("binary_classification", tmp_path / "challenger")
+    champion_dir, _ = tiny_model(
+        "binary_classification", tmp_path / "champion", num_round=3, max_depth=1
+    )
+    archive = make_archive(champion_dir, tmp_path / "packed" / evaluate.MODEL_ARCHIVE)
+    s3.create_bucket(Bucket="bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.upload_file(str(archive), "bucket", "training/output/model.tar.gz")
+    sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
+    register_package(sagemaker, "s3://bucket/older/model.tar.gz", "Approved")
+    arn = register_package(sagemaker, "s3://bucket/training/output/model.tar.gz", "Approved")
+    register_package(sagemaker, "s3://bucket/newer/model.tar.gz", "PendingManualApproval")
+    report = sagemaker_champion(model_dir, test_dir, tmp_path / "evaluation")
+    as_model = run_evaluate(champion_dir, test_dir, tmp_path / "as-model", "binary_classification")
+    champion = report["champion"]
+    assert champion["model_package"] == arn
+    assert champion["strategy"] == f"the latest Approved model package of group {GROUP}"
+    assert {key: champion[key] for key in scalar(report)} == scalar(as_model)
+    auc = as_model["binary_classification_metrics"]["auc"]["value"]
+    assert champion["required"] == pytest.approx(auc + 0.005)

@@ -68,12 +68,10 @@ def metadata(problem_type: str) -> dict:
 
 @pytest.fixture
 def model_dir(tmp_path: Path, booster: xgb.Booster, metadata: dict) -> Path:
-    """What training writes to SM_MODEL_DIR: the booster and its metadata."""
+    """What training writes to SM_MODEL_DIR: the booster, its metadata inside it."""
     folder = tmp_path / "model"
-    folder.mkdir()
-    # As train.py writes it: raw UBJSON bytes under the container's extension-less name.
-    (folder / explain.MODEL_FILE).write_bytes(bytes(booster.save_raw(raw_format="ubj")))
-    (folder / explain.METADATA_FILE).write_text(json.dumps(metadata), encoding="utf-8")
+    # A copy: saving records the metadata on the booster, which the other tests share.
+    train.save_model(booster.copy(), folder, metadata)
     return folder
 
 
@@ -184,6 +182,13 @@ def test_model_folder_and_model_archive_load_the_same_model(
     np.testing.assert_allclose(margin(from_files, data[FEATURES]), expected, rtol=1e-6)
     np.testing.assert_allclose(margin(from_archive, data[FEATURES]), expected, rtol=1e-6)
     assert not (archive_dir / explain.MODEL_FILE).exists()  # read in memory, not extracted
+
+
+def test_a_model_saved_without_metadata_loads_with_empty_metadata(tmp_path: Path, booster, data):
+    (tmp_path / explain.MODEL_FILE).write_bytes(bytes(booster.save_raw(raw_format="ubj")))
+    loaded, metadata = explain.load_model(tmp_path)
+    assert metadata == {}
+    assert list(explain.feature_frame(data, loaded, metadata).columns) == FEATURES
 
 
 def test_an_archive_without_a_model_is_reported(tmp_path: Path):

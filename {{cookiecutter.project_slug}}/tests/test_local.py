@@ -1,6 +1,6 @@
 """The local twin runs the pipeline's step scripts end to end on the configured data and applies the
-quality gate (beat the naive baseline, reach the floor); the step scripts are self-contained, as
-SageMaker runs them."""
+quality gate (reach the champion's metric plus the margin, and the floor); the step scripts are
+self-contained, as SageMaker runs them."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ import ast
 import json
 import math
 import sys
+from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import config, local
+from {{ cookiecutter.package_name }} import config, local, registry
 from {{ cookiecutter.package_name }}.steps import evaluate
 
 # What a step script may import: it is uploaded alone into a container with these libraries.
-STEP_LIBRARIES = {"numpy", "pandas", "sklearn", "xgboost", "matplotlib"}
+STEP_LIBRARIES = {"numpy", "pandas", "sklearn", "xgboost", "matplotlib", "boto3", "botocore"}
 PLOTS = {
     "binary_classification": ["confusion_matrix.png", "roc_curve.png", "feature_importance.png"],
     "regression": ["residuals.png", "feature_importance.png"],
@@ -28,15 +29,33 @@ def test_local_run_applies_the_quality_gate_to_its_evaluation(local_run):
         (local_run.output_dir / "evaluation" / evaluate.EVALUATION_FILE).read_text()
     )
     value = local.metric_value(evaluation, gate.json_path)
-    baseline = local.metric_value(evaluation, gate.baseline_json_path)
-    assert f"{gate.metric} on the test split: {value:.4f} (naive baseline {baseline:.4f})" in (
-        local_run.out
-    )
+    required = local.metric_value(evaluation, gate.required_json_path)
+    assert f"{gate.metric} on the test split: {value:.4f}" in local_run.out
+    assert local.champion_comparison(gate, evaluation) in local_run.out
     # Whether the gate passes is a fact of the data; what the run does with it is not.
-    passed = gate.passes(value, baseline)
+    passed = gate.passes(value, required)
     assert local_run.code == (0 if passed else 1)
     outcome = "passed" if passed else "failed"
-    assert f"quality gate {outcome}: {local.gate_verdict(gate, value, baseline)}" in local_run.out
+    assert f"quality gate {outcome}: {local.gate_verdict(gate, value, required)}" in local_run.out
+
+
+def test_without_an_approved_model_the_naive_baseline_is_the_champion(local_run):
+    gate = config.QUALITY_GATE
+    evaluation = json.loads(
+        (local_run.output_dir / "evaluation" / evaluate.EVALUATION_FILE).read_text()
+    )
+    champion = evaluation["champion"]
+    assert (champion["model_package"], champion["strategy"]) == (None, evaluate.NO_CHAMPION)
+    section = gate.json_path.split(".")[0]
+    assert champion[section] == evaluation["naive_baseline"][section]
+    naive = local.metric_value(evaluation, f"naive_baseline.{gate.json_path}")
+    assert champion["margin"] == gate.champion_margin
+    assert champion["required"] == pytest.approx(naive + gate.champion_margin)
+    assert local.champion_comparison(gate, evaluation) == (
+        f"champion none ({evaluate.NO_CHAMPION}): {gate.metric} {naive:.4f}; challenger "
+        f"{local.metric_value(evaluation, gate.json_path):.4f} must reach "
+        f"{champion['required']:.4f} (margin {gate.champion_margin})"
+    )
 
 
 def test_local_run_leaves_every_artefact(local_run):
@@ -45,7 +64,6 @@ def test_local_run_leaves_every_artefact(local_run):
         *(f"processed/{split}/{split}.csv" for split in ("train", "validation", "test")),
         *(f"processed/{split}/schema.json" for split in ("train", "validation", "test")),
         "model/xgboost-model",
-        "model/metadata.json",
         "evaluation/evaluation.json",
         *(f"evaluation/{plot}" for plot in PLOTS[config.PROBLEM_TYPE]),
     ]
@@ -55,12 +73,16 @@ def test_local_run_leaves_every_artefact(local_run):
         expected += ["explainability/explainability.json", "explainability/shap_summary.png"]
     for relative in expected:
         assert (output_dir / relative).is_file(), relative
+    assert [path.name for path in (output_dir / "model").iterdir()] == ["xgboost-model"]
     assert (output_dir / "baseline").exists() == config.DATA_QUALITY_BASELINE
     assert (output_dir / "explainability").exists() == config.EXPLAINABILITY_REPORT
 
 
 def test_an_unreachable_floor_fails_the_gate_with_exit_1(
-    local_run, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    local_run,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ):
     gate = config.QUALITY_GATE
     evaluation = json.loads(
@@ -69,40 +91,59 @@ def test_an_unreachable_floor_fails_the_gate_with_exit_1(
     # The steps as they ran; only the gate is applied again, with a floor out of reach.
     monkeypatch.setattr(local, "run", lambda *args: evaluation)
     floor = math.inf if gate.higher_is_better else -math.inf
-    code = local.main(["--output-dir", str(local_run.output_dir), "--threshold", str(floor)])
+    argv = ["--output-dir", str(local_run.output_dir), "--registry-dir", str(tmp_path)]
+    code = local.main([*argv, "--threshold", str(floor)])
     out = capsys.readouterr().out
     assert code == 1
     value = local.metric_value(evaluation, gate.json_path)
     assert f"quality gate failed: {gate.metric} {value:.4f} is " in out
     assert f"and not {'>=' if gate.higher_is_better else '<='} the floor {floor}" in out
+    assert registry.versions(tmp_path) == []  # a failed gate registers nothing
 
 
 @pytest.mark.parametrize(
-    ("value", "baseline", "passes", "verdict"),
+    ("value", "required", "passes", "outcomes"),
     [
-        (0.8, 0.5, True, "0.8000 is > the naive baseline 0.5000 and >= the floor 0.7"),
-        (0.6, 0.5, False, "0.6000 is > the naive baseline 0.5000 and not >= the floor 0.7"),
-        (0.75, 0.8, False, "0.7500 is not > the naive baseline 0.8000 and >= the floor 0.7"),
-        (0.5, 0.5, False, "0.5000 is not > the naive baseline 0.5000 and not >= the floor 0.7"),
+        (0.8, 0.5, True, ("", "")),
+        (0.8, 0.8, True, ("", "")),  # reaching the requirement is enough
+        (0.6, 0.5, False, ("", "not ")),
+        (0.75, 0.8, False, ("not ", "")),
+        (0.5, 0.8, False, ("not ", "not ")),
     ],
 )
 def test_the_gate_needs_both_conditions_and_names_each(
-    value: float, baseline: float, passes: bool, verdict: str
+    value: float, required: float, passes: bool, outcomes: tuple[str, str]
 ):
-    gate = config.QualityGate("auc", "binary_classification_metrics.auc.value", True, 0.7)
-    assert gate.passes(value, baseline) is passes
-    assert local.gate_verdict(gate, value, baseline) == f"auc {verdict}"
-    assert gate.baseline_json_path == "naive_baseline.binary_classification_metrics.auc.value"
+    gate = config.QualityGate("auc", "binary_classification_metrics.auc.value", True, 0.7, 0.005)
+    assert gate.passes(value, required) is passes
+    meets, reaches = outcomes
+    assert local.gate_verdict(gate, value, required) == (
+        f"auc {value:.4f} is {meets}>= the required {required:.4f} (champion + margin) "
+        f"and {reaches}>= the floor 0.7"
+    )
+    assert gate.champion_json_path == "champion.binary_classification_metrics.auc.value"
+    assert gate.required_json_path == "champion.required"
 
 
 def test_a_lower_is_better_gate_compares_the_other_way():
-    gate = config.QualityGate("rmse", "regression_metrics.rmse.value", False, 10.0)
+    gate = config.QualityGate("rmse", "regression_metrics.rmse.value", False, 10.0, 0.5)
+    assert gate.comparisons == ("<=", "<=")
     assert gate.passes(5.0, 8.0)
-    assert not gate.passes(9.0, 8.0)  # worse than the baseline
+    assert gate.passes(8.0, 8.0)
+    assert not gate.passes(9.0, 8.0)  # does not reach the champion's requirement
     assert not gate.passes(11.0, 20.0)  # above the ceiling
     assert local.gate_verdict(gate, 9.0, 8.0) == (
-        "rmse 9.0000 is not < the naive baseline 8.0000 and <= the floor 10.0"
+        "rmse 9.0000 is not <= the required 8.0000 (champion + margin) and <= the floor 10.0"
     )
+
+
+def test_the_configured_gate_has_a_margin_and_evaluates_headline_metric():
+    gate = config.QUALITY_GATE
+    # evaluate.py runs alone in SageMaker, so it names the gate metric itself: they must agree.
+    assert evaluate.HEADLINE_METRICS[config.PROBLEM_TYPE] == gate.metric
+    assert gate.json_path.split(".")[1] == gate.metric
+    assert gate.higher_is_better  # evaluate computes champion.required as value + margin
+    assert gate.champion_margin > 0
 
 
 def test_metric_value_follows_the_json_path():

@@ -1,5 +1,5 @@
-"""Train fits XGBoost with early stopping, category columns as native categories, and writes a
-model that loads back, keeps its encoding and predicts."""
+"""Train fits XGBoost with early stopping, category columns as native categories, and writes one
+model file that loads back, keeps its encoding and metadata, and predicts."""
 
 from __future__ import annotations
 
@@ -35,13 +35,21 @@ def test_configured_model_loads_back_and_predicts(configured):
 
 
 def test_configured_metadata_names_the_features_in_order(configured, configured_schema):
-    metadata = json.loads((configured.model / train.METADATA_FILE).read_text(encoding="utf-8"))
+    # The metadata is a booster attribute: the model file alone carries it.
+    assert [path.name for path in configured.model.iterdir()] == [train.MODEL_FILE]
+    plain = xgb.Booster()
+    plain.load_model(bytearray((configured.model / train.MODEL_FILE).read_bytes()))
+    metadata = json.loads(plain.attr(train.METADATA_ATTRIBUTE))
+    assert train.load_model(configured.model)[1] == metadata
     columns = list(pd.read_csv(configured.splits / "train" / "train.csv", nrows=0).columns)
     assert metadata["target"] == columns[0] == configured_schema.target
     assert metadata["feature_names"] == columns[1:] == configured_schema.features
     assert metadata["problem_type"] == config.PROBLEM_TYPE
     assert metadata["hyperparameters"] == train.HYPERPARAMETERS
     assert 0 <= metadata["best_iteration"] < train.HYPERPARAMETERS["num_round"]
+    assert metadata["objective"] == train.OBJECTIVES[config.PROBLEM_TYPE]
+    assert metadata["eval_metric"] == train.EVAL_METRICS[config.PROBLEM_TYPE]
+    assert metadata["xgboost_version"] == xgb.__version__
     booster, _ = train.load_model(configured.model)
     assert set(train.categories(booster)) == set(configured_schema.categories)
 
@@ -125,8 +133,9 @@ def test_categories_are_fitted_on_the_train_split_and_saved_in_the_model(
     booster = fit_mixed(splits, "binary_classification", num_round=20)
     assert booster.feature_names == list(features.columns)
     assert train.categories(booster) == known
-    train.save_model(booster, tmp_path, {})
-    loaded, _ = train.load_model(tmp_path)
+    train.save_model(booster, tmp_path, {"note": "kept"})
+    loaded, metadata = train.load_model(tmp_path)
+    assert metadata == {"note": "kept"}
     assert train.categories(loaded) == known
     test = splits["test"].iloc[:, 1:]
     np.testing.assert_array_equal(train.predict(loaded, test), train.predict(booster, test))
