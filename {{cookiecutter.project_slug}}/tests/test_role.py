@@ -141,8 +141,10 @@ def test_the_role_covers_what_the_pipeline_makes(role_statements):
     arn = f"arn:{PARTITION}:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}"
     bucket = f"arn:{PARTITION}:s3:::{config.DEFAULT_BUCKET}"
     needed = {
-        "sagemaker:CreateProcessingJob": f"{arn}:processing-job/{config.PROJECT_SLUG}-preprocess-x",
-        "sagemaker:CreateTrainingJob": f"{arn}:training-job/{config.PROJECT_SLUG}-train-x",
+        # Pipelines names the jobs it starts.
+        "sagemaker:CreateProcessingJob": f"{arn}:processing-job/pipelines-a1b2c3-Preprocess-x",
+        "sagemaker:CreateTrainingJob": f"{arn}:training-job/pipelines-a1b2c3-Train-x",
+        "sagemaker:DescribeTrainingJob": f"{arn}:training-job/pipelines-a1b2c3-Train-x",
         "sagemaker:CreateModelPackage": f"{arn}:model-package/{config.MODEL_PACKAGE_GROUP}/1",
         "sagemaker:DescribeModelPackage": f"{arn}:model-package/{config.MODEL_PACKAGE_GROUP}/1",
         "sagemaker:ListModelPackages": "*",
@@ -158,6 +160,14 @@ def test_the_role_covers_what_the_pipeline_makes(role_statements):
         if not allows(role_statements, action, resource, conditional=True)
     }
     assert denied == {}
+    # Jobs are the project's by the project tag that the pipeline puts on every job.
+    from {{ cookiecutter.package_name }} import lineage
+
+    (project,) = [t["Value"] for t in lineage.tags(lineage.git_state()) if t["Key"] == "project"]
+    for statement in role_statements:
+        if any(action.endswith("Job") for action in statement["Action"]):
+            (tagged,) = statement["Condition"]["StringEquals"].values()
+            assert tagged == project, statement["Sid"]
     # PassRole only to SageMaker, and only this role.
     (statement,) = [s for s in role_statements if "iam:PassRole" in s["Action"]]
     assert statement["Resource"] == [config.EXECUTION_ROLE_ARN]
