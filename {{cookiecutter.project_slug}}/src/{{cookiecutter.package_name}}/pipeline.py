@@ -385,8 +385,12 @@ def get_pipeline(
             tags=tags,
         )
 
-    def job_step(name: str) -> dict[str, Any]:
-        return {"name": name, "cache_config": CACHE, "retry_policies": [STEP_RETRY, JOB_RETRY]}
+    def job_step(name: str, cached: bool = True) -> dict[str, Any]:
+        return {
+            "name": name,
+            "cache_config": CACHE if cached else None,
+            "retry_policies": [STEP_RETRY, JOB_RETRY],
+        }
 
     def script(name: str) -> str:
         return stage.file(config.STEPS_DIR / name)
@@ -459,7 +463,9 @@ def get_pipeline(
         name="EvaluationReport", output_name="evaluation", path="evaluation.json"
     )
     evaluate = ProcessingStep(
-        **job_step("Evaluate"),
+        # Never from cache: it also reads the registry, whose approved champion is no input of
+        # the step's cache key; a cached verdict would register the same model again.
+        **job_step("Evaluate", cached=False),
         step_args=processor("Evaluate").run(
             code=script("evaluate.py"),
             inputs=[
