@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.exceptions
 import numpy as np
 import pandas as pd
 import pytest
+from botocore.stub import Stubber
 from matplotlib import image
 from moto import mock_aws
 from sklearn import metrics
@@ -417,3 +419,29 @@ def test_the_latest_approved_package_is_downloaded_and_scored(aws, tmp_path: Pat
     assert {key: champion[key] for key in scalar(report)} == scalar(as_model)
     auc = as_model["binary_classification_metrics"]["auc"]["value"]
     assert champion["required"] == pytest.approx(auc + 0.005)
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "refused"),
+    [
+        ("ValidationException", f"Model Package Group {GROUP} does not exist.", False),
+        ("AccessDeniedException", "not authorized to perform sagemaker:ListModelPackages", True),
+    ],
+)
+def test_only_a_group_that_does_not_exist_means_no_champion(
+    aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, code: str, message: str, refused: bool
+):
+    """moto lists a missing group as empty; SageMaker may refuse its name instead. Any other
+    error (no permission, throttling) fails the step rather than passing every model."""
+    client = boto3.client("sagemaker", region_name=REGION)
+    stubber = Stubber(client)
+    stubber.add_client_error(
+        "list_model_packages", service_error_code=code, service_message=message
+    )
+    monkeypatch.setattr(boto3, "client", lambda *args, **kwargs: client)
+    with stubber:
+        if refused:
+            with pytest.raises(botocore.exceptions.ClientError, match=code):
+                evaluate.sagemaker_champion(GROUP, REGION, tmp_path)
+        else:
+            assert evaluate.sagemaker_champion(GROUP, REGION, tmp_path) is None

@@ -323,7 +323,10 @@ def sagemaker_champion(group: str, region: str | None, work_dir: str | Path) -> 
             MaxResults=1,
         )["ModelPackageSummaryList"]
     except ClientError as error:
-        if "does not exist" in str(error) or "not found" in str(error).lower():
+        # Before the first registration the group does not exist: there is no champion yet.
+        details = error.response.get("Error", {})
+        missing = "does not exist" in details.get("Message", "")
+        if details.get("Code") == "ValidationException" and missing:
             return None
         raise
     if not listed:
