@@ -86,6 +86,9 @@ AWS_NAMES = (
     ("IAM role", "{slug}-sagemaker-execution", 64),
     ("model package group", "{slug}", 63),
     ("SageMaker pipeline", "{slug}-training", 256),
+    ("SageMaker experiment (the pipeline's)", "{slug}-training", 120),
+    ("IAM managed policy", "{slug}-pipeline-operator", 128),
+    ("CloudFormation stack", "{slug}-pipeline-role", 128),
 )
 # The default slug is cut to fit in every region (the slugify filter's max_length).
 DEFAULT_SLUG_MAX = min(
