@@ -11,6 +11,7 @@ PROJECT_SLUG = {{ cookiecutter.project_slug | tojson }}
 AWS_REGION = {{ cookiecutter.aws_region | tojson }}
 AWS_ACCOUNT_ID = {{ cookiecutter.aws_account_id | tojson }}
 MLOPS_SIZE = {{ cookiecutter.mlops_size | tojson }}
+AUTHOR_EMAIL = {{ cookiecutter.author_email | python_string(column=15) }}
 
 # Features chosen at generation time (see the template's variant table).
 DATA_QUALITY_BASELINE = {{ cookiecutter.data_quality_baseline == "yes" }}
@@ -28,7 +29,7 @@ EXECUTION_ROLE_ARN = f"arn:aws:iam::{AWS_ACCOUNT_ID}:role/{PROJECT_SLUG}-sagemak
 TAGS = {
     "project": PROJECT_SLUG,
     "mlops-size": MLOPS_SIZE,
-    "owner": {{ cookiecutter.author_email | tojson }},
+    "owner": AUTHOR_EMAIL,
 }
 
 PACKAGE_DIR = Path(__file__).parent
