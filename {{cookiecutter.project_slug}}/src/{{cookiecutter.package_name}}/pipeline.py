@@ -1,9 +1,13 @@
 """The SageMaker pipeline: preprocess, train, evaluate, quality gate, register.
 
 Preprocess -> Train -> Evaluate (plus Baseline and Explain when this project has them) ->
-CheckQuality, which registers the model in the model registry if it beats the naive baseline
-on the test split and reaches the floor, and fails the execution with the metric, the baseline
-and the floor if not.
+CheckQuality, which registers the model in the model registry if it reaches the floor and beats
+the champion (the group's latest Approved model, scored by Evaluate on the same test split; the
+naive baseline while there is none) by the margin, and fails the execution with the metric, the
+champion's value, the margin and the floor if not. Every model package records what made it
+(code commit, data hash, image digests, hyperparameters, execution); every job carries the
+project's tags, retries AWS's own faults and, but Evaluate, is served from cache when its inputs
+are unchanged.
 
 `get_pipeline()` builds it with the SageMaker Python SDK v3 from the same step scripts that
 `local.py` runs on a laptop. The command line prints the definition, creates or updates the
