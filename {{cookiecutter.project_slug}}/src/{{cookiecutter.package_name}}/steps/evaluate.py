@@ -283,11 +283,17 @@ def scalar_metrics(report: dict[str, Any]) -> dict[str, Any]:
     return {section: {name: {"value": e["value"]} for name, e in entries.items() if "value" in e}}
 
 
+def naive_scores(y_true: np.ndarray) -> np.ndarray:
+    """A prediction that knows nothing of the features: the mean of the target on every row."""
+    y_true = np.asarray(y_true, dtype=float)
+    return np.full(len(y_true), y_true.mean())
+
+
 def naive_baseline(y_true: np.ndarray, problem_type: str) -> dict[str, Any]:
     """The scalar metrics of a constant prediction on the same rows: the positive rate as every
     probability (AUC 0.5), or the mean of the target as every value (R^2 0)."""
     y_true = np.asarray(y_true, dtype=float)
-    constant = np.full(len(y_true), y_true.mean())
+    constant = naive_scores(y_true)
     if problem_type == "binary_classification":
         strategy = "prior: the positive rate of the test split as every probability"
     else:
@@ -363,7 +369,7 @@ def champion_section(
     stands in without a champion, or for one trained on other features (another data set)."""
     y_true = target.to_numpy()
     model_package, strategy = None, NO_CHAMPION
-    scores = np.full(len(y_true), np.asarray(y_true, dtype=float).mean())
+    scores = naive_scores(y_true)
     if champion is not None:
         booster, metadata = load_model(champion.model_dir)
         reason = _incompatible(metadata, features, problem_type)
