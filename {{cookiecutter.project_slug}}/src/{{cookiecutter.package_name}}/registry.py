@@ -23,12 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from . import config, lineage
-from .steps import train
+from .steps import preprocess, train
 
 DEFAULT_DIR = Path("build/registry")
 PACKAGE_FILE = "package.json"
 PENDING, APPROVED, REJECTED = "PendingManualApproval", "Approved", "Rejected"
-MANIFEST_FILE = "data_manifest.json"
 
 
 class RegistryError(ValueError):
@@ -74,8 +73,8 @@ def register(
     }
     if data_manifest is not None and data_manifest.is_file():
         # Copied: the run's output folders are replaced by the next run.
-        shutil.copy2(data_manifest, folder / MANIFEST_FILE)
-        metadata["data_manifest"] = MANIFEST_FILE
+        shutil.copy2(data_manifest, folder / preprocess.MANIFEST_FILE)
+        metadata["data_manifest"] = preprocess.MANIFEST_FILE
         metadata["data_sha256"] = json.loads(data_manifest.read_text(encoding="utf-8"))["sha256"]
     package = {
         "version": version,

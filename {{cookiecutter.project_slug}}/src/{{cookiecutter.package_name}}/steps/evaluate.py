@@ -100,13 +100,12 @@ def load_model(model_dir: str | Path) -> tuple[xgb.Booster, dict[str, Any]]:
     return booster, metadata
 
 
-def read_test(path: str | Path, feature_names: list[str]) -> tuple[pd.DataFrame, pd.Series]:
-    """Features (in the model's order) and target of the test split: a CSV file or a folder."""
-    features, target = model_io.read_split(path)
+def model_features(features: pd.DataFrame, feature_names: list[str]) -> pd.DataFrame:
+    """The test split's features that the model takes, in the model's order."""
     absent = [name for name in feature_names if name not in features.columns]
     if absent:
         raise ValueError(f"the test data lacks features the model was trained on: {absent}")
-    return features[feature_names], target
+    return features[feature_names]
 
 
 def predict(booster: xgb.Booster, features: pd.DataFrame) -> np.ndarray:
@@ -475,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
         problem_type = args.problem_type or metadata["problem_type"]
         feature_names = metadata["feature_names"]
         test_features, target = model_io.read_split(args.test_dir)
-        features, _ = read_test(args.test_dir, feature_names)
+        features = model_features(test_features, feature_names)
         champion = find_champion(args, Path(work_dir) / "champion")
         champion_report = champion_section(
             champion, test_features, target, problem_type, args.champion_margin
