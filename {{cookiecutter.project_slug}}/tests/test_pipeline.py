@@ -223,6 +223,8 @@ def test_data_flows_from_split_to_training_to_evaluation(steps):
 
 def test_parameters_and_defaults(pipeline, definition):
     parameters = {p["Name"]: (p["Type"], p["DefaultValue"]) for p in definition["Parameters"]}
+    # The images' defaults: test_without_own_images_... and test_own_images_...
+    assert parameters.pop("StepsImageUri")[0] == parameters.pop("ServeImageUri")[0] == "String"
     input_type, input_url = parameters.pop("InputDataUrl")
     assert input_type == "String"
     assert input_url == pipeline.default_input_data_url(), "where upload-data puts config.DATA"
@@ -321,32 +323,84 @@ def test_script_arguments_match_the_container_paths(steps):
         assert paths <= inputs | outputs | {str(Path(out).parent) for out in outputs}
 
 
-def test_every_job_runs_the_xgboost_image_by_the_digest_its_tag_has(pipeline, steps):
-    """One image for every job, the version that matches the local xgboost, pinned by the digest
-    that ECR gives for its tag while the pipeline is built (so a re-pushed tag cannot change
-    what a pipeline version runs); the model package records the tag and the digest."""
-    import xgboost
-
+def job_images(steps: dict[str, dict[str, Any]]) -> tuple[list[Any], list[Any]]:
+    """The images of the steps' jobs and of the registered model."""
     images = [step["Arguments"]["AppSpecification"]["ImageUri"] for step in processing_steps(steps)]
     images.append(steps["Train"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"])
-    register = steps["Register"]["Arguments"]
-    images += [c["Image"] for c in register["InferenceSpecification"]["Containers"]]
-    version = pipeline.XGBOOST_FRAMEWORK_VERSION
-    recorded = register["CustomerMetadataProperties"]
-    tagged = recorded["training_image"]
-    assert tagged == recorded["inference_image"]
-    assert f".dkr.ecr.{config.AWS_REGION}." in tagged
-    assert tagged.endswith(f"/sagemaker-xgboost:{version}")
-    registry, _, repository = tagged.rpartition(":")[0].partition("/")
+    containers = steps["Register"]["Arguments"]["InferenceSpecification"]["Containers"]
+    return images, [container["Image"] for container in containers]
+
+
+def ecr_digest(uri: str) -> str:
+    registry, _, repository_tag = uri.partition("/")
+    repository, _, tag = repository_tag.partition(":")
     found = boto3.client("ecr", region_name=config.AWS_REGION).batch_get_image(
-        registryId=registry.split(".")[0],
-        repositoryName=repository,
-        imageIds=[{"imageTag": version}],
+        registryId=registry.split(".")[0], repositoryName=repository, imageIds=[{"imageTag": tag}]
     )
-    digest = found["images"][0]["imageId"]["imageDigest"]
-    assert recorded["training_image_digest"] == recorded["inference_image_digest"] == digest
-    assert set(images) == {f"{registry}/{repository}@{digest}"}
+    return found["images"][0]["imageId"]["imageDigest"]
+
+
+def test_without_own_images_every_job_runs_the_xgboost_image_by_digest(pipeline, definition):
+    """The image version that matches the local xgboost, pinned by the digest ECR gives for its
+    tag while the pipeline is built (a re-pushed tag cannot change what a pipeline version runs)."""
+    import xgboost
+
+    steps = all_steps(definition)
+    jobs, served = job_images(steps)
+    assert jobs == [{"Get": "Parameters.StepsImageUri"}] * len(jobs)
+    assert served == [{"Get": "Parameters.ServeImageUri"}]
+    defaults = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
+    version = pipeline.XGBOOST_FRAMEWORK_VERSION
+    registry = f"{image_uris_account()}.dkr.ecr.{config.AWS_REGION}.amazonaws.com"
+    tagged = f"{registry}/sagemaker-xgboost:{version}"
+    pinned = f"{registry}/sagemaker-xgboost@{ecr_digest(tagged)}"
+    assert defaults["StepsImageUri"] == defaults["ServeImageUri"] == pinned
     assert xgboost.__version__.startswith(f"{version.split('-')[0]}.")
+    # That image's own server takes CSV only.
+    specification = steps["Register"]["Arguments"]["InferenceSpecification"]
+    assert specification["SupportedContentTypes"] == ["text/csv"]
+    recorded = steps["Register"]["Arguments"]["CustomerMetadataProperties"]
+    assert recorded["steps_image"] == {"Get": "Parameters.StepsImageUri"}
+    assert recorded["serve_image"] == {"Get": "Parameters.ServeImageUri"}
+
+
+def image_uris_account() -> str:
+    from sagemaker.core import image_uris
+
+    uri = image_uris.retrieve("xgboost", region=config.AWS_REGION, version="3.2-0")
+    return uri.split(".")[0]
+
+
+def test_own_images_are_the_parameters_defaults_by_digest(pipeline):
+    """CI passes the images it built (by tag): jobs and the model package run them by digest."""
+    registry = f"{config.AWS_ACCOUNT_ID}.dkr.ecr.{config.AWS_REGION}.amazonaws.com"
+    ecr = boto3.client("ecr", region_name=config.AWS_REGION)
+    built = {}
+    for image, repository in (
+        ("steps", config.STEPS_IMAGE_REPOSITORY),
+        ("serve", config.SERVE_IMAGE_REPOSITORY),
+    ):
+        with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
+            ecr.create_repository(repositoryName=repository)
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "layers": [{"digest": image}],
+            }
+        )
+        ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag="abc1234")
+        built[image] = f"{registry}/{repository}:abc1234"
+    definition = json.loads(
+        pipeline.get_pipeline(steps_image=built["steps"], serve_image=built["serve"]).definition()
+    )
+    defaults = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
+    for image, parameter in (("steps", "StepsImageUri"), ("serve", "ServeImageUri")):
+        repository = built[image].rpartition(":")[0]
+        assert defaults[parameter] == f"{repository}@{ecr_digest(built[image])}"
+    assert defaults["StepsImageUri"] != defaults["ServeImageUri"]
+    register = all_steps(definition)["Register"]["Arguments"]["InferenceSpecification"]
+    assert register["SupportedContentTypes"] == ["text/csv", "application/json"]
 
 
 def test_quality_gate_needs_the_champion_beaten_by_the_margin_and_the_floor_reached(
@@ -776,7 +830,7 @@ def test_model_package_records_what_made_the_model(pipeline, definition, steps):
     assert recorded["input_data_url"] == values["Parameters.InputDataUrl"]
     assert recorded["pipeline_execution_arn"] == execution
     assert recorded["training_job"] == values["Steps.Train.TrainingJobName"]
-    assert recorded["training_image_digest"].startswith("sha256:")
+    assert "@sha256:" in recorded["steps_image"] and "@sha256:" in recorded["serve_image"]
     pairs = dict(item.split("=", 1) for item in recorded["hyperparameters"].split(" "))
     assert pairs == {name: str(value) for name, value in pipeline.HYPERPARAMETERS.items()}
     assert described["MetadataProperties"]["GeneratedBy"] == execution

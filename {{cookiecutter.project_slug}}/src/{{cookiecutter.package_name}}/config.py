@@ -22,6 +22,9 @@ PIPELINE_NAME = f"{PROJECT_SLUG}-training"
 MODEL_PACKAGE_GROUP = PROJECT_SLUG
 DEFAULT_BUCKET = f"sagemaker-{AWS_REGION}-{AWS_ACCOUNT_ID}"
 EXECUTION_ROLE_ARN = f"arn:aws:iam::{AWS_ACCOUNT_ID}:role/{PROJECT_SLUG}-sagemaker-execution"
+# The ECR repositories of the project's own images (containers/), made by infra/base.yaml.
+STEPS_IMAGE_REPOSITORY = f"{PROJECT_SLUG}/steps"
+SERVE_IMAGE_REPOSITORY = f"{PROJECT_SLUG}/serve"
 
 # Tags on every job the pipeline starts, on the model package and on the pipeline: set here only.
 # Organisations whose tag policies deny untagged CreateTrainingJob calls need them on every job.

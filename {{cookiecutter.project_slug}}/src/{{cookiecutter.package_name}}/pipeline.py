@@ -82,11 +82,11 @@ from . import lineage
 from .steps import preprocess as preprocess_script
 from .steps import train as train_script
 
-# The built-in SageMaker XGBoost framework container, the version that matches the local
-# xgboost pin, so that a model trained in one loads in the other. It trains and serves, and
-# its Python also has pandas, scikit-learn and matplotlib, so the processing steps run in it
-# too: one AWS-maintained image for every step and no image of our own to build. Every job runs
-# it by the digest the tag pointed at when the pipeline was upserted, recorded on the package.
+# Every job runs the project's own images (containers/: the lock's libraries, built by CI) when
+# they are given, else the built-in SageMaker XGBoost framework container: the version that
+# matches the local xgboost pin, so that a model trained in one loads in the other, and whose
+# Python also has pandas, scikit-learn and matplotlib. Either runs by the digest its tag had when
+# the pipeline was upserted (StepsImageUri, ServeImageUri), recorded on the model package.
 XGBOOST_FRAMEWORK_VERSION = "3.2-0"
 SAGEMAKER_SDK_VERSION = importlib.metadata.version("sagemaker")
 PROCESSING_INSTANCE_TYPE = "ml.m5.large"
@@ -108,8 +108,10 @@ METRIC_DEFINITIONS = [
     MetricDefinition(name="best_iteration", regex=r"best iteration ([0-9]+)"),
 ]
 
-# The registered model is served by the XGBoost container's own CSV interface (features only).
-CONTENT_TYPES = ["text/csv"]
+# What the project's inference server (serve/) takes and answers; the XGBoost image's own server
+# takes CSV only (features only).
+CONTENT_TYPES = ["text/csv", "application/json"]
+XGBOOST_CONTENT_TYPES = ["text/csv"]
 INFERENCE_INSTANCES = ["ml.m5.large", "ml.m5.xlarge"]
 TRANSFORM_INSTANCES = ["ml.m5.large", "ml.m5.xlarge"]
 
@@ -260,9 +262,11 @@ class ContentAddressedTrainingStep(TrainingStep):
         return request
 
 
-def pinned_image(uri: str, session: boto3.Session) -> tuple[str, str]:
-    """The image URI by digest (registry/repository@sha256:...) that its tag points at now, and
-    the digest. Jobs run exactly that image; the model package records both."""
+def pinned_image(uri: str, session: boto3.Session) -> str:
+    """The image by digest (registry/repository@sha256:...): as given, or the one its tag points
+    at now in ECR. Jobs run exactly that image, and the model package records it."""
+    if "@sha256:" in uri:
+        return uri
     registry, _, repository_tag = uri.partition("/")
     repository, _, tag = repository_tag.partition(":")
     try:
@@ -274,12 +278,11 @@ def pinned_image(uri: str, session: boto3.Session) -> tuple[str, str]:
     except ClientError as error:
         raise SetupError(
             f"cannot read the digest of {uri}: {error}; the caller needs ecr:BatchGetImage on "
-            "that repository (see infra/pipeline-role.yaml, PipelineOperatorPolicy)"
+            "that repository (see infra/base.yaml, PipelineOperatorPolicy)"
         ) from error
     if not images:
         raise SetupError(f"no image {uri} in ECR")
-    digest = images[0]["imageId"]["imageDigest"]
-    return f"{registry}/{repository}@{digest}", digest
+    return f"{registry}/{repository}@{images[0]['imageId']['imageDigest']}"
 
 
 def _input(name: str, s3_uri: object, local_path: str) -> ProcessingInput:
@@ -329,11 +332,13 @@ def get_pipeline(
     *,
     kms_key_id: str | None = None,
     git: lineage.GitState | None = None,
+    steps_image: str | None = None,
+    serve_image: str | None = None,
 ) -> Pipeline:
     """Build the training pipeline of this project.
 
     Uploads the step code and the schema to the bucket under content-addressed keys, and reads
-    the digest of the XGBoost image from ECR.
+    the digests of the images from ECR.
 
     Args:
         role_arn: the execution role of every job the pipeline starts.
@@ -343,6 +348,10 @@ def get_pipeline(
             account defaults.
         git: the commit the code comes from, recorded on the jobs and the model package; by
             default the project's checkout.
+        steps_image, serve_image: the project's own images (containers/, built by CI from the
+            lock), by tag or digest: the defaults of the StepsImageUri and ServeImageUri
+            parameters. Without them, the AWS XGBoost image (other library versions than the
+            lock's, and CSV-only serving by its own server).
     """
     session = session or default_session(bucket)
     region = session.boto_region_name
@@ -366,19 +375,25 @@ def get_pipeline(
         name="QualityThreshold", default_value=config.QUALITY_GATE.threshold
     )
 
-    images = {
-        scope: image_uris.retrieve(
+    def xgboost_image(scope: str) -> str:
+        return image_uris.retrieve(
             framework="xgboost", region=region, version=XGBOOST_FRAMEWORK_VERSION, image_scope=scope
         )
-        for scope in ("training", "inference")
-    }
-    pinned = {scope: pinned_image(uri, session.boto_session) for scope, uri in images.items()}
+
+    steps_image_uri = ParameterString(
+        name="StepsImageUri",
+        default_value=pinned_image(steps_image or xgboost_image("training"), session.boto_session),
+    )
+    serve_image_uri = ParameterString(
+        name="ServeImageUri",
+        default_value=pinned_image(serve_image or xgboost_image("inference"), session.boto_session),
+    )
 
     def processor(step: str) -> ScriptProcessor:
         # One instance: every script reads its whole input on one node (nothing is sharded).
         return ScriptProcessor(
             role=role_arn,
-            image_uri=pinned["training"][0],
+            image_uri=steps_image_uri,
             command=["python3"],
             instance_type=processing_instance_type,
             instance_count=1,
@@ -429,7 +444,7 @@ def get_pipeline(
 
     train_code = stage.folder(config.STEPS_DIR / "train.py")
     trainer = ModelTrainer(
-        training_image=pinned["training"][0],
+        training_image=steps_image_uri,
         source_code=SourceCode(source_dir=train_code, entry_script="train.py"),
         compute=Compute(
             instance_type=training_instance_type, instance_count=1, volume_kms_key_id=kms_key_id
@@ -538,7 +553,7 @@ def get_pipeline(
 
     model = ModelBuilder(
         s3_model_data_url=model_data,
-        image_uri=pinned["inference"][0],
+        image_uri=serve_image_uri,
         role_arn=role_arn,
         sagemaker_session=session,
         # The defaults add empty SAGEMAKER_PROGRAM variables, which switch the XGBoost
@@ -549,8 +564,8 @@ def get_pipeline(
     manifest_uri = _in(_output_uri(preprocess, "manifest"), preprocess_script.MANIFEST_FILE)
     registration = model.register(
         model_package_group_name=config.MODEL_PACKAGE_GROUP,
-        content_types=CONTENT_TYPES,
-        response_types=CONTENT_TYPES,
+        content_types=CONTENT_TYPES if serve_image else XGBOOST_CONTENT_TYPES,
+        response_types=CONTENT_TYPES if serve_image else XGBOOST_CONTENT_TYPES,
         inference_instances=INFERENCE_INSTANCES,
         transform_instances=TRANSFORM_INSTANCES,
         approval_status=model_approval_status,
@@ -569,10 +584,8 @@ def get_pipeline(
             ),
             "data_manifest": manifest_uri,
             "input_data_url": input_data_url,
-            "training_image": images["training"],
-            "training_image_digest": pinned["training"][1],
-            "inference_image": images["inference"],
-            "inference_image_digest": pinned["inference"][1],
+            "steps_image": steps_image_uri,
+            "serve_image": serve_image_uri,
             "hyperparameters": lineage.hyperparameters_text(HYPERPARAMETERS),
             "training_job": train.properties.TrainingJobName,
             "pipeline_execution_arn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
@@ -622,6 +635,8 @@ def get_pipeline(
         name=config.PIPELINE_NAME,
         parameters=[
             input_data_url,
+            steps_image_uri,
+            serve_image_uri,
             processing_instance_type,
             training_instance_type,
             model_approval_status,
@@ -738,6 +753,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--role-arn", default=config.EXECUTION_ROLE_ARN)
     parser.add_argument("--bucket", default=config.DEFAULT_BUCKET)
     parser.add_argument("--kms-key-id", help="KMS key for job volumes, outputs and uploaded data")
+    for image in ("steps", "serve"):
+        parser.add_argument(
+            f"--{image}-image",
+            help=f"with definition and upsert: the project's {image} image (containers/{image}), "
+            "by tag or digest; default: the AWS XGBoost image",
+        )
     parser.add_argument(
         "--data", default=config.DATA, help="with upload-data: the CSV file to upload"
     )
@@ -776,6 +797,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _build_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "kms_key_id": args.kms_key_id,
+        "steps_image": args.steps_image,
+        "serve_image": args.serve_image,
+    }
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "upload-data":
         print(upload_data(args.data, args.bucket, args.kms_key_id))
@@ -790,12 +819,12 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.command == "definition":
         with offline_aws(args.bucket) if args.offline else contextlib.nullcontext():
-            pipeline = get_pipeline(args.role_arn, args.bucket, kms_key_id=args.kms_key_id)
+            pipeline = get_pipeline(args.role_arn, args.bucket, **_build_options(args))
             print(json.dumps(json.loads(pipeline.definition()), indent=2))
         return 0
     git = lineage.git_state()
     check_bucket(s3_client(), args.bucket)
-    pipeline = get_pipeline(args.role_arn, args.bucket, kms_key_id=args.kms_key_id, git=git)
+    pipeline = get_pipeline(args.role_arn, args.bucket, git=git, **_build_options(args))
     response = pipeline.upsert(
         role_arn=args.role_arn,
         description=f"{config.PROJECT_NAME}: training pipeline",
