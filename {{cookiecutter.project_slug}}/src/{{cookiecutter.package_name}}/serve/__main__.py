@@ -1,0 +1,80 @@
+"""Run the inference server: `python -m {{ cookiecutter.package_name }}.serve [serve] [options]`.
+
+SageMaker starts a serving container as `docker run <image> serve`: the image's ENTRYPOINT is
+this module, so the leading word `serve` is accepted and changes nothing. The defaults follow the
+SageMaker contract: the model from $SM_MODEL_DIR (else /opt/ml/model), port 8080 (or
+$SAGEMAKER_BIND_TO_PORT), every interface, one worker process a core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from .. import config
+from . import app
+from .scoring import Scorer
+
+DEFAULT_PORT = 8080
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", nargs="?", choices=["serve"], help="accepted, as SageMaker runs it")
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        default=Path(os.environ.get(app.MODEL_DIR_ENV, app.DEFAULT_MODEL_DIR)),
+        help="the folder holding the xgboost-model file (default: $SM_MODEL_DIR, /opt/ml/model)",
+    )
+    parser.add_argument(
+        "--schema",
+        type=Path,
+        default=Path(os.environ.get(app.SCHEMA_ENV, config.SCHEMA)),
+        help="the schema whose rules every request must meet (default: the project's, "
+        "config.SCHEMA, installed with the package)",
+    )
+    parser.add_argument("--host", default="0.0.0.0", help="default: every interface")
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("SAGEMAKER_BIND_TO_PORT", DEFAULT_PORT))
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("SAGEMAKER_MODEL_SERVER_WORKERS", os.cpu_count() or 1)),
+        help="worker processes, each with the model loaded (default: one a core)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        # Once here, so that a missing or mismatched model stops the server with one line.
+        Scorer.load(args.model_dir, args.schema)
+    except (OSError, ValueError, KeyError) as error:
+        print(f"serve failed: {error}", file=sys.stderr)
+        return 1
+    # The workers uvicorn starts read these in create_app().
+    os.environ[app.MODEL_DIR_ENV] = str(args.model_dir.resolve())
+    os.environ[app.SCHEMA_ENV] = str(args.schema.resolve())
+    uvicorn.run(
+        f"{__package__}.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        http="httptools",
+        loop="uvloop" if sys.platform != "win32" else "asyncio",
+        # A log line a request costs throughput; SageMaker counts invocations in CloudWatch.
+        access_log=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

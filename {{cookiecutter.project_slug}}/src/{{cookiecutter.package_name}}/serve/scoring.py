@@ -1,0 +1,429 @@
+"""Rows in, predictions out: the scoring code of the inference server, free of any web framework
+(the benchmark's Flask server runs the very same code).
+
+A request's rows are checked against the rules of preprocess.validate(..., with_target=False)
+(type, min, max, allowed values; a missing value is allowed, the model handles it) with the same
+one-line messages, and encoded exactly as train.encode does: a category becomes its index in the
+categories saved in the model, a category unseen in training becomes missing. It works on numpy
+arrays rather than a DataFrame: pandas costs tens of milliseconds a request here, the whole
+request through this path well under one (see `make bench`); tests/test_serve.py holds the two
+paths to the same predictions and messages. preprocess itself is not imported: it needs
+scikit-learn, which the serving image leaves out.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..steps import train
+
+CSV = "text/csv"
+JSON = "application/json"
+CONTENT_TYPES = (CSV, JSON)
+# Limits of one request, here only. SageMaker real-time endpoints take at most 6 MB a request;
+# the row cap bounds how long one request holds a worker.
+MAX_BODY_BYTES = 6 * 1024 * 1024
+MAX_ROWS = 10_000
+# evaluate.THRESHOLD: the label is positive when the probability exceeds it.
+THRESHOLD = 0.5
+# The cells pandas.read_csv reads as missing (its default na_values), as preprocess reads a file.
+NA_TEXT = frozenset(
+    {
+        "",
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "-NaN",
+        "-nan",
+        "1.#IND",
+        "1.#QNAN",
+        "<NA>",
+        "N/A",
+        "NA",
+        "NULL",
+        "NaN",
+        "None",
+        "n/a",
+        "nan",
+        "null",
+    }
+)
+NUMBER_TYPES = (int, float)
+
+
+class RequestError(ValueError):
+    """A request the server refuses: its HTTP status and a one-line message for the client."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One feature's rules from the schema, and its categories as the model saved them."""
+
+    name: str
+    type: str
+    min: float | None
+    max: float | None
+    allowed: tuple[Any, ...] | None
+    codes: dict[str, int] | None  # category -> code; None for a number
+
+
+def _fmt(value: float) -> str:
+    """A schema bound as written in the JSON (0, not 0.0), as preprocess shows it."""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _shown(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "missing"
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _to_float(value: Any) -> float:
+    """A value as pandas.to_numeric reads it: NaN when it is no number."""
+    if isinstance(value, str):
+        # Python's float() also takes digit separators and non-ASCII digits; pandas does not.
+        if "_" in value or not value.isascii():
+            return np.nan
+        try:
+            return float(value)
+        except ValueError:
+            return np.nan
+    if isinstance(value, NUMBER_TYPES):
+        return float(value)
+    return np.nan
+
+
+class Scorer:
+    """The model, the schema's rules for its features, and how to answer a request."""
+
+    def __init__(self, booster: train.xgb.Booster, schema: dict[str, Any], source: str) -> None:
+        self.booster = booster
+        self.source = source
+        metadata = train.read_metadata(booster)
+        self.problem_type = metadata.get("problem_type") or schema.get("problem_type")
+        self.features: list[str] = list(booster.feature_names or metadata["feature_names"])
+        target = schema["target"]
+        declared = {column["name"]: column for column in schema["columns"]}
+        if sorted(self.features) != sorted(set(declared) - {target}):
+            raise ValueError(
+                f"{source} declares the features {sorted(set(declared) - {target})} but the model "
+                f"was trained on {sorted(self.features)}: serve the schema it was trained with"
+            )
+        self.names = frozenset(declared)
+        known = train.categories(booster)
+        self.rules = [
+            Rule(
+                name,
+                declared[name]["type"],
+                declared[name].get("min"),
+                declared[name].get("max"),
+                None
+                if declared[name].get("allowed_values") is None
+                else tuple(
+                    value.strip() if isinstance(value, str) else float(value)
+                    for value in declared[name]["allowed_values"]
+                ),
+                {value: code for code, value in enumerate(known[name])} if name in known else None,
+            )
+            for name in self.features
+        ]
+        self.numeric = [j for j, rule in enumerate(self.rules) if rule.codes is None]
+        self.category = [j for j, rule in enumerate(self.rules) if rule.codes is not None]
+        numeric_rules = [self.rules[j] for j in self.numeric]
+        self.lows = np.array([-np.inf if r.min is None else r.min for r in numeric_rules])
+        self.highs = np.array([np.inf if r.max is None else r.max for r in numeric_rules])
+        self.integer = np.array([r.type == "integer" for r in numeric_rules], dtype=bool)
+        self.labels: tuple[Any, Any] = (0, 1)
+        target_column = declared[target]
+        positive = schema.get("positive_class")
+        if positive is not None and target_column.get("allowed_values"):
+            negative = next(v for v in target_column["allowed_values"] if v != positive)
+            self.labels = (str(negative), positive)
+
+    @classmethod
+    def load(cls, model_dir: str | Path, schema_path: str | Path) -> Scorer:
+        """The model that train saved in model_dir, with the rules of the schema file."""
+        model_dir, schema_path = Path(model_dir), Path(schema_path)
+        if not (model_dir / train.MODEL_FILE).is_file():
+            raise FileNotFoundError(f"no model file {train.MODEL_FILE} in {model_dir}")
+        if not schema_path.is_file():
+            raise FileNotFoundError(f"no schema file {schema_path}")
+        booster, _ = train.load_model(model_dir)
+        # One thread a prediction: the server runs one worker process a core.
+        booster.set_param({"nthread": 1})
+        schema = json.loads(schema_path.read_text(encoding="utf-8"))
+        return cls(booster, schema, schema_path.name)
+
+    # --- parsing ---------------------------------------------------------------------------
+
+    def rows_from_csv(self, body: bytes) -> list[list[str]]:
+        """CSV rows of feature values in the model's order, without a header (or with one that
+        names the features in that order)."""
+        try:
+            text = body.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise RequestError(400, f"the body is not UTF-8 text (byte {error.start})") from None
+        width = len(self.features)
+        rows: list[list[str]] = []
+        reader = csv.reader(io.StringIO(text), strict=True, skipinitialspace=True)
+        start = 1  # the line the record being read starts at
+        try:
+            for row in reader:
+                line, start = start, reader.line_num + 1
+                if not row:
+                    continue  # a blank line, which pandas skips too
+                if not rows and [value.strip() for value in row] == self.features:
+                    continue  # the header row
+                if len(row) != width:
+                    raise RequestError(
+                        400,
+                        f"line {line} has {len(row)} values but the model takes "
+                        f"{width} features, in this order: {', '.join(self.features)}",
+                    )
+                rows.append(row)
+                if len(rows) > MAX_ROWS:
+                    raise RequestError(413, f"more than {MAX_ROWS} rows in one request")
+        except csv.Error as error:
+            raise RequestError(400, f"line {start} is not valid CSV ({error})") from None
+        return rows
+
+    def rows_from_json(self, body: bytes) -> list[list[Any]]:
+        """Rows from {"instances": [{feature: value, ...}, ...]} or a plain list of such objects.
+
+        An instance may lack a feature (a missing value) and may hold the target (ignored), but a
+        feature absent from every instance, or a name the schema does not declare, is refused.
+        """
+        try:
+            data = json.loads(body, parse_constant=_no_constant)
+        except (ValueError, RecursionError) as error:
+            first = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise RequestError(400, f"the body is not valid JSON: {first}") from None
+        instances = data.get("instances") if isinstance(data, dict) else data
+        if not isinstance(instances, list):
+            raise RequestError(
+                400, 'expected {"instances": [{"feature": value, ...}, ...]} or a list of objects'
+            )
+        if len(instances) > MAX_ROWS:
+            raise RequestError(413, f"more than {MAX_ROWS} rows in one request")
+        seen: set[str] = set()
+        for number, instance in enumerate(instances, 1):
+            if not isinstance(instance, dict):
+                raise RequestError(
+                    400, f"instance {number} is not an object of feature names and values"
+                )
+            for name, value in instance.items():
+                if isinstance(value, list | dict):
+                    raise RequestError(
+                        400, f"instance {number}: '{name}' holds a list or object, not a value"
+                    )
+            seen.update(instance)
+        problems = [
+            f"column '{name}' breaks rule 'required': it is declared in {self.source} "
+            "but absent from the data; add it to the data or remove it from the schema"
+            for name in self.features
+            if name not in seen
+        ]
+        problems += [
+            f"column '{name}' breaks rule 'declared': it is in the data but not in "
+            f"{self.source}; declare it in the schema or remove it from the data"
+            for name in sorted(seen - self.names)
+        ]
+        if problems:
+            raise RequestError(400, " | ".join(problems))
+        return [[instance.get(name) for name in self.features] for instance in instances]
+
+    # --- checking and encoding ---------------------------------------------------------------
+
+    def matrix(self, rows: Sequence[Sequence[Any]], missing: frozenset | None) -> np.ndarray:
+        """The rows as the model takes them, after checking them against the schema.
+
+        missing: the values that mean a missing value (NA_TEXT for CSV; None always does).
+        Raises RequestError(400) naming the column and the rule for each rule a value breaks.
+        """
+        if not rows:
+            raise RequestError(400, "the request has no rows")
+        missing = missing or frozenset()
+        matrix = np.empty((len(rows), len(self.features)))
+        problems: list[tuple[int, str]] = []
+        if self.numeric:
+            problems += self._numbers(rows, missing, matrix)
+        for j in self.category:
+            problems += self._categories(rows, j, missing, matrix)
+        if problems:
+            # In the columns' order, as preprocess reports them.
+            raise RequestError(400, " | ".join(text for _, text in sorted(problems)))
+        return matrix
+
+    def _numbers(
+        self, rows: Sequence[Sequence[Any]], missing: frozenset, out: np.ndarray
+    ) -> list[tuple[int, str]]:
+        pick = operator.itemgetter(*self.numeric)
+        raw = [pick(row) for row in rows] if len(self.numeric) > 1 else [[pick(r)] for r in rows]
+        try:
+            values = np.array(raw, dtype=float)
+            # numpy takes what float() takes; pandas refuses separators and non-ASCII digits.
+            text = [value for row in raw for value in row if isinstance(value, str)]
+            if text and (not "".join(text).isascii() or any("_" in value for value in text)):
+                raise ValueError
+        except (ValueError, TypeError):
+            values = np.array([[_to_float(value) for value in row] for row in raw], dtype=float)
+        absent = np.zeros(values.shape, dtype=bool)
+        unknown = ~np.isfinite(values)
+        for i, k in zip(*np.nonzero(unknown), strict=True):
+            value = raw[i][k]
+            absent[i, k] = value is None or (isinstance(value, str) and value in missing)
+        wrong = unknown & ~absent
+        with np.errstate(invalid="ignore"):
+            wrong |= ~absent & self.integer & (values != np.round(values))
+            present = ~absent & ~wrong
+            below = present & (values < self.lows)
+            above = present & (values > self.highs)
+        allowed = [k for k, j in enumerate(self.numeric) if self.rules[j].allowed is not None]
+        outside = np.zeros(values.shape, dtype=bool)
+        for k in allowed:
+            rule_values = self.rules[self.numeric[k]].allowed
+            outside[:, k] = present[:, k] & ~np.isin(values[:, k], rule_values)
+        values[absent] = np.nan
+        out[:, self.numeric] = values
+        if not (wrong.any() or below.any() or above.any() or outside.any()):
+            return []
+        problems = []
+        source = self.source
+        for k, j in enumerate(self.numeric):
+            rule = self.rules[j]
+            # The rules in preprocess's order: (rule, rows breaking it, values shown, remedy).
+            checks = [
+                (
+                    f"type {rule.type}",
+                    wrong[:, k],
+                    [row[k] for row in raw],  # as sent: text such as 'abc' is the usual culprit
+                    f'fix the values, or declare the column "type": "category" in {source}',
+                )
+            ]
+            if rule.min is not None:
+                remedy = f'fix the values, or lower "min" in {source}'
+                checks.append((f"min >= {_fmt(rule.min)}", below[:, k], values[:, k], remedy))
+            if rule.max is not None:
+                remedy = f'fix the values, or raise "max" in {source}'
+                checks.append((f"max <= {_fmt(rule.max)}", above[:, k], values[:, k], remedy))
+            if rule.allowed is not None:
+                names = ", ".join(_fmt(value) for value in rule.allowed)
+                remedy = f'fix the values, or add them to "allowed_values" in {source}'
+                checks.append((f"allowed values [{names}]", outside[:, k], values[:, k], remedy))
+            problems += [(j, _broken(rule.name, *check)) for check in checks if check[1].any()]
+        return problems
+
+    def _categories(
+        self, rows: Sequence[Sequence[Any]], j: int, missing: frozenset, out: np.ndarray
+    ) -> list[tuple[int, str]]:
+        rule = self.rules[j]
+        codes = rule.codes or {}
+        texts = [
+            None if value is None or (isinstance(value, str) and value in missing)
+            # astype("string") in train.encode: True -> "True", 1.5 -> "1.5".
+            else str(value).strip()
+            for value in (row[j] for row in rows)
+        ]
+        out[:, j] = [np.nan if text is None else codes.get(text, np.nan) for text in texts]
+        if rule.allowed is None:
+            return []
+        outside = np.array([text is not None and text not in rule.allowed for text in texts])
+        if not outside.any():
+            return []
+        rule_text = f"allowed values [{', '.join(rule.allowed)}]"
+        remedy = f'fix the values, or add them to "allowed_values" in {self.source}'
+        return [(j, _broken(rule.name, rule_text, outside, texts, remedy))]
+
+    # --- answering -----------------------------------------------------------------------------
+
+    def predict(self, matrix: np.ndarray) -> np.ndarray:
+        """Probabilities of the positive class (classification) or predicted values."""
+        # The booster's own feature types make its category columns categorical: the codes.
+        return self.booster.inplace_predict(matrix)
+
+    def format(self, scores: np.ndarray, media_type: str) -> bytes:
+        values = scores.tolist()
+        if self.problem_type == "binary_classification":
+            negative, positive = self.labels
+            labels = [positive if p > THRESHOLD else negative for p in values]
+            if media_type == CSV:
+                lines = (f"{p!r},{label}\n" for p, label in zip(values, labels, strict=True))
+                return "".join(lines).encode()
+            predictions = [
+                {"probability": p, "predicted_label": label}
+                for p, label in zip(values, labels, strict=True)
+            ]
+        else:
+            if media_type == CSV:
+                return "".join(f"{p!r}\n" for p in values).encode()
+            predictions = [{"prediction": p} for p in values]
+        return json.dumps({"predictions": predictions}).encode()
+
+    def invoke(
+        self, content_type: str | None, accept: str | None, body: bytes
+    ) -> tuple[bytes, str]:
+        """The response to a request: its body and media type (the Accept header's choice).
+
+        Raises RequestError for anything the client must change.
+        """
+        media = media_type(content_type)
+        answer = negotiate(accept, media)
+        if media == CSV:
+            rows, missing = self.rows_from_csv(body), NA_TEXT
+        else:
+            rows, missing = self.rows_from_json(body), None
+        return self.format(self.predict(self.matrix(rows, missing)), answer), answer
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number JSON allows; send null for a missing value")
+
+
+def _broken(column: str, rule: str, mask: np.ndarray, shown: Sequence[Any], remedy: str) -> str:
+    """preprocess's message for a broken rule: the column, the rule, how many rows, the first."""
+    positions = np.flatnonzero(mask)
+    first = int(positions[0])
+    return (
+        f"column '{column}' breaks rule '{rule}': {len(positions)} of {len(mask)} rows, "
+        f"first at row {first + 1} (value {_shown(shown[first])}); {remedy}"
+    )
+
+
+def media_type(content_type: str | None) -> str:
+    """The request's media type, without parameters such as charset; RequestError(415) unless
+    CSV or JSON."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media not in CONTENT_TYPES:
+        given = f"'{media}'" if media else "no Content-Type"
+        raise RequestError(415, f"{given} is not supported: send {CSV} or {JSON}")
+    return media
+
+
+def negotiate(accept: str | None, default: str) -> str:
+    """The response's media type: the first type of the Accept header that the server writes
+    (a wildcard or no header: the request's type); RequestError(406) when none."""
+    if not accept or not accept.strip():
+        return default
+    for part in accept.split(","):
+        media = part.split(";", 1)[0].strip().lower()
+        if media in CONTENT_TYPES:
+            return media
+        wildcard = {"*/*": default, "text/*": CSV, "application/*": JSON}.get(media)
+        if wildcard:
+            return wildcard
+    raise RequestError(406, f"cannot answer in '{accept.strip()}': accept {CSV} or {JSON}")
