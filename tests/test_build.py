@@ -1,0 +1,284 @@
+"""Fast tier: the generated images and CodeBuild buildspecs, checked without Docker or AWS.
+
+No Docker daemon or registry is reachable here, so the Dockerfiles are linted (hadolint) and held
+against the baked project: its Python version, its dependency groups and lock, its uv pin. The
+buildspecs are held against what they call: the Makefile's targets, the pipeline CLI's options.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import TEMPLATE_DIR, BakedProject
+
+DOCKERFILES = {"steps": "containers/steps/Dockerfile", "serve": "containers/serve/Dockerfile"}
+BUILDSPECS = ("buildspecs/build-images.yml", "buildspecs/test.yml", "buildspecs/run-pipeline.yml")
+# What only training, plotting or building the pipeline needs: never in the inference image.
+NOT_FOR_SERVING = {"scikit-learn", "matplotlib", "sagemaker", "boto3", "moto", "pytest"}
+
+FROM = re.compile(r"^FROM\s+(\S+)(?:\s+AS\s+(\S+))?\s*$", re.MULTILINE | re.IGNORECASE)
+PYTHON_IMAGE = re.compile(r"/python:(\d+)\.(\d+)\.(\d+)-slim-[a-z]+$")
+UV_IMAGE = re.compile(r"^ghcr\.io/astral-sh/uv:(\d+\.\d+\.\d+)$")
+UV_PIN = re.compile(r"\buv==(\d+\.\d+\.\d+)\b")
+# A `uv sync` command, with its continuation lines.
+UV_SYNC = re.compile(r"\buv sync\b((?:[^\n\\]|\\\n)*)")
+
+
+def hadolint() -> str:
+    found = shutil.which("hadolint", path=str(Path(sys.executable).parent))
+    assert found, "hadolint is missing: run `make install` in the template"
+    return found
+
+
+def lint(path: Path) -> subprocess.CompletedProcess[str]:
+    # From the file's folder, with no config file there: hadolint's defaults, every severity.
+    return subprocess.run(
+        [hadolint(), "--no-color", path.name], cwd=path.parent, capture_output=True, text=True
+    )
+
+
+def python_version(project: BakedProject) -> str:
+    return (project.path / ".python-version").read_text().strip()
+
+
+def dependency_groups(project: BakedProject) -> dict[str, list]:
+    return tomllib.loads((project.path / "pyproject.toml").read_text())["dependency-groups"]
+
+
+def stages(text: str) -> list[tuple[str, str | None]]:
+    """(image, stage name) of every FROM, in order."""
+    return [(m.group(1), m.group(2)) for m in FROM.finditer(text)]
+
+
+def final_stage(text: str) -> str:
+    return text[list(FROM.finditer(text))[-1].start() :]
+
+
+def uv_syncs(text: str) -> list[list[str]]:
+    return [m.group(1).replace("\\\n", " ").split() for m in UV_SYNC.finditer(text)]
+
+
+def groups_of(arguments: list[str]) -> set[str]:
+    return {arguments[i + 1] for i, arg in enumerate(arguments) if arg == "--group"}
+
+
+def lock_closure(project: BakedProject, groups: set[str]) -> set[str]:
+    """Every package the lock installs for the project's core dependencies plus `groups` (all
+    platforms and Python versions at once: a superset of one image's)."""
+    lock = tomllib.loads((project.path / "uv.lock").read_text())
+    packages: dict[str, list[dict]] = {}
+    for package in lock["package"]:
+        packages.setdefault(package["name"], []).append(package)
+    project_name = tomllib.loads((project.path / "pyproject.toml").read_text())["project"]["name"]
+    (root,) = packages[project_name]
+    todo = [d["name"] for d in root.get("dependencies", [])]
+    todo += [d["name"] for g in groups for d in root.get("dev-dependencies", {}).get(g, [])]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for version in packages[name]:
+            todo += [d["name"] for d in version.get("dependencies", [])]
+            for extra in version.get("optional-dependencies", {}).values():
+                todo += [d["name"] for d in extra]
+    return seen
+
+
+def buildspec(project: BakedProject, name: str) -> dict:
+    return yaml.safe_load((project.path / name).read_text())
+
+
+def commands(spec: dict) -> list[str]:
+    return [
+        command
+        for phase in spec["phases"].values()
+        for command in (phase or {}).get("commands", [])
+    ]
+
+
+# Rendered Dockerfiles already linted clean, by content: most variants render the same bytes.
+_LINTED: set[str] = set()
+
+
+def test_dockerfiles_are_hadolint_clean(baked: BakedProject) -> None:
+    for name in DOCKERFILES.values():
+        path = baked.path / name
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest in _LINTED:
+            continue
+        result = lint(path)
+        assert (result.returncode, result.stdout + result.stderr) == (0, ""), name
+        _LINTED.add(digest)
+
+
+def test_hadolint_reports_what_it_should(tmp_path: Path) -> None:
+    """The lint above is only as good as hadolint's run: an unpinned image must fail it."""
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python:latest\nRUN pip install requests\n")
+    result = lint(bad)
+    assert result.returncode != 0
+    assert "DL3007" in result.stdout and "DL3013" in result.stdout
+
+
+def test_images_are_pinned_to_the_projects_python_and_uv(baked: BakedProject) -> None:
+    minor = python_version(baked)
+    assert re.fullmatch(r"3\.1[1-9]", minor), minor
+    template_uv = UV_PIN.search((TEMPLATE_DIR / "pyproject.toml").read_text()).group(1)
+    for name in DOCKERFILES.values():
+        text = (baked.path / name).read_text()
+        images = [image for image, _ in stages(text)]
+        names = {stage for _, stage in stages(text) if stage}
+        external = [image for image in images if image not in names]
+        pythons = [PYTHON_IMAGE.search(image) for image in external if "/python:" in image]
+        assert pythons and all(pythons), (name, external)
+        assert {f"{m.group(1)}.{m.group(2)}" for m in pythons} == {minor}, name
+        uvs = [UV_IMAGE.match(image) for image in external if "astral-sh/uv" in image]
+        # The uv that wrote the lock: the template's, which `make lock-generated` runs.
+        assert [m.group(1) for m in uvs if m] == [template_uv], name
+        assert len(external) == len(pythons) + len(uvs), f"{name}: unchecked base {external}"
+        # Multi-stage: the image that ships has the venv, not uv.
+        final = final_stage(text)
+        assert "uv" not in {stage for _, stage in stages(final)}
+        assert "--from=uv" not in final and "uv sync" not in final, name
+        assert "COPY --from=builder /opt/venv /opt/venv" in final, name
+        for variable in ("PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1"):
+            assert variable in final, (name, variable)
+        for label in ("org.opencontainers.image.source", "org.opencontainers.image.revision"):
+            assert label in final, (name, label)
+
+
+def test_images_install_their_group_from_the_lock(baked: BakedProject) -> None:
+    groups = dependency_groups(baked)
+    for image, name in DOCKERFILES.items():
+        syncs = uv_syncs((baked.path / name).read_text())
+        assert syncs, name
+        for arguments in syncs:
+            assert "--locked" in arguments and "--no-default-groups" in arguments, arguments
+            assert groups_of(arguments) == {image}, arguments
+        assert image in groups, f"{name} installs group {image!r}, missing from pyproject.toml"
+    # The inference image: the core and the serve group, nothing for training or the SDK.
+    assert lock_closure(baked, {"serve"}) & NOT_FOR_SERVING == set()
+    assert {"scikit-learn", "matplotlib"} <= lock_closure(baked, {"steps"})
+
+
+def test_serve_image_runs_the_package_server_unprivileged(baked: BakedProject) -> None:
+    final = final_stage((baked.path / DOCKERFILES["serve"]).read_text())
+    assert f'ENTRYPOINT ["python", "-m", "{baked.package}.serve"]' in final
+    users = re.findall(r"^USER\s+(\S+)", final, re.MULTILINE)
+    assert users and users[-1].split(":")[0] not in ("0", "root"), users
+    # The package itself is installed as a wheel, so the final stage needs no source tree.
+    assert "--no-editable" in uv_syncs((baked.path / DOCKERFILES["serve"]).read_text())[-1]
+    steps = final_stage((baked.path / DOCKERFILES["steps"]).read_text())
+    # SageMaker's processing and training jobs write root-owned /opt/ml folders.
+    assert not re.search(r"^USER\s", steps, re.MULTILINE)
+
+
+def test_dockerignore_keeps_out_local_state_but_not_what_the_images_copy(
+    baked: BakedProject,
+) -> None:
+    patterns = [
+        line.strip()
+        for line in (baked.path / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for local in (".git", ".venv", "build", ".pytest_cache", ".ruff_cache", "**/__pycache__"):
+        assert local in patterns, local
+    copied = set()
+    for name in DOCKERFILES.values():
+        for line in (baked.path / name).read_text().splitlines():
+            if line.startswith("COPY ") and "--from=" not in line:
+                copied |= set(line.split()[1:-1])
+    assert {"pyproject.toml", "uv.lock", ".python-version", "src"} <= copied
+    for source in copied:
+        assert (baked.path / source).exists(), source
+        assert not any(fnmatch.fnmatch(source, p) for p in patterns), source
+
+
+@pytest.mark.parametrize("name", BUILDSPECS)
+def test_buildspec_structure(baked: BakedProject, name: str) -> None:
+    spec = buildspec(baked, name)
+    assert spec["version"] == 0.2
+    assert {"install", "build"} <= set(spec["phases"]), name
+    runtime = spec["phases"]["install"]["runtime-versions"]
+    assert runtime == {"python": python_version(baked)}, name
+    assert all(isinstance(command, str) for command in commands(spec)), name
+
+
+def test_buildspecs_pin_the_images_uv(baked: BakedProject) -> None:
+    image_uv = {
+        UV_IMAGE.match(image).group(1)
+        for name in DOCKERFILES.values()
+        for image, _ in stages((baked.path / name).read_text())
+        if "astral-sh/uv" in image
+    }
+    for name in ("buildspecs/test.yml", "buildspecs/run-pipeline.yml"):
+        pins = {UV_PIN.search(c).group(1) for c in commands(buildspec(baked, name)) if "uv==" in c}
+        assert pins == image_uv, name
+
+
+def test_buildspecs_call_what_the_project_has(baked: BakedProject) -> None:
+    makefile = (baked.path / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][\w-]*):", makefile, re.MULTILINE))
+    pipeline = (baked.path / "src" / baked.package / "pipeline.py").read_text()
+    flags = set(re.findall(r'add_argument\(\s*"(--[a-z-]+)"', pipeline))
+    choices = re.search(r'"command",\s*choices=\[([^\]]*)\]', pipeline).group(1)
+    pipeline_commands = set(re.findall(r'"([a-z-]+)"', choices))
+    groups = dependency_groups(baked)
+    called_targets, called_commands = set(), set()
+    for name in BUILDSPECS:
+        for command in commands(buildspec(baked, name)):
+            called_targets |= set(re.findall(r"\bmake\s+([a-z][\w-]*)", command))
+            cli = re.search(rf"-m {baked.package}\.pipeline\s+([a-z-]+)(.*)", command)
+            if cli:
+                called_commands.add(cli.group(1))
+                assert set(re.findall(r"(--[a-z-]+)", cli.group(2))) <= flags, command
+            for arguments in uv_syncs(command):
+                assert groups_of(arguments) <= set(groups), command
+    assert called_targets == {"lint", "test"}
+    assert called_targets <= targets
+    assert called_commands == {"upsert", "start"} and called_commands <= pipeline_commands
+
+
+def test_build_images_pushes_both_images_by_commit(baked: BakedProject) -> None:
+    spec = buildspec(baked, "buildspecs/build-images.yml")
+    variables = spec["env"]["variables"]
+    assert {"STEPS_IMAGE_REPOSITORY", "SERVE_IMAGE_REPOSITORY", "AWS_ACCOUNT_ID"} <= set(variables)
+    assert variables["AWS_ACCOUNT_ID"] == baked.context["aws_account_id"]
+    text = "\n".join(commands(spec))
+    for variable in ("AWS_DEFAULT_REGION", "CODEBUILD_RESOLVED_SOURCE_VERSION", *variables):
+        assert f"${variable}" in text, variable
+    assert "ecr get-login-password" in text
+    builds = [c for c in commands(spec) if "docker buildx build" in c]
+    assert sorted(re.search(r"--file (\S+)", c).group(1) for c in builds) == sorted(
+        DOCKERFILES.values()
+    )
+    for build in builds:
+        assert ':$TAG"' in build and "--push" in build, build
+        assert "--build-arg COMMIT=" in build and "--build-arg SOURCE=" in build, build
+    assert "latest" not in text
+    assert spec["artifacts"]["files"] == ["images.json"]
+    assert set(spec["env"]["exported-variables"]) == {"STEPS_IMAGE_URI", "SERVE_IMAGE_URI"}
+    run = "\n".join(commands(buildspec(baked, "buildspecs/run-pipeline.yml")))
+    assert "images.json" in run and "$STEPS_IMAGE_URI" in run and "$SERVE_IMAGE_URI" in run
+
+
+def test_test_buildspec_reports_and_caches(baked: BakedProject) -> None:
+    spec = buildspec(baked, "buildspecs/test.yml")
+    variables = spec["env"]["variables"]
+    junit = re.search(r"--junitxml=(\S+)", variables["PYTEST_ADDOPTS"]).group(1)
+    (report,) = spec["reports"].values()
+    assert report["file-format"] == "JUNITXML"
+    assert f"{report['base-directory']}/{report['files'][0]}" == junit
+    assert spec["cache"]["paths"] == [f"{variables['UV_CACHE_DIR']}/**/*"]
+    assert "uv sync --locked" in commands(spec)
