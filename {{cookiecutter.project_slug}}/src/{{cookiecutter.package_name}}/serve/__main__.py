@@ -1,4 +1,6 @@
-"""Run the inference server: `python -m {{ cookiecutter.package_name }}.serve [serve] [options]`.
+"""Run the inference server (see --help).
+
+    python -m {{ cookiecutter.package_name }}.serve [serve] [--model-dir DIR] [--port N] ...
 
 SageMaker starts a serving container as `docker run <image> serve`: the image's ENTRYPOINT is
 this module, so the leading word `serve` is accepted and changes nothing. The defaults follow the
@@ -24,7 +26,9 @@ DEFAULT_PORT = 8080
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", nargs="?", choices=["serve"], help="accepted, as SageMaker runs it")
+    parser.add_argument(
+        "command", nargs="?", choices=["serve"], help="accepted, as SageMaker runs it"
+    )
     parser.add_argument(
         "--model-dir",
         type=Path,

@@ -266,7 +266,8 @@ class Scorer:
             problems += self._categories(rows, j, missing, matrix)
         if problems:
             # In the columns' order, as preprocess reports them.
-            raise RequestError(400, " | ".join(text for _, text in sorted(problems)))
+            ordered = sorted(problems, key=lambda problem: problem[0])
+            raise RequestError(400, " | ".join(text for _, text in ordered))
         return matrix
 
     def _numbers(
@@ -334,7 +335,8 @@ class Scorer:
         rule = self.rules[j]
         codes = rule.codes or {}
         texts = [
-            None if value is None or (isinstance(value, str) and value in missing)
+            None
+            if value is None or (isinstance(value, str) and value in missing)
             # astype("string") in train.encode: True -> "True", 1.5 -> "1.5".
             else str(value).strip()
             for value in (row[j] for row in rows)

@@ -1,0 +1,391 @@
+"""The inference server, started for real as `python -m <package>.serve serve` on a free port of
+127.0.0.1 and called over HTTP: it answers what `make predict` (predict.score) answers for the
+same rows, in CSV and JSON, and refuses malformed requests with a 4xx and one line, naming the
+column and the rule when a value breaks the schema (preprocess's own message)."""
+
+from __future__ import annotations
+
+import csv
+import http.client
+import io
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }} import predict
+from {{ cookiecutter.package_name }}.serve import scoring
+from {{ cookiecutter.package_name }}.steps import evaluate, preprocess
+
+PACKAGE = "{{ cookiecutter.package_name }}"
+PROBLEM_TYPES = ["binary_classification", "regression"]
+# A loaded CI machine takes seconds to import xgboost and pandas in a fresh process.
+START_TIMEOUT = 120
+Call = Callable[..., tuple[int, str, str]]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve_command(model_dir: Path, schema: Path, port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        f"{PACKAGE}.serve",
+        "serve",  # as SageMaker runs the image: `docker run <image> serve`
+        "--model-dir",
+        str(model_dir),
+        "--schema",
+        str(schema),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+
+
+def wait_for_ping(process: subprocess.Popen, url: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}: {process.stderr.read()}")
+        try:
+            with urllib.request.urlopen(f"{url}/ping", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"no 200 from {url}/ping within {START_TIMEOUT} s")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Callable[[Path, Path], str]]:
+    """server(model_dir, schema) -> base URL of a server started for that model (once each)."""
+    started: dict[tuple[Path, Path], tuple[subprocess.Popen, str]] = {}
+
+    def start(model_dir: Path, schema: Path) -> str:
+        if (model_dir, schema) not in started:
+            port = free_port()
+            process = subprocess.Popen(
+                serve_command(model_dir, schema, port),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            url = f"http://127.0.0.1:{port}"
+            started[model_dir, schema] = process, url
+            wait_for_ping(process, url)
+        return started[model_dir, schema][1]
+
+    yield start
+    for process, _ in started.values():
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def call(url: str, body: bytes, content_type: str, accept: str | None = None) -> tuple:
+    """POST /invocations: (status, media type, text)."""
+    headers = {"Content-Type": content_type, **({"Accept": accept} if accept else {})}
+    request = urllib.request.Request(f"{url}/invocations", data=body, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            status, media, data = response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as error:
+        status, media, data = error.code, error.headers["Content-Type"], error.read()
+    return status, media.split(";")[0], data.decode("utf-8")
+
+
+def csv_body(rows: pd.DataFrame, header: bool = False) -> bytes:
+    """Rows as a client sends them: no header (unless asked), a missing value empty."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    if header:
+        writer.writerow(rows.columns)
+    writer.writerows(rows.astype(object).where(rows.notna(), "").itertuples(index=False))
+    return text.getvalue().encode()
+
+
+def json_body(rows: pd.DataFrame) -> list[dict]:
+    return [
+        {name: (None if pd.isna(value) else value) for name, value in record.items()}
+        for record in rows.astype(object).to_dict(orient="records")
+    ]
+
+
+def expected_scores(model_dir: Path, rows: pd.DataFrame, schema: preprocess.Schema) -> list:
+    """What `make predict` gives: [(probability, label)] or [prediction] for each row."""
+    scored, _ = predict.score(predict.load(model_dir), rows, schema)
+    if schema.problem_type == "binary_classification":
+        pairs = zip(scored["probability"], scored["predicted_label"], strict=True)
+        return [(float(p), label) for p, label in pairs]
+    return [float(p) for p in scored["prediction"]]
+
+
+def from_csv(text: str, problem_type: str) -> list:
+    lines = [line.split(",") for line in text.splitlines()]
+    if problem_type == "binary_classification":
+        return [(float(p), label) for p, label in lines]
+    return [float(p) for (p,) in lines]
+
+
+def from_json(text: str, problem_type: str) -> list:
+    predictions = json.loads(text)["predictions"]
+    if problem_type == "binary_classification":
+        return [(p["probability"], p["predicted_label"]) for p in predictions]
+    return [p["prediction"] for p in predictions]
+
+
+def as_text(scores: list) -> list:
+    """Labels as a CSV answer spells them (1, yes)."""
+    if scores and isinstance(scores[0], tuple):
+        return [(p, str(label)) for p, label in scores]
+    return scores
+
+
+def schema_of(path: Path) -> preprocess.Schema:
+    return preprocess.load_schema(path)
+
+
+@pytest.fixture(scope="module")
+def configured_url(server, configured) -> str:
+    return server(configured.model, configured.schema)
+
+
+def test_ping_answers_200_once_the_model_is_loaded(configured_url):
+    with urllib.request.urlopen(f"{configured_url}/ping", timeout=10) as response:
+        assert response.status == 200
+
+
+def test_csv_rows_score_as_make_predict_does(configured_url, configured, make_rows):
+    schema = schema_of(configured.schema)
+    rows = make_rows(schema, rows=60, seed=5, with_target=False)
+    expected = expected_scores(configured.model, rows, schema)
+    status, media, text = call(configured_url, csv_body(rows), "text/csv")
+    assert (status, media) == (200, "text/csv")
+    assert from_csv(text, schema.problem_type) == as_text(expected)
+    # A header row naming the features in the model's order is accepted, and changes nothing.
+    assert call(configured_url, csv_body(rows, header=True), "text/csv") == (200, media, text)
+
+
+def test_json_in_and_out_and_across(configured_url, configured, make_rows):
+    schema = schema_of(configured.schema)
+    rows = make_rows(schema, rows=30, seed=6, with_target=False)
+    expected = expected_scores(configured.model, rows, schema)
+    instances = json_body(rows)
+    for body in ({"instances": instances}, instances):
+        status, media, text = call(configured_url, json.dumps(body).encode(), "application/json")
+        assert (status, media) == (200, "application/json")
+        assert from_json(text, schema.problem_type) == expected
+    # The Accept header chooses the answer's type.
+    status, media, text = call(configured_url, csv_body(rows), "text/csv", "application/json")
+    assert (status, media) == (200, "application/json")
+    assert from_json(text, schema.problem_type) == expected
+    body = json.dumps({"instances": instances}).encode()
+    status, media, text = call(configured_url, body, "application/json", "text/csv")
+    assert (status, media) == (200, "text/csv")
+    assert from_csv(text, schema.problem_type) == as_text(expected)
+
+
+@pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
+def test_category_columns_and_missing_values_score_as_make_predict_does(
+    problem_type, server, mixed_project, make_rows
+):
+    project = mixed_project(problem_type)
+    schema = schema_of(project.schema)
+    url = server(project.model, project.schema)
+    rows = make_rows(schema, rows=40, seed=7, with_target=False)
+    # Seen, unseen (scored as missing) and missing categories; a missing number.
+    rows.loc[:3, "region"] = ["north", "atlantis", None, "south"]
+    rows.loc[4, "usage"] = None
+    expected = expected_scores(project.model, rows, schema)
+    status, _, text = call(url, csv_body(rows), "text/csv")
+    assert status == 200, text
+    assert from_csv(text, problem_type) == as_text(expected)
+    body = json.dumps({"instances": json_body(rows)}).encode()
+    status, _, text = call(url, body, "application/json")
+    assert status == 200, text
+    assert from_json(text, problem_type) == expected
+
+
+def breakable(schema: preprocess.Schema) -> tuple[str, str]:
+    """A feature and a value that breaks one of its rules, whatever the schema."""
+    for name in schema.features:
+        column = schema.column(name)
+        if column.type != "category":
+            return name, "not a number"
+        if column.allowed_values is not None:
+            return name, "not-an-allowed-value"
+    pytest.skip("every feature is a category without allowed_values: no value breaks a rule")
+
+
+def validation_message(rows: pd.DataFrame, schema: preprocess.Schema) -> str:
+    with pytest.raises(preprocess.DataValidationError) as refused:
+        preprocess.validate(rows, schema, schema.problem_type, with_target=False)
+    return " | ".join(str(refused.value).splitlines())
+
+
+def test_a_value_that_breaks_the_schema_is_refused_with_preprocess_message(
+    configured_url, configured, make_rows
+):
+    schema = schema_of(configured.schema)
+    rows = make_rows(schema, rows=5, seed=8, with_target=False)
+    name, value = breakable(schema)
+    rows.loc[2, name] = value
+    expected = validation_message(rows, schema)
+    assert f"column '{name}'" in expected and "first at row 3" in expected
+    for body, content_type in [
+        (csv_body(rows), "text/csv"),
+        (json.dumps({"instances": json_body(rows)}).encode(), "application/json"),
+    ]:
+        assert call(configured_url, body, content_type) == (400, "text/plain", expected + "\n")
+
+
+def test_every_rule_of_every_column_type_gives_preprocess_message(server, mixed_project, make_rows):
+    project = mixed_project("binary_classification")
+    schema = schema_of(project.schema)
+    url = server(project.model, project.schema)
+    rows = make_rows(schema, rows=6, seed=9, with_target=False)
+    rows.loc[1, "plan"] = "gold"  # allowed values of a category
+    rows.loc[2, "usage"] = "-1"  # min
+    rows.loc[3, "tenure"] = "2.5"  # type integer
+    rows.loc[4, "tenure"] = "101"  # max
+    rows.loc[5, "usage"] = "lots"  # type number
+    expected = validation_message(rows, schema)
+    assert expected.count(" | ") == 4
+    assert call(url, csv_body(rows), "text/csv") == (400, "text/plain", expected + "\n")
+
+
+def one_line_refusal(status: int, media: str, text: str, expected_status: int) -> None:
+    assert (status, media) == (expected_status, "text/plain"), text
+    assert len(text.strip().splitlines()) == 1 and "Traceback" not in text
+
+
+def malformed(good: bytes) -> dict[str, tuple[bytes, str, str | None, int]]:
+    """Requests to refuse, made from a good CSV body: (body, content type, accept, status)."""
+    first = good.splitlines()[0]
+    return {
+        "unclosed quote": (b'"' + good, "text/csv", None, 400),
+        "a value too many": (good + first + b",1\n", "text/csv", None, 400),
+        "a value too few": (first.rsplit(b",", 1)[0] + b"\n", "text/csv", None, 400),
+        "not UTF-8": (b"\xff\xfe" + good, "text/csv", None, 400),
+        "no rows": (b"", "text/csv", None, 400),
+        "not JSON": (b"{", "application/json", None, 400),
+        "not instances": (b'{"rows": 1}', "application/json", None, 400),
+        "unknown name": (b'[{"no such feature": 1}]', "application/json", None, 400),
+        "unsupported type": (good, "text/plain", None, 415),
+        "no type": (good, "", None, 415),
+        "unsupported accept": (good, "text/csv", "text/html", 406),
+    }
+
+
+@pytest.mark.parametrize("case", list(malformed(b"1,2\n")))
+def test_malformed_requests_get_a_4xx_and_one_line(case, configured_url, configured, make_rows):
+    schema = schema_of(configured.schema)
+    rows = make_rows(schema, rows=3, seed=10, with_target=False)
+    body, content_type, accept, status = malformed(csv_body(rows))[case]
+    one_line_refusal(*call(configured_url, body, content_type, accept), status)
+
+
+def test_a_row_of_the_wrong_width_is_named_by_its_line(configured_url, configured, make_rows):
+    schema = schema_of(configured.schema)
+    good = csv_body(make_rows(schema, rows=3, seed=10, with_target=False))
+    status, _, text = call(configured_url, good + good.splitlines()[0] + b",1\n", "text/csv")
+    assert status == 400
+    assert text.startswith(f"line 4 has {len(schema.features) + 1} values")
+    assert f"the model takes {len(schema.features)} features" in text
+
+
+def test_requests_over_the_limits_get_413(configured_url, configured, make_rows):
+    schema = schema_of(configured.schema)
+    rows = make_rows(schema, rows=1, seed=11, with_target=False)
+    too_many = csv_body(rows) * (scoring.MAX_ROWS + 1)
+    if len(too_many) <= scoring.MAX_BODY_BYTES:
+        one_line_refusal(*call(configured_url, too_many, "text/csv"), 413)
+    # A body announced over the byte limit is refused before it is sent.
+    host, port = configured_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.putrequest("POST", "/invocations")
+    connection.putheader("Content-Type", "text/csv")
+    connection.putheader("Content-Length", str(scoring.MAX_BODY_BYTES + 1))
+    connection.endheaders()
+    response = connection.getresponse()
+    text = response.read().decode()
+    connection.close()
+    one_line_refusal(response.status, response.headers["Content-Type"].split(";")[0], text, 413)
+
+
+def test_the_threshold_and_missing_values_are_those_of_the_steps():
+    assert scoring.THRESHOLD == evaluate.THRESHOLD
+    for value in scoring.NA_TEXT:
+        frame = pd.read_csv(io.StringIO(f"a,b\n{value},1\n"), dtype=str)
+        assert frame["a"].isna().all(), value
+
+
+# Run in a fresh interpreter where the steps', pipeline's and bench's packages cannot be imported,
+# as in the serving image: xgboost still imports scikit-learn when it is installed, so the test
+# hides them rather than looking for them afterwards.
+WITHOUT_OTHER_GROUPS = """
+import importlib, importlib.abc, json, sys
+
+ABSENT = set(sys.argv[1].split(","))
+
+
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ABSENT:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+
+sys.meta_path.insert(0, Absent())
+package = sys.argv[2]
+importlib.import_module(f"{package}.serve.__main__")
+importlib.import_module(f"{package}.serve.app")
+scoring = importlib.import_module(f"{package}.serve.scoring")
+scorer = scoring.Scorer.load(sys.argv[3], sys.argv[4])
+answer, media = scorer.invoke("application/json", None, sys.argv[5].encode())
+print(json.dumps(dict(modules=sorted(sys.modules), media=media)))
+"""
+OTHER_GROUPS = {"sklearn", "matplotlib", "boto3", "botocore", "sagemaker", "flask", "gunicorn"}
+
+
+def test_the_server_needs_nothing_from_the_steps_or_pipeline_groups(configured, make_rows):
+    schema = schema_of(configured.schema)
+    rows = make_rows(schema, rows=2, seed=12, with_target=False)
+    argv = [",".join(OTHER_GROUPS), PACKAGE, str(configured.model), str(configured.schema)]
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_OTHER_GROUPS, *argv, json.dumps(json_body(rows))],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["media"] == "application/json"
+    imported = {name.split(".")[0] for name in answer["modules"]}
+    assert {"starlette", "uvicorn", "xgboost"} <= imported
+    assert imported & OTHER_GROUPS == set()
+
+
+def test_a_missing_model_stops_the_server_with_one_line(tmp_path, configured):
+    result = subprocess.run(
+        serve_command(tmp_path, configured.schema, free_port()),
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"serve failed: no model file xgboost-model in {tmp_path}"
+    ]
