@@ -273,13 +273,20 @@ class Scorer:
     def _numbers(
         self, rows: Sequence[Sequence[Any]], missing: frozenset, out: np.ndarray
     ) -> list[tuple[int, str]]:
-        pick = operator.itemgetter(*self.numeric)
-        raw = [pick(row) for row in rows] if len(self.numeric) > 1 else [[pick(r)] for r in rows]
+        if self.category:
+            pick = operator.itemgetter(*self.numeric)
+            one = len(self.numeric) == 1  # itemgetter of one index returns the value itself
+            raw = [[pick(row)] for row in rows] if one else [pick(row) for row in rows]
+        else:
+            raw = rows
         try:
             values = np.array(raw, dtype=float)
             # numpy takes what float() takes; pandas refuses separators and non-ASCII digits.
-            text = [value for row in raw for value in row if isinstance(value, str)]
-            if text and (not "".join(text).isascii() or any("_" in value for value in text)):
+            try:
+                text = "".join(map("".join, raw))
+            except TypeError:  # JSON numbers among the values
+                text = "".join(value for row in raw for value in row if isinstance(value, str))
+            if "_" in text or not text.isascii():
                 raise ValueError
         except (ValueError, TypeError):
             values = np.array([[_to_float(value) for value in row] for row in raw], dtype=float)
