@@ -104,7 +104,7 @@ _IMPORTED = """
     bcrypt blinker boto3 botocore cachebox cachetools certifi cffi cfgv charset_normalizer click
     cloudpickle contourpy cryptography cycler databricks dateutil deepdiff distlib docker dotenv
     fastapi fb303 filelock flask flask_cors fonttools frozenlist fsspec git gitdb google
-    graphene graphql graphql_relay gunicorn h11 hive_metastore huey identify idna
+    graphene graphql graphql_relay gunicorn h11 hive_metastore httptools huey identify idna
     importlib_metadata iniconfig invoke itsdangerous jinja2 jmespath joblib json5 jsonschema
     jsonschema_specifications kiwisolver mako markdown_it markupsafe matplotlib mdurl mlflow
     mmh3 mock moto mpl_toolkits multidict nacl narwhals nest_asyncio nodeenv numpy omegaconf
@@ -114,8 +114,8 @@ _IMPORTED = """
     pytz referencing requests responses rich rpds ruff s3fs s3transfer sagemaker
     sagemaker_mlflow sagemaker_schema_inference_artifacts schema scipy six sklearn skops
     smdebug_rulesconfig smmap sqlalchemy sqlparse starlette strictyaml tblib tenacity tests
-    threadpoolctl tqdm typing_extensions typing_inspection urllib3 uvicorn virtualenv wcwidth
-    werkzeug xgboost xmltodict yaml yarl zipp zstandard
+    threadpoolctl tqdm typing_extensions typing_inspection urllib3 uvicorn uvloop virtualenv
+    wcwidth werkzeug xgboost xmltodict yaml yarl zipp zstandard
 """
 IMPORTED_BY_THE_PROJECT = frozenset(_IMPORTED.split())
 # The generated project's test modules: pytest puts tests/ first on sys.path.
