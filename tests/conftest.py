@@ -152,6 +152,28 @@ def generated_venv(bake) -> Path:
     return GENERATED_VENV
 
 
+CHECKOV_VENV = TEMPLATE_DIR / ".cache" / "checkov-venv"
+
+
+@pytest.fixture(scope="session")
+def checkov() -> Path:
+    """checkov from tests/checkov-requirements.txt (every package pinned), in its own
+    environment, installed once for all workers; returns its executable."""
+    CHECKOV_VENV.parent.mkdir(exist_ok=True)
+    with open(CHECKOV_VENV.parent / "checkov-venv.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (CHECKOV_VENV / "bin" / "python").exists():
+            subprocess.run(
+                [uv(), "venv", "-q", "--python", sys.executable, str(CHECKOV_VENV)], check=True
+            )
+        subprocess.run(
+            [uv(), "pip", "sync", "-q", str(TEMPLATE_DIR / "tests" / "checkov-requirements.txt")],
+            env={**os.environ, "VIRTUAL_ENV": str(CHECKOV_VENV)},
+            check=True,
+        )
+    return CHECKOV_VENV / "bin" / "checkov"
+
+
 def uv() -> str:
     """The pinned uv from the template's own environment."""
     found = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")

@@ -1,11 +1,14 @@
-"""The execution role in infra/pipeline-role.yaml against what uses it: the permissions the
-SageMaker SDK simulates on it while it builds the pipeline, and the names of the jobs, objects
-and model packages the pipeline makes. No action is `*`, and a resource is `*` only where the
-action takes no other."""
+"""The base stack, infra/base.yaml, against what uses it: the names the pipeline's defaults give
+(bucket, key, repositories, role), the protections of the bucket, key and repositories, and the
+execution role against the permissions the SageMaker SDK simulates on it while it builds the
+pipeline and the jobs, objects and model packages the pipeline makes. No action is `*`, and a
+resource is `*` only where the action takes no other. (cfn-lint and checkov run on it in the
+template's own tests.)"""
 
 from __future__ import annotations
 
 import fnmatch
+import json
 from typing import Any
 
 import pytest
@@ -13,7 +16,7 @@ import yaml
 
 from {{ cookiecutter.package_name }} import config
 
-TEMPLATE = config.PROJECT_DIR / "infra" / "pipeline-role.yaml"
+TEMPLATE = config.PROJECT_DIR / "infra" / "base.yaml"
 PARTITION = "aws"
 # Statements whose resource is `*`, each because its actions cannot be scoped to a resource.
 WILDCARD_RESOURCE_STATEMENTS = {"SdkValidatedJobBasics", "FindModelPackages"}
@@ -40,14 +43,23 @@ def template() -> dict[str, Any]:
     return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CloudFormationLoader)
 
 
+KEY_ARN = f"arn:aws:kms:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:key/0123-abcd"
+ECR = f"arn:aws:ecr:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:repository"
+
+
 def substitute(value: Any, template: dict[str, Any]) -> Any:
-    """A resource as it is deployed with the default parameters and a KMS key given."""
-    parameters = {name: spec.get("Default", "") for name, spec in template["Parameters"].items()}
-    parameters["KmsKeyArn"] = f"arn:aws:kms:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:key/k"
+    """A value as CloudFormation resolves it, with the default parameters, the names that
+    config.py gives the resources, and a made-up key ID."""
+    parameters = {name: str(spec["Default"]) for name, spec in template["Parameters"].items()}
     known = {
         "AWS::Partition": PARTITION,
         "AWS::Region": config.AWS_REGION,
         "AWS::AccountId": config.AWS_ACCOUNT_ID,
+        "Bucket.Arn": f"arn:{PARTITION}:s3:::{config.DEFAULT_BUCKET}",
+        "Key.Arn": KEY_ARN,
+        "StepsRepository.Arn": f"{ECR}/{config.STEPS_IMAGE_REPOSITORY}",
+        "ServeRepository.Arn": f"{ECR}/{config.SERVE_IMAGE_REPOSITORY}",
+        "ExecutionRole.Arn": config.EXECUTION_ROLE_ARN,
         **parameters,
     }
     if isinstance(value, str):
@@ -62,17 +74,15 @@ def substitute(value: Any, template: dict[str, Any]) -> Any:
         return text
     if "Ref" in value:
         return known[value["Ref"]]
-    if value == {"Fn::GetAtt": "ExecutionRole.Arn"}:
-        return config.EXECUTION_ROLE_ARN
+    if "Fn::GetAtt" in value:
+        return known[value["Fn::GetAtt"]]
     raise AssertionError(f"unexpected intrinsic {value}")
 
 
 def statements(template: dict[str, Any], policy: dict[str, Any]) -> list[dict[str, Any]]:
-    """The policy's statements, conditional ones (!If HasKmsKey) included."""
+    """The policy's statements, with their resources resolved."""
     found = []
     for statement in policy["Statement"]:
-        if "Fn::If" in statement:
-            statement = statement["Fn::If"][1]
         resources = substitute(statement["Resource"], template)
         actions = statement["Action"]
         found.append(
@@ -152,7 +162,8 @@ def test_the_role_covers_what_the_pipeline_makes(role_statements):
         "s3:PutObject": f"{bucket}/{config.PIPELINE_NAME}/execution-id/Preprocess/train/train.csv",
         "s3:ListBucketVersions": bucket,
         "iam:PassRole": config.EXECUTION_ROLE_ARN,
-        "kms:GenerateDataKey": f"arn:aws:kms:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:key/k",
+        "kms:GenerateDataKey": KEY_ARN,
+        "ecr:BatchGetImage": f"{ECR}/{config.STEPS_IMAGE_REPOSITORY}",
     }
     denied = {
         action: resource
@@ -187,3 +198,69 @@ def test_the_operator_may_upsert_start_and_pin_the_image(operator_statements):
     assert allows(operator_statements, "ecr:BatchGetImage", image)
     code = f"arn:{PARTITION}:s3:::{config.DEFAULT_BUCKET}/{config.PIPELINE_NAME}/code/abc/x.py"
     assert allows(operator_statements, "s3:PutObject", code)
+
+
+def resource(template: dict[str, Any], name: str) -> dict[str, Any]:
+    return template["Resources"][name]["Properties"]
+
+
+def test_the_stack_makes_what_the_pipelines_defaults_name(template):
+    assert substitute(resource(template, "Bucket")["BucketName"], template) == config.DEFAULT_BUCKET
+    alias = resource(template, "KeyAlias")["AliasName"]
+    assert config.KMS_KEY_ID.endswith(f":{alias}")
+    assert {
+        resource(template, name)["RepositoryName"]
+        for name in ("StepsRepository", "ServeRepository")
+    } == {config.STEPS_IMAGE_REPOSITORY, config.SERVE_IMAGE_REPOSITORY}
+    role_name = resource(template, "ExecutionRole")["RoleName"]
+    assert config.EXECUTION_ROLE_ARN.endswith(f":role/{role_name}")
+
+
+def denies_plain_http(template: dict[str, Any], policy: str, bucket: str) -> bool:
+    statements = resource(template, policy)["PolicyDocument"]["Statement"]
+    return any(
+        s["Effect"] == "Deny"
+        and s["Principal"] == "*"
+        and s["Action"] == "s3:*"
+        and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        and {str(r) for r in s["Resource"]} >= {str({"Fn::GetAtt": f"{bucket}.Arn"})}
+        for s in statements
+    )
+
+
+def test_buckets_are_private_versioned_tls_only_and_the_data_bucket_uses_the_key(template):
+    for bucket, policy in (
+        ("Bucket", "BucketPolicy"),
+        ("AccessLogsBucket", "AccessLogsBucketPolicy"),
+    ):
+        properties = resource(template, bucket)
+        assert set(properties["PublicAccessBlockConfiguration"].values()) == {True}, bucket
+        assert properties["VersioningConfiguration"] == {"Status": "Enabled"}, bucket
+        assert properties["OwnershipControls"]["Rules"] == [
+            {"ObjectOwnership": "BucketOwnerEnforced"}
+        ]
+        assert denies_plain_http(template, policy, bucket), bucket
+    data = resource(template, "Bucket")
+    (rule,) = data["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "aws:kms",
+        "KMSMasterKeyID": {"Fn::GetAtt": "Key.Arn"},
+    }
+    assert data["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": "AccessLogsBucket"}
+    assert data["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"]
+
+
+def test_the_key_rotates_and_images_are_immutable_scanned_and_encrypted(template):
+    assert resource(template, "Key")["EnableKeyRotation"] is True
+    for name in ("StepsRepository", "ServeRepository"):
+        repository = resource(template, name)
+        assert repository["ImageTagMutability"] == "IMMUTABLE"
+        assert repository["ImageScanningConfiguration"] == {"ScanOnPush": True}
+        assert repository["EncryptionConfiguration"] == {
+            "EncryptionType": "KMS",
+            "KmsKey": {"Fn::GetAtt": "Key.Arn"},
+        }
+        text = substitute(repository["LifecyclePolicy"]["LifecyclePolicyText"], template)
+        (rule,) = json.loads(text)["rules"]
+        assert rule["selection"]["countNumber"] == template["Parameters"]["ImagesKept"]["Default"]
+        assert rule["action"] == {"type": "expire"}

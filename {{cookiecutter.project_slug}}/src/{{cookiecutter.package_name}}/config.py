@@ -20,9 +20,12 @@ EXPLAINABILITY_REPORT = {{ cookiecutter.explainability_report == "yes" }}
 # AWS names derived from the slug, so that every resource of this project is recognisable.
 PIPELINE_NAME = f"{PROJECT_SLUG}-training"
 MODEL_PACKAGE_GROUP = PROJECT_SLUG
-DEFAULT_BUCKET = f"sagemaker-{AWS_REGION}-{AWS_ACCOUNT_ID}"
+# What the base stack (infra/base.yaml, `make base-stack`) creates, by the names it gives them.
+BASE_STACK = f"{PROJECT_SLUG}-base"
+DEFAULT_BUCKET = f"{PROJECT_SLUG}-{AWS_ACCOUNT_ID}-{AWS_REGION}"
+KMS_KEY_ID = f"arn:aws:kms:{AWS_REGION}:{AWS_ACCOUNT_ID}:alias/{PROJECT_SLUG}"
 EXECUTION_ROLE_ARN = f"arn:aws:iam::{AWS_ACCOUNT_ID}:role/{PROJECT_SLUG}-sagemaker-execution"
-# The ECR repositories of the project's own images (containers/), made by infra/base.yaml.
+# The ECR repositories of the project's own images (containers/).
 STEPS_IMAGE_REPOSITORY = f"{PROJECT_SLUG}/steps"
 SERVE_IMAGE_REPOSITORY = f"{PROJECT_SLUG}/serve"
 

@@ -752,7 +752,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--role-arn", default=config.EXECUTION_ROLE_ARN)
     parser.add_argument("--bucket", default=config.DEFAULT_BUCKET)
-    parser.add_argument("--kms-key-id", help="KMS key for job volumes, outputs and uploaded data")
+    parser.add_argument(
+        "--kms-key-id",
+        default=config.KMS_KEY_ID,
+        help="KMS key for job volumes, outputs and uploaded code and data (default: the base "
+        "stack's key, by its alias)",
+    )
     for image in ("steps", "serve"):
         parser.add_argument(
             f"--{image}-image",
