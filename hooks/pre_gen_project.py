@@ -88,7 +88,8 @@ AWS_NAMES = (
     ("SageMaker pipeline", "{slug}-training", 256),
     ("SageMaker experiment (the pipeline's)", "{slug}-training", 120),
     ("IAM managed policy", "{slug}-pipeline-operator", 128),
-    ("CloudFormation stack", "{slug}-pipeline-role", 128),
+    ("CloudFormation stack", "{slug}-base", 128),
+    ("ECR repository", "{slug}/steps", 256),
 )
 # The default slug is cut to fit in every region (the slugify filter's max_length).
 DEFAULT_SLUG_MAX = min(
