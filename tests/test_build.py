@@ -3,12 +3,15 @@
 No Docker daemon or registry is reachable here, so the Dockerfiles are linted (hadolint) and held
 against the baked project: its Python version, its dependency groups and lock, its uv pin. The
 buildspecs are held against what they call: the Makefile's targets, the pipeline CLI's options.
+The slow tier replays each image's build natively: its `uv sync` on what it copies, then its
+command.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TEMPLATE_DIR, BakedProject
+from conftest import TEMPLATE_DIR, BakedProject, uv
 
 DOCKERFILES = {"steps": "containers/steps/Dockerfile", "serve": "containers/serve/Dockerfile"}
 BUILDSPECS = ("buildspecs/build-images.yml", "buildspecs/test.yml", "buildspecs/run-pipeline.yml")
@@ -93,6 +96,11 @@ def lock_closure(project: BakedProject, groups: set[str]) -> set[str]:
             for extra in version.get("optional-dependencies", {}).values():
                 todo += [d["name"] for d in extra]
     return seen
+
+
+def canonical(name: str) -> str:
+    """A distribution's name as the lock spells it."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def buildspec(project: BakedProject, name: str) -> dict:
@@ -282,3 +290,56 @@ def test_test_buildspec_reports_and_caches(baked: BakedProject) -> None:
     assert f"{report['base-directory']}/{report['files'][0]}" == junit
     assert spec["cache"]["paths"] == [f"{variables['UV_CACHE_DIR']}/**/*"]
     assert "uv sync --locked" in commands(spec)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("image", DOCKERFILES)
+def test_image_environment_builds_from_its_context_and_runs(
+    bake, image: str, tmp_path: Path
+) -> None:
+    """The builder stage replayed without Docker: only what it COPYs, its `uv sync` commands
+    (into a folder instead of /opt/venv, bytecode not compiled), then the final image's command
+    from outside the project with that environment alone."""
+    project = bake()
+    text = (project.path / DOCKERFILES[image]).read_text()
+    builder = text[: list(FROM.finditer(text))[-1].start()]
+    context, venv = tmp_path / "context", tmp_path / "venv"
+    context.mkdir()
+    for line in builder.splitlines():
+        if line.startswith("COPY ") and "--from=" not in line:
+            for source in line.split()[1:-1]:
+                copy = shutil.copytree if (project.path / source).is_dir() else shutil.copy
+                copy(project.path / source, context / source)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env |= {"UV_PROJECT_ENVIRONMENT": str(venv), "UV_PYTHON_DOWNLOADS": "never"}
+    for arguments in uv_syncs(builder):
+        result = subprocess.run(
+            [uv(), "sync", "--quiet", *arguments], cwd=context, env=env, capture_output=True
+        )
+        assert result.returncode == 0, result.stderr.decode()
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
+    listing = subprocess.run(
+        [
+            "python",
+            "-c",
+            "import importlib.metadata as m; print(*(d.name for d in m.distributions()))",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    installed = {canonical(name) for name in listing.stdout.split()}
+    if image == "steps":
+        assert {"scikit-learn", "matplotlib", "pandas"} <= installed
+        script = tmp_path / "preprocess.py"
+        shutil.copy(project.path / "src" / project.package / "steps" / "preprocess.py", script)
+        command = ["python3", str(script), "--help"]
+    else:
+        assert installed & NOT_FOR_SERVING == set()
+        assert canonical(project.context["project_slug"]) in installed
+        entry = re.search(r"^ENTRYPOINT (\[.*\])$", text, re.MULTILINE).group(1)
+        command = [*yaml.safe_load(entry), "serve", "--help"]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage:")
