@@ -9,6 +9,7 @@ command.
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import hashlib
 import os
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TEMPLATE_DIR, BakedProject, uv
+from conftest import TEMPLATE_DIR, BakedProject, run_in_project, uv
 
 DOCKERFILES = {"steps": "containers/steps/Dockerfile", "serve": "containers/serve/Dockerfile"}
 BUILDSPECS = ("buildspecs/build-images.yml", "buildspecs/test.yml", "buildspecs/run-pipeline.yml")
@@ -101,6 +102,48 @@ def lock_closure(project: BakedProject, groups: set[str]) -> set[str]:
 def canonical(name: str) -> str:
     """A distribution's name as the lock spells it."""
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def cli_options(source: str) -> set[str]:
+    """The options a module's argparse parser declares: each `add_argument` whose first argument
+    is a literal, or an f-string over the literal values of the loop around it."""
+    options: set[str] = set()
+
+    def text(node: ast.expr, names: dict[str, str]) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.JoinedStr):
+            parts = [
+                text(part.value, names) if isinstance(part, ast.FormattedValue) else part.value
+                for part in node.values
+            ]
+            return None if None in parts else "".join(parts)
+        if isinstance(node, ast.Name):
+            return names.get(node.id)
+        return None
+
+    def visit(node: ast.AST, bindings: list[dict[str, str]]) -> None:
+        if (
+            isinstance(node, ast.For)
+            and isinstance(node.target, ast.Name)
+            and isinstance(node.iter, ast.Tuple | ast.List)
+        ):
+            values = [text(element, {}) for element in node.iter.elts]
+            bindings = [b | {node.target.id: v} for b in bindings for v in values if v]
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "add_argument"
+            and node.args
+        ):
+            options.update(
+                name for b in bindings if (name := text(node.args[0], b)) and name.startswith("--")
+            )
+        for child in ast.iter_child_nodes(node):
+            visit(child, bindings)
+
+    visit(ast.parse(source), [{}])
+    return options
 
 
 def buildspec(project: BakedProject, name: str) -> dict:
@@ -239,7 +282,7 @@ def test_buildspecs_call_what_the_project_has(baked: BakedProject) -> None:
     makefile = (baked.path / "Makefile").read_text()
     targets = set(re.findall(r"^([a-z][\w-]*):", makefile, re.MULTILINE))
     pipeline = (baked.path / "src" / baked.package / "pipeline.py").read_text()
-    flags = set(re.findall(r'add_argument\(\s*"(--[a-z-]+)"', pipeline))
+    flags = cli_options(pipeline)
     choices = re.search(r'"command",\s*choices=\[([^\]]*)\]', pipeline).group(1)
     pipeline_commands = set(re.findall(r'"([a-z-]+)"', choices))
     groups = dependency_groups(baked)
@@ -343,3 +386,17 @@ def test_image_environment_builds_from_its_context_and_runs(
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage:")
+
+
+@pytest.mark.slow
+def test_options_read_statically_are_those_the_pipeline_cli_lists(bake, generated_venv) -> None:
+    """What test_buildspecs_call_what_the_project_has reads from pipeline.py is what argparse
+    makes of it."""
+    project = bake()
+    result = run_in_project(
+        project, generated_venv, "python", "-m", f"{project.package}.pipeline", "--help"
+    )
+    assert result.returncode == 0, result.stderr
+    listed = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", result.stdout)) - {"--help"}
+    source = (project.path / "src" / project.package / "pipeline.py").read_text()
+    assert cli_options(source) == listed
