@@ -210,6 +210,56 @@ def matches(pattern: re.Pattern[str], what: str) -> Check:
     return check
 
 
+# EventBridge schedule expressions (UTC): rate(value unit) or cron(minutes hours day-of-month
+# month day-of-week year), the fields as AWS documents them; cfn-lint does not check them.
+RATE_RE = re.compile(
+    r"rate\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\)", re.ASCII
+)
+_MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC"
+_DAYS = "SUN|MON|TUE|WED|THU|FRI|SAT"
+# Per field: (name, lowest, highest, names allowed instead of numbers, marks allowed alone).
+CRON_FIELDS = (
+    ("minutes", 0, 59, "", ""),
+    ("hours", 0, 23, "", ""),
+    ("day-of-month", 1, 31, "", "?LW"),
+    ("month", 1, 12, _MONTHS, ""),
+    ("day-of-week", 1, 7, _DAYS, "?L"),
+    ("year", 1970, 2199, "", ""),
+)
+
+
+def _cron_field_problem(text: str, lowest: int, highest: int, names: str, alone: str) -> bool:
+    """Whether a cron field is out of its rules: *, a value, a range, a list, an increment."""
+    if text == "*" or (text in alone):
+        return False
+    value = f"([0-9]+|{names})" if names else "([0-9]+)"
+    item = re.compile(rf"(\*|{value}(-{value})?)(/[0-9]+)?|{value}(L|W|#[1-5])?", re.ASCII)
+    for part in text.split(","):
+        if not item.fullmatch(part):
+            return True
+        numbers = [int(number) for number in re.findall(r"(?<![/#])\b[0-9]+\b", part)]
+        if any(not lowest <= number <= highest for number in numbers):
+            return True
+    return False
+
+
+def schedule_expression(value: str, _: Mapping) -> str | None:
+    if value == "none" or RATE_RE.fullmatch(value):
+        return None
+    if not (value.startswith("cron(") and value.endswith(")")):
+        return "must be an EventBridge rate(...) or cron(...) expression, or none"
+    fields = value[5:-1].split(" ")
+    if len(fields) != len(CRON_FIELDS):
+        names = " ".join(name for name, *_ in CRON_FIELDS)
+        return f"cron() needs {len(CRON_FIELDS)} fields: {names}"
+    for text, (name, *bounds) in zip(fields, CRON_FIELDS, strict=True):
+        if _cron_field_problem(text, *bounds):
+            return f"cron() field {name} {text!r} is not valid"
+    if (fields[2] == "?") == (fields[4] == "?"):
+        return "cron() needs ? in exactly one of day-of-month and day-of-week"
+    return None
+
+
 def one_of(options: list[str]) -> Check:
     def check(value: str, _: Mapping) -> str | None:
         return None if value in options else f"must be one of {', '.join(options)}"
@@ -304,6 +354,7 @@ RULES: dict[str, tuple[tuple[Check, ...], str]] = {
         (*DATA, matches(ACCOUNT_RE, "must be exactly 12 ASCII digits")),
         "123456789012",
     ),
+    "retrain_schedule": ((*DATA, schedule_expression), "'cron(0 3 ? * MON *)'"),
     "mlops_size": ((*DATA, one_of(list(variants.SIZES))), "small"),
     **{
         option: ((*DATA, one_of(list(by_value))), next(iter(by_value)))

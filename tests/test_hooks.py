@@ -32,6 +32,7 @@ GOOD = {
     "author_email": "team@example.com",
     "aws_region": "eu-west-1",
     "aws_account_id": "123456789012",
+    "retrain_schedule": "cron(0 3 ? * MON *)",
     "mlops_size": "small",
     "problem_type": "binary_classification",
 } | {feature.name: variants.NO for feature in variants.FEATURES}
