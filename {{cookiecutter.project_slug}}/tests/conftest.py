@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xgboost as xgb
+import yaml
 from sklearn.datasets import make_classification, make_regression
 
 from {{ cookiecutter.package_name }} import config, local
@@ -296,3 +297,25 @@ def write_csv() -> Callable[..., Path]:
     """write_csv(frame, folder, name="data.csv") -> path: CSV as the steps read it (header, no
     index), creating the folder."""
     return _write_csv
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags (!Sub, !Ref, ...) read as {"Fn::Sub": ...}."""
+
+
+def _intrinsic(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        return {name: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {name: loader.construct_sequence(node, deep=True)}
+    return {name: loader.construct_mapping(node, deep=True)}
+
+
+CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load_cloudformation(name: str) -> dict[str, Any]:
+    """infra/<name>, parsed."""
+    text = (config.PROJECT_DIR / "infra" / name).read_text(encoding="utf-8")
+    return yaml.load(text, Loader=CloudFormationLoader)

@@ -12,35 +12,18 @@ import json
 from typing import Any
 
 import pytest
-import yaml
+from conftest import load_cloudformation
 
 from {{ cookiecutter.package_name }} import config
 
-TEMPLATE = config.PROJECT_DIR / "infra" / "base.yaml"
 PARTITION = "aws"
 # Statements whose resource is `*`, each because its actions cannot be scoped to a resource.
 WILDCARD_RESOURCE_STATEMENTS = {"SdkValidatedJobBasics", "FindModelPackages"}
 
 
-class CloudFormationLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short tags (!Sub, !Ref, ...) read as {"Fn::Sub": ...}."""
-
-
-def _intrinsic(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        return {name: loader.construct_scalar(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return {name: loader.construct_sequence(node, deep=True)}
-    return {name: loader.construct_mapping(node, deep=True)}
-
-
-CloudFormationLoader.add_multi_constructor("!", _intrinsic)
-
-
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CloudFormationLoader)
+    return load_cloudformation("base.yaml")
 
 
 KEY_ARN = f"arn:aws:kms:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:key/0123-abcd"
