@@ -1,12 +1,13 @@
 """Throughput and latency of the inference server against Flask on gunicorn (`make bench`).
 
-    python bench/serve_bench.py [--model-dir build/local-run/model] [--workers 2] [--duration 10]
+    python bench/serve_bench.py [--model-dir build/local-run/model] [--workers 2] [--duration 5]
 
 Starts both servers side by side, each in its own processes on its own port with the same number
 of workers and the same scoring code (bench/flask_app.py), then, for 1-row and 100-row text/csv
 requests (rows of the local run's test split), runs a load generator in a process of its own
 against one server at a time: `--connections` clients each sending a request as soon as the
-previous answer arrived, a warm-up, then a measured interval. Latency is from the moment a
+previous answer arrived, a warm-up, then a measured interval, in rounds that alternate the
+servers. Latency is from the moment a
 request is sent (or its connection opened: gunicorn's sync workers close every connection) to
 the last byte of its answer. Prints a table, the throughput ratio and the p99s.
 
@@ -99,13 +100,23 @@ async def generate_load(port: int, body: bytes, connections: int, warmup: float,
     results = await asyncio.gather(
         *(client(port, request, record_from, stop_at) for _ in range(connections))
     )
-    latencies = sorted(latency for result in results for latency in result["latencies"])
     return {
-        "requests": len(latencies),
+        "latencies": [latency for result in results for latency in result["latencies"]],
         "errors": sum(result["errors"] for result in results),
         "seconds": duration,
-        "p50": latencies[len(latencies) // 2] if latencies else float("nan"),
-        "p99": latencies[int(len(latencies) * 0.99)] if latencies else float("nan"),
+    }
+
+
+def summary(runs: list[dict]) -> dict:
+    """The rounds of one server and payload together: requests a second, p50 and p99."""
+    latencies = sorted(latency for run in runs for latency in run["latencies"])
+    if not latencies:
+        sys.exit("bench: no request completed")
+    return {
+        "rate": len(latencies) / sum(run["seconds"] for run in runs),
+        "errors": sum(run["errors"] for run in runs),
+        "p50": latencies[len(latencies) // 2],
+        "p99": latencies[int(len(latencies) * 0.99)],
     }
 
 
@@ -133,8 +144,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--workers", type=int, default=2, help="worker processes of each server")
     parser.add_argument("--connections", type=int, default=8, help="concurrent clients")
-    parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds measured")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds measured a round")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds, alternating the servers: a burst of other work on the machine then "
+        "falls on both",
+    )
     return parser.parse_args(argv)
 
 
@@ -207,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"bench: no model in {args.model_dir} or rows in {args.rows}: `make local-run`")
     bodies = csv_bodies(args.rows)
     servers = start_servers(args)
-    results: dict[tuple[str, int], dict] = {}
+    runs: dict[tuple[str, int], list[dict]] = {}
     try:
         same_answers(servers, bodies[max(ROWS_PER_REQUEST)])
         body_dir = Path("build/bench")
@@ -215,40 +233,42 @@ def main(argv: list[str] | None = None) -> int:
         for count, body in bodies.items():
             body_file = body_dir / f"{count}-rows.csv"
             body_file.write_bytes(body)
-            for name, (_, port) in servers.items():
-                load = [str(port), str(body_file), str(args.connections)]
-                load += [str(args.warmup), str(args.duration)]
-                done = subprocess.run(
-                    [sys.executable, __file__, "load", *load],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                results[name, count] = json.loads(done.stdout)
+            for _ in range(args.rounds):
+                for name, (_, port) in servers.items():
+                    load = [str(port), str(body_file), str(args.connections)]
+                    load += [str(args.warmup), str(args.duration)]
+                    done = subprocess.run(
+                        [sys.executable, __file__, "load", *load],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    )
+                    runs.setdefault((name, count), []).append(json.loads(done.stdout))
     finally:
         for process, _ in servers.values():
             process.terminate()
         for process, _ in servers.values():
             process.wait(timeout=30)
-    print_report(results, args)
+    print_report({key: summary(value) for key, value in runs.items()}, args)
     return 0
 
 
 def print_report(results: dict[tuple[str, int], dict], args: argparse.Namespace) -> None:
     print(
         f"{args.workers} workers a server, {os.cpu_count()} cores, {args.connections} "
-        f"connections, {args.warmup:g} s warm-up, {args.duration:g} s measured, text/csv"
+        f"connections, {args.rounds} rounds of {args.warmup:g} s warm-up and {args.duration:g} s "
+        "measured, text/csv"
     )
     print(f"{'server':<18} {'rows':>5} {'req/s':>9} {'rows/s':>10} {'p50 ms':>8} {'p99 ms':>8} err")
     for (name, count), result in results.items():
-        rate = result["requests"] / result["seconds"]
+        rate = result["rate"]
         print(
             f"{name:<18} {count:>5} {rate:>9.0f} {rate * count:>10.0f} "
             f"{result['p50'] * 1e3:>8.2f} {result['p99'] * 1e3:>8.2f} {result['errors']}"
         )
     for count in ROWS_PER_REQUEST:
         ours, reference = results["starlette/uvicorn", count], results["flask/gunicorn", count]
-        ratio = ours["requests"] / max(reference["requests"], 1)
+        ratio = ours["rate"] / reference["rate"]
         print(
             f"{count} row(s): throughput {ratio:.1f}x Flask's; p99 {ours['p99'] * 1e3:.2f} ms "
             f"against {reference['p99'] * 1e3:.2f} ms"

@@ -362,8 +362,9 @@ class Scorer:
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
         """Probabilities of the positive class (classification) or predicted values."""
-        # The booster's own feature types make its category columns categorical: the codes.
-        return self.booster.inplace_predict(matrix)
+        # The booster's own feature types make its category columns categorical: the codes. The
+        # columns are in the booster's order by construction: no per-call check of the names.
+        return self.booster.inplace_predict(matrix, validate_features=False)
 
     def format(self, scores: np.ndarray, media_type: str) -> bytes:
         values = scores.tolist()
