@@ -121,8 +121,8 @@ def summary(runs: list[dict]) -> dict:
 
 
 def load_main(argv: list[str]) -> int:
-    """The load generator's own process: prints its measurement as JSON."""
-    port, body_file, connections, warmup, duration = argv
+    """The load generator's own process: writes its measurement as JSON to result_file."""
+    port, body_file, connections, warmup, duration, result_file = argv
     try:
         import uvloop
 
@@ -131,7 +131,7 @@ def load_main(argv: list[str]) -> int:
         run = asyncio.run
     body = Path(body_file).read_bytes()
     result = run(generate_load(int(port), body, int(connections), float(warmup), float(duration)))
-    print(json.dumps(result))
+    Path(result_file).write_text(json.dumps(result), encoding="utf-8")
     return 0
 
 
@@ -235,15 +235,12 @@ def main(argv: list[str] | None = None) -> int:
             body_file.write_bytes(body)
             for _ in range(args.rounds):
                 for name, (_, port) in servers.items():
+                    result_file = body_dir / "result.json"
                     load = [str(port), str(body_file), str(args.connections)]
-                    load += [str(args.warmup), str(args.duration)]
-                    done = subprocess.run(
-                        [sys.executable, __file__, "load", *load],
-                        capture_output=True,
-                        text=True,
-                        check=True,
-                    )
-                    runs.setdefault((name, count), []).append(json.loads(done.stdout))
+                    load += [str(args.warmup), str(args.duration), str(result_file)]
+                    subprocess.run([sys.executable, __file__, "load", *load], check=True)
+                    result = json.loads(result_file.read_text(encoding="utf-8"))
+                    runs.setdefault((name, count), []).append(result)
     finally:
         for process, _ in servers.values():
             process.terminate()
