@@ -61,6 +61,15 @@ CHOICE_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
             "src/{package}/schemas/diabetes.json",
         ),
     },
+    # Exactly one CI/CD system runs the buildspecs' jobs: test, build the images, run the pipeline.
+    "ci_system": {
+        "codepipeline": ("infra/cicd.yaml", "tests/test_codepipeline.py"),
+        "github_actions": (
+            ".github",
+            "infra/github-oidc.yaml",
+            "tests/test_github_actions.py",
+        ),
+    },
 }
 
 

