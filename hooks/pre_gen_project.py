@@ -90,6 +90,10 @@ AWS_NAMES = (
     ("IAM managed policy", "{slug}-pipeline-operator", 128),
     ("CloudFormation stack", "{slug}-base", 128),
     ("ECR repository", "{slug}/steps", 256),
+    ("Lambda function (retraining triggers)", "{slug}-start-training", 64),
+    ("IAM role (GitHub Actions)", "{slug}-github-actions", 64),
+    ("CodePipeline pipeline", "{slug}-cicd", 100),
+    ("CodeBuild project", "{slug}-build-images", 150),
 )
 # The default slug is cut to fit in every region (the slugify filter's max_length).
 DEFAULT_SLUG_MAX = min(
