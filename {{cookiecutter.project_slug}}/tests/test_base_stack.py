@@ -18,7 +18,7 @@ from {{ cookiecutter.package_name }} import config
 
 PARTITION = "aws"
 # Statements whose resource is `*`, each because its actions cannot be scoped to a resource.
-WILDCARD_RESOURCE_STATEMENTS = {"SdkValidatedJobBasics", "FindModelPackages"}
+WILDCARD_RESOURCE_STATEMENTS = {"SdkValidatedJobBasics", "FindModelPackages", "LogInToEcr"}
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +90,12 @@ def operator_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
     return statements(template, policy)
 
 
+@pytest.fixture(scope="module")
+def publisher_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    policy = template["Resources"]["ImagePublisherPolicy"]["Properties"]["PolicyDocument"]
+    return statements(template, policy)
+
+
 def allows(
     found: list[dict[str, Any]], action: str, resource: str = "*", conditional: bool = False
 ) -> bool:
@@ -121,13 +127,22 @@ def test_the_role_has_what_the_sdk_checks_while_building_the_pipeline(
     assert iam_role_resolver._expected_trust_services(role_type) <= principals
 
 
-def test_no_action_is_a_wildcard_and_few_resources_are(role_statements, operator_statements):
-    for statement in [*role_statements, *operator_statements]:
+def test_no_action_is_a_wildcard_and_few_resources_are(
+    role_statements, operator_statements, publisher_statements
+):
+    policies = [*role_statements, *operator_statements, *publisher_statements]
+    for statement in policies:
         assert all(action != "*" and not action.endswith(":*") for action in statement["Action"])
-    everything = {
-        s["Sid"] for s in [*role_statements, *operator_statements] if "*" in s["Resource"]
-    }
+    everything = {s["Sid"] for s in policies if "*" in s["Resource"]}
     assert everything == WILDCARD_RESOURCE_STATEMENTS
+
+
+def test_the_image_publisher_pushes_to_the_project_repositories_only(publisher_statements):
+    for repository in (config.STEPS_IMAGE_REPOSITORY, config.SERVE_IMAGE_REPOSITORY):
+        for action in ("ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:CompleteLayerUpload"):
+            assert allows(publisher_statements, action, f"{ECR}/{repository}"), action
+    assert not allows(publisher_statements, "ecr:PutImage", f"{ECR}/another-project/steps")
+    assert allows(publisher_statements, "ecr:GetAuthorizationToken")
 
 
 def test_the_role_covers_what_the_pipeline_makes(role_statements):
