@@ -23,7 +23,7 @@ import pytest
 
 from {{ cookiecutter.package_name }} import predict
 from {{ cookiecutter.package_name }}.serve import scoring
-from {{ cookiecutter.package_name }}.steps import evaluate, preprocess
+from {{ cookiecutter.package_name }}.steps import preprocess
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 PROBLEM_TYPES = ["binary_classification", "regression"]
@@ -327,8 +327,7 @@ def test_requests_over_the_limits_get_413(configured_url, configured, make_rows)
     one_line_refusal(response.status, response.headers["Content-Type"].split(";")[0], text, 413)
 
 
-def test_the_threshold_and_missing_values_are_those_of_the_steps():
-    assert scoring.THRESHOLD == evaluate.THRESHOLD
+def test_missing_values_are_those_preprocess_reads_as_missing():
     for value in scoring.NA_TEXT:
         frame = pd.read_csv(io.StringIO(f"a,b\n{value},1\n"), dtype=str)
         assert frame["a"].isna().all(), value

@@ -33,8 +33,6 @@ CONTENT_TYPES = (CSV, JSON)
 # the row cap bounds how long one request holds a worker.
 MAX_BODY_BYTES = 6 * 1024 * 1024
 MAX_ROWS = 10_000
-# evaluate.THRESHOLD: the label is positive when the probability exceeds it.
-THRESHOLD = 0.5
 # The cells pandas.read_csv reads as missing (its default na_values), as preprocess reads a file.
 NA_TEXT = frozenset(
     {
@@ -370,7 +368,7 @@ class Scorer:
         values = scores.tolist()
         if self.problem_type == "binary_classification":
             negative, positive = self.labels
-            labels = [positive if p > THRESHOLD else negative for p in values]
+            labels = [positive if p > train.LABEL_THRESHOLD else negative for p in values]
             if media_type == CSV:
                 lines = (f"{p!r},{label}\n" for p, label in zip(values, labels, strict=True))
                 return "".join(lines).encode()

@@ -65,8 +65,7 @@ EVALUATION_FILE = "evaluation.json"
 # Both are higher-is-better, so what a challenger must reach is the champion's value + margin.
 HEADLINE_METRICS = {"binary_classification": "auc", "regression": "r2"}
 NO_CHAMPION = "no approved model yet: the naive baseline stands in"
-# The label threshold of the SageMaker XGBoost container: label 1 when the probability > 0.5.
-THRESHOLD = 0.5
+THRESHOLD = model_io.LABEL_THRESHOLD
 # Model Monitor's convention for standard deviations: the metric on 5 random 80 % samples,
 # reported only from 200 rows up ("NaN" below that).
 STD_MIN_ROWS = 200

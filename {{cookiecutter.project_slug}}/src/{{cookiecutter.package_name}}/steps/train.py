@@ -44,6 +44,9 @@ EVAL_METRICS = {"binary_classification": "logloss", "regression": "rmse"}
 # one thread and 14 s with all threads of two busy cores).
 ROWS_PER_THREAD = 10_000
 MODEL_FILE = "xgboost-model"
+# The label of a binary model's probability, as the SageMaker XGBoost container gives it: 1 when
+# the probability exceeds this. Evaluate, predict and the server all label rows by it.
+LABEL_THRESHOLD = 0.5
 # The booster attribute that holds the metadata, as one JSON string.
 METADATA_ATTRIBUTE = "metadata"
 SCHEMA_FILE = "schema.json"
