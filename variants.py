@@ -28,6 +28,8 @@ class Feature:
     # Files and folders (relative to the project, "{package}" is the package name) that exist
     # only when the feature is on.
     paths: tuple[str, ...]
+    # Features this one cannot work without (the hook refuses the contradiction).
+    requires: tuple[str, ...] = ()
 
 
 FEATURES: tuple[Feature, ...] = (
@@ -44,6 +46,32 @@ FEATURES: tuple[Feature, ...] = (
         "(Clarify report format), registered with the model",
         defaults={"small": False, "medium": False, "large": True},
         paths=("src/{package}/steps/explain.py", "tests/test_explain.py"),
+    ),
+    Feature(
+        name="staging_stage",
+        summary="Deploy an approved model to a staging endpoint first: smoke and load test, "
+        "manual approval, then production",
+        defaults={"small": False, "medium": True, "large": True},
+        paths=("config/staging.json",),
+    ),
+    Feature(
+        name="deployment_accounts",
+        summary="Staging and production endpoints in accounts of their own, deployed by a "
+        "role only the tooling account's CI may assume",
+        defaults={"small": False, "medium": True, "large": True},
+        paths=("tests/test_cross_account.py",),
+        requires=("staging_stage",),
+    ),
+    Feature(
+        name="batch_transform",
+        summary="Batch transform of the approved model over an S3 prefix, on a schedule or "
+        "on demand, as an alternative to the endpoint for offline scoring",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=(
+            "infra/batch-transform.yaml",
+            "src/{package}/deploy/batch.py",
+            "tests/test_batch_transform.py",
+        ),
     ),
 )
 
@@ -70,6 +98,14 @@ CHOICE_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
             "tests/test_github_actions.py",
         ),
     },
+}
+
+
+# Choice options that only change values inside files: every value is baked somewhere in the test
+# matrix (cycled over the variants), none owns files. The first value is the default.
+VALUE_CHOICES: dict[str, tuple[str, ...]] = {
+    "endpoint_type": ("realtime", "serverless"),
+    "rollout": ("canary", "linear", "all_at_once"),
 }
 
 

@@ -309,6 +309,47 @@ def known_region(region: str, _: Mapping) -> str | None:
     return None
 
 
+def needs(required: tuple[str, ...]) -> Check:
+    """A feature that cannot work without others (variants.Feature.requires) has them on."""
+
+    def check(value: str, context: Mapping) -> str | None:
+        for name in required:
+            if value == variants.YES and context.get(name) != variants.YES:
+                return f"needs {name}=yes; answer {name}=yes too, or no here"
+        return None
+
+    return check
+
+
+def deployment_account(other: str) -> Check:
+    """A stage's account: its own (not the tooling account, nor the other stage's) when the
+    stages have accounts of their own, the tooling account otherwise."""
+
+    def check(value: str, context: Mapping) -> str | None:
+        tooling = context.get("aws_account_id")
+        if context.get("deployment_accounts") != variants.YES:
+            if value != tooling:
+                return (
+                    f"differs from aws_account_id {tooling}, but deployment_accounts=no deploys "
+                    "in that account; answer deployment_accounts=yes, or leave it at "
+                    f"{tooling}"
+                )
+            return None
+        if value == tooling:
+            return "is the tooling account (aws_account_id); deployment_accounts=yes needs its own"
+        if value == context.get(other):
+            return f"is also {other}; staging and production need an account each"
+        return None
+
+    return check
+
+
+def whole_dollars(value: str, _: Mapping) -> str | None:
+    if not re.fullmatch(r"[1-9][0-9]{0,6}", value, re.ASCII):
+        return "must be a whole number of US dollars from 1 to 9999999"
+    return None
+
+
 DATA = (is_text, no_template_syntax)
 FREE_TEXT = (*DATA, not_blank, printable_line)
 
@@ -365,9 +406,33 @@ RULES: dict[str, tuple[tuple[Check, ...], str]] = {
         for option, by_value in variants.CHOICE_PATHS.items()
     },
     **{
-        feature.name: ((*DATA, one_of([variants.YES, variants.NO])), variants.YES)
+        option: ((*DATA, one_of(list(values))), values[0])
+        for option, values in variants.VALUE_CHOICES.items()
+    },
+    "monthly_budget_usd": ((*DATA, whole_dollars), "500"),
+    **{
+        feature.name: (
+            (*DATA, one_of([variants.YES, variants.NO]), needs(feature.requires)),
+            variants.NO,
+        )
         for feature in variants.FEATURES
     },
+    "staging_account_id": (
+        (
+            *DATA,
+            matches(ACCOUNT_RE, "must be exactly 12 ASCII digits"),
+            deployment_account("prod_account_id"),
+        ),
+        "123456789012",
+    ),
+    "prod_account_id": (
+        (
+            *DATA,
+            matches(ACCOUNT_RE, "must be exactly 12 ASCII digits"),
+            deployment_account("staging_account_id"),
+        ),
+        "210987654321",
+    ),
 }
 
 

@@ -16,6 +16,21 @@ AUTHOR_EMAIL = {{ cookiecutter.author_email | python_string(column=15) }}
 # Features chosen at generation time (see the template's variant table).
 DATA_QUALITY_BASELINE = {{ cookiecutter.data_quality_baseline == "yes" }}
 EXPLAINABILITY_REPORT = {{ cookiecutter.explainability_report == "yes" }}
+STAGING_STAGE = {{ cookiecutter.staging_stage == "yes" }}
+DEPLOYMENT_ACCOUNTS = {{ cookiecutter.deployment_accounts == "yes" }}
+BATCH_TRANSFORM = {{ cookiecutter.batch_transform == "yes" }}
+CI_SYSTEM = {{ cookiecutter.ci_system | tojson }}
+MONTHLY_BUDGET_USD = {{ cookiecutter.monthly_budget_usd | int }}
+
+# Where approved models are deployed, in order: each stage's settings are config/<stage>.json.
+STAGES = {{ (["staging", "prod"] if cookiecutter.staging_stage == "yes" else ["prod"]) | tojson }}
+# Stage -> the AWS account its endpoint runs in (the tooling account, AWS_ACCOUNT_ID, runs the
+# pipeline, the registry and CI).
+_ACCOUNTS = {
+    "staging": {{ cookiecutter.staging_account_id | tojson }},
+    "prod": {{ cookiecutter.prod_account_id | tojson }},
+}
+STAGE_ACCOUNTS = {stage: _ACCOUNTS[stage] for stage in STAGES}
 
 # AWS names derived from the slug, so that every resource of this project is recognisable.
 PIPELINE_NAME = f"{PROJECT_SLUG}-training"
@@ -41,6 +56,7 @@ TAGS = {
 PACKAGE_DIR = Path(__file__).parent
 STEPS_DIR = PACKAGE_DIR / "steps"
 PROJECT_DIR = PACKAGE_DIR.parent.parent
+CONFIG_DIR = PROJECT_DIR / "config"  # each stage's settings: config/<stage>.json
 
 # The data set the project trains on, by the name of its schema in schemas/: the one setting
 # to change for your own data (`make schema DATA=your.csv TARGET=column` writes the schema and
