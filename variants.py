@@ -91,11 +91,18 @@ CHOICE_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     # Exactly one CI/CD system runs the buildspecs' jobs: test, build the images, run the pipeline.
     "ci_system": {
-        "codepipeline": ("infra/cicd.yaml", "tests/test_codepipeline.py"),
+        "codepipeline": (
+            "infra/cicd.yaml",
+            "infra/deploy-pipeline.yaml",
+            "tests/test_codepipeline.py",
+            "tests/test_deploy_pipeline.py",
+        ),
         "github_actions": (
             ".github",
             "infra/github-oidc.yaml",
+            "infra/github-deploy.yaml",
             "tests/test_github_actions.py",
+            "tests/test_github_deploy.py",
         ),
     },
 }
