@@ -94,6 +94,11 @@ AWS_NAMES = (
     ("IAM role (GitHub Actions)", "{slug}-github-actions", 64),
     ("CodePipeline pipeline", "{slug}-cicd", 100),
     ("CodeBuild project", "{slug}-build-images", 150),
+    ("SageMaker endpoint", "{slug}-staging", 63),
+    ("IAM role (deployment, per account)", "{slug}-cloudformation", 64),
+    ("CloudFormation stack (endpoint)", "{slug}-endpoint-staging", 128),
+    ("CloudWatch alarm", "{slug}-staging-model-latency", 255),
+    ("EventBridge rule (deploy on approval)", "{slug}-model-approved", 64),
 )
 # The default slug is cut to fit in every region (the slugify filter's max_length).
 DEFAULT_SLUG_MAX = min(

@@ -41,51 +41,93 @@ class Variant:
 
     @property
     def id(self) -> str:
-        return "-".join(
-            value if key in ("mlops_size", *variants.CHOICE_PATHS) else f"{key}={value}"
-            for key, value in self.answers
-        )
+        plain = ("mlops_size", *variants.CHOICE_PATHS, *variants.VALUE_CHOICES)
+        return "-".join(value if key in plain else f"{key}={value}" for key, value in self.answers)
 
 
-def all_variants() -> list[Variant]:
-    """Every size x every choice option that owns files x every feature on and off."""
-    axes = {"mlops_size": list(variants.SIZES)}
-    axes |= {option: list(by_value) for option, by_value in variants.CHOICE_PATHS.items()}
-    axes |= {feature.name: [variants.YES, variants.NO] for feature in variants.FEATURES}
-    return [
-        Variant(tuple(zip(axes, values, strict=True)))
-        for values in itertools.product(*axes.values())
-    ]
+FEATURE_NAMES = [feature.name for feature in variants.FEATURES]
+CHOICES = list(itertools.product(*variants.CHOICE_PATHS.values()))
 
 
-def covering_variants() -> list[Variant]:
-    """Fewer variants for the slow tier, still covering what changes the generated code.
+def _consistent(features: dict[str, str]) -> bool:
+    """No feature on without a feature it requires (the hook refuses that)."""
+    return all(
+        features[required] == variants.YES
+        for feature in variants.FEATURES
+        if features[feature.name] == variants.YES
+        for required in feature.requires
+    )
 
-    The size only changes feature defaults, so: every size with its defaults for every choice
-    value, then each feature combination that is still missing, cycling size and choices.
+
+def _defaults(size: str) -> dict[str, str]:
+    return {name: variants.feature_default(size, name) for name in FEATURE_NAMES}
+
+
+def _matrix() -> tuple[list[dict[str, str]], int]:
+    """The answers of every variant the tests bake, and how many of them the slow tier takes.
+
+    Multiplied where options interact, cycled where they do not: every size with every
+    combination of the choices that own files at its feature defaults; then each feature turned
+    away from its default in one size (the slow tier stops here); then every other consistent
+    feature combination, cycling sizes and choices. Value choices (no files of their own) are
+    cycled over the list, so that every value is baked.
     """
-    choices = list(itertools.product(*variants.CHOICE_PATHS.values()))
-    chosen = []
-    for size in variants.SIZES:
-        defaults = {f.name: variants.feature_default(size, f.name) for f in variants.FEATURES}
-        chosen += [
-            {"mlops_size": size, **dict(zip(variants.CHOICE_PATHS, c, strict=True)), **defaults}
-            for c in choices
-        ]
-    covered = {tuple(v[f.name] for f in variants.FEATURES) for v in chosen}
-    combos = itertools.product([variants.YES, variants.NO], repeat=len(variants.FEATURES))
-    missing = [combo for combo in combos if combo not in covered]
-    cycle = itertools.cycle(itertools.product(variants.SIZES, choices))
-    for combo, (size, choice) in zip(missing, cycle, strict=False):  # cycle is endless
+    chosen = [
+        {
+            "mlops_size": size,
+            **dict(zip(variants.CHOICE_PATHS, choice, strict=True)),
+            **_defaults(size),
+        }
+        for size in variants.SIZES
+        for choice in CHOICES
+    ]
+    placements = itertools.cycle(itertools.product(variants.SIZES, CHOICES))
+    for name in FEATURE_NAMES:
+        for size in variants.SIZES:
+            features = _defaults(size)
+            features[name] = variants.NO if features[name] == variants.YES else variants.YES
+            if _consistent(features):
+                break
+        else:
+            continue
+        _, choice = next(placements)
         chosen.append(
             {
                 "mlops_size": size,
                 **dict(zip(variants.CHOICE_PATHS, choice, strict=True)),
-                **dict(zip([f.name for f in variants.FEATURES], combo, strict=True)),
+                **features,
             }
         )
-    by_answers = {v.answers: v for v in all_variants()}
-    return [by_answers[tuple((key, c[key]) for key, _ in VARIANTS[0].answers)] for c in chosen]
+    slow = len(chosen)
+    covered = {tuple(c[name] for name in FEATURE_NAMES) for c in chosen}
+    for combo in itertools.product([variants.YES, variants.NO], repeat=len(FEATURE_NAMES)):
+        features = dict(zip(FEATURE_NAMES, combo, strict=True))
+        if combo in covered or not _consistent(features):
+            continue
+        size, choice = next(placements)
+        chosen.append(
+            {
+                "mlops_size": size,
+                **dict(zip(variants.CHOICE_PATHS, choice, strict=True)),
+                **features,
+            }
+        )
+    for option, values in variants.VALUE_CHOICES.items():
+        for index, answers in enumerate(chosen):
+            # Shifted once per size block, so that no value always meets the same choice.
+            answers[option] = values[(index + index // len(CHOICES)) % len(values)]
+    return chosen, slow
+
+
+def all_variants() -> list[Variant]:
+    """Every variant of the fast tier."""
+    return [Variant(tuple(answers.items())) for answers in _matrix()[0]]
+
+
+def covering_variants() -> list[Variant]:
+    """The slow tier's variants: every size and choice at its defaults, and each feature flipped."""
+    answers, slow = _matrix()
+    return [Variant(tuple(a.items())) for a in answers[:slow]]
 
 
 VARIANTS = all_variants()

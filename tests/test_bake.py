@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 import yaml
 from cfnlint.decode import cfn_yaml
-from conftest import COOKIECUTTER_JSON, PROJECT_TEMPLATE, TEMPLATE_DIR, BakedProject, Variant
+from conftest import (
+    COOKIECUTTER_JSON,
+    COVERING_VARIANTS,
+    PROJECT_TEMPLATE,
+    TEMPLATE_DIR,
+    VARIANTS,
+    BakedProject,
+    Variant,
+)
 
 import variants
 
@@ -133,7 +141,7 @@ def test_every_feature_has_a_labelled_prompt_defaulting_from_the_table() -> None
 def test_choice_options_match_the_table() -> None:
     """Choices are text answers (the hook checks them, in one line, on every route): the default is
     the first value and the label names every value."""
-    choices = {"mlops_size": variants.SIZES} | variants.CHOICE_PATHS
+    choices = {"mlops_size": variants.SIZES} | variants.CHOICE_PATHS | variants.VALUE_CHOICES
     for option, by_value in choices.items():
         assert COOKIECUTTER_JSON[option] == next(iter(by_value))
         label = COOKIECUTTER_JSON["__prompts__"][option]
@@ -145,6 +153,12 @@ def test_choice_options_match_the_table() -> None:
 def test_every_prompt_is_labelled() -> None:
     prompts = {key for key in COOKIECUTTER_JSON if not key.startswith("_")}
     assert prompts == set(COOKIECUTTER_JSON["__prompts__"])
+
+
+def test_every_value_choice_is_baked() -> None:
+    for option, values in variants.VALUE_CHOICES.items():
+        for tier in (VARIANTS, COVERING_VARIANTS):
+            assert {v.context[option] for v in tier} == set(values), option
 
 
 def test_every_owned_path_exists_in_the_template() -> None:

@@ -36,6 +36,11 @@ GOOD = {
     "retrain_schedule": "cron(0 3 ? * MON *)",
     "mlops_size": "small",
     "problem_type": "binary_classification",
+    "endpoint_type": "realtime",
+    "rollout": "canary",
+    "monthly_budget_usd": "500",
+    "staging_account_id": "123456789012",
+    "prod_account_id": "123456789012",
 } | {feature.name: variants.NO for feature in variants.FEATURES}
 
 
