@@ -127,6 +127,20 @@ def test_readme_diagram_shows_this_variants_steps(baked: BakedProject) -> None:
     assert ("Explain[" in diagram) == (baked.context["explainability_report"] == variants.YES)
 
 
+def test_readme_diagram_shows_the_path_from_approval_to_production(baked: BakedProject) -> None:
+    readme = (baked.path / "README.md").read_text()
+    section = readme.split("## From an approved model to production")[1]
+    diagram = section.split("```mermaid")[1].split("```")[0]
+    slug = baked.context["project_slug"]
+    for node in ("approve[", "rule{", "prod[", "alarms{", "rollback["):
+        assert node in diagram, node
+    assert "ModelApprovalStatus = Approved" in diagram
+    assert f"{slug}-endpoint-prod" in diagram
+    staging = baked.context["staging_stage"] == variants.YES
+    assert ("stg[" in diagram and "manual{" in diagram) == staging
+    assert f"account {baked.context['prod_account_id']}" in diagram
+
+
 # The variant table and cookiecutter.json must describe the same options.
 
 
