@@ -1,0 +1,215 @@
+"""AWS calls of a deployment: the latest approved package, the stage account's session, and a
+CloudFormation stack created or updated through a change set."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError, WaiterError
+
+from .. import config
+from .stage import Stage
+
+INFRA_DIR = config.PROJECT_DIR / "infra"
+ENDPOINT_TEMPLATE = INFRA_DIR / "endpoint.yaml"
+BATCH_TEMPLATE = INFRA_DIR / "batch-transform.yaml"
+APPROVED = "Approved"
+# What CloudFormation says of a change set that would change nothing: a deploy of what is
+# already deployed, which succeeds.
+NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+# A blue/green rollout waits its bake time at every step: a linear one of 10% steps with 10
+# minutes each takes well over an hour. 15 s between polls, for up to 3 hours.
+POLL_SECONDS = 15
+MAX_POLLS = 720
+
+
+class DeployError(RuntimeError):
+    """A deployment that cannot go on; the message says why in one line."""
+
+
+def tooling_session() -> boto3.Session:
+    """The caller's credentials in the project's region: CI's deployer role, or a person's."""
+    return boto3.Session(region_name=config.AWS_REGION)
+
+
+def latest_approved(session: boto3.Session, group: str = config.MODEL_PACKAGE_GROUP) -> str:
+    """The ARN of the group's newest Approved model package."""
+    sagemaker = session.client("sagemaker")
+    listed = sagemaker.list_model_packages(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus=APPROVED,
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        MaxResults=1,
+    )["ModelPackageSummaryList"]
+    if not listed:
+        raise DeployError(
+            f"no Approved model package in group {group}: approve one "
+            "(aws sagemaker update-model-package --model-approval-status Approved)"
+        )
+    return listed[0]["ModelPackageArn"]
+
+
+def deployment_session(stage: Stage, session: boto3.Session) -> boto3.Session:
+    """A session as the stage account's deployment role, assumed from `session` (the tooling
+    account's deployer); `session` itself when it already is that role."""
+    sts = session.client("sts")
+    identity = sts.get_caller_identity()
+    role = f"arn:aws:sts::{stage.account}:assumed-role/{config.PROJECT_SLUG}-deployment/"
+    if identity["Arn"].startswith(role):
+        return session
+    name = f"{config.PROJECT_SLUG}-deploy-{stage.name}"[:64]
+    try:
+        credentials = sts.assume_role(RoleArn=stage.deployment_role_arn, RoleSessionName=name)[
+            "Credentials"
+        ]
+    except ClientError as error:
+        raise DeployError(
+            f"cannot assume {stage.deployment_role_arn} as {identity['Arn']}: "
+            f"{error.response['Error']['Message']} (deploy infra/deployment-account.yaml in "
+            f"account {stage.account}, and run as the tooling account's "
+            f"{config.PROJECT_SLUG}-deployer role)"
+        ) from None
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=session.region_name or config.AWS_REGION,
+    )
+
+
+def describe_stack(cloudformation: Any, stack_name: str) -> dict[str, Any] | None:
+    """The stack's description, or None when there is no such stack."""
+    try:
+        return cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    except ClientError as error:
+        if "does not exist" in error.response["Error"]["Message"]:
+            return None
+        raise
+
+
+def current_package(stack: Mapping[str, Any] | None) -> str:
+    """The package the endpoint stack serves live: its ModelPackageArn output, else parameter."""
+    if stack is None:
+        return ""
+    for output in stack.get("Outputs", []):
+        if output["OutputKey"] == "ModelPackageArn":
+            return output["OutputValue"]
+    for parameter in stack.get("Parameters", []):
+        if parameter["ParameterKey"] == "ModelPackageArn":
+            return parameter["ParameterValue"]
+    return ""
+
+
+def endpoint_parameters(
+    stage: Stage, model_package_arn: str, shadow: bool, stack: Mapping[str, Any] | None
+) -> dict[str, str]:
+    """The endpoint stack's parameters. With shadow, the package the stack serves now stays
+    live and the new one runs as the shadow variant."""
+    if not shadow:
+        return stage.stack_parameters(model_package_arn)
+    live = current_package(stack)
+    if not live:
+        raise DeployError(
+            f"--shadow keeps the live model, but stack {stage.stack_name} serves none yet: "
+            "deploy without --shadow first"
+        )
+    if live == model_package_arn:
+        raise DeployError(f"{model_package_arn} is already live on {stage.endpoint_name}")
+    return stage.stack_parameters(live, shadow_model_package_arn=model_package_arn)
+
+
+def tags(stage: Stage) -> list[dict[str, str]]:
+    """The project's tags and the stage, on the stack and so on every resource it creates."""
+    return [
+        {"Key": key, "Value": value} for key, value in {**config.TAGS, "stage": stage.name}.items()
+    ]
+
+
+def first_failure(cloudformation: Any, stack_name: str) -> str:
+    """The first failed resource of the stack's latest operation and its reason, in one line."""
+    events: list[dict[str, Any]] = []
+    paginator = cloudformation.get_paginator("describe_stack_events")
+    # Newest first: collect back to the start of the latest operation on the stack.
+    for page in paginator.paginate(StackName=stack_name):
+        done = False
+        for event in page["StackEvents"]:
+            events.append(event)
+            if (
+                event["ResourceType"] == "AWS::CloudFormation::Stack"
+                and event["ResourceStatus"] in ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS")
+                and event["LogicalResourceId"] == stack_name
+            ):
+                done = True
+                break
+        if done:
+            break
+    for event in reversed(events):
+        if event["ResourceStatus"].endswith("_FAILED") and event.get("ResourceStatusReason"):
+            reason = " ".join(event["ResourceStatusReason"].split())
+            return f"{event['LogicalResourceId']} ({event['ResourceType']}): {reason}"
+    stack = describe_stack(cloudformation, stack_name) or {}
+    return stack.get("StackStatusReason") or stack.get("StackStatus", "no stack events")
+
+
+def create_or_update(
+    cloudformation: Any,
+    stack_name: str,
+    template_body: str,
+    parameters: Mapping[str, str],
+    role_arn: str,
+    stack_tags: list[dict[str, str]],
+    poll_seconds: int = POLL_SECONDS,
+) -> str:
+    """Create the stack, or update it, through a change set with the CloudFormation service role;
+    wait for the end. Returns "created", "updated" or "no changes"; DeployError with the first
+    failed resource's reason when the change set or the stack fails."""
+    stack = describe_stack(cloudformation, stack_name)
+    status = stack["StackStatus"] if stack else ""
+    if status == "ROLLBACK_COMPLETE":
+        raise DeployError(
+            f"stack {stack_name} is ROLLBACK_COMPLETE (its creation failed: "
+            f"{first_failure(cloudformation, stack_name)}); delete it "
+            f"(aws cloudformation delete-stack --stack-name {stack_name}) and deploy again"
+        )
+    if status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+        raise DeployError(f"stack {stack_name} is {status}: wait for it to finish")
+    # A stack only in review is a change set that never ran: create it again.
+    change_type = "UPDATE" if stack and status != "REVIEW_IN_PROGRESS" else "CREATE"
+    name = f"deploy-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+    cloudformation.create_change_set(
+        StackName=stack_name,
+        ChangeSetName=name,
+        ChangeSetType=change_type,
+        TemplateBody=template_body,
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        RoleARN=role_arn,
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+        Tags=stack_tags,
+    )
+    waiter_config = {"Delay": poll_seconds, "MaxAttempts": MAX_POLLS}
+    try:
+        cloudformation.get_waiter("change_set_create_complete").wait(
+            StackName=stack_name, ChangeSetName=name, WaiterConfig=waiter_config
+        )
+    except WaiterError:
+        change_set = cloudformation.describe_change_set(StackName=stack_name, ChangeSetName=name)
+        reason = change_set.get("StatusReason", "")
+        if any(text in reason for text in NO_CHANGES):
+            cloudformation.delete_change_set(StackName=stack_name, ChangeSetName=name)
+            return "no changes"
+        raise DeployError(
+            f"change set {name} of stack {stack_name} failed: {' '.join(reason.split())}"
+        ) from None
+    cloudformation.execute_change_set(StackName=stack_name, ChangeSetName=name)
+    waiter = "stack_create_complete" if change_type == "CREATE" else "stack_update_complete"
+    try:
+        cloudformation.get_waiter(waiter).wait(StackName=stack_name, WaiterConfig=waiter_config)
+    except WaiterError:
+        raise DeployError(
+            f"stack {stack_name}: {first_failure(cloudformation, stack_name)}"
+        ) from None
+    return "created" if change_type == "CREATE" else "updated"
