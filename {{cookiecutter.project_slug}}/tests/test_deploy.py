@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import json
+import math
 import re
 import socket
 import threading
@@ -162,12 +163,23 @@ def test_the_stages_config_files_are_what_the_answers_chose():
 
 
 def test_the_parameters_are_exactly_those_of_the_endpoint_template():
-    template = config.PROJECT_DIR / "infra" / "endpoint.yaml"
-    if not template.is_file():
-        pytest.skip("infra/endpoint.yaml is not in this project yet")
     declared = set(load_cloudformation("endpoint.yaml")["Parameters"])
     assert declared == ENDPOINT_PARAMETERS
     assert set(Stage.load("prod").stack_parameters(PACKAGE_ARN)) == declared
+
+
+def assert_accepted(template: str, parameters: dict[str, str]) -> None:
+    """The values meet the template's own constraints: CloudFormation would take them."""
+    declared = load_cloudformation(template)["Parameters"]
+    for name, value in parameters.items():
+        spec = declared[name]
+        if "AllowedValues" in spec:
+            assert value in [str(allowed) for allowed in spec["AllowedValues"]], name
+        if "AllowedPattern" in spec:
+            assert re.fullmatch(spec["AllowedPattern"], value), name
+        if spec["Type"] == "Number":
+            assert spec.get("MinValue", -math.inf) <= float(value), name
+            assert float(value) <= spec.get("MaxValue", math.inf), name
 
 
 @pytest.mark.parametrize("stage_name", config.STAGES)
@@ -202,6 +214,7 @@ def test_parameters_of_every_stage_endpoint_type_and_rollout(
         "Max5xxErrors": str(raw["alarms"]["max_5xx_errors"]),
         "MaxModelLatencyMs": str(raw["alarms"]["max_model_latency_ms"]),
     }
+    assert_accepted("endpoint.yaml", printed)
     stage = Stage.load(stage_name, folder)
     assert stage.endpoint_name == f"{config.PROJECT_SLUG}-{stage_name}"
     assert stage.stack_name == f"{config.PROJECT_SLUG}-endpoint-{stage_name}"
@@ -224,6 +237,8 @@ def test_parameters_of_every_stage_endpoint_type_and_rollout(
         ({"realtime.min_instances": "2"}, "realtime.min_instances: expected a whole number"),
         ({"realtime.max_instances": 0}, "realtime.max_instances: expected a whole number"),
         ({"serverless.memory_mb": 1000}, "serverless.memory_mb: expected one of 1024"),
+        ({"rollout.step_percent": 60}, "rollout.step_percent: expected a whole number from 10"),
+        ({"rollout.wait_minutes": 0}, "rollout.wait_minutes: expected a whole number from 1 "),
         ({"alarms.max_5xx_errors": True}, "alarms.max_5xx_errors: expected a whole number"),
     ],
 )
@@ -462,6 +477,52 @@ def test_a_failed_update_reports_the_first_failed_resource_in_one_line():
     assert str(failure.value) == (
         f"stack {stage.stack_name}: Endpoint ({endpoint_kind}): Auto-rollback: alarm fired"
     )
+
+
+def stub_create(stubber: Stubber, stage: Stage, stack_name: str, template: Path, parameters):
+    """The calls that create a missing stack: its change set, with the service role and tags."""
+    no_stack_error(stubber, stack_name)
+    stubber.add_response(
+        "create_change_set",
+        {"Id": "change-set-id"},
+        {
+            "StackName": stack_name,
+            "ChangeSetName": ANY,
+            "ChangeSetType": "CREATE",
+            "TemplateBody": template.read_text(encoding="utf-8"),
+            "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            "RoleARN": stage.cloudformation_role_arn,
+            "Capabilities": ["CAPABILITY_NAMED_IAM"],
+            "Tags": stacks.tags(stage),
+        },
+    )
+    stubber.add_response("describe_change_set", {"Status": "CREATE_COMPLETE"})
+    stubber.add_response("execute_change_set", {})
+    created = {**described_stack(PACKAGE_ARN), "StackName": stack_name}
+    created["StackStatus"] = "CREATE_COMPLETE"
+    stubber.add_response("describe_stacks", {"Stacks": [created]})
+
+
+@pytest.mark.parametrize("stage_name", config.STAGES)
+def test_deploy_creates_the_stages_stacks_from_the_projects_templates(stage_name: str):
+    stage = Stage.load(stage_name)
+    cloudformation, stubber = stubbed_cloudformation()
+    no_stack_error(stubber, stage.stack_name)
+    parameters = stage.stack_parameters(PACKAGE_ARN)
+    stub_create(stubber, stage, stage.stack_name, stacks.ENDPOINT_TEMPLATE, parameters)
+    expected = {stage.stack_name: "created"}
+    if config.BATCH_TRANSFORM:
+        from {{ cookiecutter.package_name }}.deploy import batch
+
+        batch_parameters = batch.stack_parameters(stage.name, stage.batch_transform, PACKAGE_ARN)
+        assert_accepted("batch-transform.yaml", batch_parameters)
+        template = stacks.BATCH_TEMPLATE
+        stub_create(stubber, stage, stage.batch_stack_name, template, batch_parameters)
+        expected[stage.batch_stack_name] = "created"
+    with stubber:
+        outcomes = stacks.deploy(stage, PACKAGE_ARN, False, cloudformation, poll_seconds=0)
+    stubber.assert_no_pending_responses()
+    assert outcomes == expected
 
 
 # --- bootstrap -----------------------------------------------------------------------------

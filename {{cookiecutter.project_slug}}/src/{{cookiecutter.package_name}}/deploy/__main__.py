@@ -73,33 +73,11 @@ def _parameters(args: argparse.Namespace, stage: Stage, session: boto3.Session) 
 
 
 def deploy(args: argparse.Namespace, stage: Stage, session: boto3.Session) -> str:
-    """Deploy the endpoint stack (and the batch stack, with batch transform); the package ARN."""
+    """Deploy the stage's stacks in its account; the deployed package's ARN."""
     arn = _package(args, session)
-    deployment = stacks.deployment_session(stage, session)
-    cloudformation = deployment.client("cloudformation")
-    stack = stacks.describe_stack(cloudformation, stage.stack_name)
-    parameters = stacks.endpoint_parameters(stage, arn, args.shadow, stack)
-    outcome = stacks.create_or_update(
-        cloudformation,
-        stage.stack_name,
-        stacks.ENDPOINT_TEMPLATE.read_text(encoding="utf-8"),
-        parameters,
-        stage.cloudformation_role_arn,
-        stacks.tags(stage),
-    )
-    print(f"deploy: {stage.stack_name}: {outcome}", file=sys.stderr)
-    if config.BATCH_TRANSFORM:
-        from . import batch  # only this feature's projects have it
-
-        outcome = stacks.create_or_update(
-            cloudformation,
-            stage.batch_stack_name,
-            stacks.BATCH_TEMPLATE.read_text(encoding="utf-8"),
-            batch.stack_parameters(stage.name, arn),
-            stage.cloudformation_role_arn,
-            stacks.tags(stage),
-        )
-        print(f"deploy: {stage.batch_stack_name}: {outcome}", file=sys.stderr)
+    cloudformation = stacks.deployment_session(stage, session).client("cloudformation")
+    for stack_name, outcome in stacks.deploy(stage, arn, args.shadow, cloudformation).items():
+        print(f"deploy: {stack_name}: {outcome}", file=sys.stderr)
     return arn
 
 

@@ -122,6 +122,46 @@ def endpoint_parameters(
     return stage.stack_parameters(live, shadow_model_package_arn=model_package_arn)
 
 
+def deploy(
+    stage: Stage,
+    model_package_arn: str,
+    shadow: bool,
+    cloudformation: Any,
+    poll_seconds: int = POLL_SECONDS,
+) -> dict[str, str]:
+    """Deploy the stage's endpoint stack (and its batch stack, with batch transform) with a
+    CloudFormation client of the stage's account; stack name -> outcome."""
+    stack = describe_stack(cloudformation, stage.stack_name)
+    parameters = endpoint_parameters(stage, model_package_arn, shadow, stack)
+    outcomes = {
+        stage.stack_name: create_or_update(
+            cloudformation,
+            stage.stack_name,
+            ENDPOINT_TEMPLATE.read_text(encoding="utf-8"),
+            parameters,
+            stage.cloudformation_role_arn,
+            tags(stage),
+            poll_seconds,
+        )
+    }
+    if config.BATCH_TRANSFORM:
+        from . import batch  # only the projects with batch transform have it
+
+        # The live package: a shadow is only tried on the endpoint's requests.
+        live = parameters["ModelPackageArn"]
+        settings = stage.batch_transform or {}
+        outcomes[stage.batch_stack_name] = create_or_update(
+            cloudformation,
+            stage.batch_stack_name,
+            BATCH_TEMPLATE.read_text(encoding="utf-8"),
+            batch.stack_parameters(stage.name, settings, live),
+            stage.cloudformation_role_arn,
+            tags(stage),
+            poll_seconds,
+        )
+    return outcomes
+
+
 def tags(stage: Stage) -> list[dict[str, str]]:
     """The project's tags and the stage, on the stack and so on every resource it creates."""
     return [

@@ -181,8 +181,9 @@ def _checked(raw: Any, source: str) -> dict[str, Any]:
             f"{source}: realtime.instance_type: expected an instance type such as ml.m5.large, "
             f"got {instance_type!r}"
         )
-    minimum = _integer(realtime["min_instances"], "realtime.min_instances", source, 1)
-    maximum = _integer(realtime["max_instances"], "realtime.max_instances", source, 1)
+    # The bounds infra/endpoint.yaml's parameters declare: refused here, before any AWS call.
+    minimum = _integer(realtime["min_instances"], "realtime.min_instances", source, 1, 100)
+    maximum = _integer(realtime["max_instances"], "realtime.max_instances", source, 1, 100)
     if maximum < minimum:
         raise ConfigError(
             f"{source}: realtime.max_instances: {maximum} is below min_instances {minimum}"
@@ -200,6 +201,7 @@ def _checked(raw: Any, source: str) -> dict[str, Any]:
             "realtime.target_invocations_per_instance",
             source,
             1,
+            100_000,
         ),
         "serverless_memory_mb": _choice(
             serverless["memory_mb"], "serverless.memory_mb", source, SERVERLESS_MEMORY_MB
@@ -209,10 +211,12 @@ def _checked(raw: Any, source: str) -> dict[str, Any]:
             serverless["max_concurrency"], "serverless.max_concurrency", source, 1, 200
         ),
         "rollout_type": _choice(rollout["type"], "rollout.type", source, ROLLOUT_TYPES),
+        # SageMaker's bounds: a canary is at most half the traffic, a linear step 10 to 50%.
         "rollout_step_percent": _integer(
-            rollout["step_percent"], "rollout.step_percent", source, 1, 100
+            rollout["step_percent"], "rollout.step_percent", source, 10, 50
         ),
-        "wait_minutes": _integer(rollout["wait_minutes"], "rollout.wait_minutes", source, 0, 60),
+        # A linear rollout's eleven waits must fit in the 8 hours a deployment may take.
+        "wait_minutes": _integer(rollout["wait_minutes"], "rollout.wait_minutes", source, 1, 40),
         "max_5xx_errors": _integer(alarms["max_5xx_errors"], "alarms.max_5xx_errors", source, 0),
         "max_model_latency_ms": _integer(
             alarms["max_model_latency_ms"], "alarms.max_model_latency_ms", source, 1
