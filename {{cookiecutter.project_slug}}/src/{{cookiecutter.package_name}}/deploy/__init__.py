@@ -1,10 +1,14 @@
 """The deploy helper: what CI runs to ship an approved model, stage by stage.
 
     python -m {{ cookiecutter.package_name }}.deploy latest
-    python -m {{ cookiecutter.package_name }}.deploy parameters --stage prod [--model-package-arn ARN] [--shadow]
-    python -m {{ cookiecutter.package_name }}.deploy deploy --stage prod [--model-package-arn ARN] [--shadow]
-    python -m {{ cookiecutter.package_name }}.deploy smoke-test --stage prod [--endpoint-url URL]
+    python -m {{ cookiecutter.package_name }}.deploy parameters --stage prod [--shadow]
+    python -m {{ cookiecutter.package_name }}.deploy deploy --stage prod [--shadow]
+    python -m {{ cookiecutter.package_name }}.deploy smoke-test --stage prod
     python -m {{ cookiecutter.package_name }}.deploy bootstrap
+
+`parameters` and `deploy` take the newest Approved package unless --model-package-arn names one
+(CI gives production the package staging tested); `smoke-test --endpoint-url URL` calls another
+sagemaker-runtime URL (a local one in the tests).
 
 Each stage's settings are config/<stage>.json (stage.py); its endpoint is the stack
 `<slug>-endpoint-<stage>` of infra/endpoint.yaml in the stage's account, created or updated by
