@@ -49,9 +49,10 @@ def parameters(template: dict[str, Any], **values: Any) -> dict[str, str]:
 
 
 def _condition(template: dict[str, Any], node: Any, values: dict[str, str]) -> bool:
-    if isinstance(node, dict) and "Condition" in node:
-        return _condition(template, template["Conditions"][node["Condition"]], values)
     (function, arguments), *_ = node.items()
+    # A condition by name: `!Condition Name` (conftest's loader) or {"Condition": Name}.
+    if function in ("Condition", "Fn::Condition"):
+        return _condition(template, template["Conditions"][arguments], values)
     if function == "Fn::Equals":
         left, right = (_resolve(template, argument, values) for argument in arguments)
         return str(left) == str(right)
@@ -251,6 +252,14 @@ def test_scaling_exists_for_realtime_endpoints_only_and_tracks_invocations_per_i
     ] == []
 
 
+def model_of(stack: dict[str, Any], variant: dict[str, Any]) -> dict[str, Any]:
+    """The properties of the model a variant serves, which must exist in this stack."""
+    (name, attribute) = variant["ModelName"]["Fn::GetAtt"].split(".")
+    assert attribute == "ModelName"
+    assert stack["Resources"][name]["Type"] == "AWS::SageMaker::Model", name
+    return stack["Resources"][name]["Properties"]
+
+
 def variants(stack: dict[str, Any]) -> dict[str, dict[str, Any]]:
     endpoint_config = the(stack, "AWS::SageMaker::EndpointConfig")
     found = {}
@@ -292,7 +301,11 @@ def test_instances_for_realtime_and_memory_and_concurrency_for_serverless(templa
             "Fn::ImportValue": f"{config.PROJECT_SLUG}-deployment-ServingKeyArn"
         }
         assert variants(stack)["live"]["kind"] == "ProductionVariants"
-        assert variants(stack)["live"]["ModelName"] == {"Fn::GetAtt": "Model.ModelName"}
+    # The container of an instance has no network; serverless endpoints refuse that.
+    for variant in variants(realtime).values():
+        assert model_of(realtime, variant)["EnableNetworkIsolation"] is True
+    for variant in variants(serverless).values():
+        assert not model_of(serverless, variant).get("EnableNetworkIsolation", False)
 
 
 def test_the_instance_types_allowed_have_no_local_storage_which_refuses_a_kms_key(template):
@@ -347,20 +360,21 @@ def test_the_shadow_variant_exists_only_with_a_shadow_package(template):
         stack = resolve(template, values)
         models = of_type(stack, "AWS::SageMaker::Model")
         found = variants(stack)
-        assert models["Model"]["Containers"] == [{"ModelPackageName": PACKAGE_ARN}]
-        assert models["Model"]["ExecutionRoleArn"] == {
-            "Fn::ImportValue": f"{config.PROJECT_SLUG}-deployment-EndpointRoleArn"
-        }
+        for model in models.values():
+            assert model["ExecutionRoleArn"] == {
+                "Fn::ImportValue": f"{config.PROJECT_SLUG}-deployment-EndpointRoleArn"
+            }
+        live = found["live"]
+        assert model_of(stack, live)["Containers"] == [{"ModelPackageName": PACKAGE_ARN}]
         assert stack["Outputs"]["ModelPackageArn"]["Value"] == PACKAGE_ARN
         if not values["ShadowModelPackageArn"]:
-            assert set(models) == {"Model"} and set(found) == {"live"}
+            assert len(models) == 1 and set(found) == {"live"}
             assert "ShadowModelPackageArn" not in stack["Outputs"]
             continue
-        assert set(found) == {"live", "shadow"}
-        shadow, live = found["shadow"], found["live"]
+        assert len(models) == 2 and set(found) == {"live", "shadow"}
+        shadow = found["shadow"]
         assert shadow["kind"] == "ShadowProductionVariants"
-        assert shadow["ModelName"] == {"Fn::GetAtt": "ShadowModel.ModelName"}
-        assert models["ShadowModel"]["Containers"] == [{"ModelPackageName": SHADOW_PACKAGE_ARN}]
+        assert model_of(stack, shadow)["Containers"] == [{"ModelPackageName": SHADOW_PACKAGE_ARN}]
         # Sized as the live variant, so that its latency compares.
         sizing = ("InstanceType", "InitialInstanceCount", "ServerlessConfig")
         assert {k: shadow.get(k) for k in sizing} == {k: live.get(k) for k in sizing}
