@@ -417,7 +417,7 @@ def test_the_parameters_declare_what_they_accept(template):
     for name, spec in template["Parameters"].items():
         assert spec.get("Description"), name
         if spec["Type"] == "Number":
-            assert "AllowedValues" in spec or "MinValue" in spec, name
+            assert "AllowedValues" in spec or {"MinValue", "MaxValue"} <= set(spec), name
         else:
             assert "AllowedValues" in spec or "AllowedPattern" in spec, name
     specs = template["Parameters"]
