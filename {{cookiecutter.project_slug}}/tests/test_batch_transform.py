@@ -1,0 +1,335 @@
+"""Batch transform, infra/batch-transform.yaml and deploy/batch.py: the stack's function run for
+real against moto's S3 and SageMaker (the job it starts, an empty input prefix), the model's
+name, the schedule's condition, the deploy command's parameters, and `make batch-transform`'s
+command line through the function.
+
+moto runs a Lambda function in Docker only; the command line's Invoke request is answered here
+by the template's own function code, run in-process against moto, so the request it sends and
+what it does with the answer are both real.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import types
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.response import StreamingBody
+from conftest import load_cloudformation, resources
+
+from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }}.deploy import batch
+from {{ cookiecutter.package_name }}.serve import scoring
+
+STAGE = config.STAGES[-1]
+ACCOUNT = config.STAGE_ACCOUNTS[STAGE]
+# What the account stack (infra/deployment-account.yaml) exports, as the stack imports it.
+SERVING_BUCKET = f"{config.PROJECT_SLUG}-serving-bucket-test"
+SERVING_KEY = f"arn:aws:kms:{config.AWS_REGION}:{ACCOUNT}:key/0123abcd-serving"
+ENDPOINT_ROLE = f"arn:aws:iam::{ACCOUNT}:role/{config.PROJECT_SLUG}-endpoint"
+IMPORTS = {
+    f"{config.PROJECT_SLUG}-deployment-ServingBucketName": SERVING_BUCKET,
+    f"{config.PROJECT_SLUG}-deployment-ServingKeyArn": SERVING_KEY,
+    f"{config.PROJECT_SLUG}-deployment-EndpointRoleArn": ENDPOINT_ROLE,
+}
+PACKAGE_ARN = (
+    f"arn:aws:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:model-package/"
+    f"{config.MODEL_PACKAGE_GROUP}/7"
+)
+# The "batch_transform" settings of config/<stage>.json.
+SETTINGS = {
+    "schedule": "cron(0 4 * * ? *)",
+    "instance_type": "ml.m5.large",
+    "instance_count": 2,
+    "input_prefix": "batch/input/",
+    "output_prefix": "batch/output/",
+}
+SCHEDULED_EVENT = {
+    "source": "aws.events",
+    "detail-type": "Scheduled Event",
+    "id": "a-schedule-event",
+    "time": "2026-12-02T04:00:00Z",
+}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_cloudformation("batch-transform.yaml")
+
+
+def parameters(**settings: Any) -> dict[str, Any]:
+    """The stack's parameters as the deploy command passes them, with the pseudo parameters."""
+    values = batch.stack_parameters(STAGE, {**SETTINGS, **settings}, PACKAGE_ARN)
+    return {**values, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws"}
+
+
+def resolve(node: Any, values: dict[str, Any], template: dict[str, Any]) -> Any:
+    """A property's value in the stack, for the intrinsic functions the template uses."""
+    if isinstance(node, list):
+        return [resolve(item, values, template) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if len(node) != 1 or not next(iter(node)).startswith(("Ref", "Fn::")):
+        return {key: resolve(value, values, template) for key, value in node.items()}
+    ((function, argument),) = node.items()
+    if function == "Ref":
+        return values[argument]
+    if function == "Fn::ImportValue":
+        return IMPORTS[resolve(argument, values, template)]
+    if function == "Fn::Select":
+        index, items = resolve(argument, values, template)
+        return items[int(index)]
+    if function == "Fn::Split":
+        separator, text = resolve(argument, values, template)
+        return text.split(separator)
+    if function == "Fn::GetAtt":
+        assert argument == "Model.ModelName", argument
+        model = template["Resources"]["Model"]["Properties"]
+        return resolve(model["ModelName"], values, template)
+    if function == "Fn::Sub":
+        text, local = (argument, {}) if isinstance(argument, str) else argument
+        names = {**values, **{k: resolve(v, values, template) for k, v in local.items()}}
+        return re.sub(r"\$\{([^}]+)\}", lambda match: str(names[match.group(1)]), text)
+    raise AssertionError(f"unexpected {function}")
+
+
+def condition(name: str, values: dict[str, Any], template: dict[str, Any]) -> bool:
+    def evaluate(node: Any) -> Any:
+        if isinstance(node, dict) and "Fn::Not" in node:
+            return not evaluate(node["Fn::Not"][0])
+        if isinstance(node, dict) and "Fn::Equals" in node:
+            left, right = (evaluate(side) for side in node["Fn::Equals"])
+            return left == right
+        return resolve(node, values, template)
+
+    return evaluate(template["Conditions"][name])
+
+
+def function_environment(template: dict[str, Any], **settings: Any) -> dict[str, str]:
+    function = resources(template, "AWS::Lambda::Function")["Starter"]
+    variables = function["Environment"]["Variables"]
+    return {k: str(resolve(v, parameters(**settings), template)) for k, v in variables.items()}
+
+
+def load_starter(template: dict[str, Any]) -> types.ModuleType:
+    """The stack's Lambda function, its inline code as a module (environment already set)."""
+    code = resources(template, "AWS::Lambda::Function")["Starter"]["Code"]["ZipFile"]
+    module = types.ModuleType("starter")
+    exec(compile(code, "index.py", "exec"), module.__dict__)
+    return module
+
+
+@pytest.fixture
+def aws(template, monkeypatch) -> Iterator[dict[str, str]]:
+    """moto, in the stage's account, with the serving bucket; the function's environment set
+    as the stack sets it."""
+    from moto import mock_aws
+
+    environment = function_environment(template)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", config.AWS_REGION)
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", ACCOUNT)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=config.AWS_REGION)
+        if config.AWS_REGION == "us-east-1":
+            s3.create_bucket(Bucket=SERVING_BUCKET)
+        else:
+            s3.create_bucket(
+                Bucket=SERVING_BUCKET,
+                CreateBucketConfiguration={"LocationConstraint": config.AWS_REGION},
+            )
+        yield environment
+
+
+def put(key: str, body: bytes = b"1.0,2.0\n3.0,4.0\n") -> None:
+    boto3.client("s3", region_name=config.AWS_REGION).put_object(
+        Bucket=SERVING_BUCKET, Key=key, Body=body
+    )
+
+
+def test_the_function_starts_a_transform_of_the_model_over_the_input_prefix(template, aws):
+    put("batch/input/day-1.csv")
+    result = load_starter(template).handler(SCHEDULED_EVENT)
+
+    name = f"{config.PROJECT_SLUG}-batch-{STAGE}-261202040000"
+    output = f"s3://{SERVING_BUCKET}/batch/output/{name}/"
+    assert result["started"] == name and result["output"] == output
+    sagemaker = boto3.client("sagemaker", region_name=config.AWS_REGION)
+    job = sagemaker.describe_transform_job(TransformJobName=name)
+    assert job["ModelName"] == f"{config.PROJECT_SLUG}-batch-{STAGE}-v7"
+    assert job["TransformInput"] == {
+        "DataSource": {
+            "S3DataSource": {
+                "S3DataType": "S3Prefix",
+                "S3Uri": f"s3://{SERVING_BUCKET}/batch/input/",
+            }
+        },
+        "ContentType": scoring.CSV,
+        "SplitType": "Line",
+    }
+    # Several rows a request, in requests the inference server accepts.
+    assert job["BatchStrategy"] == "MultiRecord"
+    assert 1 <= job["MaxPayloadInMB"] * 1024 * 1024 <= scoring.MAX_BODY_BYTES
+    assert job["TransformOutput"] == {
+        "S3OutputPath": output,
+        "Accept": scoring.CSV,
+        "AssembleWith": "Line",
+        "KmsKeyId": SERVING_KEY,
+    }
+    assert job["TransformResources"] == {
+        "InstanceType": "ml.m5.large",
+        "InstanceCount": 2,
+        "VolumeKmsKeyId": SERVING_KEY,
+    }
+    tags = sagemaker.list_tags(ResourceArn=job["TransformJobArn"])["Tags"]
+    assert {tag["Key"]: tag["Value"] for tag in tags} == {
+        "project": config.PROJECT_SLUG,
+        "mlops-size": config.MLOPS_SIZE,
+        "stage": STAGE,
+    }
+
+
+def test_an_empty_input_prefix_starts_nothing(template, aws):
+    put("batch/input/", b"")  # the folder a console creates
+    put("batch/elsewhere.csv")
+    result = load_starter(template).handler(SCHEDULED_EVENT)
+    assert result == {
+        "started": None,
+        "reason": f"nothing under s3://{SERVING_BUCKET}/batch/input/: no batch transform to run",
+    }
+    sagemaker = boto3.client("sagemaker", region_name=config.AWS_REGION)
+    assert sagemaker.list_transform_jobs()["TransformJobSummaries"] == []
+
+
+def test_a_new_package_version_names_a_new_model(template):
+    model = template["Resources"]["Model"]
+    assert model["Properties"]["Containers"] == [{"ModelPackageName": {"Ref": "ModelPackageArn"}}]
+    assert model["Properties"]["ExecutionRoleArn"] == {
+        "Fn::ImportValue": f"{config.PROJECT_SLUG}-deployment-EndpointRoleArn"
+    }
+    names = set()
+    for version in ("7", "8"):
+        values = {**parameters(), "ModelPackageArn": PACKAGE_ARN[: -len("7")] + version}
+        names.add(resolve(model["Properties"]["ModelName"], values, template))
+    assert names == {
+        f"{config.PROJECT_SLUG}-batch-{STAGE}-v7",
+        f"{config.PROJECT_SLUG}-batch-{STAGE}-v8",
+    }
+    # SageMaker's limit of 63 characters, in the longest stage, with room for the version.
+    longest = max(config.STAGES, key=len)
+    assert len(f"{config.PROJECT_SLUG}-batch-{longest}-v99999") <= 63
+    assert len(f"{config.PROJECT_SLUG}-batch-{longest}-261202040000") <= 63
+
+
+def test_the_schedule_rule_exists_only_with_a_schedule(template):
+    assert condition("HasSchedule", parameters(), template)
+    assert not condition("HasSchedule", parameters(schedule=None), template)
+    assert not condition("HasSchedule", parameters(schedule=""), template)
+    rule = template["Resources"]["ScheduleRule"]
+    permission = template["Resources"]["ScheduleMayInvoke"]
+    assert rule["Condition"] == permission["Condition"] == "HasSchedule"
+    assert rule["Properties"]["ScheduleExpression"] == {"Ref": "Schedule"}
+    assert resolve(rule["Properties"]["Name"], parameters(), template) == batch.function_name(STAGE)
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": "Starter.Arn"}
+    assert permission["Properties"]["SourceArn"] == {"Fn::GetAtt": "ScheduleRule.Arn"}
+    assert permission["Properties"]["Principal"] == "events.amazonaws.com"
+    conditional = {
+        name for name, resource in template["Resources"].items() if "Condition" in resource
+    }
+    assert conditional == {"ScheduleRule", "ScheduleMayInvoke"}
+
+
+def test_stack_parameters_are_the_templates(template):
+    values = batch.stack_parameters(STAGE, SETTINGS, PACKAGE_ARN)
+    assert set(values) == set(template["Parameters"])
+    assert values["Schedule"] == SETTINGS["schedule"] and values["InstanceCount"] == "2"
+    for name, value in values.items():
+        declared = template["Parameters"][name]
+        assert isinstance(value, str), name
+        if "AllowedPattern" in declared:
+            assert re.fullmatch(declared["AllowedPattern"], value), (name, value)
+        if "AllowedValues" in declared:
+            assert value in declared["AllowedValues"], (name, value)
+    function = resources(template, "AWS::Lambda::Function")["Starter"]
+    assert resolve(function["FunctionName"], parameters(), template) == batch.function_name(STAGE)
+
+
+@pytest.fixture
+def lambda_session(template, aws) -> Iterator[tuple[boto3.Session, list[dict[str, Any]]]]:
+    """A session whose Lambda Invoke calls are recorded and answered by the stack's function
+    (its inline code, run here against moto) as Lambda answers them."""
+    session = boto3.Session(region_name=config.AWS_REGION)
+    requests: list[dict[str, Any]] = []
+    starter = load_starter(template)
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        requests.append(dict(params))
+
+    def run_the_function(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        request = requests[-1]
+        parsed: dict[str, Any] = {"StatusCode": 200, "ResponseMetadata": {"HTTPStatusCode": 200}}
+        try:
+            answer = starter.handler(json.loads(request["Payload"]))
+        except Exception as error:
+            answer = {"errorMessage": str(error), "errorType": type(error).__name__}
+            parsed["FunctionError"] = "Unhandled"
+        body = json.dumps(answer).encode()
+        parsed["Payload"] = StreamingBody(io.BytesIO(body), len(body))
+        return AWSResponse("https://lambda", 200, {}, None), parsed
+
+    session.events.register("before-parameter-build.lambda.Invoke", record)
+    session.events.register("before-call.lambda.Invoke", run_the_function)
+    yield session, requests
+
+
+def test_the_command_line_starts_a_transform_through_the_function(template, lambda_session, capsys):
+    session, requests = lambda_session
+    put("batch/input/day-1.csv")
+    assert batch.main(["--stage", STAGE, "--wait"], session=session) == 0
+
+    function = resources(template, "AWS::Lambda::Function")["Starter"]
+    assert requests == [
+        {
+            "FunctionName": resolve(function["FunctionName"], parameters(), template),
+            "InvocationType": "RequestResponse",
+            "Payload": b'{"source": "on-demand"}',
+        }
+    ]
+    (summary,) = boto3.client("sagemaker").list_transform_jobs()["TransformJobSummaries"]
+    name = summary["TransformJobName"]
+    assert re.fullmatch(re.escape(f"{config.PROJECT_SLUG}-batch-{STAGE}-") + "[0-9]{12}", name)
+    output = f"s3://{SERVING_BUCKET}/batch/output/{name}/"
+    assert capsys.readouterr().out.splitlines() == [
+        f"started {name} of {config.PROJECT_SLUG}-batch-{STAGE}-v7 on "
+        f"s3://{SERVING_BUCKET}/batch/input/, output to {output}",
+        f"started {name}: output to {output}",
+        f"{name} completed: {output}",
+    ]
+
+
+def test_the_command_line_fails_in_one_line_on_an_empty_prefix(lambda_session, capsys):
+    session, _ = lambda_session
+    assert batch.main(["--stage", STAGE], session=session) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"batch transform failed: nothing under s3://{SERVING_BUCKET}/batch/input/: "
+        "no batch transform to run"
+    ]
+
+
+def test_the_command_line_refuses_another_accounts_credentials(lambda_session, monkeypatch):
+    session, requests = lambda_session
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "999999999999")
+    with pytest.raises(SystemExit, match=f"account 999999999999, the {STAGE} stage runs in"):
+        batch.main(["--stage", STAGE], session=session)
+    assert requests == []
