@@ -263,6 +263,9 @@ def test_stack_parameters_are_the_templates(template):
             assert value in declared["AllowedValues"], (name, value)
     function = resources(template, "AWS::Lambda::Function")["Starter"]
     assert resolve(function["FunctionName"], parameters(), template) == batch.function_name(STAGE)
+    with pytest.raises(ValueError, match=f"batch_transform of {STAGE}: missing instance_count"):
+        without = {key: value for key, value in SETTINGS.items() if key != "instance_count"}
+        batch.stack_parameters(STAGE, without, PACKAGE_ARN)
 
 
 @pytest.fixture

@@ -23,6 +23,8 @@ from botocore.exceptions import WaiterError
 from .. import config
 
 TEMPLATE = config.PROJECT_DIR / "infra" / "batch-transform.yaml"
+# The settings of config/<stage>.json's "batch_transform" object stack_parameters needs.
+SETTINGS = ("instance_type", "instance_count", "input_prefix", "output_prefix")
 
 
 def stack_name(stage: str) -> str:
@@ -39,7 +41,10 @@ def stack_parameters(
 ) -> dict[str, str]:
     """The parameters of the stage's batch stack: settings is the "batch_transform" object of
     config/<stage>.json (schedule, instance_type, instance_count, input_prefix, output_prefix);
-    a missing or empty schedule means on demand only."""
+    a missing or empty schedule means on demand only. ValueError names any missing setting."""
+    missing = [key for key in SETTINGS if key not in settings]
+    if missing:
+        raise ValueError(f"batch_transform of {stage_name}: missing {', '.join(missing)}")
     return {
         "Stage": stage_name,
         "ModelPackageArn": model_package_arn,
