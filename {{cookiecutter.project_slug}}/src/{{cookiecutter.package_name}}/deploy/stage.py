@@ -217,9 +217,11 @@ def _checked(raw: Any, source: str) -> dict[str, Any]:
         ),
         # A linear rollout's eleven waits must fit in the 8 hours a deployment may take.
         "wait_minutes": _integer(rollout["wait_minutes"], "rollout.wait_minutes", source, 1, 40),
-        "max_5xx_errors": _integer(alarms["max_5xx_errors"], "alarms.max_5xx_errors", source, 0),
+        "max_5xx_errors": _integer(
+            alarms["max_5xx_errors"], "alarms.max_5xx_errors", source, 0, 100_000
+        ),
         "max_model_latency_ms": _integer(
-            alarms["max_model_latency_ms"], "alarms.max_model_latency_ms", source, 1
+            alarms["max_model_latency_ms"], "alarms.max_model_latency_ms", source, 1, 60_000
         ),
         "smoke_test_requests": _integer(smoke["requests"], "smoke_test.requests", source, 1),
         "smoke_test_max_p99_latency_ms": _integer(
