@@ -59,7 +59,7 @@ FEATURES: tuple[Feature, ...] = (
         summary="Staging and production endpoints in accounts of their own, deployed by a "
         "role only the tooling account's CI may assume",
         defaults={"small": False, "medium": True, "large": True},
-        paths=("tests/test_cross_account.py",),
+        paths=(),
         requires=("staging_stage",),
     ),
     Feature(
@@ -91,18 +91,11 @@ CHOICE_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
     },
     # Exactly one CI/CD system runs the buildspecs' jobs: test, build the images, run the pipeline.
     "ci_system": {
-        "codepipeline": (
-            "infra/cicd.yaml",
-            "infra/deploy-pipeline.yaml",
-            "tests/test_codepipeline.py",
-            "tests/test_deploy_pipeline.py",
-        ),
+        "codepipeline": ("infra/cicd.yaml", "tests/test_codepipeline.py"),
         "github_actions": (
             ".github",
             "infra/github-oidc.yaml",
-            "infra/github-deploy.yaml",
             "tests/test_github_actions.py",
-            "tests/test_github_deploy.py",
         ),
     },
 }

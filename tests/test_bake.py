@@ -132,7 +132,7 @@ def test_readme_diagram_shows_the_path_from_approval_to_production(baked: BakedP
     section = readme.split("## From an approved model to production")[1]
     diagram = section.split("```mermaid")[1].split("```")[0]
     slug = baked.context["project_slug"]
-    for node in ("approve[", "rule{", "prod[", "alarms{", "rollback["):
+    for node in ("approve[", "latest{", "prod[", "alarms{", "rollback["):
         assert node in diagram, node
     assert "ModelApprovalStatus = Approved" in diagram
     assert f"{slug}-endpoint-prod" in diagram

@@ -146,6 +146,8 @@ def test_default_project_make_targets(bake, tmp_path: Path) -> None:
 # Rendered CloudFormation templates already scanned clean, by content (the sizes differ only in
 # tags); checkov takes several seconds a template.
 _SCANNED: set[str] = set()
+# Resource types checkov 3.3 has no policy for (it then reports no summary at all).
+TYPES_WITHOUT_CHECKOV_POLICIES = {"AWS::Budgets::Budget"}
 
 
 def test_cloudformation_passes_checkov(baked: BakedProject, checkov: Path, tmp_path: Path) -> None:
@@ -173,6 +175,15 @@ def test_cloudformation_passes_checkov(baked: BakedProject, checkov: Path, tmp_p
             timeout=600,
         )
         report = json.loads(result.stdout)
+        if "summary" not in report:
+            # checkov found no resource it has checks for: only types it has no policy for.
+            from cfnlint.decode import cfn_yaml
+
+            kinds = {r["Type"] for r in cfn_yaml.loads(text)["Resources"].values()}
+            assert kinds <= TYPES_WITHOUT_CHECKOV_POLICIES, name
+            assert (report["failed"], report["parsing_errors"]) == (0, 0), name
+            _SCANNED.add(digest)
+            continue
         summary = report["summary"]
         failed = [c["check_id"] for c in report["results"]["failed_checks"]]
         assert (summary["failed"], failed, summary["parsing_errors"]) == (0, [], 0), name
