@@ -356,6 +356,7 @@ def whole_dollars(value: str, _: Mapping) -> str | None:
 
 
 DATA = (is_text, no_template_syntax)
+ACCOUNT_ID = (*DATA, matches(ACCOUNT_RE, "must be exactly 12 ASCII digits"))
 FREE_TEXT = (*DATA, not_blank, printable_line)
 
 # The one table: answer -> (checks in order, an example of a good answer). Every prompt of
@@ -400,10 +401,7 @@ RULES: dict[str, tuple[tuple[Check, ...], str]] = {
         (*DATA, known_region),
         "eu-west-1",
     ),
-    "aws_account_id": (
-        (*DATA, matches(ACCOUNT_RE, "must be exactly 12 ASCII digits")),
-        "123456789012",
-    ),
+    "aws_account_id": (ACCOUNT_ID, "123456789012"),
     "retrain_schedule": ((*DATA, schedule_expression), "'cron(0 3 ? * MON *)'"),
     "mlops_size": ((*DATA, one_of(list(variants.SIZES))), "small"),
     **{
@@ -423,19 +421,11 @@ RULES: dict[str, tuple[tuple[Check, ...], str]] = {
         for feature in variants.FEATURES
     },
     "staging_account_id": (
-        (
-            *DATA,
-            matches(ACCOUNT_RE, "must be exactly 12 ASCII digits"),
-            deployment_account("prod_account_id"),
-        ),
+        (*ACCOUNT_ID, deployment_account("prod_account_id")),
         "123456789012",
     ),
     "prod_account_id": (
-        (
-            *DATA,
-            matches(ACCOUNT_RE, "must be exactly 12 ASCII digits"),
-            deployment_account("staging_account_id"),
-        ),
+        (*ACCOUNT_ID, deployment_account("staging_account_id")),
         "210987654321",
     ),
 }

@@ -63,6 +63,10 @@ def _defaults(size: str) -> dict[str, str]:
     return {name: variants.feature_default(size, name) for name in FEATURE_NAMES}
 
 
+def _answers(size: str, choice: tuple[str, ...], features: dict[str, str]) -> dict[str, str]:
+    return {"mlops_size": size, **dict(zip(variants.CHOICE_PATHS, choice, strict=True)), **features}
+
+
 def _matrix() -> tuple[list[dict[str, str]], int]:
     """The answers of every variant the tests bake, and how many of them the slow tier takes.
 
@@ -73,13 +77,7 @@ def _matrix() -> tuple[list[dict[str, str]], int]:
     cycled over the list, so that every value is baked.
     """
     chosen = [
-        {
-            "mlops_size": size,
-            **dict(zip(variants.CHOICE_PATHS, choice, strict=True)),
-            **_defaults(size),
-        }
-        for size in variants.SIZES
-        for choice in CHOICES
+        _answers(size, choice, _defaults(size)) for size in variants.SIZES for choice in CHOICES
     ]
     placements = itertools.cycle(itertools.product(variants.SIZES, CHOICES))
     for name in FEATURE_NAMES:
@@ -91,13 +89,7 @@ def _matrix() -> tuple[list[dict[str, str]], int]:
         else:
             continue
         _, choice = next(placements)
-        chosen.append(
-            {
-                "mlops_size": size,
-                **dict(zip(variants.CHOICE_PATHS, choice, strict=True)),
-                **features,
-            }
-        )
+        chosen.append(_answers(size, choice, features))
     slow = len(chosen)
     covered = {tuple(c[name] for name in FEATURE_NAMES) for c in chosen}
     for combo in itertools.product([variants.YES, variants.NO], repeat=len(FEATURE_NAMES)):
@@ -105,13 +97,7 @@ def _matrix() -> tuple[list[dict[str, str]], int]:
         if combo in covered or not _consistent(features):
             continue
         size, choice = next(placements)
-        chosen.append(
-            {
-                "mlops_size": size,
-                **dict(zip(variants.CHOICE_PATHS, choice, strict=True)),
-                **features,
-            }
-        )
+        chosen.append(_answers(size, choice, features))
     for option, values in variants.VALUE_CHOICES.items():
         for index, answers in enumerate(chosen):
             # Shifted once per size block, so that no value always meets the same choice.

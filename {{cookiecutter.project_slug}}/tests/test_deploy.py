@@ -346,6 +346,19 @@ def stubbed_cloudformation() -> tuple[Any, Stubber]:
     return client, Stubber(client)
 
 
+def update_endpoint_stack(cloudformation: Any, stage: Stage, parameters: dict[str, str]) -> str:
+    """The stage's endpoint stack through stacks.create_or_update, polling at once."""
+    return stacks.create_or_update(
+        cloudformation,
+        stage.stack_name,
+        "template",
+        parameters,
+        stage.cloudformation_role_arn,
+        stacks.tags(stage),
+        poll_seconds=0,
+    )
+
+
 def no_stack_error(stubber: Stubber, stack_name: str) -> None:
     stubber.add_client_error(
         "describe_stacks",
@@ -388,15 +401,7 @@ def test_deploy_creates_a_missing_stack_through_a_change_set_with_the_service_ro
         {"StackName": stage.stack_name},
     )
     with stubber:
-        outcome = stacks.create_or_update(
-            cloudformation,
-            stage.stack_name,
-            "template",
-            parameters,
-            stage.cloudformation_role_arn,
-            stacks.tags(stage),
-            poll_seconds=0,
-        )
+        outcome = update_endpoint_stack(cloudformation, stage, parameters)
     stubber.assert_no_pending_responses()
     assert outcome == "created"
     tags = {tag["Key"]: tag["Value"] for tag in stacks.tags(stage)}
@@ -419,15 +424,7 @@ def test_deploying_what_is_deployed_is_a_success_with_no_changes():
         "delete_change_set", {}, {"StackName": stage.stack_name, "ChangeSetName": ANY}
     )
     with stubber:
-        outcome = stacks.create_or_update(
-            cloudformation,
-            stage.stack_name,
-            "template",
-            stage.stack_parameters(PACKAGE_ARN),
-            stage.cloudformation_role_arn,
-            stacks.tags(stage),
-            poll_seconds=0,
-        )
+        outcome = update_endpoint_stack(cloudformation, stage, stage.stack_parameters(PACKAGE_ARN))
     stubber.assert_no_pending_responses()
     assert outcome == "no changes"
 
@@ -465,15 +462,7 @@ def test_a_failed_update_reports_the_first_failed_resource_in_one_line():
     ]
     stubber.add_response("describe_stack_events", {"StackEvents": newest_first})
     with stubber, pytest.raises(stacks.DeployError) as failure:
-        stacks.create_or_update(
-            cloudformation,
-            stage.stack_name,
-            "template",
-            stage.stack_parameters(PACKAGE_ARN),
-            stage.cloudformation_role_arn,
-            stacks.tags(stage),
-            poll_seconds=0,
-        )
+        update_endpoint_stack(cloudformation, stage, stage.stack_parameters(PACKAGE_ARN))
     assert str(failure.value) == (
         f"stack {stage.stack_name}: Endpoint ({endpoint_kind}): Auto-rollback: alarm fired"
     )
