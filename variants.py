@@ -73,6 +73,22 @@ FEATURES: tuple[Feature, ...] = (
             "tests/test_batch_transform.py",
         ),
     ),
+    Feature(
+        name="model_monitoring",
+        summary="Data capture on the endpoints, Model Monitor data- and model-quality schedules "
+        "against the registered baselines, alarms, a dashboard, and a violation that starts "
+        "retraining; `make local-drift` shows a violation report before deploying",
+        defaults={"small": False, "medium": True, "large": True},
+        paths=(
+            "infra/monitoring.yaml",
+            "monitoring",
+            "src/{package}/drift.py",
+            "src/{package}/deploy/monitoring.py",
+            "tests/test_drift.py",
+            "tests/test_monitoring_stack.py",
+        ),
+        requires=("data_quality_baseline",),
+    ),
 )
 
 FEATURES_BY_NAME: dict[str, Feature] = {feature.name: feature for feature in FEATURES}
@@ -89,13 +105,21 @@ CHOICE_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
             "src/{package}/schemas/diabetes.json",
         ),
     },
-    # Exactly one CI/CD system runs the buildspecs' jobs: test, build the images, run the pipeline.
+    # Exactly one CI/CD system runs the buildspecs' jobs: test, build the images, run the pipeline,
+    # and deploy an approved model.
     "ci_system": {
-        "codepipeline": ("infra/cicd.yaml", "tests/test_codepipeline.py"),
+        "codepipeline": (
+            "infra/cicd.yaml",
+            "infra/deploy-pipeline.yaml",
+            "tests/test_codepipeline.py",
+            "tests/test_deploy_pipeline.py",
+        ),
         "github_actions": (
             ".github",
+            "infra/github-deploy.yaml",
             "infra/github-oidc.yaml",
             "tests/test_github_actions.py",
+            "tests/test_github_deploy.py",
         ),
     },
 }

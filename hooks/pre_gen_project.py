@@ -99,6 +99,9 @@ AWS_NAMES = (
     ("CloudFormation stack (endpoint)", "{slug}-endpoint-staging", 128),
     ("CloudWatch alarm", "{slug}-staging-model-latency", 255),
     ("EventBridge rule (deploy on approval)", "{slug}-model-approved", 64),
+    ("CodePipeline pipeline (deploy)", "{slug}-deploy", 100),
+    ("IAM role session (smoke test)", "{slug}-smoke-test-staging", 64),
+    ("SageMaker transform job", "{slug}-batch-staging-261202040000", 63),
 )
 # The default slug is cut to fit in every region (the slugify filter's max_length).
 DEFAULT_SLUG_MAX = min(

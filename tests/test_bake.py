@@ -132,9 +132,12 @@ def test_readme_diagram_shows_the_path_from_approval_to_production(baked: BakedP
     section = readme.split("## From an approved model to production")[1]
     diagram = section.split("```mermaid")[1].split("```")[0]
     slug = baked.context["project_slug"]
-    for node in ("approve[", "latest{", "prod[", "alarms{", "rollback["):
+    for node in ("approve[", "rule{", "ci[", "latest{", "prod[", "alarms{", "rollback["):
         assert node in diagram, node
-    assert "ModelApprovalStatus = Approved" in diagram
+    assert f"{slug}-model-approved<br/>ModelApprovalStatus = Approved" in diagram
+    pipeline = baked.context["ci_system"] == "codepipeline"
+    assert (f"CodePipeline {slug}-deploy" in diagram) == pipeline
+    assert ("GitHub Actions deploy.yml" in diagram) != pipeline
     assert f"{slug}-endpoint-prod" in diagram
     staging = baked.context["staging_stage"] == variants.YES
     assert ("stg[" in diagram and "manual{" in diagram) == staging
