@@ -1,0 +1,243 @@
+"""Who may do what across the accounts. infra/deployment-account.yaml makes the roles of each
+account that runs endpoints; infra/base.yaml's key, bucket, inference image and model package
+group let exactly those roles read what the tooling account holds. Nothing in a stage account
+trusts anyone but the tooling account's deployer and AWS services acting for that account, and
+nothing that data scientists run as in the tooling account may assume the deployer or pass a
+role into a stage account: so no data-scientist role can write to staging or production.
+(The deployer's own trust is tested with the CI system's deploy stack.)"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from conftest import load_cloudformation, resources
+
+from {{ cookiecutter.package_name }} import config
+
+SLUG = config.PROJECT_SLUG
+TOOLING = config.AWS_ACCOUNT_ID
+STAGE_ACCOUNTS = sorted(set(config.STAGE_ACCOUNTS.values()))
+DEPLOYER = f"arn:aws:iam::{TOOLING}:role/{SLUG}-deployer"
+# Role policy statements whose resource is `*`, each because its actions take no other.
+WILDCARD_RESOURCE_STATEMENTS = {"TakeNoResource", "DescribeScalingTargetsAndPolicies"}
+
+
+def resolve(value: Any) -> Any:
+    """Strings and !Sub with the partition and the accounts filled in (the stage stack's
+    ToolingAccountId is the tooling account; its own account is written `<stage>`)."""
+    if isinstance(value, list):
+        return [resolve(item) for item in value]
+    if isinstance(value, dict) and "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+        value = value["Fn::Sub"]
+    elif isinstance(value, dict):
+        return {key: resolve(item) for key, item in value.items()}
+    if isinstance(value, str):
+        for name, replacement in {
+            "AWS::Partition": "aws",
+            "ToolingAccountId": TOOLING,
+            "AWS::Region": config.AWS_REGION,
+        }.items():
+            value = value.replace("${" + name + "}", replacement)
+    return value
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.fixture(scope="module")
+def stage_stack() -> dict[str, Any]:
+    return load_cloudformation("deployment-account.yaml")
+
+
+@pytest.fixture(scope="module")
+def base() -> dict[str, Any]:
+    return load_cloudformation("base.yaml")
+
+
+@pytest.fixture(scope="module")
+def stage_roles(stage_stack) -> dict[str, dict[str, Any]]:
+    """The stage stack's roles by name."""
+    return {
+        resolve(role["RoleName"]).removeprefix(f"{SLUG}-"): role
+        for role in resources(stage_stack, "AWS::IAM::Role").values()
+    }
+
+
+def trusted(role: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(principal kind, principal, condition) of every statement of a role's trust policy."""
+    found = []
+    for statement in role["AssumeRolePolicyDocument"]["Statement"]:
+        assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
+        for kind, principals in statement["Principal"].items():
+            for principal in as_list(resolve(principals)):
+                found.append((kind, principal, resolve(statement.get("Condition", {}))))
+    return found
+
+
+def test_only_the_tooling_deployer_may_assume_the_deployment_role(stage_roles) -> None:
+    assert trusted(stage_roles["deployment"]) == [
+        ("AWS", f"arn:aws:iam::{TOOLING}:root", {"ArnEquals": {"aws:PrincipalArn": DEPLOYER}})
+    ]
+
+
+def test_every_other_stage_role_is_for_one_service_acting_for_its_own_account(
+    stage_roles,
+) -> None:
+    services = {}
+    for name, role in stage_roles.items():
+        if name == "deployment":
+            continue
+        (kind, principal, condition), *others = trusted(role)
+        assert not others and kind == "Service", name
+        # The confused-deputy guard: the service acting for this account only.
+        assert condition == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+        services[name] = principal
+    assert services["cloudformation"] == "cloudformation.amazonaws.com"
+    assert services["endpoint"] == "sagemaker.amazonaws.com"
+    if config.MODEL_MONITORING:
+        assert services["monitor"] == "sagemaker.amazonaws.com"
+
+
+def test_no_stage_role_has_a_wildcard_action_and_few_have_a_wildcard_resource(
+    stage_roles,
+) -> None:
+    for name, role in stage_roles.items():
+        for policy in role["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                assert statement["Effect"] == "Allow", (name, statement)
+                for action in as_list(statement["Action"]):
+                    assert "*" not in action, (name, statement["Sid"], action)
+                if "*" in as_list(statement["Resource"]):
+                    assert statement["Sid"] in WILDCARD_RESOURCE_STATEMENTS, (name, statement)
+
+
+def test_no_tooling_role_that_data_scientists_use_reaches_a_stage_account(base) -> None:
+    """The pipeline's execution role and the operator's policy: no sts:AssumeRole at all, and
+    iam:PassRole only of the execution role."""
+    documents = [
+        policy["PolicyDocument"]
+        for role in resources(base, "AWS::IAM::Role").values()
+        for policy in role["Policies"]
+    ] + [policy["PolicyDocument"] for policy in resources(base, "AWS::IAM::ManagedPolicy").values()]
+    for document in documents:
+        for statement in document["Statement"]:
+            actions = as_list(statement["Action"])
+            assert not [action for action in actions if action.startswith("sts:")], statement
+            if "iam:PassRole" in actions:
+                assert resolve(statement["Resource"]) in (
+                    {"Fn::GetAtt": "ExecutionRole.Arn"},
+                    "arn:aws:iam::${AWS::AccountId}:role/" + f"{SLUG}-sagemaker-execution",
+                ), statement
+
+
+def grants(base: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The statements of base.yaml's resource policies that name another account."""
+    key = resources(base, "AWS::KMS::Key")["Key"]["KeyPolicy"]
+    bucket = resources(base, "AWS::S3::BucketPolicy")["BucketPolicy"]["PolicyDocument"]
+    repositories = resources(base, "AWS::ECR::Repository")
+    group = resources(base, "AWS::SageMaker::ModelPackageGroup")["ModelPackageGroup"]
+    documents = {
+        "key": key,
+        "bucket": bucket,
+        "steps image": repositories["StepsRepository"].get("RepositoryPolicyText"),
+        "serve image": repositories["ServeRepository"].get("RepositoryPolicyText"),
+        "model package group": group.get("ModelPackageGroupPolicy"),
+    }
+    found = {}
+    for name, document in documents.items():
+        statements = []
+        for statement in (document or {"Statement": []})["Statement"]:
+            principal = statement.get("Principal")
+            if isinstance(principal, dict) and "AWS" in principal:
+                roots = as_list(resolve(principal["AWS"]))
+                if roots != ["arn:aws:iam::${AWS::AccountId}:root"]:
+                    statements.append(statement)
+        found[name] = statements
+    return found
+
+
+def granted_roles(statement: dict[str, Any]) -> set[tuple[str, str]]:
+    """(account, role name) of the roles a cross-account statement is limited to."""
+    roots = as_list(resolve(statement["Principal"]["AWS"]))
+    assert sorted(re.fullmatch(r"arn:aws:iam::(\d{12}):root", r).group(1) for r in roots) == (
+        STAGE_ACCOUNTS
+    ), roots
+    arns = as_list(resolve(statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]))
+    return {re.fullmatch(r"arn:aws:iam::(\d{12}):role/(.+)", arn).groups() for arn in arns}
+
+
+def test_only_deployment_accounts_get_grants_in_the_tooling_account(base) -> None:
+    found = grants(base)
+    if not config.DEPLOYMENT_ACCOUNTS:
+        # One account: its IAM policies decide; no resource policy names anyone else.
+        assert found == {name: [] for name in found}
+        return
+    assert found["steps image"] == []  # the pipeline's image stays in the tooling account
+    assert all(len(found[name]) == 1 for name in found if name != "steps image"), found
+
+
+@pytest.mark.skipif(not config.DEPLOYMENT_ACCOUNTS, reason="one account: no cross-account grant")
+def test_the_stage_accounts_roles_may_read_and_nothing_more(base, stage_roles) -> None:
+    """Who can decrypt with the key, read the bucket, pull the image and read the packages:
+    exactly the stage accounts' roles that need it, each role one that their stack makes, and
+    only reading."""
+    found = {name: statements[0] for name, statements in grants(base).items() if statements}
+    readers = ["endpoint", "monitor"] if config.MODEL_MONITORING else ["endpoint"]
+    expected = {
+        "key": (readers, {"kms:Decrypt", "kms:DescribeKey"}),
+        "bucket": (readers, {"s3:GetObject"}),
+        "serve image": (
+            ["endpoint"],
+            {"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"},
+        ),
+        "model package group": (
+            ["deployment", "cloudformation"],
+            {
+                "sagemaker:DescribeModelPackage",
+                "sagemaker:DescribeModelPackageGroup",
+                "sagemaker:ListModelPackages",
+            },
+        ),
+    }
+    assert set(found) == set(expected)
+    for name, (roles, actions) in expected.items():
+        statement = found[name]
+        assert statement["Effect"] == "Allow", name
+        assert set(as_list(statement["Action"])) == actions, name
+        assert granted_roles(statement) == {
+            (account, f"{SLUG}-{role}") for account in STAGE_ACCOUNTS for role in roles
+        }, name
+        assert set(roles) <= set(stage_roles), f"{name}: the stage stack makes no role {roles}"
+    # The bucket: the pipeline's outputs (models, baselines) only, never the data.
+    assert resolve(found["bucket"]["Resource"]) == "${Bucket.Arn}/" + f"{SLUG}-training/*"
+
+
+@pytest.mark.skipif(not config.DEPLOYMENT_ACCOUNTS, reason="one account: no cross-account grant")
+def test_what_the_endpoint_role_reads_is_what_the_tooling_account_grants(base, stage_roles) -> None:
+    """Both sides of each cross-account read name the same resource: the role's IAM policy
+    in the stage account, the resource policy in the tooling account."""
+    statements = {
+        statement["Sid"]: statement
+        for policy in stage_roles["endpoint"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    }
+    bucket = f"arn:aws:s3:::{config.DEFAULT_BUCKET}"
+    assert resolve(statements["ReadTheModelArtifacts"]["Resource"]) == resolve(
+        grants(base)["bucket"][0]["Resource"]
+    ).replace("${Bucket.Arn}", bucket)
+    assert resolve(statements["PullTheServeImage"]["Resource"]) == (
+        f"arn:aws:ecr:{config.AWS_REGION}:{TOOLING}:repository/{config.SERVE_IMAGE_REPOSITORY}"
+    )
+    assert resolve(statements["DecryptTheModelArtifacts"]["Condition"]) == {
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/{SLUG}"}
+    }
+    assert resolve(resources(base, "AWS::KMS::Alias")["KeyAlias"]["AliasName"]) == f"alias/{SLUG}"
+
+
+def test_the_registry_is_the_group_the_pipeline_registers_in(base) -> None:
+    (group,) = resources(base, "AWS::SageMaker::ModelPackageGroup").values()
+    assert group["ModelPackageGroupName"] == config.MODEL_PACKAGE_GROUP
+    assert base["Resources"]["ModelPackageGroup"]["DeletionPolicy"] == "Retain"
