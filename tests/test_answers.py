@@ -86,6 +86,11 @@ BAD_ANSWERS: dict[str, tuple[str, object, str]] = {
         ["mlops_size=medium", "staging_stage=no"],
         "needs staging_stage=yes; answer staging_stage=yes too, or no here",
     ),
+    "cli-monitoring-without-baseline": (
+        "cli",
+        ["mlops_size=medium", "data_quality_baseline=no"],
+        "needs data_quality_baseline=yes; answer data_quality_baseline=yes too, or no here",
+    ),
     "cli-prod-account-repeated": (
         "cli",
         ["mlops_size=medium", "prod_account_id=222222222222"],

@@ -144,6 +144,19 @@ def test_readme_diagram_shows_the_path_from_approval_to_production(baked: BakedP
     assert f"account {baked.context['prod_account_id']}" in diagram
 
 
+def test_readme_diagram_shows_the_loop_from_drift_to_retraining(baked: BakedProject) -> None:
+    readme = (baked.path / "README.md").read_text()
+    title = "## Watching the endpoints: from drift to retraining"
+    if baked.context["model_monitoring"] != variants.YES:
+        assert title not in readme
+        return
+    diagram = readme.split(title)[1].split("```mermaid")[1].split("```")[0]
+    for node in ("capture[", "monitor{", "alarm{", "topic[", "rule[", "cooldown{", "retrain["):
+        assert node in diagram, node
+    slug = baked.context["project_slug"]
+    assert f"{slug}-training" in diagram and baked.context["author_email"] in diagram
+
+
 # The variant table and cookiecutter.json must describe the same options.
 
 
