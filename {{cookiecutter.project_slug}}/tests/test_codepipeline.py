@@ -65,3 +65,26 @@ def test_the_image_build_gets_the_repositories_the_base_stack_makes(cicd):
     assert project["Environment"]["PrivilegedMode"] is True  # docker needs its daemon
     spec = buildspec("buildspecs/build-images.yml")
     assert set(variables) <= set(spec["env"]["variables"])
+
+
+def test_the_roles_may_use_the_artifacts_where_codepipeline_keeps_them(cicd):
+    """CodePipeline keeps a pipeline's artifacts under the first 20 characters of its name:
+    a permission on the whole name fails for a long project name."""
+    (pipeline,) = resources(cicd, "AWS::CodePipeline::Pipeline").values()
+    folder = pipeline["Name"][:20]
+    statements = [
+        statement
+        for role in resources(cicd, "AWS::IAM::Role").values()
+        for policy in role.get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+        if statement.get("Sid") == "PipelineArtifacts"
+    ] + [
+        statement
+        for policy in resources(cicd, "AWS::IAM::ManagedPolicy").values()
+        for statement in policy["PolicyDocument"]["Statement"]
+        if statement.get("Sid") == "PipelineArtifacts"
+    ]
+    assert statements
+    for statement in statements:
+        (arn, _) = statement["Resource"]["Fn::Sub"]
+        assert arn == "arn:${AWS::Partition}:s3:::${Bucket}/" + folder + "/*"
