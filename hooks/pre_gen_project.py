@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import keyword
 import re
+import string
 import sys
 import tomllib
 import unicodedata
@@ -101,7 +102,6 @@ AWS_NAMES = (
     ("EventBridge rule (deploy on approval)", "{slug}-model-approved", 64),
     ("CodePipeline pipeline (deploy)", "{slug}-deploy", 100),
     ("IAM role session (smoke test)", "{slug}-smoke-test-staging", 64),
-    ("SageMaker transform job", "{slug}-batch-staging-261202040000", 63),
 )
 # The default slug is cut to fit in every region (the slugify filter's max_length).
 DEFAULT_SLUG_MAX = min(
@@ -213,6 +213,20 @@ def at_most(limit: int, why: str) -> Check:
         return None
 
     return check
+
+
+# What AWS accepts in a tag value (the e-mail is the `owner` tag of every resource).
+TAG_VALUE_CHARS = frozenset(string.ascii_letters + string.digits + " _.:/=+-@")
+
+
+def a_tag_value(value: str, _: Mapping) -> str | None:
+    refused = "".join(sorted(set(value) - TAG_VALUE_CHARS))
+    if refused:
+        return (
+            f"has {refused!r}, which AWS refuses in a tag value (the owner tag); use letters, "
+            "digits and _ . : / = + - @"
+        )
+    return None
 
 
 def matches(pattern: re.Pattern[str], what: str) -> Check:
@@ -397,7 +411,12 @@ RULES: dict[str, tuple[tuple[Check, ...], str]] = {
     ),
     "author_name": ((*FREE_TEXT, at_most(256, "an AWS tag value")), "'ML Platform Team'"),
     "author_email": (
-        (*DATA, at_most(254, "an e-mail address"), matches(EMAIL_RE, "is not an e-mail address")),
+        (
+            *DATA,
+            at_most(254, "an e-mail address"),
+            matches(EMAIL_RE, "is not an e-mail address"),
+            a_tag_value,
+        ),
         "ml-team@example.com",
     ),
     "aws_region": (

@@ -59,6 +59,11 @@ BAD_ANSWERS: dict[str, tuple[str, object, str]] = {
     "cli-package-long": ("cli", ["package_name=" + "p" * 37], "is 37 characters, over the 36"),
     "cli-email-newline": ("cli", ["author_email=team@example.com\n"], "is not an e-mail"),
     "cli-email-no-domain": ("cli", ["author_email=team@localhost"], "is not an e-mail address"),
+    "cli-email-not-a-tag-value": (
+        "cli",
+        ["author_email=o'brien@example.com"],
+        'has "\'", which AWS refuses in a tag value (the owner tag)',
+    ),
     "cli-region-unknown": ("cli", ["aws_region=mars-1"], "is not an AWS commercial region"),
     "cli-region-gov": ("cli", ["aws_region=us-gov-west-1"], "is not an AWS commercial region"),
     "cli-region-no-xgboost": ("cli", ["aws_region=mx-central-1"], "has no SageMaker built-in"),
