@@ -259,3 +259,114 @@ def test_main_reads_types_from_the_csv_text(tmp_path: Path):
 def test_main_fails_clearly_without_csv(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match=r"no \*\.csv file"):
         baseline.main(["--input-dir", str(tmp_path), "--output-dir", str(tmp_path / "out")])
+
+
+# The documented structure of Model Monitor's data-quality baseline files (developer guide,
+# "Schema for Statistics (statistics.json file)" and "Schema for Constraints (constraints.json
+# file)"): every key the analyzer writes for a numeric and a string feature.
+MODEL_MONITOR_STATISTICS = {
+    "version": 0.0,
+    "dataset": {"item_count": 3},
+    "features": [
+        {
+            "name": "x",
+            "inferred_type": "Fractional",
+            "numerical_statistics": {
+                "common": {"num_present": 3, "num_missing": 0},
+                "mean": 1.0,
+                "sum": 3.0,
+                "std_dev": 0.5,
+                "min": 0.5,
+                "max": 1.5,
+                "distribution": {
+                    "kll": {
+                        "buckets": [{"lower_bound": 0.5, "upper_bound": 1.5, "count": 3.0}],
+                        "sketch": {"parameters": {"c": 0.64, "k": 2048.0}, "data": [[0.5]]},
+                    }
+                },
+            },
+        },
+        {
+            "name": "c",
+            "inferred_type": "String",
+            "string_statistics": {
+                "common": {"num_present": 3, "num_missing": 0},
+                "distinct_count": 2.0,
+                "distribution": {"categorical": {"buckets": [{"value": "a", "count": 2}]}},
+            },
+        },
+    ],
+}
+MODEL_MONITOR_CONSTRAINTS = {
+    "version": 0.0,
+    "features": [
+        {
+            "name": "x",
+            "inferred_type": "Fractional",
+            "completeness": 1.0,
+            "num_constraints": {"is_non_negative": True},
+        },
+        {
+            "name": "c",
+            "inferred_type": "String",
+            "completeness": 1.0,
+            "string_constraints": {"domains": ["a", "b"]},
+        },
+    ],
+    "monitoring_config": {
+        "evaluate_constraints": "Enabled",
+        "emit_metrics": "Enabled",
+        "datatype_check_threshold": 1.0,
+        "domain_content_threshold": 1.0,
+        "distribution_constraints": {
+            "perform_comparison": "Enabled",
+            "comparison_threshold": 0.1,
+            "comparison_method": "Robust",
+            "categorical_comparison_threshold": 0.1,
+            "categorical_drift_method": "LInfinity",
+        },
+    },
+}
+
+
+def keys(node: object) -> object:
+    """The key structure of a JSON document: dicts by their keys, a list by its first item."""
+    if isinstance(node, dict):
+        return {key: keys(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [keys(node[0])] if node else []
+    return type(node).__name__.replace("int", "float")
+
+
+def test_files_have_the_structure_of_model_monitors_documented_files():
+    """A numeric and a string feature give exactly the documented keys, with the same types."""
+    data = pd.DataFrame({"y": [0, 1, 0], "x": ["0.5", "1.0", "1.5"], "c": ["a", "a", "b"]})
+    statistics, constraints = json.loads(json.dumps(baseline.profile(data)))
+    assert keys({**statistics, "features": []}) == keys(
+        {**MODEL_MONITOR_STATISTICS, "features": []}
+    )
+    for ours, documented in zip(
+        statistics["features"], MODEL_MONITOR_STATISTICS["features"], strict=True
+    ):
+        distribution = ours.get("numerical_statistics", {}).get("distribution", {}).get("kll")
+        if distribution:  # levels of the sketch: compared by type, not by count
+            distribution["sketch"]["data"] = [[0.5]]
+        assert keys(ours) == keys(documented), ours["name"]
+    assert keys(constraints) == keys(MODEL_MONITOR_CONSTRAINTS)
+
+
+def test_dataset_dir_writes_the_features_as_the_endpoint_receives_them(tmp_path: Path):
+    """The analyzer's input in AWS: no header row, no target, cells exactly as written (a code
+    such as 007 or an empty cell stays as it is)."""
+    train = tmp_path / "train"
+    train.mkdir()
+    (train / "a.csv").write_text("y,n,code\n1,3,007\n0,,x\n", encoding="utf-8")
+    (train / "b.csv").write_text("y,n,code\n1,4.5,\n", encoding="utf-8")
+    dataset = tmp_path / "dataset"
+
+    assert baseline.main(["--input-dir", str(train), "--dataset-dir", str(dataset)]) == 0
+
+    assert [p.name for p in dataset.iterdir()] == [baseline.DATASET_FILE]
+    text = (dataset / baseline.DATASET_FILE).read_text(encoding="utf-8")
+    assert text.splitlines() == ["3,007", ",x", "4.5,"]
+    assert not (dataset / "statistics.json").exists()

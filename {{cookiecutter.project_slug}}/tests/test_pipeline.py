@@ -105,9 +105,11 @@ def references(node: Any) -> set[str]:
 
 def upstream(step: dict[str, Any]) -> set[str]:
     """The steps this one waits for: those whose properties it reads, and its DependsOn."""
-    arguments = step["Arguments"]
+    # A check step names its model (Clarify's) beside its arguments; a condition step's
+    # branches are steps of their own.
+    arguments = {key: value for key, value in step.items() if key != "DependsOn"}
     if step["Type"] == "Condition":
-        arguments = arguments["Conditions"]
+        arguments = step["Arguments"]["Conditions"]
     read = {ref.split(".")[1] for ref in references(arguments) if ref.startswith("Steps.")}
     return read | set(step.get("DependsOn", []))
 
@@ -144,14 +146,35 @@ def processing_steps(steps: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def optional_steps() -> list[str]:
-    return [
-        name
-        for name, enabled in (
-            ("Baseline", config.DATA_QUALITY_BASELINE),
-            ("Explain", config.EXPLAINABILITY_REPORT),
-        )
-        if enabled
-    ]
+    names = []
+    if config.DATA_QUALITY_BASELINE:
+        names += ["BaselineData", "Baseline", "ModelQualityBaseline"]
+    if config.EXPLAINABILITY_REPORT:
+        names += ["CreateModel", "Explain"]
+    return names
+
+
+def check_steps(steps: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The steps that run Model Monitor's analyzer or Clarify (processing jobs of AWS's images)."""
+    return [step for step in steps.values() if step["Type"] in ("QualityCheck", "ClarifyCheck")]
+
+
+# The checks this project has: step name -> (type, CheckType, its parameters' middle name).
+CHECKS = {
+    **(
+        {
+            "Baseline": ("QualityCheck", "DATA_QUALITY", "DataQuality"),
+            "ModelQualityBaseline": ("QualityCheck", "MODEL_QUALITY", "ModelQuality"),
+        }
+        if config.DATA_QUALITY_BASELINE
+        else {}
+    ),
+    **(
+        {"Explain": ("ClarifyCheck", "MODEL_EXPLAINABILITY", "Explainability")}
+        if config.EXPLAINABILITY_REPORT
+        else {}
+    ),
+}
 
 
 def s3_download(uri: str, destination: Path) -> None:
@@ -198,10 +221,16 @@ def test_dependency_graph(steps):
         "QualityGateFailed": {"Evaluate"},
     }
     if config.DATA_QUALITY_BASELINE:
-        expected["Baseline"] = {"Preprocess"}
-        expected["Register"].add("Baseline")
+        expected["BaselineData"] = {"Preprocess"}
+        expected["Baseline"] = {"BaselineData"}
+        expected["ModelQualityBaseline"] = {"Evaluate"}
+        expected["Register"] |= {"Baseline", "ModelQualityBaseline"}
+        # Its model quality is the analyzer's now, no longer evaluation.json (the gate still
+        # puts it after Evaluate).
+        expected["Register"].discard("Evaluate")
     if config.EXPLAINABILITY_REPORT:
-        expected["Explain"] = {"Preprocess", "Train"}
+        expected["CreateModel"] = {"Train"}
+        expected["Explain"] = {"CreateModel", "Evaluate"}
         expected["Register"].add("Explain")
     assert {name: upstream(step) for name, step in steps.items()} == expected
 
@@ -217,8 +246,24 @@ def test_data_flows_from_split_to_training_to_evaluation(steps):
     assert MODEL_ARTIFACTS in evaluated
     assert output_of("Preprocess", "test") in evaluated
     if config.DATA_QUALITY_BASELINE:
-        # Model Monitor profiles the data the model was trained on.
-        assert output_of("Preprocess", "train") in inputs_by_path(steps["Baseline"]).values()
+        # Model Monitor profiles the data the model was trained on, features only, and the
+        # model's predictions of the test split beside the labels.
+        baseline_data = inputs_by_path(steps["BaselineData"])
+        assert baseline_data[f"{PROCESSING_ROOT}/input/train"] == output_of("Preprocess", "train")
+        assert list(inputs_by_path(steps["Baseline"]).values()) == [
+            output_of("BaselineData", "features")
+        ]
+        assert list(inputs_by_path(steps["ModelQualityBaseline"]).values()) == [
+            output_of("Evaluate", "predictions")
+        ]
+    if config.EXPLAINABILITY_REPORT:
+        # Clarify explains the trained model (served by the model CreateModel makes) on the
+        # test split as Evaluate writes it for Clarify.
+        assert steps["CreateModel"]["Arguments"]["PrimaryContainer"]["ModelDataUrl"] == (
+            MODEL_ARTIFACTS
+        )
+        assert steps["Explain"]["ModelName"] == {"Get": "Steps.CreateModel.ModelName"}
+        assert output_of("Evaluate", "explain-data") in inputs_by_path(steps["Explain"]).values()
 
 
 def test_parameters_and_defaults(pipeline, definition):
@@ -229,11 +274,19 @@ def test_parameters_and_defaults(pipeline, definition):
     assert input_type == "String"
     assert input_url == pipeline.default_input_data_url(), "where upload-data puts config.DATA"
     assert input_url.endswith("/"), "a prefix: every CSV file under it is read"
+    # No champion in moto's registry: every check is skipped (there is nothing to compare
+    # with) and every new baseline registered.
+    lifecycle = {
+        f"{prefix}{check}{suffix}": ("Boolean", True)
+        for _, _, check in CHECKS.values()
+        for prefix, suffix in (("Skip", "Check"), ("RegisterNew", "Baseline"))
+    }
     assert parameters == {
         "ProcessingInstanceType": ("String", "ml.m5.large"),
         "TrainingInstanceType": ("String", "ml.m5.xlarge"),
         "ModelApprovalStatus": ("String", "PendingManualApproval"),
         "QualityThreshold": ("Float", GATE.threshold),
+        **lifecycle,
     }
 
 
@@ -265,8 +318,7 @@ def test_each_processing_step_runs_its_script_as_uploaded(steps):
         script = {
             "Preprocess": "preprocess.py",
             "Evaluate": "evaluate.py",
-            "Baseline": "baseline.py",
-            "Explain": "explain.py",
+            "BaselineData": "baseline.py",
         }[step["Name"]]
         code = f"{PROCESSING_ROOT}/input/code"
         assert step["Arguments"]["AppSpecification"]["ContainerEntrypoint"] == [
@@ -278,9 +330,9 @@ def test_each_processing_step_runs_its_script_as_uploaded(steps):
 
 
 def test_steps_that_load_the_model_get_train_py_where_they_look_for_it(steps):
-    """evaluate.py and explain.py encode rows with train.py's code: the job gets train.py as an
-    input, at the folder the script adds to its import path."""
-    loaders = {"Evaluate": "evaluate", "Explain": "explain"}
+    """evaluate.py encodes rows with train.py's code: the job gets train.py as an input, at the
+    folder the script adds to its import path."""
+    loaders = {"Evaluate": "evaluate"}
     for name, script in loaders.items():
         if name not in steps:
             continue
@@ -456,28 +508,152 @@ def test_register_adds_the_trained_model_to_the_group(steps):
     assert arguments["InferenceSpecification"]["SupportedContentTypes"] == ["text/csv"]
 
 
-def test_register_attaches_the_evaluation_and_baselines(steps):
+def check_property(step: str, name: str) -> dict[str, Any]:
+    return {"ContentType": "application/json", "S3Uri": {"Get": f"Steps.{step}.{name}"}}
+
+
+def test_register_attaches_the_checks_baselines(pipeline, steps):
+    """ModelMetrics: what the checks calculated on this run; DriftCheckBaselines: what they
+    used for the drift check (this run's with RegisterNew...Baseline, else the champion's),
+    which Model Monitor's schedules of this version compare with."""
     arguments = steps["Register"]["Arguments"]
     metrics = arguments["ModelMetrics"]
-    assert metrics["ModelQuality"] == {
-        "Statistics": json_file_in(output_of("Evaluate", "evaluation"), "evaluation.json")
-    }
+    drift: dict[str, Any] = {}
     if config.DATA_QUALITY_BASELINE:
-        baseline = output_of("Baseline", "baseline")
-        data_quality = {
-            "Statistics": json_file_in(baseline, "statistics.json"),
-            "Constraints": json_file_in(baseline, "constraints.json"),
-        }
-        assert metrics["ModelDataQuality"] == data_quality
-        assert arguments["DriftCheckBaselines"] == {"ModelDataQuality": data_quality}
+        for kind, step in (
+            ("ModelQuality", "ModelQualityBaseline"),
+            ("ModelDataQuality", "Baseline"),
+        ):
+            assert metrics[kind] == {
+                "Statistics": check_property(step, "CalculatedBaselineStatistics"),
+                "Constraints": check_property(step, "CalculatedBaselineConstraints"),
+            }, kind
+            drift[kind] = {
+                "Statistics": check_property(step, "BaselineUsedForDriftCheckStatistics"),
+                "Constraints": check_property(step, "BaselineUsedForDriftCheckConstraints"),
+            }
     else:
+        assert metrics["ModelQuality"] == {
+            "Statistics": json_file_in(output_of("Evaluate", "evaluation"), "evaluation.json")
+        }
         assert "ModelDataQuality" not in metrics
-        assert "DriftCheckBaselines" not in arguments
     if config.EXPLAINABILITY_REPORT:
-        report = json_file_in(output_of("Explain", "explainability"), "explainability.json")
-        assert metrics["Explainability"] == {"Report": report}
+        # Clarify's analysis.json.
+        assert metrics["Explainability"] == {
+            "Report": check_property("Explain", "CalculatedBaselineConstraints")
+        }
+        config_file = arguments["DriftCheckBaselines"]["Explainability"]["ConfigFile"]
+        assert config_file["ContentType"] == "application/json"
+        # The monitoring configuration the SDK made, stored under its content's key.
+        analysis = json.loads(s3_object(config_file["S3Uri"]))
+        assert config_file["S3Uri"].startswith(
+            f"s3://{config.DEFAULT_BUCKET}/{pipeline.CODE_PREFIX}/"
+        )
+        assert analysis["methods"]["shap"]["num_samples"] == pipeline.SHAP_SAMPLES
+        drift["Explainability"] = {
+            "Constraints": check_property("Explain", "BaselineUsedForDriftCheckConstraints"),
+            "ConfigFile": config_file,
+        }
     else:
         assert not metrics.get("Explainability")
+    if drift:
+        assert arguments["DriftCheckBaselines"] == drift
+    else:
+        assert "DriftCheckBaselines" not in arguments
+
+
+@pytest.mark.skipif(not CHECKS, reason="this project has no check steps")
+def test_check_steps_run_the_regions_model_monitor_and_clarify_images(steps):
+    """The real tools, not an imitation: Model Monitor's analyzer and Clarify's container, as
+    the SDK's image table names them for the project's region."""
+    from sagemaker.core import image_uris
+
+    images = {
+        "QualityCheck": image_uris.retrieve("model-monitor", region=config.AWS_REGION),
+        "ClarifyCheck": image_uris.retrieve("clarify", region=config.AWS_REGION),
+    }
+    assert "sagemaker-model-monitor-analyzer" in images["QualityCheck"]
+    assert "sagemaker-clarify-processing" in images["ClarifyCheck"]
+    for name, (step_type, check_type, _) in CHECKS.items():
+        step = steps[name]
+        assert (step["Type"], step["CheckType"]) == (step_type, check_type), name
+        assert step["Arguments"]["AppSpecification"]["ImageUri"] == images[step_type], name
+
+
+@pytest.mark.skipif(not CHECKS, reason="this project has no check steps")
+def test_each_check_compares_with_the_champion_and_is_steered_by_its_parameters(steps):
+    for name, (_, _, check) in CHECKS.items():
+        step = steps[name]
+        assert step["SkipCheck"] == {"Get": f"Parameters.Skip{check}Check"}, name
+        assert step["RegisterNewBaseline"] == {"Get": f"Parameters.RegisterNew{check}Baseline"}
+        # The baseline to compare with: the group's latest Approved package's (the champion).
+        assert step["ModelPackageGroupName"] == config.MODEL_PACKAGE_GROUP, name
+        assert step["SuppliedBaselineConstraints"] is None, name
+        assert step["FailOnViolation"] is True, name
+        cluster = step["Arguments"]["ProcessingResources"]["ClusterConfig"]
+        assert cluster["InstanceType"] == {"Get": "Parameters.ProcessingInstanceType"}, name
+        # Every run keeps its results under its own execution's prefix.
+        output = step["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+        assert {"Get": "Execution.PipelineExecutionId"} in output["Std:Join"]["Values"], name
+
+
+@pytest.mark.skipif(not config.DATA_QUALITY_BASELINE, reason="no baselines")
+def test_quality_checks_read_their_data_as_the_scripts_write_it(pipeline, steps):
+    data_quality = steps["Baseline"]["Arguments"]["Environment"]
+    # Headerless features: the analyzer names the columns _c0, _c1... as in captured requests.
+    assert json.loads(data_quality["dataset_format"]) == {
+        "csv": {"header": False, "output_columns_position": "START"}
+    }
+    model_quality = steps["ModelQualityBaseline"]["Arguments"]["Environment"]
+    assert json.loads(model_quality["dataset_format"])["csv"]["header"] is True
+    assert model_quality["analysis_type"] == "MODEL_QUALITY"
+    expected = {
+        "binary_classification": ("BinaryClassification", ["label", "prediction", "probability"]),
+        "regression": ("Regression", ["label", "prediction"]),
+    }[config.PROBLEM_TYPE]
+    assert model_quality["problem_type"] == expected[0]
+    evaluate = importlib.import_module(f"{config.__package__}.steps.evaluate")
+    import numpy as np
+
+    frame = evaluate.predictions_frame(np.array([0, 1]), np.array([0.2, 0.9]), config.PROBLEM_TYPE)
+    assert list(frame.columns) == expected[1]
+    named = {model_quality[f"{kind}_attribute"] for kind in ("ground_truth", "inference")}
+    if config.PROBLEM_TYPE == "binary_classification":
+        named.add(model_quality["probability_attribute"])
+        assert float(model_quality["probability_threshold_attribute"]) == evaluate.THRESHOLD
+    assert named == set(frame.columns)
+
+
+@pytest.mark.skipif(not CHECKS, reason="this project has no check steps")
+def test_checks_run_once_the_champion_has_registered_baselines(pipeline):
+    """With an Approved package that has a data-quality baseline, that check runs by default
+    (Skip...Check false); the checks whose baseline it lacks stay skipped."""
+    sagemaker = boto3.client("sagemaker", region_name=config.AWS_REGION)
+    group = config.MODEL_PACKAGE_GROUP
+    source = {"ContentType": "application/json", "S3Uri": "s3://somewhere/statistics.json"}
+    with contextlib.suppress(sagemaker.exceptions.ClientError):
+        sagemaker.create_model_package_group(ModelPackageGroupName=group)
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus="Approved",
+        InferenceSpecification={
+            "Containers": [{"Image": "image", "ModelDataUrl": "s3://somewhere/model.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        DriftCheckBaselines={"ModelDataQuality": {"Statistics": source, "Constraints": source}},
+    )["ModelPackageArn"]
+    try:
+        described = sagemaker.describe_model_package(ModelPackageName=arn)
+        assert described["DriftCheckBaselines"]["ModelDataQuality"]
+        definition = json.loads(pipeline.get_pipeline().definition())
+    finally:
+        # No champion for the other tests (moto cannot delete a package).
+        sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+    defaults = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
+    for _, _, check in CHECKS.values():
+        assert defaults[f"Skip{check}Check"] is (check != "DataQuality"), check
+        assert defaults[f"RegisterNew{check}Baseline"] is True, check
 
 
 def test_default_definition_names_no_key_and_disables_nothing(definition):
@@ -597,12 +773,34 @@ def test_replay_the_container_contract_locally(
         assert isinstance(value, float) and math.isfinite(value), path
     on_the_laptop = local_run.output_dir / "evaluation" / "evaluation.json"
     assert evaluation == json.loads(on_the_laptop.read_text()), "the pipeline is the local run"
+    test_split = (local_run.output_dir / "processed" / "test" / "test.csv").read_text()
+    header, *test_rows = test_split.splitlines()
     if config.DATA_QUALITY_BASELINE:
-        baseline = produced[output_of("Baseline", "baseline")["Get"]]
-        assert {"statistics.json", "constraints.json"} <= {p.name for p in baseline.iterdir()}
+        # What the analyzer reads: the training features without header (as captured
+        # requests are), and the predictions by the columns the check names.
+        (features,) = produced[output_of("BaselineData", "features")["Get"]].iterdir()
+        train_split = (local_run.output_dir / "processed" / "train" / "train.csv").read_text()
+        expected_rows = [row.split(",", 1)[1] for row in train_split.splitlines()[1:]]
+        assert features.read_text().splitlines() == expected_rows
+        (predictions,) = produced[output_of("Evaluate", "predictions")["Get"]].iterdir()
+        columns = predictions.read_text().splitlines()[0].split(",")
+        environment = steps["ModelQualityBaseline"]["Arguments"]["Environment"]
+        named = [environment[f"{kind}_attribute"] for kind in ("ground_truth", "inference")]
+        if config.PROBLEM_TYPE == "binary_classification":
+            named.append(environment["probability_attribute"])
+        assert columns == named
+        on_the_laptop = local_run.output_dir / "predictions" / predictions.name
+        assert predictions.read_text() == on_the_laptop.read_text()
     if config.EXPLAINABILITY_REPORT:
-        explain = produced[output_of("Explain", "explainability")["Get"]]
-        assert (explain / "explainability.json").is_file()
+        # Clarify reads the test split without header, by the headers of its analysis config.
+        (explain_data,) = produced[output_of("Evaluate", "explain-data")["Get"]].iterdir()
+        assert explain_data.read_text().splitlines() == test_rows
+        analysis_input = inputs_by_path(steps["Explain"])["/opt/ml/processing/input/config"]
+        assert analysis_input.endswith("/analysis_config.json")
+        analysis = json.loads(s3_object(analysis_input))
+        assert analysis["headers"] == header.split(",")
+        assert analysis["label"] == header.split(",")[0]
+        assert analysis["dataset_type"] == "text/csv"
 
 
 def test_kms_key_reaches_every_job(pipeline, capsys):
@@ -610,7 +808,7 @@ def test_kms_key_reaches_every_job(pipeline, capsys):
     printed = json.loads(capsys.readouterr().out)
     steps = all_steps(printed)
     assert [s["Name"] for s in printed["Steps"]][-1] == "CheckQuality"
-    for step in processing_steps(steps):
+    for step in [*processing_steps(steps), *check_steps(steps)]:
         arguments = step["Arguments"]
         assert arguments["ProcessingOutputConfig"]["KmsKeyId"] == KMS_KEY
         assert arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == KMS_KEY
@@ -692,7 +890,7 @@ def expected_tags() -> dict[str, str]:
 
 def test_every_job_and_the_model_package_carry_the_project_tags(steps):
     expected = expected_tags()
-    for step in [*processing_steps(steps), steps["Train"], steps["Register"]]:
+    for step in [*processing_steps(steps), *check_steps(steps), steps["Train"], steps["Register"]]:
         tags = step["Arguments"]["Tags"]
         assert {tag["Key"]: tag["Value"] for tag in tags} == expected, step["Name"]
 

@@ -13,7 +13,13 @@ in. A model that passes is registered there as PendingManualApproval (`make appr
 champion). Exits 1 when a step or the quality gate fails.
 
 Output folders: processed/{train,validation,test}, model, evaluation (evaluation.json and the
-plots), baseline and explainability. The registry lives outside them: a run replaces them.
+plots), and with the baselines baseline (data quality: statistics.json, constraints.json of the
+training features), predictions (the test split's predictions.csv) and model-quality
+(statistics.json, constraints.json of the model on the test split), and explainability. These
+are the project's own twins of Model Monitor's and Clarify's files (same structure, values of
+its own code: see steps/baseline.py, steps/evaluate.py, steps/explain.py); a registered
+version keeps copies of both baselines as its drift-check baselines, as the SageMaker model
+registry does. The registry lives outside the output folders: a run replaces them.
 """
 
 from __future__ import annotations
@@ -30,7 +36,17 @@ from typing import Any
 from . import config, registry
 from .steps import evaluate, preprocess, train
 
-OUTPUT_FOLDERS = ("processed", "model", "evaluation", "baseline", "explainability")
+OUTPUT_FOLDERS = (
+    "processed",
+    "model",
+    "evaluation",
+    "baseline",
+    "predictions",
+    "model-quality",
+    "explainability",
+)
+# The local registry's drift-check baselines of a version: its kind -> the output folder.
+BASELINE_FOLDERS = {"ModelDataQuality": "baseline", "ModelQuality": "model-quality"}
 
 
 def metric_value(evaluation: dict[str, Any], json_path: str) -> float:
@@ -69,7 +85,11 @@ def run(
     evaluation = output_dir / "evaluation"
     problem_type = config.PROBLEM_TYPE
     champion = registry.latest(registry_dir, registry.APPROVED)
-    champion_options = {"champion_margin": config.QUALITY_GATE.champion_margin}
+    champion_options: dict[str, object] = {"champion_margin": config.QUALITY_GATE.champion_margin}
+    if config.DATA_QUALITY_BASELINE:
+        # The test split's predictions, and the model-quality baseline made from them.
+        champion_options["predictions_dir"] = output_dir / "predictions"
+        champion_options["model_quality_dir"] = output_dir / "model-quality"
     if champion is not None:
         champion_options["champion_model_dir"] = registry.model_dir(
             registry_dir, champion["version"]
@@ -174,7 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     if not passed:
         return 1
     manifest = args.output_dir / "processed" / preprocess.MANIFEST_DIR / preprocess.MANIFEST_FILE
-    package = registry.register(args.registry_dir, args.output_dir / "model", value, manifest)
+    baselines = (
+        {kind: args.output_dir / folder for kind, folder in BASELINE_FOLDERS.items()}
+        if config.DATA_QUALITY_BASELINE
+        else None
+    )
+    package = registry.register(
+        args.registry_dir, args.output_dir / "model", value, manifest, baselines
+    )
     version = package["version"]
     print(
         f"registered {version} as {package['status']} in {args.registry_dir}; "

@@ -42,9 +42,11 @@ os.environ.setdefault("AWS_DEFAULT_REGION", config.AWS_REGION)
 import boto3
 from botocore.exceptions import ClientError
 from sagemaker.core import image_uris
+from sagemaker.core.clarify import DataConfig, ModelConfig, SHAPConfig
 from sagemaker.core.drift_check_baselines import DriftCheckBaselines
 from sagemaker.core.metadata_properties import MetadataProperties
-from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+from sagemaker.core.model_metrics import FileSource, MetricsSource, ModelMetrics
+from sagemaker.core.model_monitor import DatasetFormat
 from sagemaker.core.processing import ScriptProcessor
 from sagemaker.core.shapes import (
     MetricDefinition,
@@ -61,13 +63,23 @@ from sagemaker.core.workflow.conditions import (
 )
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join, JsonGet
-from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
+from sagemaker.core.workflow.parameters import ParameterBoolean, ParameterFloat, ParameterString
 from sagemaker.core.workflow.pipeline_context import PipelineSession
 from sagemaker.core.workflow.properties import PropertyFile
+from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
+from sagemaker.mlops.workflow.clarify_check_step import (
+    ClarifyCheckStep,
+    ModelExplainabilityCheckConfig,
+)
 from sagemaker.mlops.workflow.condition_step import ConditionStep
 from sagemaker.mlops.workflow.fail_step import FailStep
 from sagemaker.mlops.workflow.model_step import ModelStep
 from sagemaker.mlops.workflow.pipeline import Pipeline
+from sagemaker.mlops.workflow.quality_check_step import (
+    DataQualityCheckConfig,
+    ModelQualityCheckConfig,
+    QualityCheckStep,
+)
 from sagemaker.mlops.workflow.retry import (
     SageMakerJobExceptionTypeEnum,
     SageMakerJobStepRetryPolicy,
@@ -91,6 +103,8 @@ XGBOOST_FRAMEWORK_VERSION = "3.2-0"
 SAGEMAKER_SDK_VERSION = importlib.metadata.version("sagemaker")
 PROCESSING_INSTANCE_TYPE = "ml.m5.large"
 TRAINING_INSTANCE_TYPE = "ml.m5.xlarge"
+CLARIFY_ENDPOINT_INSTANCE_TYPE = "ml.m5.large"
+SHAP_SAMPLES = 100
 
 # The hyperparameters of a local run (train.py's defaults), passed explicitly so that every
 # training job shows them; SageMaker hands them to train.py as `--name value`, names verbatim.
@@ -149,11 +163,37 @@ MODEL_DIR = f"{PROCESSING}/model"
 TEST_DIR = f"{PROCESSING}/test"
 EVALUATION_DIR = f"{PROCESSING}/evaluation"
 BASELINE_INPUT_DIR = f"{PROCESSING}/input/train"
-BASELINE_DIR = f"{PROCESSING}/baseline"
-EXPLAINABILITY_DIR = f"{PROCESSING}/explainability"
+BASELINE_DATA_DIR = f"{PROCESSING}/baseline-data"
+PREDICTIONS_DIR = f"{PROCESSING}/predictions"
+EXPLAIN_DATA_DIR = f"{PROCESSING}/explain-data"
 # train.py, for the steps that load the model: it holds the one encoding of category columns
 # (evaluate.py and explain.py import it from there).
 STEPS_CODE_DIR = f"{PROCESSING}/input/steps"
+# The data set's columns (target first), as the splits have them: Clarify's headers.
+SCHEMA = json.loads(config.SCHEMA.read_text(encoding="utf-8"))
+# How Model Monitor's model-quality analyzer reads evaluate.py's predictions.csv (a header row):
+# the true label, the prediction and, for a classifier, the probability of class 1 and the
+# threshold that turned it into the predicted label.
+MODEL_QUALITY_ATTRIBUTES: dict[str, dict[str, str]] = {
+    "binary_classification": {
+        "problem_type": "BinaryClassification",
+        "ground_truth_attribute": "label",
+        "inference_attribute": "prediction",
+        "probability_attribute": "probability",
+        "probability_threshold_attribute": str(train_script.LABEL_THRESHOLD),
+    },
+    "regression": {
+        "problem_type": "Regression",
+        "ground_truth_attribute": "label",
+        "inference_attribute": "prediction",
+    },
+}
+# The registry's names of the baselines each check compares with (DriftCheckBaselines).
+CHECK_BASELINES = {
+    "DataQuality": "ModelDataQuality",
+    "ModelQuality": "ModelQuality",
+    "Explainability": "Explainability",
+}
 # Everything the pipeline uploads itself (step code, schema), under content-addressed keys.
 CODE_PREFIX = f"{config.PIPELINE_NAME}/code"
 # The channel of the scripts with which the SDK starts train.py in the training container.
@@ -211,6 +251,18 @@ class Stager:
 
     def file(self, path: os.PathLike[str] | str) -> str:
         return self.folder(path) + Path(path).name
+
+    def move_object(self, uri: str, name: str) -> str:
+        """Move an object of this bucket to CODE_PREFIX/<sha256>/<name>; return its new URI."""
+        key = uri.removeprefix(f"s3://{self.bucket}/")
+        owner = {"ExpectedBucketOwner": config.AWS_ACCOUNT_ID}
+        content = self.s3.get_object(Bucket=self.bucket, Key=key, **owner)["Body"].read()
+        target = f"{CODE_PREFIX}/{hashlib.sha256(content).hexdigest()[:16]}/{name}"
+        self.s3.put_object(
+            Bucket=self.bucket, Key=target, Body=content, **encryption(self.kms_key_id)
+        )
+        self.s3.delete_object(Bucket=self.bucket, Key=key, **owner)
+        return f"s3://{self.bucket}/{target}"
 
     def move_prefix(self, uri: str, name: str) -> str:
         """Move the objects under an S3 prefix of this bucket to CODE_PREFIX/<sha256>/<name>/,
@@ -323,6 +375,33 @@ def _in(prefix: object, filename: str) -> Join:
 
 def _json_file(prefix: object, filename: str) -> MetricsSource:
     return MetricsSource(content_type="application/json", s3_uri=_in(prefix, filename))
+
+
+def champion_baselines(session: boto3.Session) -> set[str]:
+    """The checks (keys of CHECK_BASELINES) for which the champion, the group's latest Approved
+    model package, has registered a drift-check baseline; empty while nothing is approved (or
+    the group does not exist yet: the first registration creates it)."""
+    client = session.client("sagemaker")
+    try:
+        listed = client.list_model_packages(
+            ModelPackageGroupName=config.MODEL_PACKAGE_GROUP,
+            ModelApprovalStatus="Approved",
+            SortBy="CreationTime",
+            SortOrder="Descending",
+            MaxResults=1,
+        )["ModelPackageSummaryList"]
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        if details.get("Code") == "ValidationException" and "does not exist" in details.get(
+            "Message", ""
+        ):
+            return set()
+        raise
+    if not listed:
+        return set()
+    package = client.describe_model_package(ModelPackageName=listed[0]["ModelPackageArn"])
+    registered = package.get("DriftCheckBaselines", {})
+    return {check for check, name in CHECK_BASELINES.items() if registered.get(name)}
 
 
 def get_pipeline(
@@ -481,6 +560,15 @@ def get_pipeline(
     evaluation_report = PropertyFile(
         name="EvaluationReport", output_name="evaluation", path="evaluation.json"
     )
+    # For the check steps: the test split's predictions beside its labels (Model Monitor's
+    # model-quality analyzer), and the test split without its header row (Clarify).
+    evaluate_outputs, evaluate_arguments = [], []
+    if config.DATA_QUALITY_BASELINE:
+        evaluate_outputs.append(_output(bucket, "Evaluate", "predictions", PREDICTIONS_DIR))
+        evaluate_arguments.extend(["--predictions-dir", PREDICTIONS_DIR])
+    if config.EXPLAINABILITY_REPORT:
+        evaluate_outputs.append(_output(bucket, "Evaluate", "explain-data", EXPLAIN_DATA_DIR))
+        evaluate_arguments.extend(["--explain-data-dir", EXPLAIN_DATA_DIR])
     evaluate = ProcessingStep(
         # Never from cache: it also reads the registry, whose approved champion is no input of
         # the step's cache key; a cached verdict would register the same model again.
@@ -492,10 +580,14 @@ def get_pipeline(
                 _input("test", _output_uri(preprocess, "test"), TEST_DIR),
                 model_code(),
             ],
-            outputs=[_output(bucket, "Evaluate", "evaluation", EVALUATION_DIR)],
+            outputs=[
+                _output(bucket, "Evaluate", "evaluation", EVALUATION_DIR),
+                *evaluate_outputs,
+            ],
             arguments=[
                 *("--model-dir", MODEL_DIR, "--test-dir", TEST_DIR),
                 *("--output-dir", EVALUATION_DIR, "--problem-type", config.PROBLEM_TYPE),
+                *evaluate_arguments,
                 # The champion: the group's latest Approved model, scored on the same test split.
                 *("--model-package-group", config.MODEL_PACKAGE_GROUP, "--region", region),
                 *("--champion-margin", str(gate.champion_margin)),
@@ -505,50 +597,173 @@ def get_pipeline(
     )
     steps: list[Step] = [preprocess, train, evaluate]
 
-    model_metrics = ModelMetrics(
-        model_statistics=_json_file(_output_uri(evaluate, "evaluation"), "evaluation.json")
-    )
-    drift_check_baselines = None
-    if config.DATA_QUALITY_BASELINE:
-        baseline = ProcessingStep(
-            **job_step("Baseline"),
-            step_args=processor("Baseline").run(
-                code=script("baseline.py"),
-                inputs=[_input("train", _output_uri(preprocess, "train"), BASELINE_INPUT_DIR)],
-                outputs=[_output(bucket, "Baseline", "baseline", BASELINE_DIR)],
-                arguments=["--input-dir", BASELINE_INPUT_DIR, "--output-dir", BASELINE_DIR],
-            ),
-        )
-        steps.append(baseline)
-        statistics = _json_file(_output_uri(baseline, "baseline"), "statistics.json")
-        constraints = _json_file(_output_uri(baseline, "baseline"), "constraints.json")
-        model_metrics.model_data_statistics = statistics
-        model_metrics.model_data_constraints = constraints
-        # What Model Monitor's data-quality checks of this model version compare against.
-        drift_check_baselines = DriftCheckBaselines(
-            model_data_statistics=statistics, model_data_constraints=constraints
+    # What the package records: its quality, its data, its explanation (ModelMetrics), and what
+    # Model Monitor's checks of this model version compare against (DriftCheckBaselines).
+    metrics: dict[str, MetricsSource] = {
+        "model_statistics": _json_file(_output_uri(evaluate, "evaluation"), "evaluation.json")
+    }
+    drift: dict[str, MetricsSource | FileSource] = {}
+    check_parameters: list[Any] = []
+    baselines = champion_baselines(session.boto_session)
+
+    def check_job(name: str) -> CheckJobConfig:
+        return CheckJobConfig(
+            role=role_arn,
+            instance_count=1,
+            instance_type=processing_instance_type,
+            volume_kms_key=kms_key_id,
+            output_kms_key=kms_key_id,
+            base_job_name=f"{config.PROJECT_SLUG}-{name.lower()}",
+            sagemaker_session=session,
+            tags=tags,
         )
 
-    if config.EXPLAINABILITY_REPORT:
-        explain = ProcessingStep(
-            **job_step("Explain"),
-            step_args=processor("Explain").run(
-                code=script("explain.py"),
-                inputs=[
-                    _input("model", model_data, MODEL_DIR),
-                    _input("test", _output_uri(preprocess, "test"), TEST_DIR),
-                    model_code(),
-                ],
-                outputs=[_output(bucket, "Explain", "explainability", EXPLAINABILITY_DIR)],
+    def lifecycle(check: str) -> dict[str, Any]:
+        """skip_check and register_new_baseline of one check, as pipeline parameters.
+
+        A check compares what this run calculates with the champion's registered drift-check
+        baseline of its kind (the check step fetches it from the group's latest Approved
+        package), so it can only run once such a baseline exists: Skip<check>Check defaults to
+        true while the champion has none (the first run, when nothing is approved yet) and to
+        false after, as read from the registry when the pipeline is built (upsert, at every
+        push). RegisterNew<check>Baseline defaults to true: the package's drift-check baselines
+        describe the data and predictions of this model, which is what its monitors must
+        compare with; false keeps the champion's (and needs one).
+        """
+        skip = ParameterBoolean(name=f"Skip{check}Check", default_value=check not in baselines)
+        register_new = ParameterBoolean(name=f"RegisterNew{check}Baseline", default_value=True)
+        check_parameters.extend([skip, register_new])
+        return {
+            "skip_check": skip,
+            "register_new_baseline": register_new,
+            "model_package_group_name": config.MODEL_PACKAGE_GROUP,
+            # A violation fails the execution: nothing drifted is registered unnoticed.
+            "fail_on_violation": True,
+        }
+
+    def results(step: str) -> Join:
+        return Join(
+            on="/",
+            values=[
+                f"s3://{bucket}/{config.PIPELINE_NAME}",
+                ExecutionVariables.PIPELINE_EXECUTION_ID,
+                step,
+                "results",
+            ],
+        )
+
+    def json_source(uri: object) -> MetricsSource:
+        return MetricsSource(content_type="application/json", s3_uri=uri)
+
+    if config.DATA_QUALITY_BASELINE:
+        # Model Monitor profiles what the endpoint receives, CSV rows of features without a
+        # header (its columns are _c0, _c1, ...): the training split in that form.
+        baseline_data = ProcessingStep(
+            **job_step("BaselineData"),
+            step_args=processor("BaselineData").run(
+                code=script("baseline.py"),
+                inputs=[_input("train", _output_uri(preprocess, "train"), BASELINE_INPUT_DIR)],
+                outputs=[_output(bucket, "BaselineData", "features", BASELINE_DATA_DIR)],
                 arguments=[
-                    *("--model-dir", MODEL_DIR, "--data-dir", TEST_DIR),
-                    *("--output-dir", EXPLAINABILITY_DIR),
+                    *("--input-dir", BASELINE_INPUT_DIR, "--dataset-dir", BASELINE_DATA_DIR),
                 ],
             ),
         )
-        steps.append(explain)
-        model_metrics.explainability = _json_file(
-            _output_uri(explain, "explainability"), "explainability.json"
+        data_quality = QualityCheckStep(
+            name="Baseline",
+            quality_check_config=DataQualityCheckConfig(
+                baseline_dataset=_output_uri(baseline_data, "features"),
+                dataset_format=DatasetFormat.csv(header=False),
+                output_s3_uri=results("Baseline"),
+            ),
+            check_job_config=check_job("Baseline"),
+            cache_config=CACHE,
+            **lifecycle("DataQuality"),
+        )
+        model_quality = QualityCheckStep(
+            name="ModelQualityBaseline",
+            quality_check_config=ModelQualityCheckConfig(
+                baseline_dataset=_output_uri(evaluate, "predictions"),
+                dataset_format=DatasetFormat.csv(header=True),
+                output_s3_uri=results("ModelQualityBaseline"),
+                **MODEL_QUALITY_ATTRIBUTES[config.PROBLEM_TYPE],
+            ),
+            check_job_config=check_job("ModelQualityBaseline"),
+            # Not from cache: its input, Evaluate's predictions, is made anew by every run.
+            **lifecycle("ModelQuality"),
+        )
+        steps.extend([baseline_data, data_quality, model_quality])
+        # The analyzer's model-quality statistics replace evaluation.json as the package's
+        # model quality (same metrics, the format Model Monitor compares with).
+        for prefix, check in (("model", model_quality), ("model_data", data_quality)):
+            for kind in ("statistics", "constraints"):
+                calculated = getattr(check.properties, f"CalculatedBaseline{kind.title()}")
+                used = getattr(check.properties, f"BaselineUsedForDriftCheck{kind.title()}")
+                metrics[f"{prefix}_{kind}"] = json_source(calculated)
+                # The new baselines (RegisterNew...Baseline true) or the champion's.
+                drift[f"{prefix}_{kind}"] = json_source(used)
+
+    if config.EXPLAINABILITY_REPORT:
+        # Clarify explains a model it serves on a shadow endpoint of its own: the model first.
+        create_model = ModelStep(
+            name="CreateModel",
+            step_args=ModelBuilder(
+                s3_model_data_url=model_data,
+                image_uri=serve_image_uri,
+                role_arn=role_arn,
+                sagemaker_session=session,
+                dependencies=None,
+                log_level=None,
+            ).build(),
+            retry_policies=[STEP_RETRY],
+        )
+        headers = [column["name"] for column in SCHEMA["columns"]]
+        shap = {"num_samples": SHAP_SAMPLES, "agg_method": "mean_abs"}
+        # The analysis configuration is uploaded while the pipeline is built, under a key named
+        # after what it is made of, so that a running version's configuration never changes.
+        analysis = hashlib.sha256(json.dumps([headers, shap]).encode()).hexdigest()[:16]
+        explain_config = ModelExplainabilityCheckConfig(
+            data_config=DataConfig(
+                s3_data_input_path=_output_uri(evaluate, "explain-data"),
+                s3_output_path=results("Explain"),
+                s3_analysis_config_output_path=f"s3://{bucket}/{CODE_PREFIX}/{analysis}/clarify",
+                label=SCHEMA["target"],
+                headers=headers,
+                dataset_type="text/csv",
+            ),
+            # The shadow endpoint Clarify starts and deletes; it takes and answers CSV.
+            model_config=ModelConfig(
+                model_name=create_model.properties.ModelName,
+                instance_type=CLARIFY_ENDPOINT_INSTANCE_TYPE,
+                instance_count=1,
+                content_type="text/csv",
+                accept_type="text/csv",
+            ),
+            # KernelSHAP: per feature, the mean |SHAP value| over the test split, estimated on
+            # this many samples a row against a baseline Clarify computes from the data.
+            explainability_config=SHAPConfig(**shap),
+            kms_key=kms_key_id,
+        )
+        explain = ClarifyCheckStep(
+            name="Explain",
+            clarify_check_config=explain_config,
+            check_job_config=check_job("Explain"),
+            **lifecycle("Explainability"),
+        )
+        steps.extend([create_model, explain])
+        # The SDK uploads the monitoring configuration under a new timestamped key at every
+        # build; under its content's key, the definition (and the package's record) is stable.
+        explain_config.monitoring_analysis_config_uri = stage.move_object(
+            explain_config.monitoring_analysis_config_uri, "analysis_config.json"
+        )
+        # Clarify's analysis.json.
+        metrics["explainability"] = json_source(explain.properties.CalculatedBaselineConstraints)
+        drift["explainability_constraints"] = json_source(
+            explain.properties.BaselineUsedForDriftCheckConstraints
+        )
+        # The analysis configuration a model-explainability monitor of this version reuses.
+        drift["explainability_config_file"] = FileSource(
+            content_type="application/json", s3_uri=explain_config.monitoring_analysis_config_uri
         )
 
     model = ModelBuilder(
@@ -569,8 +784,8 @@ def get_pipeline(
         inference_instances=INFERENCE_INSTANCES,
         transform_instances=TRANSFORM_INSTANCES,
         approval_status=model_approval_status,
-        model_metrics=model_metrics,
-        drift_check_baselines=drift_check_baselines,
+        model_metrics=ModelMetrics(**metrics),
+        drift_check_baselines=DriftCheckBaselines(**drift) if drift else None,
         description=f"{config.PROJECT_NAME}: XGBoost, {config.PROBLEM_TYPE}",
         metadata_properties=MetadataProperties(
             commit_id=git.commit, generated_by=ExecutionVariables.PIPELINE_EXECUTION_ARN
@@ -641,6 +856,7 @@ def get_pipeline(
             training_instance_type,
             model_approval_status,
             quality_threshold,
+            *check_parameters,
         ],
         steps=steps,
         sagemaker_session=session,

@@ -27,6 +27,7 @@ from .steps import preprocess, train
 
 DEFAULT_DIR = Path("build/registry")
 PACKAGE_FILE = "package.json"
+DRIFT_CHECK_BASELINES = "drift-check-baselines"
 PENDING, APPROVED, REJECTED = "PendingManualApproval", "Approved", "Rejected"
 
 
@@ -55,9 +56,16 @@ def register(
     trained_model_dir: Path,
     metric_value: float,
     data_manifest: Path | None = None,
+    baselines: dict[str, Path] | None = None,
 ) -> dict[str, Any]:
     """Copy the model into a new version, PendingManualApproval, with the value of the gate
-    metric in its evaluation; returns its package.json."""
+    metric in its evaluation; returns its package.json.
+
+    baselines: kind (ModelDataQuality, ModelQuality) -> a folder with statistics.json and
+    constraints.json, copied into the version as its drift-check baselines and recorded in
+    package.json as the SageMaker registry records them (`drift_check_baselines`:
+    {kind: {"Statistics": path, "Constraints": path}}, paths relative to the version folder).
+    """
     registry_dir = Path(registry_dir)
     existing = [int(package["version"][1:]) for package in versions(registry_dir)]
     version = f"v{max(existing, default=0) + 1:04d}"
@@ -76,6 +84,14 @@ def register(
         shutil.copy2(data_manifest, folder / preprocess.MANIFEST_FILE)
         metadata["data_manifest"] = preprocess.MANIFEST_FILE
         metadata["data_sha256"] = json.loads(data_manifest.read_text(encoding="utf-8"))["sha256"]
+    drift_check_baselines: dict[str, dict[str, str]] = {}
+    for kind, source in (baselines or {}).items():
+        target = folder / DRIFT_CHECK_BASELINES / kind
+        target.mkdir(parents=True)
+        drift_check_baselines[kind] = {}
+        for part, name in (("Statistics", "statistics.json"), ("Constraints", "constraints.json")):
+            shutil.copy2(Path(source) / name, target / name)
+            drift_check_baselines[kind][part] = f"{DRIFT_CHECK_BASELINES}/{kind}/{name}"
     package = {
         "version": version,
         "status": PENDING,
@@ -83,6 +99,8 @@ def register(
         "metric": {"name": config.QUALITY_GATE.metric, "value": float(metric_value)},
         "metadata": metadata,
     }
+    if drift_check_baselines:
+        package["drift_check_baselines"] = drift_check_baselines
     _write(folder, package)
     return package
 

@@ -1,9 +1,17 @@
-"""Data-quality baseline: profile the training features into Model Monitor's baseline files.
+"""Data-quality baseline: the local twin of Model Monitor's analyzer, and its input in AWS.
 
-Writes `statistics.json` and `constraints.json` in the format of SageMaker Model Monitor's
-prebuilt analyzer (sagemaker-model-monitor-analyzer, built on Deequ), so that they can be
-used as `baseline_statistics` / `baseline_constraints` of a data-quality monitoring schedule
-and as drift-check baselines of the registered model package.
+In AWS the pipeline's Baseline step (a QualityCheckStep) runs SageMaker Model Monitor's own
+analyzer (sagemaker-model-monitor-analyzer, built on Deequ) on the training split, and its
+files become the model package's drift-check baselines. This script does two things:
+
+- With --dataset-dir (the pipeline's BaselineData step): write the training features as the
+  analyzer must see them, the way the endpoint receives and captures rows: CSV without a header
+  row and without the target. The analyzer then names the columns _c0, _c1, ... as it names
+  those of the captured requests, so the monitor compares like with like.
+- Otherwise (`make local-run`, no AWS): profile the training features itself into
+  `statistics.json` and `constraints.json` in the analyzer's format, so that the files can be
+  read, tested and compared (`make local-drift`) on a laptop. These name the columns by their
+  header names; the values are this script's, computed by the rules below, not Deequ's own.
 
 Formats: "Schema for Statistics" and "Schema for Constraints" in the SageMaker developer guide
 (model-monitor-interpreting-statistics, model-monitor-byoc-constraints). Where the guide is
@@ -69,6 +77,7 @@ MONITORING_CONFIG: dict[str, Any] = {
 
 # The analyzer writes version 0.0 in both files.
 FORMAT_VERSION = 0.0
+DATASET_FILE = "features.csv"
 
 
 def infer_type(series: pd.Series) -> str:
@@ -262,6 +271,18 @@ def write_baseline(
     return paths
 
 
+def write_dataset(data: pd.DataFrame, dataset_dir: Path) -> Path:
+    """The feature columns of a data set whose first column is the target, without header,
+    cells as read: what the endpoint receives, for the analyzer to profile."""
+    if data.shape[1] < 2:
+        raise ValueError("baseline: need the target column and at least one feature column")
+    dataset_dir = Path(dataset_dir)
+    dataset_dir.mkdir(parents=True, exist_ok=True)
+    path = dataset_dir / DATASET_FILE
+    data.iloc[:, 1:].to_csv(path, header=False, index=False)
+    return path
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -276,11 +297,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=Path("/opt/ml/processing/baseline"),
         help="where statistics.json and constraints.json are written",
     )
+    parser.add_argument(
+        "--dataset-dir",
+        type=Path,
+        help="instead of profiling: write the features without header here (the analyzer's input)",
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.dataset_dir is not None:
+        # Read as text without treating any cell as missing, so that cells stay as written.
+        files = sorted(Path(args.input_dir).glob("*.csv"))
+        if not files:
+            raise FileNotFoundError(f"baseline: no *.csv file in {args.input_dir}")
+        data = pd.concat(
+            [pd.read_csv(path, dtype=str, keep_default_na=False) for path in files],
+            ignore_index=True,
+        )
+        path = write_dataset(data, args.dataset_dir)
+        print(f"baseline: {len(data)} rows of {data.shape[1] - 1} features -> {path}")
+        return 0
     statistics, constraints = profile(read_csv_dir(args.input_dir))
     statistics_path, constraints_path = write_baseline(args.output_dir, statistics, constraints)
     print(

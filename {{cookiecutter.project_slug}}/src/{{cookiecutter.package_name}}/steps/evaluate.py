@@ -23,6 +23,20 @@ Writes into --output-dir:
   The champion is --champion-model-dir (a model folder found by the caller, e.g. local.py's
   registry) or, with --model-package-group, the latest Approved package of that group in the
   SageMaker model registry (boto3). Without one, the naive baseline stands in.
+With --predictions-dir, predictions.csv there: the test split's true `label` beside the model's
+`prediction` (the class at the threshold, or the value) and, for a classifier, `probability` of
+class 1, with a header row: the input of Model Monitor's model-quality baseline (the pipeline's
+ModelQualityBaseline step) and of the local twin (baseline.py --predictions-dir).
+With --model-quality-dir (the local twin of that step: `make local-run`), statistics.json and
+constraints.json there in the structure of Model Monitor's model-quality baseline: statistics
+`{"version": 0.0, "dataset": {"item_count": n}, "<section>": {<metric>: {"value",
+"standard_deviation"}, ...}}` (the metrics of evaluation.json), constraints `{"version": 0.0,
+"binary_classification_constraints" | "regression_constraints": {<metric>: {"threshold",
+"comparison_operator"}}}` with each threshold the baseline's own value and the operator that
+flags a worse one. The analyzer in AWS computes its own values (on Spark); these are
+scikit-learn's on the same rows.
+With --explain-data-dir, the test split there as SageMaker Clarify reads CSV: the same rows and
+columns, target first, without the header row (the pipeline gives Clarify the column names).
 - confusion_matrix.png and roc_curve.png (classification) or residuals.png (regression), and
   feature_importance.png, drawn with matplotlib's Agg backend (no display needed).
 
@@ -416,6 +430,102 @@ def evaluate(
     return report
 
 
+PREDICTIONS_FILE = "predictions.csv"
+EXPLAIN_DATA_FILE = "test.csv"
+
+
+def predictions_frame(y_true: np.ndarray, scores: np.ndarray, problem_type: str) -> pd.DataFrame:
+    """The test split's labels and the model's predictions, as the model-quality analyzer
+    reads them (columns label, prediction and, for a classifier, probability)."""
+    if problem_type == "binary_classification":
+        return pd.DataFrame(
+            {
+                "label": y_true.astype(int),
+                "prediction": (scores >= THRESHOLD).astype(int),
+                "probability": scores.astype(float),
+            }
+        )
+    return pd.DataFrame({"label": y_true.astype(float), "prediction": scores.astype(float)})
+
+
+def write_predictions(
+    booster: xgb.Booster,
+    features: pd.DataFrame,
+    target: pd.Series,
+    problem_type: str,
+    output_dir: str | Path,
+) -> Path:
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    frame = predictions_frame(target.to_numpy(), predict(booster, features), problem_type)
+    path = output_dir / PREDICTIONS_FILE
+    frame.to_csv(path, index=False)
+    return path
+
+
+def write_explain_data(test_dir: str | Path, output_dir: str | Path) -> Path:
+    """The test split's CSV files as one file without the header row, cells as written."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    files = sorted(Path(test_dir).glob("*.csv"))
+    if not files:
+        raise FileNotFoundError(f"evaluate: no *.csv file in {test_dir}")
+    frames = [pd.read_csv(file, dtype=str, keep_default_na=False) for file in files]
+    path = output_dir / EXPLAIN_DATA_FILE
+    pd.concat(frames, ignore_index=True).to_csv(path, header=False, index=False)
+    return path
+
+
+# Model Monitor's constraint sections and the metrics it checks in them; a violation is a value
+# on the wrong side of the baseline's: lower for a score, higher for an error or a false rate.
+CONSTRAINT_SECTIONS = {
+    "binary_classification": "binary_classification_constraints",
+    "regression": "regression_constraints",
+}
+LOWER_IS_WORSE, HIGHER_IS_WORSE = "LessThanThreshold", "GreaterThanThreshold"
+CHECKED_METRICS = {
+    "binary_classification": {
+        **dict.fromkeys(("accuracy", "precision", "recall", "f1", "auc"), LOWER_IS_WORSE),
+        **dict.fromkeys(("false_positive_rate", "false_negative_rate"), HIGHER_IS_WORSE),
+    },
+    "regression": {
+        **dict.fromkeys(("mae", "mse", "rmse"), HIGHER_IS_WORSE),
+        "r2": LOWER_IS_WORSE,
+    },
+}
+
+
+def model_quality_baseline(
+    y_true: np.ndarray, scores: np.ndarray, problem_type: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(statistics, constraints) of the model on these rows, in the model-quality baseline's
+    structure; constraints only on the metrics that are present and finite."""
+    report = metrics_report(y_true, scores, problem_type)
+    statistics = {"version": 0.0, "dataset": {"item_count": len(y_true)}, **report}
+    (section,) = report
+    checked = {
+        name: {"threshold": float(report[section][name]["value"]), "comparison_operator": operator}
+        for name, operator in CHECKED_METRICS[problem_type].items()
+        if name in report[section] and np.isfinite(report[section][name]["value"])
+    }
+    constraints = {"version": 0.0, CONSTRAINT_SECTIONS[problem_type]: checked}
+    return statistics, constraints
+
+
+def write_model_quality_baseline(
+    y_true: np.ndarray, scores: np.ndarray, problem_type: str, output_dir: str | Path
+) -> tuple[Path, Path]:
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    paths = output_dir / "statistics.json", output_dir / "constraints.json"
+    for path, content in zip(
+        paths, model_quality_baseline(y_true, scores, problem_type), strict=True
+    ):
+        # allow_nan=False: NaN is not JSON ("NaN" standard deviations are strings already).
+        path.write_text(json.dumps(content, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    return paths
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", type=Path, default=Path("/opt/ml/processing/model"))
@@ -449,6 +559,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="find the champion in the SageMaker model registry: the latest Approved package",
     )
     parser.add_argument("--region", help="the region of --model-package-group")
+    parser.add_argument(
+        "--predictions-dir",
+        "--predictions_dir",
+        type=Path,
+        help="write predictions.csv (label, prediction[, probability]) of the test split here",
+    )
+    parser.add_argument(
+        "--model-quality-dir",
+        "--model_quality_dir",
+        type=Path,
+        help="write a local model-quality baseline (statistics.json, constraints.json) here",
+    )
+    parser.add_argument(
+        "--explain-data-dir",
+        "--explain_data_dir",
+        type=Path,
+        help="write the test split without its header row here (Clarify's input)",
+    )
     args = parser.parse_args(argv)
     if args.champion_model_dir and args.model_package_group:
         parser.error("--champion-model-dir and --model-package-group are two sources: pick one")
@@ -481,6 +609,16 @@ def main(argv: list[str] | None = None) -> int:
     report = evaluate(
         booster, feature_names, features, target, problem_type, args.output_dir, champion_report
     )
+    if args.predictions_dir is not None:
+        path = write_predictions(booster, features, target, problem_type, args.predictions_dir)
+        print(f"evaluate: predictions of the test split -> {path}")
+    if args.model_quality_dir is not None:
+        y_true, scores = target.to_numpy(), predict(booster, features)
+        paths = write_model_quality_baseline(y_true, scores, problem_type, args.model_quality_dir)
+        print(f"evaluate: model-quality baseline -> {paths[0]}, {paths[1]}")
+    if args.explain_data_dir is not None:
+        path = write_explain_data(args.test_dir, args.explain_data_dir)
+        print(f"evaluate: test split without header -> {path}")
     section = next(iter(report))
     headline = HEADLINE_METRICS[problem_type]
     value = report[section][headline]["value"]

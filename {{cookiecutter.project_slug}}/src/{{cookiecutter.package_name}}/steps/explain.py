@@ -1,17 +1,25 @@
-"""Explainability report: global SHAP values of the trained XGBoost model on the test split.
+"""Explainability report, the local twin: exact TreeSHAP values of the trained XGBoost model.
 
-Writes `explainability.json` in the shape of the `analysis.json` that a SageMaker Clarify
-explainability job writes (SageMaker developer guide, "Get the Analysis Results" of a Clarify
-processing job; the same shape Redshift ML's EXPLAIN_MODEL returns):
+In AWS the pipeline's Explain step is a ClarifyCheckStep: SageMaker Clarify serves the model on
+a shadow endpoint and estimates SHAP values with KernelSHAP (a sampling approximation, against a
+baseline Clarify computes from the data), writing `analysis.json` with
+`explanations.kernel_shap.label0.global_shap_values`; that report is the model package's
+explainability report and drift-check baseline. This script is for `make local-run`, without
+AWS, and computes something else: exact TreeSHAP values, by xgboost itself (pred_contribs), in
+the model's raw margin space (log-odds for binary:logistic), where Clarify's are in the output
+the endpoint returns (a probability). The two rank features alike but their numbers differ.
+
+It writes `explainability.json` in the structure of Clarify's analysis.json (SageMaker
+developer guide, "Get the Analysis Results" of a Clarify processing job), under the name of the
+method that made the values:
 
     {"version": "1.0",
-     "explanations": {"kernel_shap": {"label0": {"global_shap_values": {feature: value},
-                                                 "expected_value": value}}}}
+     "explanations": {"tree_shap": {"label0": {"global_shap_values": {feature: value},
+                                               "expected_value": value}}}}
 
-so that it can be attached to the model package as its explainability report and read by
-anything that reads Clarify's report. Like Clarify's default aggregation (`mean_abs`), the global
-value of a feature is the mean absolute SHAP value over the explained rows. It also writes
-`shap_summary.png`, a bar chart of the features with the largest global values.
+Like Clarify's default aggregation (`mean_abs`), the global value of a feature is the mean
+absolute SHAP value over the explained rows. It also writes `shap_summary.png`, a bar chart of
+the features with the largest global values.
 
 Inputs: train.py's `xgboost-model` (its metadata, inside it, names the features in the model's
 order), or the training job's `model.tar.gz` holding it; the test split as CSV with a header row
@@ -55,11 +63,10 @@ PLOT_FILE = "shap_summary.png"
 # no label headers are configured.
 REPORT_VERSION = "1.0"
 LABEL = "label0"
-# Clarify files its SHAP results under the name of its method. The values here are NOT Kernel
-# SHAP estimates: they are exact TreeSHAP values computed by xgboost itself (pred_contribs),
-# in the model's raw margin space (log-odds for binary:logistic). The key is kept so that
-# readers of Clarify's report find them.
-METHOD_KEY = "kernel_shap"
+# Clarify files its SHAP results under the name of its method ("kernel_shap"). These values are
+# exact TreeSHAP values, not KernelSHAP estimates, so they are filed under "tree_shap".
+METHOD_KEY = "tree_shap"
+CLARIFY_METHOD_KEY = "kernel_shap"
 
 TOP_FEATURES = 20
 DEFAULT_MAX_ROWS = 1000
