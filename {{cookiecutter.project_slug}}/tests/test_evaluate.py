@@ -445,3 +445,86 @@ def test_only_a_group_that_does_not_exist_means_no_champion(
                 evaluate.sagemaker_champion(GROUP, REGION, tmp_path)
         else:
             assert evaluate.sagemaker_champion(GROUP, REGION, tmp_path) is None
+
+
+@pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
+def test_predictions_csv_holds_the_labels_and_the_models_predictions(
+    problem_type: str, tmp_path: Path, tiny_model
+):
+    """What Model Monitor's model-quality baseline reads (the pipeline names these columns)."""
+    model_dir, test_dir = tiny_model(problem_type, tmp_path)
+    options = ["--predictions-dir", str(tmp_path / "predictions")]
+    run_evaluate(model_dir, test_dir, tmp_path / "evaluation", problem_type, *options)
+    y_true, scores = expected_scores(model_dir, test_dir)
+
+    predictions = pd.read_csv(tmp_path / "predictions" / evaluate.PREDICTIONS_FILE)
+    np.testing.assert_array_equal(predictions["label"], y_true)
+    if problem_type == "binary_classification":
+        assert list(predictions.columns) == ["label", "prediction", "probability"]
+        np.testing.assert_allclose(predictions["probability"], scores, rtol=1e-6)
+        np.testing.assert_array_equal(predictions["prediction"], scores >= evaluate.THRESHOLD)
+        assert set(predictions["prediction"]) <= {0, 1}
+    else:
+        assert list(predictions.columns) == ["label", "prediction"]
+        np.testing.assert_allclose(predictions["prediction"], scores, rtol=1e-6)
+
+
+# The documented structure of Model Monitor's model-quality baseline files (developer guide,
+# "Model quality metrics and Amazon CloudWatch monitoring" and "Create a model quality
+# baseline"): a constraints section per problem type, each metric with a threshold and an
+# operator; statistics with the dataset's size and the metrics' values.
+MODEL_QUALITY_CONSTRAINTS = {
+    "binary_classification": (
+        "binary_classification_constraints",
+        {"recall", "precision", "accuracy", "auc", "f1"},
+    ),
+    "regression": ("regression_constraints", {"mae", "mse", "rmse", "r2"}),
+}
+OPERATORS = {"LessThanThreshold", "GreaterThanThreshold"}
+
+
+@pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
+def test_local_model_quality_baseline_has_model_monitors_structure(
+    problem_type: str, tmp_path: Path, tiny_model
+):
+    model_dir, test_dir = tiny_model(problem_type, tmp_path)
+    folder = tmp_path / "model-quality"
+    report = run_evaluate(
+        model_dir,
+        test_dir,
+        tmp_path / "evaluation",
+        problem_type,
+        "--model-quality-dir",
+        str(folder),
+    )
+    statistics = json.loads((folder / "statistics.json").read_text(encoding="utf-8"))
+    constraints = json.loads((folder / "constraints.json").read_text(encoding="utf-8"))
+    section = next(iter(report))  # binary_classification_metrics or regression_metrics
+    assert set(statistics) == {"version", "dataset", section}
+    assert statistics["version"] == constraints["version"] == 0.0
+    assert statistics["dataset"]["item_count"] == len(expected_scores(model_dir, test_dir)[0])
+    assert statistics[section] == report[section]  # the same metrics as evaluation.json
+
+    name, required = MODEL_QUALITY_CONSTRAINTS[problem_type]
+    assert set(constraints) == {"version", name}
+    checked = constraints[name]
+    assert required <= set(checked)
+    for metric, constraint in checked.items():
+        assert set(constraint) == {"threshold", "comparison_operator"}, metric
+        assert constraint["comparison_operator"] in OPERATORS, metric
+        # The baseline's own value: a worse value on new data is a violation.
+        assert constraint["threshold"] == statistics[section][metric]["value"], metric
+    headline = evaluate.HEADLINE_METRICS[problem_type]
+    assert checked[headline]["comparison_operator"] == "LessThanThreshold"
+    error = "rmse" if problem_type == "regression" else "false_positive_rate"
+    assert checked[error]["comparison_operator"] == "GreaterThanThreshold"
+
+
+def test_explain_data_is_the_test_split_without_its_header(tmp_path: Path, tiny_model):
+    """What Clarify reads: the same rows and cells, target first, no header row."""
+    model_dir, test_dir = tiny_model("binary_classification", tmp_path)
+    options = ["--explain-data-dir", str(tmp_path / "explain")]
+    run_evaluate(model_dir, test_dir, tmp_path / "evaluation", None, *options)
+    written = (tmp_path / "explain" / evaluate.EXPLAIN_DATA_FILE).read_text().splitlines()
+    original = (test_dir / "test.csv").read_text().splitlines()
+    assert written == original[1:]

@@ -69,12 +69,15 @@ def test_local_run_leaves_every_artefact(local_run):
     ]
     if config.DATA_QUALITY_BASELINE:
         expected += ["baseline/statistics.json", "baseline/constraints.json"]
+        expected += ["model-quality/statistics.json", "model-quality/constraints.json"]
+        expected += ["predictions/predictions.csv"]
     if config.EXPLAINABILITY_REPORT:
         expected += ["explainability/explainability.json", "explainability/shap_summary.png"]
     for relative in expected:
         assert (output_dir / relative).is_file(), relative
     assert [path.name for path in (output_dir / "model").iterdir()] == ["xgboost-model"]
     assert (output_dir / "baseline").exists() == config.DATA_QUALITY_BASELINE
+    assert (output_dir / "model-quality").exists() == config.DATA_QUALITY_BASELINE
     assert (output_dir / "explainability").exists() == config.EXPLAINABILITY_REPORT
 
 

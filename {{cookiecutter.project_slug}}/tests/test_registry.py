@@ -37,6 +37,34 @@ def test_a_passing_run_registers_its_model_as_pending(local_run):
     metadata = package["metadata"]
     assert (metadata["git_commit"], metadata["git_dirty"]) == (git.commit, git.dirty)
     assert metadata["hyperparameters"] == train.HYPERPARAMETERS
+    # Its drift-check baselines, copies of the run's, recorded as the SageMaker registry does.
+    if config.DATA_QUALITY_BASELINE:
+        assert set(package["drift_check_baselines"]) == {"ModelDataQuality", "ModelQuality"}
+        for kind, folder_name in local.BASELINE_FOLDERS.items():
+            for part, name in (
+                ("Statistics", "statistics.json"),
+                ("Constraints", "constraints.json"),
+            ):
+                kept = folder / package["drift_check_baselines"][kind][part]
+                assert kept.read_bytes() == (local_run.output_dir / folder_name / name).read_bytes()
+    else:
+        assert "drift_check_baselines" not in package
+
+
+def test_baselines_are_copied_so_that_the_next_run_cannot_change_them(local_run, tmp_path: Path):
+    run = tmp_path / "run"
+    for folder_name in ("baseline", "model-quality"):
+        (run / folder_name).mkdir(parents=True)
+        for name in ("statistics.json", "constraints.json"):
+            (run / folder_name / name).write_text(json.dumps({folder_name: name}))
+    baselines = {kind: run / folder for kind, folder in local.BASELINE_FOLDERS.items()}
+    folder = tmp_path / "registry"
+    package = registry.register(folder, local_run.output_dir / "model", 0.5, None, baselines)
+    shutil.rmtree(run)
+    kept = registry.model_dir(folder, package["version"])
+    recorded = package["drift_check_baselines"]["ModelQuality"]["Constraints"]
+    assert json.loads((kept / recorded).read_text()) == {"model-quality": "constraints.json"}
+    assert json.loads((kept / registry.PACKAGE_FILE).read_text()) == package
 
 
 def test_the_approved_model_is_the_champion_and_the_margin_stops_a_retrain(
