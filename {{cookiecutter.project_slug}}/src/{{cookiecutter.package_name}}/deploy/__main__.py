@@ -76,7 +76,10 @@ def deploy(args: argparse.Namespace, stage: Stage, session: boto3.Session) -> st
     """Deploy the stage's stacks in its account; the deployed package's ARN."""
     arn = _package(args, session)
     cloudformation = stacks.deployment_session(stage, session).client("cloudformation")
-    for stack_name, outcome in stacks.deploy(stage, arn, args.shadow, cloudformation).items():
+    outcomes = stacks.deploy(
+        stage, arn, args.shadow, cloudformation, sagemaker=session.client("sagemaker")
+    )
+    for stack_name, outcome in outcomes.items():
         print(f"deploy: {stack_name}: {outcome}", file=sys.stderr)
     return arn
 

@@ -128,9 +128,12 @@ def deploy(
     shadow: bool,
     cloudformation: Any,
     poll_seconds: int = POLL_SECONDS,
+    sagemaker: Any = None,
 ) -> dict[str, str]:
-    """Deploy the stage's endpoint stack (and its batch stack, with batch transform) with a
-    CloudFormation client of the stage's account; stack name -> outcome."""
+    """Deploy the stage's endpoint stack (and its batch stack, with batch transform; its
+    monitoring stack, with model monitoring, whose baselines `sagemaker`, a client of the
+    tooling account, reads from the package) with a CloudFormation client of the stage's
+    account; stack name -> outcome."""
     stack = describe_stack(cloudformation, stage.stack_name)
     parameters = endpoint_parameters(stage, model_package_arn, shadow, stack)
     outcomes = {
@@ -155,6 +158,20 @@ def deploy(
             stage.batch_stack_name,
             BATCH_TEMPLATE.read_text(encoding="utf-8"),
             batch.stack_parameters(stage.name, settings, live),
+            stage.cloudformation_role_arn,
+            tags(stage),
+            poll_seconds,
+        )
+    if config.MODEL_MONITORING:
+        from . import monitoring  # only the projects with model monitoring have it
+
+        # The live package's baselines: the monitors watch what the clients get.
+        package = sagemaker.describe_model_package(ModelPackageName=parameters["ModelPackageArn"])
+        outcomes[stage.monitoring_stack_name] = create_or_update(
+            cloudformation,
+            stage.monitoring_stack_name,
+            monitoring.TEMPLATE.read_text(encoding="utf-8"),
+            monitoring.stack_parameters(stage, package),
             stage.cloudformation_role_arn,
             tags(stage),
             poll_seconds,

@@ -34,6 +34,8 @@ _SECTIONS: dict[str, tuple[str, ...] | None] = {
 }
 # The batch transform's own section (deploy/batch.py reads and checks its keys).
 BATCH_SECTION = "batch_transform"
+# With model monitoring: the share of a realtime endpoint's requests captured for the monitors.
+CAPTURE_SECTION = "data_capture"
 
 
 class ConfigError(ValueError):
@@ -61,6 +63,8 @@ class Stage:
     smoke_test_max_p99_latency_ms: int
     # The batch_transform section as written, when this project has batch transform.
     batch_transform: dict[str, Any] | None = None
+    # data_capture.sampling_percentage, when this project has model monitoring.
+    capture_sampling_percentage: int | None = None
 
     @property
     def endpoint_name(self) -> str:
@@ -73,6 +77,10 @@ class Stage:
     @property
     def batch_stack_name(self) -> str:
         return f"{config.PROJECT_SLUG}-batch-{self.name}"
+
+    @property
+    def monitoring_stack_name(self) -> str:
+        return f"{config.PROJECT_SLUG}-monitoring-{self.name}"
 
     @property
     def account(self) -> str:
@@ -115,7 +123,7 @@ class Stage:
     ) -> dict[str, str]:
         """The parameters of infra/endpoint.yaml for this stage, as CloudFormation takes them
         (text). A shadow package runs beside the live one and gets a copy of its requests."""
-        return {
+        parameters = {
             "Stage": self.name,
             "ModelPackageArn": model_package_arn,
             "ShadowModelPackageArn": shadow_model_package_arn,
@@ -132,6 +140,9 @@ class Stage:
             "Max5xxErrors": str(self.max_5xx_errors),
             "MaxModelLatencyMs": str(self.max_model_latency_ms),
         }
+        if self.capture_sampling_percentage is not None:
+            parameters["CaptureSamplingPercentage"] = str(self.capture_sampling_percentage)
+        return parameters
 
 
 def _integer(value: Any, key: str, source: str, low: int, high: int | None = None) -> int:
@@ -168,7 +179,11 @@ def _keys(raw: Any, expected: tuple[str, ...], where: str, source: str) -> None:
 
 def _checked(raw: Any, source: str) -> dict[str, Any]:
     """The Stage fields of a parsed config file; ConfigError naming the first bad key."""
-    top = tuple(_SECTIONS) + ((BATCH_SECTION,) if config.BATCH_TRANSFORM else ())
+    top = (
+        tuple(_SECTIONS)
+        + ((BATCH_SECTION,) if config.BATCH_TRANSFORM else ())
+        + ((CAPTURE_SECTION,) if config.MODEL_MONITORING else ())
+    )
     _keys(raw, top, "", source)
     for section, keys in _SECTIONS.items():
         if keys is not None:
@@ -187,6 +202,16 @@ def _checked(raw: Any, source: str) -> dict[str, Any]:
     if maximum < minimum:
         raise ConfigError(
             f"{source}: realtime.max_instances: {maximum} is below min_instances {minimum}"
+        )
+    capture = None
+    if config.MODEL_MONITORING:
+        _keys(raw[CAPTURE_SECTION], ("sampling_percentage",), CAPTURE_SECTION, source)
+        capture = _integer(
+            raw[CAPTURE_SECTION]["sampling_percentage"],
+            "data_capture.sampling_percentage",
+            source,
+            0,
+            100,
         )
     batch = raw.get(BATCH_SECTION)
     if config.BATCH_TRANSFORM and not isinstance(batch, dict):
@@ -228,4 +253,5 @@ def _checked(raw: Any, source: str) -> dict[str, Any]:
             smoke["max_p99_latency_ms"], "smoke_test.max_p99_latency_ms", source, 1
         ),
         "batch_transform": batch,
+        "capture_sampling_percentage": capture,
     }
