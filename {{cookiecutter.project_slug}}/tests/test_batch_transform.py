@@ -1,7 +1,8 @@
 """Batch transform, infra/batch-transform.yaml and deploy/batch.py: the stack's function run for
 real against moto's S3 and SageMaker (the job it starts, an empty input prefix), the model's
 name, the schedule's condition, the deploy command's parameters, and `make batch-transform`'s
-command line through the function.
+command line through the function, and the inference server taking a whole payload of the
+data's shortest rows with the job's settings.
 
 moto runs a Lambda function in Docker only; the command line's Invoke request is answered here
 by the template's own function code, run in-process against moto, so the request it sends and
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import subprocess
 import types
 from collections.abc import Iterator
 from typing import Any
@@ -22,10 +25,12 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 from conftest import load_cloudformation, resources
+from test_serve import call, csv_body, free_port, serve_command, wait_for_ping
 
 from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.deploy import batch
 from {{ cookiecutter.package_name }}.serve import scoring
+from {{ cookiecutter.package_name }}.steps import preprocess
 
 STAGE = config.STAGES[-1]
 ACCOUNT = config.STAGE_ACCOUNTS[STAGE]
@@ -197,6 +202,53 @@ def test_the_function_starts_a_transform_of_the_model_over_the_input_prefix(temp
         "mlops-size": config.MLOPS_SIZE,
         "stage": STAGE,
     }
+
+
+def test_a_payload_of_the_shortest_rows_is_accepted_with_the_jobs_settings(
+    template, aws, configured, configured_data, monkeypatch
+):
+    """SageMaker sends up to MaxPayloadInMB of whole lines a request: of rows as short as the
+    data's shortest, that is more rows than the server's default cap for a regression sample.
+    The server started with the job's environment takes the whole payload."""
+    put("batch/input/day-1.csv")
+    name = load_starter(template).handler(SCHEDULED_EVENT)["started"]
+    job = boto3.client("sagemaker").describe_transform_job(TransformJobName=name)
+    environment = job["Environment"]
+    assert set(environment) == {scoring.MAX_ROWS_ENV}
+
+    schema = preprocess.load_schema(configured.schema)
+    lines = csv_body(configured_data[schema.features]).splitlines(keepends=True)
+    shortest = min(lines, key=len)
+    payload_bytes = job["MaxPayloadInMB"] * 1024 * 1024
+    payload = shortest * (payload_bytes // len(shortest))
+    rows = payload.count(b"\n")
+    # The cap holds any payload SageMaker may send, even of the shortest possible rows.
+    assert int(environment[scoring.MAX_ROWS_ENV]) >= payload_bytes // len(b"0\n")
+
+    # Without the setting, the default cap refuses such a payload when it holds more rows.
+    monkeypatch.delenv(scoring.MAX_ROWS_ENV, raising=False)
+    default = scoring.Scorer.load(configured.model, configured.schema)
+    if rows > scoring.MAX_ROWS:
+        with pytest.raises(scoring.RequestError, match=f"more than {scoring.MAX_ROWS} rows"):
+            default.invoke(scoring.CSV, scoring.CSV, payload)
+
+    port = free_port()
+    process = subprocess.Popen(
+        serve_command(configured.model, configured.schema, port),
+        env={**os.environ, **environment},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for_ping(process, url)
+        status, media, text = call(url, payload, scoring.CSV, scoring.CSV)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert (status, media) == (200, scoring.CSV), text
+    assert len(text.splitlines()) == rows
 
 
 def test_an_empty_input_prefix_starts_nothing(template, aws):

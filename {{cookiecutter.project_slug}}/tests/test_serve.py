@@ -9,6 +9,7 @@ import csv
 import http.client
 import io
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -387,4 +388,18 @@ def test_a_missing_model_stops_the_server_with_one_line(tmp_path, configured):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         f"serve failed: no model file xgboost-model in {tmp_path}"
+    ]
+
+
+def test_a_bad_row_cap_stops_the_server_with_one_line(configured):
+    result = subprocess.run(
+        serve_command(configured.model, configured.schema, free_port()),
+        env={**os.environ, scoring.MAX_ROWS_ENV: "lots"},
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"serve failed: {scoring.MAX_ROWS_ENV}='lots': expected a positive whole number of rows"
     ]

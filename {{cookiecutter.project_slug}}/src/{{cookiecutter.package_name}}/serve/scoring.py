@@ -17,7 +17,8 @@ import csv
 import io
 import json
 import operator
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,13 @@ CSV = "text/csv"
 JSON = "application/json"
 CONTENT_TYPES = (CSV, JSON)
 # Limits of one request, here only. SageMaker real-time endpoints take at most 6 MB a request;
-# the row cap bounds how long one request holds a worker.
+# the row cap bounds how long one request holds a worker. The environment variable MAX_ROWS_ENV
+# overrides the cap (default MAX_ROWS): batch transform sets it to the most rows its payload can
+# hold (infra/batch-transform.yaml), since a MaxPayloadInMB payload of short rows is more than
+# MAX_ROWS rows and no client waits behind a batch request.
 MAX_BODY_BYTES = 6 * 1024 * 1024
 MAX_ROWS = 10_000
+MAX_ROWS_ENV = "SERVE_MAX_ROWS"
 # The cells pandas.read_csv reads as missing (its default na_values), as preprocess reads a file.
 NA_TEXT = frozenset(
     {
@@ -106,12 +111,32 @@ def _to_float(value: Any) -> float:
     return np.nan
 
 
+def max_rows_setting(environ: Mapping[str, str] = os.environ) -> int:
+    """The row cap of a request: $SERVE_MAX_ROWS when set, else MAX_ROWS.
+
+    Raises ValueError, in one line, on a value that is not a positive whole number.
+    """
+    text = environ.get(MAX_ROWS_ENV, "").strip()
+    if not text:
+        return MAX_ROWS
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise ValueError(f"{MAX_ROWS_ENV}={text!r}: expected a positive whole number of rows")
+    return int(text)
+
+
 class Scorer:
     """The model, the schema's rules for its features, and how to answer a request."""
 
-    def __init__(self, booster: train.xgb.Booster, schema: dict[str, Any], source: str) -> None:
+    def __init__(
+        self,
+        booster: train.xgb.Booster,
+        schema: dict[str, Any],
+        source: str,
+        max_rows: int | None = None,
+    ) -> None:
         self.booster = booster
         self.source = source
+        self.max_rows = max_rows_setting() if max_rows is None else max_rows
         metadata = train.read_metadata(booster)
         self.problem_type = metadata.get("problem_type") or schema.get("problem_type")
         self.features: list[str] = list(booster.feature_names or metadata["feature_names"])
@@ -194,8 +219,8 @@ class Scorer:
                         f"{width} features, in this order: {', '.join(self.features)}",
                     )
                 rows.append(row)
-                if len(rows) > MAX_ROWS:
-                    raise RequestError(413, f"more than {MAX_ROWS} rows in one request")
+                if len(rows) > self.max_rows:
+                    raise RequestError(413, f"more than {self.max_rows} rows in one request")
         except csv.Error as error:
             raise RequestError(400, f"line {start} is not valid CSV ({error})") from None
         return rows
@@ -216,8 +241,8 @@ class Scorer:
             raise RequestError(
                 400, 'expected {"instances": [{"feature": value, ...}, ...]} or a list of objects'
             )
-        if len(instances) > MAX_ROWS:
-            raise RequestError(413, f"more than {MAX_ROWS} rows in one request")
+        if len(instances) > self.max_rows:
+            raise RequestError(413, f"more than {self.max_rows} rows in one request")
         seen: set[str] = set()
         for number, instance in enumerate(instances, 1):
             if not isinstance(instance, dict):
