@@ -62,6 +62,8 @@ ENDPOINT_PARAMETERS = {
     "Max5xxErrors",
     "MaxModelLatencyMs",
 }
+if config.MODEL_MONITORING:
+    ENDPOINT_PARAMETERS.add("CaptureSamplingPercentage")
 PACKAGE_ARN = f"arn:aws:sagemaker:{REGION}:{config.AWS_ACCOUNT_ID}:model-package/{GROUP}/7"
 LIVE_ARN = f"arn:aws:sagemaker:{REGION}:{config.AWS_ACCOUNT_ID}:model-package/{GROUP}/6"
 
@@ -195,7 +197,11 @@ def test_parameters_of_every_stage_endpoint_type_and_rollout(
     assert cli.main([*argv, "--model-package-arn", PACKAGE_ARN]) == 0
     printed = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
     raw = json.loads((folder / f"{stage_name}.json").read_text(encoding="utf-8"))
+    captured = {}
+    if config.MODEL_MONITORING:
+        captured["CaptureSamplingPercentage"] = str(raw["data_capture"]["sampling_percentage"])
     assert printed == {
+        **captured,
         "Stage": stage_name,
         "ModelPackageArn": PACKAGE_ARN,
         "ShadowModelPackageArn": "",
@@ -240,6 +246,12 @@ def test_parameters_of_every_stage_endpoint_type_and_rollout(
         ({"rollout.step_percent": 60}, "rollout.step_percent: expected a whole number from 10"),
         ({"rollout.wait_minutes": 0}, "rollout.wait_minutes: expected a whole number from 1 "),
         ({"alarms.max_5xx_errors": True}, "alarms.max_5xx_errors: expected a whole number"),
+{%- if cookiecutter.model_monitoring == "yes" %}
+        (
+            {"data_capture.sampling_percentage": 101},
+            "data_capture.sampling_percentage: expected a whole number from 0 to 100",
+        ),
+{%- endif %}
     ],
 )
 def test_a_bad_config_file_is_refused_in_one_line_naming_the_key(
@@ -508,8 +520,47 @@ def test_deploy_creates_the_stages_stacks_from_the_projects_templates(stage_name
         template = stacks.BATCH_TEMPLATE
         stub_create(stubber, stage, stage.batch_stack_name, template, batch_parameters)
         expected[stage.batch_stack_name] = "created"
+    registry = None
+    if config.MODEL_MONITORING:
+        from {{ cookiecutter.package_name }}.deploy import monitoring
+
+        # The registry's answer for the live package, with the baselines the pipeline registers.
+        package = {
+            "ModelPackageName": f"{GROUP}/7",
+            "ModelPackageArn": PACKAGE_ARN,
+            "CreationTime": datetime.datetime(2026, 12, 2, tzinfo=datetime.UTC),
+            "ModelPackageStatus": "Completed",
+            "ModelPackageStatusDetails": {"ValidationStatuses": []},
+            "DriftCheckBaselines": {
+                group: {
+                    kind: {"ContentType": "application/json", "S3Uri": f"s3://b/{group}/{kind}"}
+                    for kind in ("Statistics", "Constraints")
+                }
+                for group in ("ModelDataQuality", "ModelQuality")
+            },
+        }
+        registry = boto3.client(
+            "sagemaker",
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        registry_stubber = Stubber(registry)
+        registry_stubber.add_response(
+            "describe_model_package", package, {"ModelPackageName": PACKAGE_ARN}
+        )
+        registry_stubber.activate()
+        monitoring_parameters = monitoring.stack_parameters(stage, package)
+        assert monitoring_parameters["ModelQualityConstraintsUri"] == (
+            "s3://b/ModelQuality/Constraints"
+        )
+        template = monitoring.TEMPLATE
+        stub_create(stubber, stage, stage.monitoring_stack_name, template, monitoring_parameters)
+        expected[stage.monitoring_stack_name] = "created"
     with stubber:
-        outcomes = stacks.deploy(stage, PACKAGE_ARN, False, cloudformation, poll_seconds=0)
+        outcomes = stacks.deploy(
+            stage, PACKAGE_ARN, False, cloudformation, poll_seconds=0, sagemaker=registry
+        )
     stubber.assert_no_pending_responses()
     assert outcomes == expected
 
@@ -524,6 +575,7 @@ def test_bootstrap_lists_exactly_this_variants_stacks_with_their_commands(capsys
     expected = {f"infra/{path.name}" for path in infra.glob("*.yaml")} - {
         "infra/endpoint.yaml",
         "infra/batch-transform.yaml",
+        "infra/monitoring.yaml",
     }
     assert {step.template for step in plan} == expected
     assert plan[0].template == "infra/base.yaml"

@@ -464,3 +464,28 @@ def test_the_deploy_helper_reads_the_deployed_package_back_from_the_outputs(temp
         ]
     }
     assert stacks.current_package(described) == PACKAGE_ARN
+{%- if cookiecutter.model_monitoring == "yes" %}
+
+
+def test_realtime_endpoints_capture_into_the_serving_bucket_and_serverless_ones_cannot(template):
+    """Model Monitor reads capture/ of the serving bucket; Serverless Inference refuses data
+    capture, so a serverless configuration must not ask for it."""
+    slug = config.PROJECT_SLUG
+    realtime = the(
+        resolve(template, parameters(template, CaptureSamplingPercentage=35)),
+        "AWS::SageMaker::EndpointConfig",
+    )
+    capture = realtime["DataCaptureConfig"]
+    assert capture["EnableCapture"] is True
+    assert capture["InitialSamplingPercentage"] == "35"
+    (uri, names) = capture["DestinationS3Uri"]["Fn::Sub"]
+    assert uri == "s3://${Bucket}/capture"
+    assert names == {"Bucket": {"Fn::ImportValue": f"{slug}-deployment-ServingBucketName"}}
+    assert capture["KmsKeyId"] == {"Fn::ImportValue": f"{slug}-deployment-ServingKeyArn"}
+    assert {option["CaptureMode"] for option in capture["CaptureOptions"]} == {"Input", "Output"}
+    serverless = the(
+        resolve(template, parameters(template, EndpointType="serverless")),
+        "AWS::SageMaker::EndpointConfig",
+    )
+    assert "DataCaptureConfig" not in serverless
+{%- endif %}

@@ -39,6 +39,9 @@ def starter(triggers, monkeypatch) -> Iterator[types.ModuleType]:
         "DATA_PREFIX": function["Environment"]["Variables"]["DATA_PREFIX"],
         "ACCOUNT_ID": config.AWS_ACCOUNT_ID,
     }
+{%- if cookiecutter.model_monitoring == "yes" %}
+    environment["COOLDOWN_HOURS"] = str(triggers["Parameters"]["RetrainCooldownHours"]["Default"])
+{%- endif %}
     for name, value in {**pipeline.OFFLINE_ENVIRONMENT, **environment}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_DEFAULT_REGION", config.AWS_REGION)
@@ -125,3 +128,85 @@ def test_the_rules_match_what_the_function_handles(triggers):
         (target,) = rule["Targets"]
         assert target["Arn"] == {"Fn::GetAtt": "Starter.Arn"}
         assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": "FailedStarts.Arn"}}
+{%- if cookiecutter.model_monitoring == "yes" %}
+
+
+def alarm_event(stage: str = config.STAGES[-1], kind: str = "data-quality") -> dict[str, Any]:
+    """A drift alarm going off, as CloudWatch sends it (forwarded from the stage's account)."""
+    return {
+        "source": "aws.monitoring",
+        "detail-type": "CloudWatch Alarm State Change",
+        "account": config.STAGE_ACCOUNTS[stage],
+        "id": f"alarm-{stage}-{kind}",
+        "detail": {
+            "alarmName": f"{config.PROJECT_SLUG}-{stage}-{kind}-violations",
+            "state": {"value": "ALARM"},
+        },
+    }
+
+
+def executions() -> list[dict[str, Any]]:
+    sagemaker = boto3.client("sagemaker", region_name=config.AWS_REGION)
+    return sagemaker.list_pipeline_executions(PipelineName=config.PIPELINE_NAME)[
+        "PipelineExecutionSummaries"
+    ]
+
+
+def test_a_drift_alarm_retrains_on_the_newest_data_set(starter):
+    put(f"{config.PROJECT_SLUG}/data/current/a.csv")
+    result = starter.handler(alarm_event())
+    assert started_on(result) == f"s3://{config.DEFAULT_BUCKET}/{config.PROJECT_SLUG}/data/current/"
+
+
+def test_a_second_alarm_within_the_cool_down_starts_nothing_and_says_why(starter, capsys):
+    put(f"{config.PROJECT_SLUG}/data/current/a.csv")
+    first = starter.handler(alarm_event(kind="data-quality"))
+    assert first["started"]
+    second = starter.handler(alarm_event(kind="model-quality"))
+    assert second["started"] is None and second["cooldown_since"]
+    assert len(executions()) == 1
+    assert "within the cool-down" in capsys.readouterr().out
+
+
+def test_an_alarm_after_the_cool_down_retrains_again(starter, monkeypatch):
+    import datetime
+
+    put(f"{config.PROJECT_SLUG}/data/current/a.csv")
+    assert starter.handler(alarm_event())["started"]
+    # The same moment seen COOLDOWN_HOURS and a minute later.
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(
+        hours=starter.COOLDOWN_HOURS, minutes=1
+    )
+    assert starter.recent_start(boto3.client("sagemaker"), later) is None
+    assert starter.recent_start(boto3.client("sagemaker"), later - datetime.timedelta(minutes=2))
+
+
+def test_the_drift_rule_takes_exactly_the_stages_alarms_to_the_starter(triggers):
+    rule = resources(triggers, "AWS::Events::Rule")["DriftAlarms"]
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["aws.monitoring"]
+    assert pattern["detail-type"] == ["CloudWatch Alarm State Change"]
+    assert pattern["detail"]["state"] == {"value": ["ALARM"]}
+    assert sorted(pattern["account"]) == sorted(set(config.STAGE_ACCOUNTS.values()))
+    assert sorted(pattern["detail"]["alarmName"]) == sorted(
+        f"{config.PROJECT_SLUG}-{stage}-{kind}-violations"
+        for stage in config.STAGES
+        for kind in ("data-quality", "model-quality")
+    )
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": "Starter.Arn"}
+    permissions = resources(triggers, "AWS::Lambda::Permission")
+    assert permissions["DriftAlarmsMayInvoke"]["SourceArn"] == {"Fn::GetAtt": "DriftAlarms.Arn"}
+    # Stage accounts of their own put the forwarded alarms on this bus; one account needs none.
+    policies = resources(triggers, "AWS::Events::EventBusPolicy").values()
+    others = set(config.STAGE_ACCOUNTS.values()) - {config.AWS_ACCOUNT_ID}
+    assert {p["Statement"]["Principal"]["AWS"].split(":")[4] for p in policies} == others
+
+
+def test_the_cool_down_is_the_one_of_the_monitoring_config(triggers):
+    settings = json.loads(
+        (config.PROJECT_DIR / "monitoring" / "monitoring.json").read_text(encoding="utf-8")
+    )
+    default = triggers["Parameters"]["RetrainCooldownHours"]["Default"]
+    assert default == settings["retraining"]["cooldown_hours"]
+{%- endif %}
