@@ -65,9 +65,7 @@ def test_the_schedules_run_the_job_definitions_on_the_registered_baselines(templ
         assert scheduled["MonitoringJobDefinitionName"] == {
             "Fn::GetAtt": f"{definition}.JobDefinitionName"
         }
-        assert scheduled["ScheduleConfig"]["ScheduleExpression"] == {
-            "Ref": f"{schedule}Expression"
-        }
+        assert scheduled["ScheduleConfig"]["ScheduleExpression"] == {"Ref": f"{schedule}Expression"}
         assert sub(properties["EndpointName"]) == f"{SLUG}-{STAGE}"
         job = resource(template, definition)
         assert job["RoleArn"]["Fn::Sub"].endswith(f":role/{SLUG}-monitor")
@@ -218,20 +216,19 @@ def satisfies(spec: dict[str, Any], value: str) -> bool:
 def test_the_parameters_come_from_the_packages_baselines_and_the_config(
     registry, template, stage_name
 ):
-    package = register(
-        registry, DriftCheckBaselines=baselines("ModelDataQuality", "ModelQuality")
-    )
+    package = register(registry, DriftCheckBaselines=baselines("ModelDataQuality", "ModelQuality"))
     stage = Stage.load(stage_name)
     parameters = monitoring.stack_parameters(stage, package, image_uri=IMAGE)
     drift = package["DriftCheckBaselines"]
-    assert parameters["DataQualityStatisticsUri"] == (
-        drift["ModelDataQuality"]["Statistics"]["S3Uri"]
+    assert (
+        parameters["DataQualityStatisticsUri"] == (drift["ModelDataQuality"]["Statistics"]["S3Uri"])
     )
-    assert parameters["DataQualityConstraintsUri"] == (
-        drift["ModelDataQuality"]["Constraints"]["S3Uri"]
+    assert (
+        parameters["DataQualityConstraintsUri"]
+        == (drift["ModelDataQuality"]["Constraints"]["S3Uri"])
     )
-    assert parameters["ModelQualityConstraintsUri"] == (
-        drift["ModelQuality"]["Constraints"]["S3Uri"]
+    assert (
+        parameters["ModelQualityConstraintsUri"] == (drift["ModelQuality"]["Constraints"]["S3Uri"])
     )
     settings = monitoring.load_settings()
     schedules = settings["stages"][stage_name]

@@ -30,9 +30,21 @@ PROBLEM_TYPES = {"binary_classification": "BinaryClassification", "regression": 
 ERROR_METRICS = ("rmse", "mae")
 SCORE_METRICS = ("accuracy", "precision", "recall", "f1", "auc", "r2")
 _KEYS = {
-    "": ("instance_type", "max_runtime_seconds", "stages", "data_quality", "model_quality", "retraining"),
+    "": (
+        "instance_type",
+        "max_runtime_seconds",
+        "stages",
+        "data_quality",
+        "model_quality",
+        "retraining",
+    ),
     "data_quality": ("max_baseline_drift", "alarm_features"),
-    "model_quality": ("metric", "threshold", "ground_truth_start_offset", "ground_truth_end_offset"),
+    "model_quality": (
+        "metric",
+        "threshold",
+        "ground_truth_start_offset",
+        "ground_truth_end_offset",
+    ),
     "retraining": ("cooldown_hours",),
     "stage": ("data_quality_schedule", "model_quality_schedule"),
 }
