@@ -35,15 +35,16 @@ class Feature:
 FEATURES: tuple[Feature, ...] = (
     Feature(
         name="data_quality_baseline",
-        summary="Pipeline step that profiles the training data into Model Monitor "
-        "`statistics.json` and `constraints.json`, registered with the model",
+        summary="Data- and model-quality baselines in the pipeline (Model Monitor's analyzer "
+        "in QualityCheck steps; a local twin for `make local-run`), registered with the model "
+        "as its drift-check baselines",
         defaults={"small": False, "medium": True, "large": True},
         paths=("src/{package}/steps/baseline.py", "tests/test_baseline.py"),
     ),
     Feature(
         name="explainability_report",
-        summary="Pipeline step that explains the model with SHAP values "
-        "(Clarify report format), registered with the model",
+        summary="SHAP explanations of the model in the pipeline (Clarify's KernelSHAP in a "
+        "ClarifyCheck step; exact TreeSHAP locally), registered with the model",
         defaults={"small": False, "medium": False, "large": True},
         paths=("src/{package}/steps/explain.py", "tests/test_explain.py"),
     ),
