@@ -11,7 +11,8 @@ writes the violations in the structure of Model Monitor's constraint_violations.
 violation and a summary line.
 
 Exit codes: 0 no violation, 3 violations found (the file is written either way), 2 input refused
-(no such file, no baseline yet, a feature column missing), with one line saying why.
+(no such file, no baseline yet, a feature column missing), with one line saying why. `make
+local-drift` reports violations without failing (it exits 0 on 3) and fails on refused input.
 
 What the twin computes, check by check, with the thresholds of the baseline's monitoring_config
 (a feature's monitoringConfigOverrides applied over them):
