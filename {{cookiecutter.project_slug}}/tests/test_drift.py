@@ -1,7 +1,8 @@
 """`make local-drift` (drift.py): the configured sample against the data-quality baseline of the
 session's local run reports nothing; a copy with one numeric column shifted by several standard
-deviations and another half blank reports exactly those columns and checks; bad input is refused
-in one line; the written file has the structure of Model Monitor's constraint_violations.json."""
+deviations and another half blank reports exactly those columns and checks; unknown categories
+are reported on their column (conftest's mixed data set); bad input is refused in one line; the
+written file has the structure of Model Monitor's constraint_violations.json."""
 
 from __future__ import annotations
 
@@ -156,3 +157,31 @@ def test_make_local_drift_passes_data_and_needs_it():
     )
     assert bare.returncode != 0
     assert "usage: make local-drift DATA=path/to/file.csv" in bare.stderr
+
+
+@pytest.mark.parametrize("problem_type", ["binary_classification", "regression"])
+def test_category_columns_unknown_values_and_their_drift(
+    mixed_project, problem_type, tmp_path, capsys
+):
+    """Categories (the mixed data set of conftest): values outside a String feature's domain
+    and a changed value mix are reported on that feature only."""
+    from {{ cookiecutter.package_name }}.steps import baseline as baseline_step
+    from {{ cookiecutter.package_name }}.steps import preprocess
+
+    project = mixed_project(problem_type)
+    folder = tmp_path / "baseline"
+    argv = ["--input-dir", str(project.splits / "train"), "--output-dir", str(folder)]
+    assert baseline_step.main(argv) == 0
+    capsys.readouterr()
+    data = preprocess.read_data(project.data)
+    data.loc[data.index[: len(data) * 3 // 10], "plan"] = "enterprise"
+    data.to_csv(tmp_path / "plans.csv", index=False)
+    output = tmp_path / "constraint_violations.json"
+    argv = ["--data", str(tmp_path / "plans.csv"), "--baseline-dir", str(folder)]
+    code = drift.main([*argv, "--output", str(output), "--schema", str(project.schema)])
+    assert code == drift.EXIT_VIOLATIONS, capsys.readouterr()
+    found = reported(output)
+    assert {("plan", drift.CATEGORICAL_VALUES), ("plan", drift.BASELINE_DRIFT)} <= found
+    # The other columns are unchanged; those with missing values may differ from the train
+    # split's completeness, as they would in the real monitor.
+    assert {name for name, check in found if check != drift.COMPLETENESS} == {"plan"}
