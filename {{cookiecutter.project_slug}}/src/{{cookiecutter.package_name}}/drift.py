@@ -187,15 +187,19 @@ def _ks_rejects(distance: float, baseline_count: float, sample_count: int) -> bo
 def numeric_drift(
     feature_statistics: dict[str, Any], sample: np.ndarray, distribution: dict[str, Any]
 ) -> float | None:
-    """The distance when it counts as drift under the comparison method, else None."""
-    values, weights = baseline_distribution(feature_statistics["numerical_statistics"])
+    """The distance when it counts as drift under the comparison method, else None (also when
+    the baseline holds no distribution of the feature)."""
+    numerical = feature_statistics.get("numerical_statistics") or {}
+    if "kll" not in numerical.get("distribution", {}):
+        return None
+    values, weights = baseline_distribution(numerical)
     if not len(values) or not len(sample):
         return None
     distance = linf_distance(values, weights, sample)
     if distance <= float(distribution.get("comparison_threshold", 0.1)):
         return None
     if distribution.get("comparison_method", "Robust") == "Robust":
-        count = feature_statistics["numerical_statistics"]["common"]["num_present"]
+        count = numerical["common"]["num_present"]
         if not _ks_rejects(distance, float(count), len(sample)):
             return None
     return distance
@@ -203,7 +207,8 @@ def numeric_drift(
 
 def categorical_distance(feature_statistics: dict[str, Any], present: pd.Series) -> float | None:
     """L-infinity distance of the value frequencies, None without a baseline histogram."""
-    buckets = feature_statistics["string_statistics"]["distribution"]["categorical"]["buckets"]
+    string = feature_statistics.get("string_statistics") or {}
+    buckets = string.get("distribution", {}).get("categorical", {}).get("buckets", [])
     total = sum(bucket["count"] for bucket in buckets)
     if not total or present.empty:
         return None
@@ -306,7 +311,8 @@ def compare(
     ]
     for feature in features:
         settings = _settings(constraints, feature)
-        found += check_feature(feature, stats[feature["name"]], sample[feature["name"]], settings)
+        feature_stats = stats.get(feature["name"], {})
+        found += check_feature(feature, feature_stats, sample[feature["name"]], settings)
     return found
 
 
