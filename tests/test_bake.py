@@ -123,8 +123,12 @@ def test_readme_diagram_shows_this_variants_steps(baked: BakedProject) -> None:
         "QualityGateFailed",
     ):
         assert f"{step}[" in diagram or f"{step}{{" in diagram, step
-    assert ("Baseline[" in diagram) == (baked.context["data_quality_baseline"] == variants.YES)
-    assert ("Explain[" in diagram) == (baked.context["explainability_report"] == variants.YES)
+    baseline = baked.context["data_quality_baseline"] == variants.YES
+    for node in ("BaselineData[", "Baseline{", "ModelQualityBaseline{"):
+        assert (node in diagram) == baseline, node
+    explain = baked.context["explainability_report"] == variants.YES
+    for node in ("CreateModel[", "Explain{"):
+        assert (node in diagram) == explain, node
 
 
 def test_readme_diagram_shows_the_path_from_approval_to_production(baked: BakedProject) -> None:

@@ -82,10 +82,18 @@ def test_pipeline_definition_builds_offline(baked: BakedProject, generated_venv:
     steps = {step["Name"]: step for step in definition["Steps"]}
     expected = {"Preprocess", "Train", "Evaluate", "CheckQuality"}
     if baked.context["data_quality_baseline"] == "yes":
-        expected.add("Baseline")
+        # Model Monitor's analyzer on a header-less copy of the training features, and on
+        # Evaluate's test predictions.
+        expected |= {"BaselineData", "Baseline", "ModelQualityBaseline"}
     if baked.context["explainability_report"] == "yes":
-        expected.add("Explain")
+        # Clarify explains a model of the trained artifact.
+        expected |= {"CreateModel", "Explain"}
     assert set(steps) == expected
+    checks = {"Baseline": "QualityCheck", "ModelQualityBaseline": "QualityCheck"}
+    checks |= {"Explain": "ClarifyCheck"}
+    for name, kind in checks.items():
+        if name in steps:
+            assert steps[name]["Type"] == kind, name
     branches = steps["CheckQuality"]["Arguments"]
     assert [s["Name"] for s in branches["IfSteps"]][-1].startswith("Register")
     assert [s["Type"] for s in branches["ElseSteps"]] == ["Fail"]
