@@ -166,7 +166,7 @@ def test_the_function_starts_a_transform_of_the_model_over_the_input_prefix(temp
     put("batch/input/day-1.csv")
     result = load_starter(template).handler(SCHEDULED_EVENT)
 
-    name = f"{config.PROJECT_SLUG}-batch-{STAGE}-261202040000"
+    name = f"{config.PROJECT_SLUG}-batch-{STAGE}"[:50] + "-261202040000"
     output = f"s3://{SERVING_BUCKET}/batch/output/{name}/"
     assert result["started"] == name and result["output"] == output
     sagemaker = boto3.client("sagemaker", region_name=config.AWS_REGION)
@@ -280,7 +280,13 @@ def test_a_new_package_version_names_a_new_model(template):
     # SageMaker's limit of 63 characters, in the longest stage, with room for the version.
     longest = max(config.STAGES, key=len)
     assert len(f"{config.PROJECT_SLUG}-batch-{longest}-v99999") <= 63
-    assert len(f"{config.PROJECT_SLUG}-batch-{longest}-261202040000") <= 63
+
+
+def test_a_long_project_name_is_cut_to_fit_the_job_name_with_its_time(template, aws):
+    starter = load_starter(template)
+    starter.JOB_PREFIX = f"{config.PROJECT_SLUG}-batch-staging" + "x" * 63
+    name = starter.job_name(SCHEDULED_EVENT)
+    assert len(name) == 63 and name.endswith("-261202040000")  # SageMaker's limit
 
 
 def test_the_schedule_rule_exists_only_with_a_schedule(template):
