@@ -68,6 +68,18 @@ def test_local_run_produces_model_metrics_and_plots(
     assert (baseline / "constraints.json").is_file() == has_baseline
     has_explain = baked.context["explainability_report"] == "yes"
     assert (out / "explainability" / "explainability.json").is_file() == has_explain
+    if baked.context["model_monitoring"] == "yes":
+        # What the monitor would report on the training data itself: nothing.
+        (sample,) = (baked.path / "data" / "sample").glob("*.csv")
+        report = out / "drift" / "constraint_violations.json"
+        result = run_in_project(
+            baked,
+            generated_venv,
+            *("python", "-m", f"{baked.package}.drift", "--data", str(sample)),
+            *("--baseline-dir", str(baseline), "--output", str(report)),
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert json.loads(report.read_text()) == {"violations": []}
 
 
 def test_pipeline_definition_builds_offline(baked: BakedProject, generated_venv: Path) -> None:
