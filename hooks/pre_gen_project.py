@@ -101,6 +101,9 @@ AWS_NAMES = (
     ("CloudWatch alarm", "{slug}-staging-model-latency", 255),
     ("EventBridge rule (deploy on approval)", "{slug}-model-approved", 64),
     ("CodePipeline pipeline (deploy)", "{slug}-deploy", 100),
+    ("IAM role (drift forwarder, per account)", "{slug}-drift-forwarder", 64),
+    ("EventBridge rule (drift to the tooling account)", "{slug}-staging-forward-drift", 64),
+    ("CloudWatch alarm (drift)", "{slug}-staging-model-quality-violations", 255),
     ("IAM role session (smoke test)", "{slug}-smoke-test-staging", 64),
 )
 # The default slug is cut to fit in every region (the slugify filter's max_length).
