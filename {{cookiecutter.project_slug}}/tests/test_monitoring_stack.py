@@ -114,7 +114,7 @@ def test_both_alarms_watch_their_schedules_and_reach_the_topic(template):
 def test_the_forwarding_rule_takes_exactly_the_drift_alarms_to_the_tooling_bus(template):
     rule = resource(template, "ForwardDriftAlarms")
     pattern = rule["EventPattern"]
-    assert pattern["source"] == ["aws.monitoring"]
+    assert pattern["source"] == ["aws.cloudwatch"]
     assert pattern["detail-type"] == ["CloudWatch Alarm State Change"]
     assert pattern["detail"]["state"] == {"value": ["ALARM"]}
     alarms = [sub(resource(template, name)["AlarmName"]) for name in ALARMS]

@@ -134,7 +134,7 @@ def test_the_rules_match_what_the_function_handles(triggers):
 def alarm_event(stage: str = config.STAGES[-1], kind: str = "data-quality") -> dict[str, Any]:
     """A drift alarm going off, as CloudWatch sends it (forwarded from the stage's account)."""
     return {
-        "source": "aws.monitoring",
+        "source": "aws.cloudwatch",
         "detail-type": "CloudWatch Alarm State Change",
         "account": config.STAGE_ACCOUNTS[stage],
         "id": f"alarm-{stage}-{kind}",
@@ -184,7 +184,7 @@ def test_an_alarm_after_the_cool_down_retrains_again(starter, monkeypatch):
 def test_the_drift_rule_takes_exactly_the_stages_alarms_to_the_starter(triggers):
     rule = resources(triggers, "AWS::Events::Rule")["DriftAlarms"]
     pattern = rule["EventPattern"]
-    assert pattern["source"] == ["aws.monitoring"]
+    assert pattern["source"] == ["aws.cloudwatch"]
     assert pattern["detail-type"] == ["CloudWatch Alarm State Change"]
     assert pattern["detail"]["state"] == {"value": ["ALARM"]}
     assert sorted(pattern["account"]) == sorted(set(config.STAGE_ACCOUNTS.values()))
