@@ -99,9 +99,16 @@ def features() -> list[str]:
     return [column["name"] for column in schema["columns"] if column["name"] != schema["target"]]
 
 
+def analyzer_name(feature: str) -> str:
+    """A feature's name in the registered baseline and in Model Monitor's metrics: the analyzer
+    reads header-less rows (as the endpoint captures them) and names the columns _c0, _c1, ...
+    by position (steps/baseline.py)."""
+    return f"_c{features().index(feature)}"
+
+
 def drift_features(chosen: list[str], source: str = "monitoring/monitoring.json") -> list[str]:
-    """Exactly ALARM_FEATURES names for the alarm: the chosen ones (or the schema's first),
-    repeated to fill the list."""
+    """Exactly ALARM_FEATURES names of Model Monitor's drift metrics for the alarm: the chosen
+    features (or the schema's first), by their analyzer names, repeated to fill the list."""
     known = features()
     unknown = [name for name in chosen if name not in known]
     if unknown:
@@ -112,7 +119,7 @@ def drift_features(chosen: list[str], source: str = "monitoring/monitoring.json"
         raise ConfigError(
             f"{source}: data_quality.alarm_features: at most {ALARM_FEATURES}, got {len(chosen)}"
         )
-    names = list(chosen) or known[:ALARM_FEATURES]
+    names = [analyzer_name(name) for name in list(chosen) or known[:ALARM_FEATURES]]
     return [names[index % len(names)] for index in range(ALARM_FEATURES)]
 
 
