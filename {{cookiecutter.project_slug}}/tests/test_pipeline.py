@@ -561,8 +561,9 @@ def test_register_attaches_the_checks_baselines(pipeline, steps):
     else:
         assert "DriftCheckBaselines" not in arguments
 
+{%- if cookiecutter.data_quality_baseline == "yes" or cookiecutter.explainability_report == "yes" %}
 
-@pytest.mark.skipif(not CHECKS, reason="this project has no check steps")
+
 def test_check_steps_run_the_regions_model_monitor_and_clarify_images(steps):
     """The real tools, not an imitation: Model Monitor's analyzer and Clarify's container, as
     the SDK's image table names them for the project's region."""
@@ -580,7 +581,6 @@ def test_check_steps_run_the_regions_model_monitor_and_clarify_images(steps):
         assert step["Arguments"]["AppSpecification"]["ImageUri"] == images[step_type], name
 
 
-@pytest.mark.skipif(not CHECKS, reason="this project has no check steps")
 def test_each_check_compares_with_the_champion_and_is_steered_by_its_parameters(steps):
     for name, (_, _, check) in CHECKS.items():
         step = steps[name]
@@ -596,8 +596,9 @@ def test_each_check_compares_with_the_champion_and_is_steered_by_its_parameters(
         output = step["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
         assert {"Get": "Execution.PipelineExecutionId"} in output["Std:Join"]["Values"], name
 
+{%- if cookiecutter.data_quality_baseline == "yes" %}
 
-@pytest.mark.skipif(not config.DATA_QUALITY_BASELINE, reason="no baselines")
+
 def test_quality_checks_read_their_data_as_the_scripts_write_it(pipeline, steps):
     data_quality = steps["Baseline"]["Arguments"]["Environment"]
     # Headerless features: the analyzer names the columns _c0, _c1... as in captured requests.
@@ -622,9 +623,9 @@ def test_quality_checks_read_their_data_as_the_scripts_write_it(pipeline, steps)
         named.add(model_quality["probability_attribute"])
         assert float(model_quality["probability_threshold_attribute"]) == evaluate.THRESHOLD
     assert named == set(frame.columns)
+{%- endif %}
 
 
-@pytest.mark.skipif(not CHECKS, reason="this project has no check steps")
 def test_checks_run_once_the_champion_has_registered_baselines(pipeline):
     """With an Approved package that has a data-quality baseline, that check runs by default
     (Skip...Check false); the checks whose baseline it lacks stay skipped."""
@@ -654,6 +655,7 @@ def test_checks_run_once_the_champion_has_registered_baselines(pipeline):
     for _, _, check in CHECKS.values():
         assert defaults[f"Skip{check}Check"] is (check != "DataQuality"), check
         assert defaults[f"RegisterNew{check}Baseline"] is True, check
+{%- endif %}
 
 
 def test_default_definition_names_no_key_and_disables_nothing(definition):

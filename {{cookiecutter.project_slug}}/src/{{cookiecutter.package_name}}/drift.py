@@ -1,7 +1,7 @@
 """Local twin of Model Monitor's data-quality check: a new sample against the local baseline.
 
-    python -m {{ cookiecutter.package_name }}.drift --data new.csv [--baseline-dir build/local-run/baseline]
-        [--output build/drift/constraint_violations.json]
+    python -m {{ cookiecutter.package_name }}.drift --data new.csv
+        [--baseline-dir build/local-run/baseline] [--output build/drift/constraint_violations.json]
 
 Reads the data-quality baseline of the last local run (statistics.json and constraints.json,
 written by steps/baseline.py through `make local-run`) and a CSV file with the schema's feature
