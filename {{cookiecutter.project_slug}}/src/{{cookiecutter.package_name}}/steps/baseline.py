@@ -206,6 +206,17 @@ def _domain(stats: dict[str, Any]) -> list[str] | None:
     return [bucket["value"] for bucket in buckets]  # most frequent first, as Deequ orders them
 
 
+def suggested_completeness(present: int, item_count: int) -> float:
+    """Deequ's completeness rules: a complete feature must stay complete; one with missing
+    values must keep the lower bound of the 95% interval of its observed share (rounded down to
+    two decimals), so that a sample as complete as the training data does not violate it."""
+    share = present / item_count
+    if share == 1:
+        return 1.0
+    bound = share - 1.96 * math.sqrt(share * (1 - share) / item_count)
+    return max(0.0, math.floor(bound * 100) / 100)
+
+
 def feature_constraints(feature: dict[str, Any], item_count: int) -> dict[str, Any]:
     """One entry of constraints.json `features`, suggested from the feature's statistics."""
     inferred_type = feature["inferred_type"]
@@ -214,7 +225,7 @@ def feature_constraints(feature: dict[str, Any], item_count: int) -> dict[str, A
     entry: dict[str, Any] = {
         "name": feature["name"],
         "inferred_type": inferred_type,
-        "completeness": stats["common"]["num_present"] / item_count,
+        "completeness": suggested_completeness(stats["common"]["num_present"], item_count),
     }
     if inferred_type in NUMERIC_TYPES:
         entry["num_constraints"] = {"is_non_negative": stats["min"] >= 0}
