@@ -299,6 +299,18 @@ def write_csv() -> Callable[..., Path]:
     return _write_csv
 
 
+# The one event the deploy-on-approval rule of either CI system matches: this group's packages
+# turning Approved (an unfiltered rule would deploy rejected models too).
+APPROVAL_PATTERN = {
+    "source": ["aws.sagemaker"],
+    "detail-type": ["SageMaker Model Package State Change"],
+    "detail": {
+        "ModelPackageGroupName": [config.MODEL_PACKAGE_GROUP],
+        "ModelApprovalStatus": ["Approved"],
+    },
+}
+
+
 class CloudFormationLoader(yaml.SafeLoader):
     """YAML with CloudFormation's short tags (!Sub, !Ref, ...) read as {"Fn::Sub": ...}."""
 

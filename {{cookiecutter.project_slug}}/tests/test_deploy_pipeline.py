@@ -10,20 +10,12 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import load_cloudformation, resources
+from conftest import APPROVAL_PATTERN, load_cloudformation, resources
 
 from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.deploy.stage import Stage
 
 SLUG = config.PROJECT_SLUG
-APPROVAL_PATTERN = {
-    "source": ["aws.sagemaker"],
-    "detail-type": ["SageMaker Model Package State Change"],
-    "detail": {
-        "ModelPackageGroupName": [config.MODEL_PACKAGE_GROUP],
-        "ModelApprovalStatus": ["Approved"],
-    },
-}
 
 
 @pytest.fixture(scope="module")

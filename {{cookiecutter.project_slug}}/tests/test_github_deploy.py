@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import load_cloudformation, resources
+from conftest import APPROVAL_PATTERN, load_cloudformation, resources
 
 from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.deploy.stage import Stage
@@ -24,14 +24,6 @@ SLUG = config.PROJECT_SLUG
 WORKFLOW = config.PROJECT_DIR / ".github" / "workflows" / "deploy.yml"
 # The GitHub environment of each stage.
 ENVIRONMENTS = {"staging": "staging", "prod": "production"}
-APPROVAL_PATTERN = {
-    "source": ["aws.sagemaker"],
-    "detail-type": ["SageMaker Model Package State Change"],
-    "detail": {
-        "ModelPackageGroupName": [config.MODEL_PACKAGE_GROUP],
-        "ModelApprovalStatus": ["Approved"],
-    },
-}
 
 
 @pytest.fixture(scope="module")
