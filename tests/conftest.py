@@ -6,17 +6,22 @@ every problem type and every feature both on and off.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import hashlib
+import io
 import itertools
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cookiecutter.main import cookiecutter
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 PROJECT_TEMPLATE = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
@@ -67,19 +72,34 @@ def _answers(size: str, choice: tuple[str, ...], features: dict[str, str]) -> di
     return {"mlops_size": size, **dict(zip(variants.CHOICE_PATHS, choice, strict=True)), **features}
 
 
-def _matrix() -> tuple[list[dict[str, str]], int]:
-    """The answers of every variant the tests bake, and how many of them the slow tier takes.
+def _matrix() -> tuple[list[dict[str, str]], list[int], list[int]]:
+    """The answers of every variant the tests bake; which of them the slow tier runs (their local
+    pipeline and definition), and which of those run their whole generated test suite.
 
     Multiplied where options interact, cycled where they do not: every size with every
     combination of the choices that own files at its feature defaults; then each feature turned
-    away from its default in one size (the slow tier stops here); then every other consistent
-    feature combination, cycling sizes and choices. Value choices (no files of their own) are
-    cycled over the list, so that every value is baked.
+    away from its default in one size; then every other consistent feature combination, cycling
+    sizes and choices. Value choices (no files of their own) are cycled over the list, so that
+    every value is baked. The whole suites run where the flags change what the suites test: every
+    size (each feature on and off) with both problem types, each problem type with both CI
+    systems; the single-feature flips run their pipeline locally and build its definition.
     """
     chosen = [
         _answers(size, choice, _defaults(size)) for size in variants.SIZES for choice in CHOICES
     ]
+    # Each size with each problem type once, alternating the CI system between them.
+    suites = [
+        index
+        for index, answers in enumerate(chosen)
+        if sum(
+            list(values).index(answers[option])
+            for option, values in (("mlops_size", variants.SIZES), *variants.CHOICE_PATHS.items())
+        )
+        % 2
+        == 0
+    ]
     placements = itertools.cycle(itertools.product(variants.SIZES, CHOICES))
+    flips = []
     for name in FEATURE_NAMES:
         for size in variants.SIZES:
             features = _defaults(size)
@@ -89,8 +109,8 @@ def _matrix() -> tuple[list[dict[str, str]], int]:
         else:
             continue
         _, choice = next(placements)
+        flips.append(len(chosen))
         chosen.append(_answers(size, choice, features))
-    slow = len(chosen)
     covered = {tuple(c[name] for name in FEATURE_NAMES) for c in chosen}
     for combo in itertools.product([variants.YES, variants.NO], repeat=len(FEATURE_NAMES)):
         features = dict(zip(FEATURE_NAMES, combo, strict=True))
@@ -98,33 +118,45 @@ def _matrix() -> tuple[list[dict[str, str]], int]:
             continue
         size, choice = next(placements)
         chosen.append(_answers(size, choice, features))
-    for option, values in variants.VALUE_CHOICES.items():
-        for index, answers in enumerate(chosen):
-            # Shifted once per size block, so that no value always meets the same choice.
-            answers[option] = values[(index + index // len(CHOICES)) % len(values)]
-    return chosen, slow
+    rest = [index for index in range(len(chosen)) if index not in suites + flips]
+    for tier in (suites, flips, rest):
+        for option, values in variants.VALUE_CHOICES.items():
+            for position, index in enumerate(tier):
+                # Cycled within each tier, shifted once a cycle so that the values meet.
+                shifted = position + position // len(values)
+                chosen[index][option] = values[shifted % len(values)]
+    return chosen, suites, flips
 
 
-def all_variants() -> list[Variant]:
-    """Every variant of the fast tier."""
-    return [Variant(tuple(answers.items())) for answers in _matrix()[0]]
+_ANSWERS, _SUITES, _FLIPS = _matrix()
+# Every variant: baked and statically checked in the fast tier.
+VARIANTS = [Variant(tuple(answers.items())) for answers in _ANSWERS]
+# Their whole generated test suite (which runs the local pipeline and builds the definition).
+SUITE_VARIANTS = [VARIANTS[index] for index in _SUITES]
+# Their local pipeline run and definition build, by the project's own commands.
+RUN_VARIANTS = [VARIANTS[index] for index in _FLIPS]
+COVERING_VARIANTS = SUITE_VARIANTS + RUN_VARIANTS
 
+# The answers of `cookiecutter --no-input`: a user's first project. Its suite runs through the
+# project's own `make install test` (test_default_project_make_targets), not the shared venv.
+DEFAULT_ANSWERS = {
+    **_answers(next(iter(variants.SIZES)), CHOICES[0], _defaults(next(iter(variants.SIZES)))),
+    **{option: values[0] for option, values in variants.VALUE_CHOICES.items()},
+}
 
-def covering_variants() -> list[Variant]:
-    """The slow tier's variants: every size and choice at its defaults, and each feature flipped."""
-    answers, slow = _matrix()
-    return [Variant(tuple(a.items())) for a in answers[:slow]]
-
-
-VARIANTS = all_variants()
-COVERING_VARIANTS = covering_variants()
+# Fixture name -> the variants it is parametrized with.
+VARIANT_FIXTURES = {
+    "variant": VARIANTS,
+    "suite_variant": [v for v in SUITE_VARIANTS if v.context != DEFAULT_ANSWERS],
+    "run_variant": RUN_VARIANTS,
+}
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """`variant`: all variants in the fast tier, a covering set in the slow tier."""
-    if "variant" in metafunc.fixturenames:
-        chosen = COVERING_VARIANTS if metafunc.definition.get_closest_marker("slow") else VARIANTS
-        metafunc.parametrize("variant", chosen, ids=[v.id for v in chosen], scope="session")
+    for name, chosen in VARIANT_FIXTURES.items():
+        if name in metafunc.fixturenames:
+            ids = [v.id for v in chosen]
+            metafunc.parametrize(name, chosen, ids=ids, scope="session")
 
 
 @dataclass
@@ -140,18 +172,85 @@ class BakedProject:
         return {str(p.relative_to(self.path)) for p in self.path.rglob("*") if p.is_file()}
 
 
+# What cookiecutter reads to bake: a bake is reused only while all of it is unchanged.
+NOT_THE_TEMPLATE = {".git", ".cache", ".venv", ".tools", "build", "tests", "bench"}
+
+
+def _template_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(TEMPLATE_DIR.rglob("*")):
+        relative = path.relative_to(TEMPLATE_DIR)
+        if relative.parts[0] in NOT_THE_TEMPLATE or "__pycache__" in relative.parts:
+            continue
+        if path.is_file():
+            digest.update(f"{relative}\0".encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+BAKES = TEMPLATE_DIR / ".cache" / "bakes" / _template_digest()
+
+
+def bake_shared(**extra_context: str) -> BakedProject:
+    """The project these answers bake, baked once for all xdist workers (and later runs of the
+    same template): read it, never write into it (`bake` gives a private copy)."""
+    key = hashlib.sha256(json.dumps(sorted(extra_context.items())).encode()).hexdigest()[:16]
+    home = BAKES / key
+    if not (home / "context.json").is_file():
+        BAKES.mkdir(parents=True, exist_ok=True)
+        with open(f"{home}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (home / "context.json").is_file():
+                staging = Path(tempfile.mkdtemp(dir=BAKES))
+                with contextlib.redirect_stdout(io.StringIO()):
+                    project = cookiecutter(
+                        str(TEMPLATE_DIR),
+                        no_input=True,
+                        extra_context=extra_context,
+                        output_dir=str(staging),
+                    )
+                answers = json.loads((Path(project) / ".cookiecutter.json").read_text())
+                context = {"project_dir": Path(project).name, **answers["cookiecutter"]}
+                (staging / "context.json").write_text(json.dumps(context))
+                shutil.rmtree(home, ignore_errors=True)
+                staging.rename(home)
+    context = json.loads((home / "context.json").read_text())
+    return BakedProject(home / context.pop("project_dir"), context)
+
+
+def shared_variants() -> list[BakedProject]:
+    """Every fast-tier variant, baked; the workers bake from opposite ends, sharing the work."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    ordered = VARIANTS if int(worker.removeprefix("gw") or 0) % 2 == 0 else VARIANTS[::-1]
+    baked = {v.id: bake_shared(**v.context) for v in ordered}
+    return [baked[v.id] for v in VARIANTS]
+
+
+def distinct_renderings(name: str) -> dict[str, tuple[Path, list[BakedProject]]]:
+    """Each distinct content of the file `name` across every variant (by SHA-256): one path that
+    has it, and the variants that render it so. Linters run once a content, not once a variant."""
+    found: dict[str, tuple[Path, list[BakedProject]]] = {}
+    for project in shared_variants():
+        path = project.path / name
+        if path.is_file():
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            found.setdefault(digest, (path, []))[1].append(project)
+    return found
+
+
 @pytest.fixture(scope="session")
-def bake(cookies_session):
-    """Bake a context once per session (per xdist worker); later calls reuse the result."""
-    cache: dict[tuple, BakedProject] = {}
+def bake(tmp_path_factory):
+    """Bake a context once (shared between workers) and give this worker its own copy, which a
+    test may write into; later calls in the session return the same copy."""
+    copies: dict[tuple, BakedProject] = {}
 
     def _bake(**extra_context: str) -> BakedProject:
         key = tuple(sorted(extra_context.items()))
-        if key not in cache:
-            result = cookies_session.bake(extra_context=extra_context)
-            assert result.exit_code == 0, result.exception
-            cache[key] = BakedProject(result.project_path, result.context)
-        return cache[key]
+        if key not in copies:
+            shared = bake_shared(**extra_context)
+            path = tmp_path_factory.mktemp("bake") / shared.path.name
+            shutil.copytree(shared.path, path, symlinks=True)
+            copies[key] = BakedProject(path, shared.context)
+        return copies[key]
 
     return _bake
 
@@ -159,6 +258,16 @@ def bake(cookies_session):
 @pytest.fixture(scope="session")
 def baked(bake, variant: Variant) -> BakedProject:
     return bake(**variant.context)
+
+
+@pytest.fixture(scope="session")
+def suite_baked(bake, suite_variant: Variant) -> BakedProject:
+    return bake(**suite_variant.context)
+
+
+@pytest.fixture(scope="session")
+def run_baked(bake, run_variant: Variant) -> BakedProject:
+    return bake(**run_variant.context)
 
 
 @pytest.fixture(scope="session")

