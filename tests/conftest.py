@@ -172,15 +172,17 @@ class BakedProject:
         return {str(p.relative_to(self.path)) for p in self.path.rglob("*") if p.is_file()}
 
 
-# What cookiecutter reads to bake: a bake is reused only while all of it is unchanged.
-NOT_THE_TEMPLATE = {".git", ".cache", ".venv", ".tools", "build", "tests", "bench"}
+# What cookiecutter does not read to bake (beside hidden folders such as .venv and .cache): a bake
+# is reused only while all the rest is unchanged.
+NOT_THE_TEMPLATE = {"build", "tests", "bench"}
 
 
 def _template_digest() -> str:
     digest = hashlib.sha256()
     for path in sorted(TEMPLATE_DIR.rglob("*")):
         relative = path.relative_to(TEMPLATE_DIR)
-        if relative.parts[0] in NOT_THE_TEMPLATE or "__pycache__" in relative.parts:
+        top = relative.parts[0]
+        if top in NOT_THE_TEMPLATE or top.startswith(".") or "__pycache__" in relative.parts:
             continue
         if path.is_file():
             digest.update(f"{relative}\0".encode() + path.read_bytes())
@@ -235,6 +237,19 @@ def distinct_renderings(name: str) -> dict[str, tuple[Path, list[BakedProject]]]
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             found.setdefault(digest, (path, []))[1].append(project)
     return found
+
+
+_CHECKED: set[tuple[str, str]] = set()
+
+
+def first_time(check: str, text: str) -> bool:
+    """Whether this worker meets `text` for `check` for the first time: most variants render most
+    files alike, and a check of content need not run twice on the same content."""
+    key = (check, hashlib.sha256(text.encode()).hexdigest())
+    if key in _CHECKED:
+        return False
+    _CHECKED.add(key)
+    return True
 
 
 @pytest.fixture(scope="session")

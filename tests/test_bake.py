@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import functools
 import json
 import re
 import runpy
@@ -25,6 +24,7 @@ from conftest import (
     BakedProject,
     Variant,
     distinct_renderings,
+    first_time,
     shared_variants,
 )
 
@@ -70,7 +70,9 @@ def test_every_data_file_parses(baked: BakedProject) -> None:
         # CloudFormation's YAML has short tags (!Sub, !Ref) that plain YAML refuses.
         parse = cfn_yaml.loads if name.startswith("infra/") else parsers.get(Path(name).suffix)
         if parse:
-            parse((baked.path / name).read_text())
+            text = (baked.path / name).read_text()
+            if first_time(f"parse {name}", text):
+                parse(text)
             checked += 1
     assert checked >= 5  # pyproject, uv.lock, pre-commit, answers, schema at least
 
@@ -91,7 +93,9 @@ def test_every_variant_is_ruff_clean() -> None:
 def test_python_files_compile(baked: BakedProject) -> None:
     for name in baked.files():
         if name.endswith(".py"):
-            ast.parse((baked.path / name).read_text(), filename=name)
+            text = (baked.path / name).read_text()
+            if first_time("compile", text):
+                ast.parse(text, filename=name)
 
 
 def test_answers_are_recorded(baked: BakedProject, variant: Variant) -> None:
@@ -244,39 +248,34 @@ def test_answers_are_treated_as_data(bake, field: str, value: str) -> None:
 INFRA = sorted(f"infra/{path.name}" for path in (PROJECT_TEMPLATE / "infra").glob("*.yaml"))
 
 
-@functools.cache
-def cfn_lint_rules():
-    """cfn-lint's rules, loaded once a worker (loading them costs more than linting a template)."""
+def cfn_lint(paths: list[Path], region: str) -> list[str]:
+    """cfn-lint's errors and warnings (what its command fails on, not its informational notes)
+    on the templates, in one run: its rules are built once for all of them."""
     from cfnlint.config import ConfigMixIn
     from cfnlint.runner import Runner
 
-    return Runner(ConfigMixIn(regions=[COOKIECUTTER_JSON["aws_region"]])).rules
+    config = ConfigMixIn(["--regions", region, "--", *map(str, paths)])
+    return [f"{m.filename}: {m}" for m in Runner(config).run() if m.rule.id[0] in "EW"]
 
 
 @pytest.mark.parametrize("name", INFRA)
 def test_cloudformation_is_lint_clean(name: str) -> None:
-    """Every distinct rendering of the template across all variants, in its variants' region:
-    cfn-lint's errors and warnings (what its command fails on), not its informational notes."""
-    from cfnlint.api import ManualArgs, lint
-
+    """Every distinct rendering of the template across all variants, in its variants' region."""
     renderings = distinct_renderings(name)
     assert renderings, f"no variant renders {name}"
-    problems = {}
+    by_region: dict[str, list[Path]] = {}
     for path, projects in renderings.values():
-        for region in sorted({project.context["aws_region"] for project in projects}):
-            config = ManualArgs(regions=[region])
-            matches = lint(path.read_text(), rules=cfn_lint_rules(), config=config)
-            found = [str(m) for m in matches if m.rule.id[0] in "EW"]
-            if found:
-                problems[f"{projects[0].path.parent.name} ({region})"] = found
-    assert problems == {}
+        for region in {project.context["aws_region"] for project in projects}:
+            by_region.setdefault(region, []).append(path)
+    for region, paths in sorted(by_region.items()):
+        assert cfn_lint(paths, region) == [], region
 
 
-def test_cfn_lint_reports_what_it_should() -> None:
-    """The rules loaded once still catch a broken template: a resource type that does not exist."""
-    from cfnlint.api import ManualArgs, lint
-
+def test_cfn_lint_reports_what_it_should(tmp_path: Path) -> None:
+    """A run over several templates still reports each one's problems: a resource type that does
+    not exist, in the second of two."""
     (path, _), *_ = distinct_renderings("infra/base.yaml").values()
-    broken = path.read_text().replace("Type: AWS::KMS::Key", "Type: AWS::KMS::Keys", 1)
-    matches = lint(broken, rules=cfn_lint_rules(), config=ManualArgs(regions=["eu-west-1"]))
-    assert "E3006" in {m.rule.id for m in matches}
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(path.read_text().replace("Type: AWS::KMS::Key", "Type: AWS::KMS::Keys", 1))
+    problems = cfn_lint([path, broken], "eu-west-1")
+    assert problems and all(p.startswith(f"{broken}: [E3006") for p in problems), problems

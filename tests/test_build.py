@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import functools
 import os
 import re
 import shutil
@@ -83,11 +84,15 @@ def groups_of(arguments: list[str]) -> set[str]:
 def lock_closure(project: BakedProject, groups: set[str]) -> set[str]:
     """Every package the lock installs for the project's core dependencies plus `groups` (all
     platforms and Python versions at once: a superset of one image's)."""
-    lock = tomllib.loads((project.path / "uv.lock").read_text())
+    name = tomllib.loads((project.path / "pyproject.toml").read_text())["project"]["name"]
+    return _lock_closure((project.path / "uv.lock").read_text(), name, frozenset(groups))
+
+
+@functools.cache  # the same lock in most variants: parsed once a worker
+def _lock_closure(lock_text: str, project_name: str, groups: frozenset[str]) -> set[str]:
     packages: dict[str, list[dict]] = {}
-    for package in lock["package"]:
+    for package in tomllib.loads(lock_text)["package"]:
         packages.setdefault(package["name"], []).append(package)
-    project_name = tomllib.loads((project.path / "pyproject.toml").read_text())["project"]["name"]
     (root,) = packages[project_name]
     todo = [d["name"] for d in root.get("dependencies", [])]
     todo += [d["name"] for g in groups for d in root.get("dev-dependencies", {}).get(g, [])]
