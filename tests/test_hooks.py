@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import botocore.session
 import pytest
 from conftest import COOKIECUTTER_JSON, TEMPLATE_DIR
+from cookiecutter.environment import StrictEnvironment
 
-from mlops_template import post_gen, rules, variants
+from mlops_template import extension, post_gen, rules, schedule, variants
 
 
 def load_hook(name: str):
@@ -129,3 +132,109 @@ def test_hooks_render_answers_as_data() -> None:
         assert 'CONTEXT_JSON = r"""{{ cookiecutter | tojson }}"""' in source
         module = load_hook(hook)  # importable: its work waits for __main__
         assert json.loads(module.CONTEXT_JSON.replace("{{ cookiecutter | tojson }}", "{}")) == {}
+
+
+# The Jinja extension: what cookiecutter renders through it.
+
+
+def template_environment(**context) -> StrictEnvironment:
+    """A Jinja environment as cookiecutter creates one, with the template's extension."""
+    cookiecutter = {"_extensions": COOKIECUTTER_JSON["_extensions"], **context}
+    return StrictEnvironment(context={"cookiecutter": cookiecutter}, keep_trailing_newline=True)
+
+
+HOSTILE = [
+    "{{ 7 * 7 }}",
+    "{% raw %}x{% endraw %} {%- endraw -%} {# c #}",
+    "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    "quotes \" ' \\ \\n \\U0001f680 }}",
+    "line\nbreak\r\n\ttab \x00 \udcff 🚀 é {{ x }}",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_a_supplied_string_is_rendered_as_data(text: str) -> None:
+    assert extension.as_data(text) != text
+    assert template_environment().from_string(text).render(cookiecutter={}) == text
+
+
+def test_the_templates_own_jinja_is_rendered() -> None:
+    env = template_environment()
+    slug = env.from_string(COOKIECUTTER_JSON["project_slug"])
+    assert slug.render(cookiecutter={"project_name": "Churn Model"}) == "churn-model"
+    size = env.from_string(COOKIECUTTER_JSON["data_quality_baseline"])
+    assert size.render(cookiecutter={"mlops_size": "medium"}) == variants.YES
+    path = "src/{{cookiecutter.package_name}}/steps"
+    for source in (path, f"/tmp/out/churn/./{path}"):
+        assert extension.is_own_source(source)
+        assert (
+            env.from_string(source)
+            .render(cookiecutter={"package_name": "churn"})
+            .endswith("src/churn/steps")
+        )
+    # The output folder is not the template's: Jinja there stays data.
+    assert not extension.is_own_source(f"/tmp/{{{{ 7 }}}}/churn/./{path}")
+
+
+def test_feature_defaults_refuse_an_unknown_size() -> None:
+    env = template_environment()
+    default = env.from_string(COOKIECUTTER_JSON["staging_stage"])
+    with pytest.raises(rules.InvalidAnswer, match="mlops_size='xl': must be one of small"):
+        default.render(cookiecutter={"mlops_size": "xl"})
+
+
+def render_folder(answers: dict, raw: dict | None = None) -> str:
+    env = template_environment()
+    context = {"cookiecutter": answers} | ({"_cookiecutter": raw} if raw is not None else {})
+    return env.from_string(extension.PROJECT_FOLDER).render(**context)
+
+
+def test_the_project_folder_is_named_once_every_answer_passes(tmp_path: Path) -> None:
+    assert render_folder(GOOD | {"_output_dir": str(tmp_path)}) == "churn"
+    with pytest.raises(rules.InvalidAnswer, match="aws_region='mars-1'"):
+        render_folder(GOOD | {"aws_region": "mars-1"})
+    # What a config file gave before cookiecutter rendered it: a number is not text.
+    with pytest.raises(rules.InvalidAnswer, match="aws_account_id=123456789012: must be text"):
+        render_folder(GOOD, raw=GOOD | {"aws_account_id": 123456789012})
+    # An existing project whose package has another name.
+    (tmp_path / "churn" / "src" / "old").mkdir(parents=True)
+    (tmp_path / "churn" / "src" / "old" / "__init__.py").write_text("")
+    with pytest.raises(rules.InvalidAnswer, match="already holds src/old"):
+        render_folder(GOOD | {"_output_dir": str(tmp_path)})
+
+
+def test_an_answer_that_reads_like_the_folder_stays_data() -> None:
+    """During the prompts only the answers before it are known: not the folder, an answer."""
+    assert render_folder({"project_name": "Churn"}) == extension.PROJECT_FOLDER
+
+
+def test_supplied_answers_are_text_and_supplied_labels_data() -> None:
+    rules.supplied_are_text(COOKIECUTTER_JSON | GOOD)
+    with pytest.raises(rules.InvalidAnswer, match=re.escape("description=datetime.date")):
+        rules.supplied_are_text(GOOD | {"description": datetime.date(2024, 1, 1)})
+    labels = COOKIECUTTER_JSON["__prompts__"] | {"project_name": "{{ 7 * 7 }}"}
+    with pytest.raises(rules.InvalidAnswer, match=re.escape("__prompts__.project_name='{{ 7")):
+        rules.supplied_are_text(GOOD | {"__prompts__": labels})
+    # The environment cookiecutter creates for them refuses them as it is created.
+    with pytest.raises(rules.InvalidAnswer, match="project_name=None: is blank"):
+        template_environment(project_name=None)
+
+
+@pytest.mark.parametrize(
+    "expression, problem",
+    [
+        ("none", None),
+        ("rate(1 day)", None),
+        ("rate(5 minutes)", None),
+        ("cron(0/15 8-17 ? * MON-FRI *)", None),
+        ("cron(0 12 L * ? 2030)", None),
+        ("rate(1 days)", "must be an EventBridge rate(...) or cron(...) expression, or none"),
+        ("cron(0 3 * * *)", "cron() needs 6 fields: minutes hours day-of-month month"),
+        ("cron(60 3 ? * MON *)", "cron() field minutes '60' is not valid"),
+        ("cron(0 3 ? * MON,FUN *)", "cron() field day-of-week 'MON,FUN' is not valid"),
+        ("cron(0 3 1 * MON *)", "cron() needs ? in exactly one of day-of-month and day-of-week"),
+    ],
+)
+def test_schedule_expressions(expression: str, problem: str | None) -> None:
+    found = schedule.schedule_problem(expression)
+    assert found == problem if problem is None else found.startswith(problem)
