@@ -10,6 +10,9 @@ each hook, and renders through it, in this order:
   they came by, before cookiecutter creates the folder: `preprocess` renders it through
   `project_folder()`, which applies every rule (`rules.check_answers`). A refusal raises
   `rules.InvalidAnswer`, which cookiecutter's command line prints as its one line, exit status 1.
+Both are public points: a Jinja extension's `preprocess`, and cookiecutter's `_cookiecutter` (the
+answers before rendering) in the folder's context. What none of them shows, a config file's
+non-text values and prompt labels, is read by one shim, `_context_being_created`.
 """
 
 from __future__ import annotations
@@ -141,6 +144,7 @@ class TemplateExtension(Extension):
         environment.globals["template_dir"] = str(ROOT)
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        """Jinja calls this with every template's source before it compiles it."""
         if name is not None:  # a file of the project template, loaded by name
             return source
         if source == PROJECT_FOLDER:
