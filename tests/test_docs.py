@@ -15,6 +15,8 @@ from conftest import (
     COOKIECUTTER_JSON,
     COVERING_VARIANTS,
     PROJECT_TEMPLATE,
+    RUN_VARIANTS,
+    SUITE_VARIANTS,
     TEMPLATE_DIR,
     VARIANTS,
 )
@@ -100,12 +102,17 @@ def test_readme_counts_come_from_the_tables() -> None:
     tested = section(README, "How it is tested")
     assert f"every one of the {len(VARIANTS)} variants" in tested
     assert f"each of the {len(variants.FEATURES)} features" in tested
-    assert f"a covering set of {len(COVERING_VARIANTS)} variants" in tested
+    assert (
+        f"a covering set of {len(COVERING_VARIANTS)} variants: {len(SUITE_VARIANTS)} run" in tested
+    )
+    assert f"and the {len(RUN_VARIANTS)} that turn one feature away" in tested
     assert f"a table of {len({case.id for case in CASES})} bad data files" in tested
     for count in re.findall(r"\b(\d+) (?:variants|features|bad data files)\b", README):
         assert int(count) in {
             len(VARIANTS),
             len(COVERING_VARIANTS),
+            len(SUITE_VARIANTS),
+            len(RUN_VARIANTS),
             len(variants.FEATURES),
             len({case.id for case in CASES}),
         }, count
