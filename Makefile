@@ -6,7 +6,7 @@ UV := $(abspath $(TOOLS)/bin/uv)
 RUN := $(UV) run --locked
 DEMO := build/demo
 # Named, not discovered: ruff would otherwise parse the Jinja pyproject.toml of the project template.
-TEMPLATE_PY := variants.py local_extensions.py hooks tests bench
+TEMPLATE_PY := mlops_template hooks tests bench
 
 .PHONY: install lint test test-fast demo bench lock-generated clean
 

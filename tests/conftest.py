@@ -1,7 +1,7 @@
 """Bake variants once per session and share them between tests.
 
-The matrix is generated from cookiecutter.json and variants.py, never hand-copied: every size,
-every problem type and every feature both on and off.
+The matrix is generated from cookiecutter.json and mlops_template/variants.py, never hand-copied:
+every size, every problem type and every feature both on and off.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 PROJECT_TEMPLATE = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
 sys.path.insert(0, str(TEMPLATE_DIR))
 
-import variants  # noqa: E402
+from mlops_template import variants  # noqa: E402
 
 COOKIECUTTER_JSON = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
 # The projects' shared environment lives beside the template so that later sessions reuse it.

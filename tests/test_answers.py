@@ -11,7 +11,6 @@ import runpy
 import subprocess
 import sys
 import tomllib
-import unicodedata
 from pathlib import Path
 
 import pytest
@@ -19,9 +18,9 @@ import yaml
 from conftest import TEMPLATE_DIR, BakedProject, run_in_project, uv
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
-from test_hooks import GOOD, pre_gen
+from test_hooks import GOOD
 
-import local_extensions
+from mlops_template import extension, rules
 
 FULLWIDTH_ACCOUNT = "".join(chr(0xFF10 + int(digit)) for digit in "123456789012")
 FULLWIDTH_ABC = "\uff21\uff22\uff23"
@@ -215,7 +214,7 @@ def bake_in_process(tmp_path: Path, route: str, answers: object, output: Path, *
         options |= {"replay": replay_file, "config_file": str(config)}
     try:
         cookiecutter(str(TEMPLATE_DIR), output_dir=str(output), **options)
-    except FailedHookException as error:  # InvalidAnswer, as the extension loaded it
+    except FailedHookException as error:  # InvalidAnswer, raised through the extension
         return str(error)
     return ""
 
@@ -256,9 +255,9 @@ def test_bad_answer_refused_by_the_command_in_one_line(
     [(a, p) for route, a, p in BAD_ANSWERS.values() if route == "replay"],
 )
 def test_validate_refuses_the_replayed_answers(answers: dict, problem: str) -> None:
-    """The hook's validate() is what refuses them: called directly, the same line."""
-    with pytest.raises(pre_gen.InvalidAnswer) as error:
-        pre_gen.validate(GOOD | answers)
+    """The rules' validate() is what refuses them: called directly, the same line."""
+    with pytest.raises(rules.InvalidAnswer) as error:
+        rules.validate(GOOD | answers)
     assert str(error.value).startswith(f"ERROR: {next(iter(answers))}=")
     assert f": {problem}" in str(error.value)
 
@@ -333,7 +332,7 @@ ACCEPTED_ANSWERS: dict[str, dict[str, str]] = {
         "author_name": "Ö" * 256,
         "author_email": "a" * 64 + "@" + "b" * 60 + ".example.com",
         "project_slug": LONGEST_SLUG_EU,
-        "package_name": "p" * pre_gen.PACKAGE_MAX,
+        "package_name": "p" * rules.PACKAGE_MAX,
         "aws_region": "eu-west-1",
     },
     "largest-region-regression": {
@@ -377,72 +376,33 @@ def test_accepted_answers_stay_data_and_lint_clean(accepted, name: str) -> None:
 
 def test_default_slug_is_cut_to_fit_every_region(accepted) -> None:
     slug = accepted["largest-region-regression"].context["project_slug"]
-    assert len(slug) <= pre_gen.DEFAULT_SLUG_MAX
+    assert len(slug) <= rules.DEFAULT_SLUG_MAX
     assert slug == "a-name-whose-default-slug-must-be"
 
 
-# python_string: ruff leaves the literal as it is, whatever the text; checked in one ruff run.
+# Free text as TOML (pyproject.toml's description and authors); everything else takes answers as
+# JSON (`tojson`, and project.json for config.py).
 TEXTS = [
     "Churn",
-    "x" * 84,
-    "x" * 85,
-    "word " * 40,
-    "x" * 250,
-    "He said \"hi\" and 'bye' \\ done " * 4,
-    '"' * 120,
-    "'" * 120,
-    "Modèle prédictif d\u2019attrition — Région Île-de-France, équipe données " * 3,
-    "客户流失预测模型 " * 20,
-    "🚀 👩\u200d💻 e\u0301 \uff21\uff22\uff23 " * 15,
-    "Модель прогноза оттока " * 6,
+    "He said \"hi\" and 'bye' \\ done",
+    "Modèle prédictif d\u2019attrition — Région Île-de-France, équipe données",
+    "客户流失预测模型",
+    "🚀 👩\u200d💻 e\u0301 \uff21\uff22\uff23",
+    "tab\there",
+    "nul\x00 del\x7f next\x85",
 ]
 
 
-@pytest.mark.parametrize("column", [15, 40])
-def test_python_string_is_what_ruff_writes(tmp_path: Path, column: int) -> None:
-    for index, text in enumerate(TEXTS):
-        name = "N" * (column - 3)
-        source = f"{name} = {local_extensions.python_string(text, column)}\n"
-        (tmp_path / f"case_{index}.py").write_text(source, encoding="utf-8")
-        assert runpy.run_path(str(tmp_path / f"case_{index}.py"))[name] == text
-    # The generated project's ruff settings.
-    (tmp_path / "pyproject.toml").write_text(
-        '[tool.ruff]\nline-length = 100\n[tool.ruff.lint]\nselect = ["E", "W", "RUF"]\n'
-    )
-    for args in (["format", "--check", "--diff"], ["check"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "ruff", *args, "."], cwd=tmp_path, capture_output=True, text=True
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-
-
-RUF001 = ["--select", "RUF001", "chars.py"]
-
-
-def test_ruff_confusables_are_those_ruff_flags(tmp_path: Path) -> None:
-    """Among the characters python_string keeps, ruff's RUF001 flags exactly RUFF_CONFUSABLES."""
-    candidates = [
-        chr(code)
-        for low, high in local_extensions.KEPT_BLOCKS
-        for code in range(low, high + 1)
-        if unicodedata.category(chr(code))[0] in "LNPS"
-    ]
-    (tmp_path / "chars.py").write_text(
-        "".join(f"X = {char!r}\n" for char in candidates), encoding="utf-8"
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--isolated", "--output-format=json", *RUF001],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-    flagged = {candidates[item["location"]["row"] - 1] for item in json.loads(result.stdout)}
-    assert flagged == local_extensions.RUFF_CONFUSABLES
-
-
 def test_toml_string_round_trips() -> None:
-    for text in [*TEXTS, "tab\there", "nul\x00", "\U0001f680"]:
-        assert tomllib.loads(f"x = {local_extensions.toml_string(text)}")["x"] == text
+    for text in TEXTS:
+        assert tomllib.loads(f"x = {extension.toml_string(text)}")["x"] == text
+
+
+def test_json_is_not_toml_beyond_the_basic_plane() -> None:
+    """Why pyproject.toml keeps toml_string: JSON escapes U+1F680 as two surrogates, which TOML
+    refuses."""
+    with pytest.raises(tomllib.TOMLDecodeError):
+        tomllib.loads(f"x = {json.dumps('🚀')}")
 
 
 @pytest.mark.slow
@@ -488,4 +448,4 @@ def test_imported_names_match_the_generated_environment(bake, generated_venv: Pa
     )
     result = run_in_project(bake(), generated_venv, "python", "-c", script)
     assert result.returncode == 0, result.stderr
-    assert set(result.stdout.split()) == pre_gen.IMPORTED_BY_THE_PROJECT
+    assert set(result.stdout.split()) == rules.IMPORTED_BY_THE_PROJECT

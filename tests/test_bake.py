@@ -28,7 +28,7 @@ from conftest import (
     shared_variants,
 )
 
-import variants
+from mlops_template import variants
 
 # `{{` after `$` is GitHub Actions syntax, not Jinja; `.cookiecutter.json` is the answers file.
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#|cookiecutter\.(?!json)")

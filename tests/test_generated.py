@@ -18,6 +18,8 @@ import pytest
 from conftest import BAKES, BakedProject, distinct_renderings, run_in_project, uv
 from test_bake import INFRA
 
+from mlops_template import rules
+
 pytestmark = pytest.mark.slow
 
 
@@ -117,12 +119,10 @@ def test_pipeline_definition_builds_offline(run_baked: BakedProject, generated_v
 
 
 def test_hook_region_list_matches_the_sdk_images(bake, generated_venv: Path) -> None:
-    """The regions the pre-generation hook refuses are exactly those without an XGBoost image."""
-    from test_hooks import pre_gen
-
+    """The regions the answer rules refuse are exactly those without an XGBoost image."""
     script = f"""
 from sagemaker.core import image_uris
-for region in {sorted(pre_gen.COMMERCIAL_REGIONS)!r}:
+for region in {sorted(rules.COMMERCIAL_REGIONS)!r}:
     try:
         image_uris.retrieve("xgboost", region=region, version="3.2-0")
     except ValueError:
@@ -137,7 +137,7 @@ for region in {sorted(pre_gen.COMMERCIAL_REGIONS)!r}:
         extra_env={"AWS_DEFAULT_REGION": "us-east-1"},
     )
     assert result.returncode == 0, result.stderr
-    assert set(result.stdout.split()) == pre_gen.REGIONS_WITHOUT_XGBOOST_IMAGE
+    assert set(result.stdout.split()) == rules.REGIONS_WITHOUT_XGBOOST_IMAGE
 
 
 def test_pre_commit_config_is_valid(generated_venv: Path) -> None:

@@ -1,16 +1,19 @@
-"""The hooks as plain Python, and bad answers refused at bake time with nothing left behind."""
+"""The template's own package (mlops_template) as plain Python, and the hooks as thin shims."""
 
 from __future__ import annotations
 
+import datetime
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import botocore.session
 import pytest
 from conftest import COOKIECUTTER_JSON, TEMPLATE_DIR
+from cookiecutter.environment import StrictEnvironment
 
-import variants
+from mlops_template import extension, post_gen, rules, schedule, variants
 
 
 def load_hook(name: str):
@@ -19,9 +22,6 @@ def load_hook(name: str):
     spec.loader.exec_module(module)
     return module
 
-
-pre_gen = load_hook("pre_gen_project")
-post_gen = load_hook("post_gen_project")
 
 GOOD = {
     "project_name": "Churn",
@@ -45,17 +45,17 @@ GOOD = {
 
 
 def test_good_answers_pass() -> None:
-    pre_gen.validate(GOOD)
+    rules.validate(GOOD)
 
 
 def test_every_prompt_has_a_rule() -> None:
     prompts = [key for key in COOKIECUTTER_JSON if not key.startswith("_")]
-    assert list(pre_gen.RULES) == prompts
+    assert list(rules.RULES) == prompts
 
 
 def test_a_refusal_is_one_line_with_an_example() -> None:
-    with pytest.raises(pre_gen.InvalidAnswer) as error:
-        pre_gen.validate(GOOD | {"aws_region": "mars-1"})
+    with pytest.raises(rules.InvalidAnswer) as error:
+        rules.validate(GOOD | {"aws_region": "mars-1"})
     assert str(error.value) == (
         "ERROR: aws_region='mars-1': is not an AWS commercial region code; "
         "for example aws_region=eu-west-1"
@@ -64,18 +64,18 @@ def test_a_refusal_is_one_line_with_an_example() -> None:
 
 
 def test_a_long_value_is_shortened_in_the_line() -> None:
-    with pytest.raises(pre_gen.InvalidAnswer) as error:
-        pre_gen.validate(GOOD | {"project_slug": "a" * 500})
+    with pytest.raises(rules.InvalidAnswer) as error:
+        rules.validate(GOOD | {"project_slug": "a" * 500})
     assert len(str(error.value)) < 250
 
 
 def test_slug_limit_follows_the_region() -> None:
     for region in ("eu-west-1", "ap-southeast-4"):
         longest = 63 - len(f"-123456789012-{region}")
-        pre_gen.validate(GOOD | {"aws_region": region, "project_slug": "s" * longest})
-        with pytest.raises(pre_gen.InvalidAnswer, match="S3 bucket"):
-            pre_gen.validate(GOOD | {"aws_region": region, "project_slug": "s" * (longest + 1)})
-    assert 63 - len("-123456789012-ap-southeast-4") == pre_gen.DEFAULT_SLUG_MAX
+        rules.validate(GOOD | {"aws_region": region, "project_slug": "s" * longest})
+        with pytest.raises(rules.InvalidAnswer, match="S3 bucket"):
+            rules.validate(GOOD | {"aws_region": region, "project_slug": "s" * (longest + 1)})
+    assert 63 - len("-123456789012-ap-southeast-4") == rules.DEFAULT_SLUG_MAX
 
 
 def test_default_slug_is_cut_to_the_limit() -> None:
@@ -85,17 +85,17 @@ def test_default_slug_is_cut_to_the_limit() -> None:
 
 
 def test_test_modules_come_from_the_project_template() -> None:
-    assert {"conftest", "test_train", "test_pipeline", "tests"} <= pre_gen.TEST_MODULES
+    assert {"conftest", "test_train", "test_pipeline", "tests"} <= rules.TEST_MODULES
 
 
 def test_locked_distributions_come_from_the_generated_lock() -> None:
-    assert {"sagemaker", "scikit-learn", "scipy", "pandas"} <= pre_gen.LOCKED_DISTRIBUTIONS
+    assert {"sagemaker", "scikit-learn", "scipy", "pandas"} <= rules.LOCKED_DISTRIBUTIONS
 
 
 def test_commercial_regions_match_botocore() -> None:
     session = botocore.session.get_session()
     assert set(session.get_available_regions("ec2", partition_name="aws")) == (
-        pre_gen.COMMERCIAL_REGIONS
+        rules.COMMERCIAL_REGIONS
     )
 
 
@@ -130,4 +130,111 @@ def test_hooks_render_answers_as_data() -> None:
     for hook in ("pre_gen_project", "post_gen_project"):
         source = (TEMPLATE_DIR / "hooks" / f"{hook}.py").read_text()
         assert 'CONTEXT_JSON = r"""{{ cookiecutter | tojson }}"""' in source
-    assert json.loads(pre_gen.CONTEXT_JSON.replace("{{ cookiecutter | tojson }}", "{}")) == {}
+        module = load_hook(hook)  # importable: its work waits for __main__
+        assert json.loads(module.CONTEXT_JSON.replace("{{ cookiecutter | tojson }}", "{}")) == {}
+
+
+# The Jinja extension: what cookiecutter renders through it.
+
+
+def template_environment(**context) -> StrictEnvironment:
+    """A Jinja environment as cookiecutter creates one, with the template's extension."""
+    cookiecutter = {"_extensions": COOKIECUTTER_JSON["_extensions"], **context}
+    return StrictEnvironment(context={"cookiecutter": cookiecutter}, keep_trailing_newline=True)
+
+
+HOSTILE = [
+    "{{ 7 * 7 }}",
+    "{% raw %}x{% endraw %} {%- endraw -%} {# c #}",
+    "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    "quotes \" ' \\ \\n \\U0001f680 }}",
+    "line\nbreak\r\n\ttab \x00 \udcff 🚀 é {{ x }}",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_a_supplied_string_is_rendered_as_data(text: str) -> None:
+    assert extension.as_data(text) != text
+    assert template_environment().from_string(text).render(cookiecutter={}) == text
+
+
+def test_the_templates_own_jinja_is_rendered() -> None:
+    env = template_environment()
+    slug = env.from_string(COOKIECUTTER_JSON["project_slug"])
+    assert slug.render(cookiecutter={"project_name": "Churn Model"}) == "churn-model"
+    size = env.from_string(COOKIECUTTER_JSON["data_quality_baseline"])
+    assert size.render(cookiecutter={"mlops_size": "medium"}) == variants.YES
+    path = "src/{{cookiecutter.package_name}}/steps"
+    for source in (path, f"/tmp/out/churn/./{path}"):
+        assert extension.is_own_source(source)
+        assert (
+            env.from_string(source)
+            .render(cookiecutter={"package_name": "churn"})
+            .endswith("src/churn/steps")
+        )
+    # The output folder is not the template's: Jinja there stays data.
+    assert not extension.is_own_source(f"/tmp/{{{{ 7 }}}}/churn/./{path}")
+
+
+def test_feature_defaults_refuse_an_unknown_size() -> None:
+    env = template_environment()
+    default = env.from_string(COOKIECUTTER_JSON["staging_stage"])
+    with pytest.raises(rules.InvalidAnswer, match="mlops_size='xl': must be one of small"):
+        default.render(cookiecutter={"mlops_size": "xl"})
+
+
+def render_folder(answers: dict, raw: dict | None = None) -> str:
+    env = template_environment()
+    context = {"cookiecutter": answers} | ({"_cookiecutter": raw} if raw is not None else {})
+    return env.from_string(extension.PROJECT_FOLDER).render(**context)
+
+
+def test_the_project_folder_is_named_once_every_answer_passes(tmp_path: Path) -> None:
+    assert render_folder(GOOD | {"_output_dir": str(tmp_path)}) == "churn"
+    with pytest.raises(rules.InvalidAnswer, match="aws_region='mars-1'"):
+        render_folder(GOOD | {"aws_region": "mars-1"})
+    # What a config file gave before cookiecutter rendered it: a number is not text.
+    with pytest.raises(rules.InvalidAnswer, match="aws_account_id=123456789012: must be text"):
+        render_folder(GOOD, raw=GOOD | {"aws_account_id": 123456789012})
+    # An existing project whose package has another name.
+    (tmp_path / "churn" / "src" / "old").mkdir(parents=True)
+    (tmp_path / "churn" / "src" / "old" / "__init__.py").write_text("")
+    with pytest.raises(rules.InvalidAnswer, match="already holds src/old"):
+        render_folder(GOOD | {"_output_dir": str(tmp_path)})
+
+
+def test_an_answer_that_reads_like_the_folder_stays_data() -> None:
+    """During the prompts only the answers before it are known: not the folder, an answer."""
+    assert render_folder({"project_name": "Churn"}) == extension.PROJECT_FOLDER
+
+
+def test_supplied_answers_are_text_and_supplied_labels_data() -> None:
+    rules.supplied_are_text(COOKIECUTTER_JSON | GOOD)
+    with pytest.raises(rules.InvalidAnswer, match=re.escape("description=datetime.date")):
+        rules.supplied_are_text(GOOD | {"description": datetime.date(2024, 1, 1)})
+    labels = COOKIECUTTER_JSON["__prompts__"] | {"project_name": "{{ 7 * 7 }}"}
+    with pytest.raises(rules.InvalidAnswer, match=re.escape("__prompts__.project_name='{{ 7")):
+        rules.supplied_are_text(GOOD | {"__prompts__": labels})
+    # The environment cookiecutter creates for them refuses them as it is created.
+    with pytest.raises(rules.InvalidAnswer, match="project_name=None: is blank"):
+        template_environment(project_name=None)
+
+
+@pytest.mark.parametrize(
+    "expression, problem",
+    [
+        ("none", None),
+        ("rate(1 day)", None),
+        ("rate(5 minutes)", None),
+        ("cron(0/15 8-17 ? * MON-FRI *)", None),
+        ("cron(0 12 L * ? 2030)", None),
+        ("rate(1 days)", "must be an EventBridge rate(...) or cron(...) expression, or none"),
+        ("cron(0 3 * * *)", "cron() needs 6 fields: minutes hours day-of-month month"),
+        ("cron(60 3 ? * MON *)", "cron() field minutes '60' is not valid"),
+        ("cron(0 3 ? * MON,FUN *)", "cron() field day-of-week 'MON,FUN' is not valid"),
+        ("cron(0 3 1 * MON *)", "cron() needs ? in exactly one of day-of-month and day-of-week"),
+    ],
+)
+def test_schedule_expressions(expression: str, problem: str | None) -> None:
+    found = schedule.schedule_problem(expression)
+    assert found == problem if problem is None else found.startswith(problem)

@@ -6,12 +6,19 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_NAME = {{ cookiecutter.project_name | python_string(column=15) }}
+PACKAGE_DIR = Path(__file__).parent
+# The answers that are free text (the project's name, description and owner), kept as data in
+# project.json rather than written into this file as Python.
+_PROJECT = json.loads((PACKAGE_DIR / "project.json").read_text(encoding="utf-8"))
+PROJECT_NAME: str = _PROJECT["project_name"]
+DESCRIPTION: str = _PROJECT["description"]
+AUTHOR_NAME: str = _PROJECT["author_name"]
+AUTHOR_EMAIL: str = _PROJECT["author_email"]
+
 PROJECT_SLUG = {{ cookiecutter.project_slug | tojson }}
 AWS_REGION = {{ cookiecutter.aws_region | tojson }}
 AWS_ACCOUNT_ID = {{ cookiecutter.aws_account_id | tojson }}
 MLOPS_SIZE = {{ cookiecutter.mlops_size | tojson }}
-AUTHOR_EMAIL = {{ cookiecutter.author_email | python_string(column=15) }}
 
 # Features chosen at generation time (see the template's variant table).
 DATA_QUALITY_BASELINE = {{ cookiecutter.data_quality_baseline == "yes" }}
@@ -54,7 +61,6 @@ TAGS = {
     "owner": AUTHOR_EMAIL,
 }
 
-PACKAGE_DIR = Path(__file__).parent
 STEPS_DIR = PACKAGE_DIR / "steps"
 PROJECT_DIR = PACKAGE_DIR.parent.parent
 CONFIG_DIR = PROJECT_DIR / "config"  # each stage's settings: config/<stage>.json

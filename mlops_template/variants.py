@@ -1,9 +1,10 @@
 """The variant model: which features each MLOps size turns on, and which files each option owns.
 
-This is the one place that maps a size to feature defaults. cookiecutter reads it through
-`local_extensions.py` (prompt defaults), the hooks read it (validation, files to remove), the
-tests read it (test matrix, expected manifest) and `python variants.py` prints the README table.
-Templates test feature flags, never the size.
+This is the one place that maps a size to feature defaults. cookiecutter reads it through the
+template's Jinja extension (prompt defaults), the answer rules and the post-generation hook read it
+(validation, files to remove), the tests read it (test matrix, expected manifest) and
+`python -m mlops_template.variants` prints the README table. Templates test feature flags, never
+the size.
 
 To add a feature: one `Feature` row here, its whole files in the project template, and its prompt
 in cookiecutter.json (`"{{ cookiecutter.mlops_size | feature_default('<name>') }}"`).

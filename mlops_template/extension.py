@@ -1,0 +1,154 @@
+"""The template's Jinja extension (cookiecutter.json's `_extensions`): the filters and globals its
+files use, and where the answers are checked before cookiecutter renders or writes them.
+
+Cookiecutter builds a Jinja environment with this extension for the prompts, for the files and for
+each hook, and renders through it, in this order:
+- every answer of cookiecutter.json, with those a command line or config file supplied in their
+  place: `preprocess` turns any string that is not the template's own Jinja into a template that
+  prints it unchanged, so an answer holding `{{`, `{%` or `{#` is data, never run;
+- the project folder's name, `{{cookiecutter.project_slug}}`, with every answer, whichever route
+  they came by, before cookiecutter creates the folder: `preprocess` renders it through
+  `project_folder()`, which applies every rule (`rules.check_answers`). A refusal raises
+  `rules.InvalidAnswer`, which cookiecutter's command line prints as its one line, exit status 1.
+Both are public points: a Jinja extension's `preprocess`, and cookiecutter's `_cookiecutter` (the
+answers before rendering) in the folder's context. What none of them shows, a config file's
+non-text values and prompt labels, is read by one shim, `_context_being_created`.
+"""
+
+from __future__ import annotations
+
+import sys
+import unicodedata
+from collections.abc import Iterator, Mapping
+
+from jinja2 import Environment, pass_context
+from jinja2.ext import Extension
+from jinja2.runtime import Context
+
+from mlops_template import PROJECT_TEMPLATE, ROOT, rules, variants
+
+PROJECT_FOLDER = PROJECT_TEMPLATE.name
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+# The template's own Jinja that cookiecutter renders from strings: cookiecutter.json's values,
+# the hooks, and the names of the project template's files and folders, alone or after the
+# project's path. Files' contents are loaded by name, and are the template's own too.
+OWN_SOURCES = frozenset(
+    [
+        *_strings(rules.TEMPLATE_DEFAULTS),
+        *(hook.read_text(encoding="utf-8") for hook in (ROOT / "hooks").glob("*.py")),
+    ]
+)
+OWN_PATHS = tuple(
+    str(path.relative_to(PROJECT_TEMPLATE))
+    for path in PROJECT_TEMPLATE.rglob("*")
+    if rules.has_template_syntax(str(path.relative_to(PROJECT_TEMPLATE)))
+)
+
+
+def is_own_source(source: str) -> bool:
+    if source in OWN_SOURCES:
+        return True
+    return any(
+        source == path
+        or (source.endswith(f"/{path}") and not rules.has_template_syntax(source[: -len(path)]))
+        for path in OWN_PATHS
+    )
+
+
+def as_data(text: str) -> str:
+    """A template that prints `text` as it is: one Jinja string literal, every character escaped
+    (Jinja decodes its string literals' backslash escapes)."""
+    return '{{ "' + "".join(f"\\U{ord(char):08x}" for char in text) + '" }}'
+
+
+@pass_context
+def project_folder(context: Context) -> str:
+    """The project folder's name, once every answer passes every rule."""
+    cookiecutter = context["cookiecutter"]
+    if not cookiecutter.keys() >= rules.RULES.keys():
+        # Not the folder: an answer that reads `{{cookiecutter.project_slug}}`, rendered with the
+        # answers before it; it stays data (and is refused once all answers are in).
+        return PROJECT_FOLDER
+    rules.check_answers(cookiecutter, context.get("_cookiecutter") or cookiecutter)
+    return str(cookiecutter["project_slug"])
+
+
+def feature_default(size: str, feature: str) -> str:
+    """The prompt default ("yes"/"no") of `feature` for `size`, once the size is known good."""
+    rules.check("mlops_size", size, {})
+    return variants.feature_default(size, feature)
+
+
+def answers_only(context: Mapping) -> dict:
+    """The answers without cookiecutter's private keys, recorded in the project as a replay file."""
+    return {key: value for key, value in context.items() if not key.startswith("_")}
+
+
+def toml_string(text: str) -> str:
+    """`text` as a TOML basic string, its characters as they are (TOML is UTF-8).
+
+    Not `tojson`: JSON writes a character beyond U+FFFF as two \\u escapes of surrogates, which
+    TOML refuses.
+    """
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = "".join(f"\\u{ord(c):04X}" if unicodedata.category(c) == "Cc" else c for c in escaped)
+    return f'"{escaped}"'
+
+
+def _context_being_created(environment: Environment) -> Mapping | None:
+    """SHIM, the one place this template reads cookiecutter's internals: the context cookiecutter
+    is creating `environment` for, read from the constructor's `context` argument in the calling
+    frame (None when the environment was created some other way).
+
+    Needed for what a config file can supply that no public extension point sees: cookiecutter
+    turns a number, date or list into text when it renders it (`_cookiecutter` keeps it, but a
+    date breaks cookiecutter's replay file before any template code runs, and a null breaks the
+    slug's default first), and it takes `__prompts__` out of the context before rendering
+    anything, handing the labels to no template, hook or variable.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        local = frame.f_locals
+        if local.get("self") is environment and isinstance(local.get("context"), Mapping):
+            return local["context"]
+        frame = frame.f_back
+    return None
+
+
+class TemplateExtension(Extension):
+    def __init__(self, environment: Environment):
+        super().__init__(environment)
+        context = _context_being_created(environment)
+        if context is not None:
+            rules.supplied_are_text(context.get("cookiecutter", {}))
+        environment.filters["feature_default"] = feature_default
+        environment.filters["answers"] = answers_only
+        environment.filters["toml_string"] = toml_string
+        environment.globals["project_folder"] = project_folder
+        environment.globals["slug_max_length"] = rules.DEFAULT_SLUG_MAX
+        # cookiecutter's _repo_dir is relative to where it was started, but hooks run inside the
+        # output directory: they need this absolute path to import this package.
+        environment.globals["template_dir"] = str(ROOT)
+
+    def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+        """Jinja calls this with every template's source before it compiles it."""
+        if name is not None:  # a file of the project template, loaded by name
+            return source
+        if source == PROJECT_FOLDER:
+            return "{{ project_folder() }}"
+        if rules.has_template_syntax(source) and not is_own_source(source):
+            return as_data(source)
+        return source
