@@ -21,7 +21,8 @@ import sys
 import unicodedata
 from collections.abc import Iterator, Mapping
 
-from jinja2 import Environment, pass_context
+from jinja2 import BytecodeCache, Environment, pass_context
+from jinja2.bccache import Bucket
 from jinja2.ext import Extension
 from jinja2.runtime import Context
 
@@ -128,12 +129,32 @@ def _context_being_created(environment: Environment) -> Mapping | None:
     return None
 
 
+class _CompiledTemplates(BytecodeCache):
+    """The project template's files compiled once a process, keyed by name and source checksum
+    (Jinja's own bucket key): cookiecutter makes a new environment each bake, and compiling costs
+    most of a bake, which tests and benchmarks repeat dozens of times."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED = _CompiledTemplates()
+
+
 class TemplateExtension(Extension):
     def __init__(self, environment: Environment):
         super().__init__(environment)
         context = _context_being_created(environment)
         if context is not None:
             rules.supplied_are_text(context.get("cookiecutter", {}))
+        environment.bytecode_cache = environment.bytecode_cache or COMPILED
         environment.filters["feature_default"] = feature_default
         environment.filters["answers"] = answers_only
         environment.filters["toml_string"] = toml_string

@@ -279,3 +279,30 @@ def test_cfn_lint_reports_what_it_should(tmp_path: Path) -> None:
     broken.write_text(path.read_text().replace("Type: AWS::KMS::Key", "Type: AWS::KMS::Keys", 1))
     problems = cfn_lint([path, broken], "eu-west-1")
     assert problems and all(p.startswith(f"{broken}: [E3006") for p in problems), problems
+
+
+def test_reused_compiled_templates_bake_what_a_fresh_process_bakes(tmp_path: Path) -> None:
+    """The extension keeps compiled templates for the process (most of a bake's cost): a bake
+    after another variant's, from those, is byte for byte what `cookiecutter` in a new process
+    bakes."""
+    from cookiecutter.main import cookiecutter
+
+    from mlops_template.extension import COMPILED
+
+    answers = ["mlops_size=large", "problem_type=regression"]
+    cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(tmp_path / "warm-up"))
+    assert COMPILED.code, "the first bake compiled nothing into the cache"
+    reused = cookiecutter(
+        str(TEMPLATE_DIR),
+        no_input=True,
+        output_dir=str(tmp_path / "reused"),
+        extra_context=dict(a.split("=") for a in answers),
+    )
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(tmp_path / "fresh")]
+    subprocess.run([*command, str(TEMPLATE_DIR), *answers], check=True, capture_output=True)
+    fresh = tmp_path / "fresh" / Path(reused).name
+    reused_files = {
+        p.relative_to(reused): p.read_bytes() for p in Path(reused).rglob("*") if p.is_file()
+    }
+    fresh_files = {p.relative_to(fresh): p.read_bytes() for p in fresh.rglob("*") if p.is_file()}
+    assert reused_files == fresh_files
