@@ -161,15 +161,20 @@ BAD_ANSWERS: dict[str, tuple[str, object, str]] = {
 }
 
 
-def run_cookiecutter(tmp_path: Path, *args: str | bytes) -> subprocess.CompletedProcess[str]:
-    """The real command line, with a private user config (replays, cloned templates)."""
+def user_config(tmp_path: Path) -> Path:
+    """A private user config (replays, cloned templates), so that no test writes to ~."""
     config = tmp_path / "user-config.yaml"
     config.write_text(
         yaml.safe_dump(
             {"replay_dir": str(tmp_path / "replay"), "cookiecutters_dir": str(tmp_path / "cc")}
         )
     )
-    env = {**os.environ, "COOKIECUTTER_CONFIG": str(config)}
+    return config
+
+
+def run_cookiecutter(tmp_path: Path, *args: str | bytes) -> subprocess.CompletedProcess[str]:
+    """The real command line, with a private user config."""
+    env = {**os.environ, "COOKIECUTTER_CONFIG": str(user_config(tmp_path))}
     return subprocess.run(
         [sys.executable, "-m", "cookiecutter", str(TEMPLATE_DIR), *args],
         env=env,
@@ -201,8 +206,7 @@ def bake_in_process(tmp_path: Path, route: str, answers: object, output: Path, *
 
     Returns the refusal's line, or "" when the bake succeeded.
     """
-    config = tmp_path / "user-config.yaml"
-    config.write_text(yaml.safe_dump({"replay_dir": str(tmp_path / "replay")}))
+    config = user_config(tmp_path)
     if route == "cli":
         pairs = [os.fsdecode(a).split("=", 1) for a in answers]
         options |= {"no_input": True, "extra_context": dict(pairs), "config_file": str(config)}
@@ -232,21 +236,47 @@ def test_bad_answer_refused_leaving_nothing(
     assert capfd.readouterr() == ("", "")
 
 
-@pytest.mark.slow
+def assert_refused_in_one_line(code: int, output: str, problem: str) -> None:
+    assert code == 1, output
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, "\n".join(lines)
+    assert lines[0].startswith("ERROR: ")
+    assert f": {problem}" in lines[0], lines[0]
+
+
 @pytest.mark.parametrize("route, answers, problem", BAD_ANSWERS.values(), ids=BAD_ANSWERS.keys())
 def test_bad_answer_refused_by_the_command_in_one_line(
     tmp_path: Path, route: str, answers: object, problem: str
 ) -> None:
-    """The real command: exit status 1, the one line and nothing else, no folder."""
+    """The command line's own code (cookiecutter's click command, run in this process): exit
+    status 1, the one line and nothing else, no folder."""
+    from click.testing import CliRunner
+    from cookiecutter.cli import main
+
+    output = tmp_path / "output"
+    arguments = [*route_arguments(tmp_path, route, answers), "--output-dir", str(output)]
+    config = user_config(tmp_path)
+    result = CliRunner().invoke(
+        main,
+        [str(TEMPLATE_DIR), *map(os.fsdecode, arguments)],  # as Python decodes argv
+        env={"COOKIECUTTER_CONFIG": str(config)},
+    )
+    assert_refused_in_one_line(result.exit_code, result.output, problem)
+    assert not output.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "case", ["cli-name-not-utf8", "config-description-date", "replay-name-lone-surrogate"]
+)
+def test_bad_answer_refused_by_the_installed_command(tmp_path: Path, case: str) -> None:
+    """One refusal a route through the real `cookiecutter` process: its entry point and argv."""
+    route, answers, problem = BAD_ANSWERS[case]
     output = tmp_path / "output"
     result = run_cookiecutter(
         tmp_path, *route_arguments(tmp_path, route, answers), "--output-dir", str(output)
     )
-    assert result.returncode == 1, result.stdout + result.stderr
-    lines = (result.stdout + result.stderr).strip().splitlines()
-    assert len(lines) == 1, "\n".join(lines)
-    assert lines[0].startswith("ERROR: ")
-    assert f": {problem}" in lines[0], lines[0]
+    assert_refused_in_one_line(result.returncode, result.stdout + result.stderr, problem)
     assert not output.exists()
 
 
