@@ -32,8 +32,9 @@ demo: install ## Bake the default project and run its pipeline locally on the sa
 	$(RUN) cookiecutter . --no-input --output-dir $(DEMO)
 	cd $(DEMO)/* && $(MAKE) install local-run UV=$(UV)
 
-bench: install ## Bake time per variant, and bake-to-green-local-run time of the default variant
+bench: install ## Bake time per variant, bake-to-green of the default variant, the suite's choices side by side
 	$(RUN) python bench/bench_bake.py
+	$(RUN) python bench/bench_suite.py
 
 lock-generated: install ## Re-lock the generated project after editing its pyproject.toml
 	rm -rf build/lock

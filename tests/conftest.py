@@ -285,19 +285,18 @@ def run_baked(bake, run_variant: Variant) -> BakedProject:
     return bake(**run_variant.context)
 
 
-@pytest.fixture(scope="session")
-def generated_venv(bake) -> Path:
+def install_generated_venv() -> Path:
     """The generated projects' dependencies from their uv.lock, installed once for all variants.
 
     Every variant has the same lock file, so one environment serves all; each project is put on
     PYTHONPATH instead of being installed. A file lock keeps xdist workers from installing twice.
     """
-    project = bake().path
+    project = bake_shared().path
     GENERATED_VENV.parent.mkdir(exist_ok=True)
     with open(GENERATED_VENV.parent / "generated-venv.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         subprocess.run(
-            [uv(), "sync", "--locked", "--no-install-project", "--project", str(project)],
+            [uv(), "sync", "-q", "--locked", "--no-install-project", "--project", str(project)],
             env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(GENERATED_VENV)},
             check=True,
         )
@@ -307,8 +306,7 @@ def generated_venv(bake) -> Path:
 CHECKOV_VENV = TEMPLATE_DIR / ".cache" / "checkov-venv"
 
 
-@pytest.fixture(scope="session")
-def checkov() -> Path:
+def install_checkov() -> Path:
     """checkov from tests/checkov-requirements.txt (every package pinned), in its own
     environment, installed once for all workers; returns its executable."""
     CHECKOV_VENV.parent.mkdir(exist_ok=True)
@@ -324,6 +322,34 @@ def checkov() -> Path:
             check=True,
         )
     return CHECKOV_VENV / "bin" / "checkov"
+
+
+@pytest.fixture(scope="session")
+def generated_venv() -> Path:
+    return install_generated_venv()
+
+
+@pytest.fixture(scope="session")
+def checkov() -> Path:
+    return install_checkov()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """When the slow tier runs, its two environments are installed in the background from the
+    start (mostly downloads and unpacking), while the workers run the fast tier; the fixtures
+    then find them ready, or wait on their lock."""
+    worker = hasattr(session.config, "workerinput")
+    if worker or "not slow" in (session.config.getoption("markexpr") or ""):
+        return
+    log = TEMPLATE_DIR / ".cache" / "environments.log"
+    log.parent.mkdir(exist_ok=True)
+    subprocess.Popen(
+        [sys.executable, __file__],
+        cwd=TEMPLATE_DIR,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def uv() -> str:
@@ -348,3 +374,8 @@ def run_in_project(
     return subprocess.run(
         args, cwd=project.path, env=env, capture_output=True, text=True, timeout=600
     )
+
+
+if __name__ == "__main__":  # pytest_sessionstart's background install
+    install_generated_venv()
+    install_checkov()
