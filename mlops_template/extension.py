@@ -5,21 +5,26 @@ Cookiecutter builds a Jinja environment with this extension for the prompts, for
 each hook, and renders through it, in this order:
 - every answer of cookiecutter.json, with those a command line or config file supplied in their
   place: `preprocess` turns any string that is not the template's own Jinja into a template that
-  prints it unchanged, so an answer holding `{{`, `{%` or `{#` is data, never run;
+  prints it unchanged, so an answer holding `{{`, `{%` or `{#` is data, never run. The slug's
+  default goes through this extension's `slugify`, cookiecutter's own for text, which refuses a
+  project_name that is not (a config file's null or yes, which cookiecutter leaves unrendered);
 - the project folder's name, `{{cookiecutter.project_slug}}`, with every answer, whichever route
   they came by, before cookiecutter creates the folder: `preprocess` renders it through
-  `project_folder()`, which applies every rule (`rules.check_answers`). A refusal raises
-  `rules.InvalidAnswer`, which cookiecutter's command line prints as its one line, exit status 1.
-Both are public points: a Jinja extension's `preprocess`, and cookiecutter's `_cookiecutter` (the
-answers before rendering) in the folder's context. What none of them shows, a config file's
-non-text values and prompt labels, is read by one shim, `_context_being_created`.
+  `project_folder()`, which applies every rule (`rules.check_answers`) to the rendered answers and
+  to `_cookiecutter`, the answers as supplied (a config file's number or list still what it was).
+A refusal raises `rules.InvalidAnswer`, which cookiecutter's command line prints as its one line,
+exit status 1. All of these are public points: a Jinja extension's filters and `preprocess`, and
+cookiecutter's `_cookiecutter` in the folder's context. What none of them shows is read by one
+shim, `_context_being_created`: a config file's date (or other value of no JSON scalar type),
+which breaks cookiecutter's replay file before any of them sees it as it was, and a config file's
+prompt labels, which cookiecutter never renders (see the shim).
 """
 
 from __future__ import annotations
 
 import sys
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from jinja2 import BytecodeCache, Environment, pass_context
 from jinja2.bccache import Bucket
@@ -87,6 +92,26 @@ def project_folder(context: Context) -> str:
     return str(cookiecutter["project_slug"])
 
 
+def text_slugify(slugify: Callable[..., str]) -> Callable[..., str]:
+    """Cookiecutter's `slugify` filter for text; an answer that is not text, refused.
+
+    A config file's `project_name: ~` or `project_name: yes` reaches the slug's default as None
+    or True (cookiecutter renders neither), which cookiecutter's filter crashes on.
+    """
+
+    @pass_context
+    def slugify_text(context: Context, value: object, *args: object, **kwargs: object) -> str:
+        if not isinstance(value, str):
+            answers = context.get("cookiecutter") or {}
+            answer = next((name for name, given in answers.items() if given is value), None)
+            problem = rules.is_text(value, answers)
+            if answer in rules.RULES and problem:
+                raise rules.InvalidAnswer(answer, value, problem, rules.RULES[answer][1])
+        return slugify(value, *args, **kwargs)
+
+    return slugify_text
+
+
 def feature_default(size: str, feature: str) -> str:
     """The prompt default ("yes"/"no") of `feature` for `size`, once the size is known good."""
     rules.check("mlops_size", size, {})
@@ -109,16 +134,25 @@ def toml_string(text: str) -> str:
     return f'"{escaped}"'
 
 
+# A config file's values of these types reach a public point as they are: None and True through
+# render_variable unrendered (the `slugify` filter refuses them in the slug's default), and all of
+# them in `_cookiecutter`, which cookiecutter's replay file can hold, for `project_folder()`.
+SEEN_AS_THEY_ARE = (str, int, float, bool, type(None))
+
+
 def _context_being_created(environment: Environment) -> Mapping | None:
     """SHIM, the one place this template reads cookiecutter's internals: the context cookiecutter
     is creating `environment` for, read from the constructor's `context` argument in the calling
     frame (None when the environment was created some other way).
 
-    Needed for what a config file can supply that no public extension point sees: cookiecutter
-    turns a number, date or list into text when it renders it (`_cookiecutter` keeps it, but a
-    date breaks cookiecutter's replay file before any template code runs, and a null breaks the
-    slug's default first), and it takes `__prompts__` out of the context before rendering
-    anything, handing the labels to no template, hook or variable.
+    Needed for what a config file can supply that no public extension point sees (cookiecutter
+    2.7.1), checked in `TemplateExtension.__init__`:
+    - a value of no JSON scalar type: a date, set or bytes breaks cookiecutter's replay file
+      (`replay.dump` runs `json.dump` on `_cookiecutter` before any file or hook) and a list of
+      them too; a mapping is held back to `prompt_for_config`'s second pass, after the defaults
+      that read it. Every point before the dump sees it only as `render_variable` made it, text.
+    - `__prompts__`: `prompt_for_config` pops the labels before it renders anything, and
+      `_cookiecutter` leaves out private keys, so no template, filter, hook or variable sees them.
     """
     frame = sys._getframe(1)
     while frame is not None:
@@ -153,7 +187,15 @@ class TemplateExtension(Extension):
         super().__init__(environment)
         context = _context_being_created(environment)
         if context is not None:
-            rules.supplied_are_text(context.get("cookiecutter", {}))
+            rules.supplied_are_text(
+                {
+                    answer: value
+                    for answer, value in context.get("cookiecutter", {}).items()
+                    if not isinstance(value, SEEN_AS_THEY_ARE)
+                }
+            )
+        # Cookiecutter's default extensions, `slugify`'s among them, come before `_extensions`.
+        environment.filters["slugify"] = text_slugify(environment.filters["slugify"])
         environment.bytecode_cache = environment.bytecode_cache or COMPILED
         environment.filters["feature_default"] = feature_default
         environment.filters["answers"] = answers_only

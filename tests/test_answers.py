@@ -128,6 +128,7 @@ BAD_ANSWERS: dict[str, tuple[str, object, str]] = {
     "config-account-newline": ("config", "aws_account_id: |\n  123456789012\n", "must be exactly"),
     "config-email-newline": ("config", "author_email: |\n  a@example.com\n", "is not an e-mail"),
     "config-name-null": ("config", "project_name: ~", "is blank"),
+    "config-name-bool": ("config", "project_name: yes", "must be text"),
     "config-description-empty": ("config", "description:", "is blank"),
     "config-description-date": ("config", "description: 2024-01-01", "must be text"),
     "config-name-list": ("config", "project_name: [a, b]", "must be text"),

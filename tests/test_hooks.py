@@ -215,9 +215,21 @@ def test_supplied_answers_are_text_and_supplied_labels_data() -> None:
     labels = COOKIECUTTER_JSON["__prompts__"] | {"project_name": "{{ 7 * 7 }}"}
     with pytest.raises(rules.InvalidAnswer, match=re.escape("__prompts__.project_name='{{ 7")):
         rules.supplied_are_text(GOOD | {"__prompts__": labels})
-    # The environment cookiecutter creates for them refuses them as it is created.
-    with pytest.raises(rules.InvalidAnswer, match="project_name=None: is blank"):
-        template_environment(project_name=None)
+    # The environment cookiecutter creates for them refuses them as it is created (the shim).
+    with pytest.raises(rules.InvalidAnswer, match=re.escape("description=datetime.date")):
+        template_environment(description=datetime.date(2024, 1, 1))
+
+
+def test_the_slug_default_refuses_a_name_that_is_not_text() -> None:
+    """cookiecutter renders neither None nor True: the slug's default gets them as they are."""
+    env = template_environment(project_name=None)  # None is left to the filter, not the shim
+    slug = env.from_string(COOKIECUTTER_JSON["project_slug"])
+    assert slug.render(cookiecutter={"project_name": "Modèle  Churn!"}) == "modele-churn"
+    for value, problem in ((None, "is blank"), (True, "must be text")):
+        with pytest.raises(
+            rules.InvalidAnswer, match=re.escape(f"project_name={value!r}: {problem}")
+        ):
+            slug.render(cookiecutter={"project_name": value})
 
 
 @pytest.mark.parametrize(
