@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,17 +138,24 @@ SUITE_VARIANTS = [VARIANTS[index] for index in _SUITES]
 RUN_VARIANTS = [VARIANTS[index] for index in _FLIPS]
 COVERING_VARIANTS = SUITE_VARIANTS + RUN_VARIANTS
 
-# The answers of `cookiecutter --no-input`: a user's first project. Its suite runs through the
-# project's own `make install test` (test_default_project_make_targets), not the shared venv.
+# The answers of `cookiecutter --no-input`: a user's first project.
 DEFAULT_ANSWERS = {
     **_answers(next(iter(variants.SIZES)), CHOICES[0], _defaults(next(iter(variants.SIZES)))),
     **{option: values[0] for option, values in variants.VALUE_CHOICES.items()},
 }
 
+# The largest size's suites run on a user's own data (test_own_data: the README's "Bring your own
+# data" steps, then `make test` unedited), the default's through `make install test`
+# (test_default_project_make_targets), the others in the shared environment.
+OWN_DATA_VARIANTS = [v for v in SUITE_VARIANTS if v.context["mlops_size"] == "large"]
+
 # Fixture name -> the variants it is parametrized with.
 VARIANT_FIXTURES = {
     "variant": VARIANTS,
-    "suite_variant": [v for v in SUITE_VARIANTS if v.context != DEFAULT_ANSWERS],
+    "suite_variant": [
+        v for v in SUITE_VARIANTS if v.context != DEFAULT_ANSWERS and v not in OWN_DATA_VARIANTS
+    ],
+    "own_data_variant": OWN_DATA_VARIANTS,
     "run_variant": RUN_VARIANTS,
 }
 
@@ -357,6 +365,21 @@ def uv() -> str:
     found = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
     assert found, "uv is missing: run `make install` in the template"
     return found
+
+
+def assert_suite_passed(project: BakedProject, report: Path) -> None:
+    """A generated suite's JUnit report: nothing failed or skipped, and the tests of every step
+    this variant has ran."""
+    suite = ET.parse(report).getroot().find("testsuite")
+    assert int(suite.get("failures")) == int(suite.get("errors")) == 0
+    assert int(suite.get("skipped")) == 0, "a generated test was skipped"
+    test_files = {case.get("classname").split(".")[1] for case in suite.iter("testcase")}
+    steps = {"test_preprocess", "test_train", "test_evaluate", "test_local", "test_pipeline"}
+    if project.context["data_quality_baseline"] == "yes":
+        steps.add("test_baseline")
+    if project.context["explainability_report"] == "yes":
+        steps.add("test_explain")
+    assert steps <= test_files, sorted(test_files)
 
 
 def run_in_project(

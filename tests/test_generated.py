@@ -11,30 +11,22 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import BAKES, BakedProject, distinct_renderings, run_in_project, uv
+from conftest import (
+    BAKES,
+    BakedProject,
+    assert_suite_passed,
+    distinct_renderings,
+    run_in_project,
+    uv,
+)
 from test_bake import INFRA
 
 from mlops_template import rules
 
 pytestmark = pytest.mark.slow
-
-
-def assert_suite_passed(project: BakedProject, report: Path) -> None:
-    """Nothing failed or skipped, and the tests of every step this variant has ran."""
-    suite = ET.parse(report).getroot().find("testsuite")
-    assert int(suite.get("failures")) == int(suite.get("errors")) == 0
-    assert int(suite.get("skipped")) == 0, "a generated test was skipped"
-    test_files = {case.get("classname").split(".")[1] for case in suite.iter("testcase")}
-    steps = {"test_preprocess", "test_train", "test_evaluate", "test_local", "test_pipeline"}
-    if project.context["data_quality_baseline"] == "yes":
-        steps.add("test_baseline")
-    if project.context["explainability_report"] == "yes":
-        steps.add("test_explain")
-    assert steps <= test_files
 
 
 def test_generated_test_suite_passes(suite_baked: BakedProject, generated_venv: Path) -> None:
