@@ -187,13 +187,17 @@ NOT_THE_TEMPLATE = {"build", "tests", "bench"}
 
 def _template_digest() -> str:
     digest = hashlib.sha256()
-    for path in sorted(TEMPLATE_DIR.rglob("*")):
-        relative = path.relative_to(TEMPLATE_DIR)
-        top = relative.parts[0]
-        if top in NOT_THE_TEMPLATE or top.startswith(".") or "__pycache__" in relative.parts:
-            continue
-        if path.is_file():
-            digest.update(f"{relative}\0".encode() + path.read_bytes())
+    for folder, subfolders, files in os.walk(TEMPLATE_DIR):
+        relative = Path(folder).relative_to(TEMPLATE_DIR)
+        subfolders[:] = sorted(
+            name
+            for name in subfolders
+            if name != "__pycache__"
+            and not (relative == Path(".") and (name in NOT_THE_TEMPLATE or name.startswith(".")))
+        )
+        for name in sorted(files):
+            if relative != Path(".") or not name.startswith("."):
+                digest.update(f"{relative / name}\0".encode() + (Path(folder, name)).read_bytes())
     return digest.hexdigest()[:16]
 
 
