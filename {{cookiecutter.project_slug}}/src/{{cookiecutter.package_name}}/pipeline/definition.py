@@ -56,7 +56,7 @@ def get_pipeline(
     train = training.train_step(build, preprocess)
     evaluate = training.evaluate_step(build, preprocess, train)
     steps: list[Step] = [preprocess, train, evaluate]
-    record = registration.Record.of(evaluate)
+    record = registration.Record.from_evaluation(evaluate)
     if config.DATA_QUALITY_BASELINE:
         # Imported here: projects generated without the baselines have no quality_checks.py.
         from .quality_checks import quality_check_steps

@@ -45,7 +45,7 @@ class Record:
     drift: dict[str, MetricsSource | FileSource] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, evaluate: ProcessingStep) -> Record:
+    def from_evaluation(cls, evaluate: ProcessingStep) -> Record:
         """evaluation.json as the model's quality, until a check gives the analyzer's."""
         evaluation = file_in(output_uri(evaluate, "evaluation"), "evaluation.json")
         return cls(metrics={"model_statistics": json_source(evaluation)})
