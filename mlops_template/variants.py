@@ -40,14 +40,22 @@ FEATURES: tuple[Feature, ...] = (
         "in QualityCheck steps; a local twin for `make local-run`), registered with the model "
         "as its drift-check baselines",
         defaults={"small": False, "medium": True, "large": True},
-        paths=("src/{package}/steps/baseline.py", "tests/test_baseline.py"),
+        paths=(
+            "src/{package}/steps/baseline.py",
+            "src/{package}/pipeline/quality_checks.py",
+            "tests/test_baseline.py",
+        ),
     ),
     Feature(
         name="explainability_report",
         summary="SHAP explanations of the model in the pipeline (Clarify's KernelSHAP in a "
         "ClarifyCheck step; exact TreeSHAP locally), registered with the model",
         defaults={"small": False, "medium": False, "large": True},
-        paths=("src/{package}/steps/explain.py", "tests/test_explain.py"),
+        paths=(
+            "src/{package}/steps/explain.py",
+            "src/{package}/pipeline/explainability.py",
+            "tests/test_explain.py",
+        ),
     ),
     Feature(
         name="staging_stage",

@@ -378,7 +378,9 @@ def assert_suite_passed(project: BakedProject, report: Path) -> None:
     assert int(suite.get("failures")) == int(suite.get("errors")) == 0
     assert int(suite.get("skipped")) == 0, "a generated test was skipped"
     test_files = {case.get("classname").split(".")[1] for case in suite.iter("testcase")}
-    steps = {"test_preprocess", "test_train", "test_evaluate", "test_local", "test_pipeline"}
+    steps = {"test_preprocess", "test_train", "test_evaluate", "test_local"}
+    pipeline = ("definition", "contract", "registration", "staging", "cli")
+    steps |= {f"test_pipeline_{part}" for part in pipeline}
     if project.context["data_quality_baseline"] == "yes":
         steps.add("test_baseline")
     if project.context["explainability_report"] == "yes":

@@ -289,10 +289,10 @@ def test_buildspecs_pin_the_images_uv(baked: BakedProject) -> None:
 def test_buildspecs_call_what_the_project_has(baked: BakedProject) -> None:
     makefile = (baked.path / "Makefile").read_text()
     targets = set(re.findall(r"^([a-z][\w-]*):", makefile, re.MULTILINE))
-    pipeline = (baked.path / "src" / baked.package / "pipeline.py").read_text()
+    pipeline = (baked.path / "src" / baked.package / "pipeline" / "cli.py").read_text()
     flags = cli_options(pipeline)
-    choices = re.search(r'"command",\s*choices=\[([^\]]*)\]', pipeline).group(1)
-    pipeline_commands = set(re.findall(r'"([a-z-]+)"', choices))
+    listed = re.search(r"^COMMANDS\b.*?= \{(.*?)^\}", pipeline, re.MULTILINE | re.DOTALL).group(1)
+    pipeline_commands = set(re.findall(r'^\s+"([a-z-]+)":', listed, re.MULTILINE))
     deploy = (baked.path / "src" / baked.package / "deploy" / "__main__.py").read_text()
     deploy_flags = cli_options(deploy)
     listed = re.search(r"^COMMANDS = \{(.*?)^\}", deploy, re.MULTILINE | re.DOTALL).group(1)
@@ -427,13 +427,16 @@ def test_image_environment_builds_from_its_context_and_runs(
 
 @pytest.mark.slow
 def test_options_read_statically_are_those_the_pipeline_cli_lists(bake, generated_venv) -> None:
-    """What test_buildspecs_call_what_the_project_has reads from pipeline.py is what argparse
-    makes of it."""
+    """What test_buildspecs_call_what_the_project_has reads from the pipeline's cli.py is what
+    argparse makes of it: its options, and its commands."""
     project = bake()
     result = run_in_project(
         project, generated_venv, "python", "-m", f"{project.package}.pipeline", "--help"
     )
     assert result.returncode == 0, result.stderr
     listed = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", result.stdout)) - {"--help"}
-    source = (project.path / "src" / project.package / "pipeline.py").read_text()
+    source = (project.path / "src" / project.package / "pipeline" / "cli.py").read_text()
     assert cli_options(source) == listed
+    commands = re.search(r"^COMMANDS\b.*?= \{(.*?)^\}", source, re.MULTILINE | re.DOTALL).group(1)
+    choices = re.search(r"\{([a-z,-]+)\}", result.stdout).group(1)
+    assert set(re.findall(r'^\s+"([a-z-]+)":', commands, re.MULTILINE)) == set(choices.split(","))

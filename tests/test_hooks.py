@@ -85,7 +85,8 @@ def test_default_slug_is_cut_to_the_limit() -> None:
 
 
 def test_test_modules_come_from_the_project_template() -> None:
-    assert {"conftest", "test_train", "test_pipeline", "tests"} <= rules.TEST_MODULES
+    expected = {"conftest", "test_train", "test_pipeline_cli", "pipeline_support", "tests"}
+    assert expected <= rules.TEST_MODULES
 
 
 def test_locked_distributions_come_from_the_generated_lock() -> None:

@@ -1,6 +1,6 @@
 """Shared fixtures: one local run on the configured data set (config.DATA and config.SCHEMA,
-whatever they are), rows generated from a schema, and small generated data sets of either problem
-type, with and without category columns.
+whatever they are), rows generated from a schema, small generated data sets of either problem
+type, with and without category columns, and the SageMaker pipeline's definition built offline.
 
 No test relies on a fact of the bundled sample (its row count, completeness or number
 formatting): after `make schema DATA=your.csv TARGET=column` every test runs on your data.
@@ -12,9 +12,10 @@ import contextlib
 import io
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 import yaml
+from pipeline_support import all_steps
 from sklearn.datasets import make_classification, make_regression
 
 from {{ cookiecutter.package_name }} import config, local
@@ -197,6 +199,40 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> LocalRun:
     with contextlib.redirect_stdout(stdout):
         code = local.main(["--output-dir", str(output_dir), "--registry-dir", str(registry_dir)])
     return LocalRun(code, stdout.getvalue(), output_dir, registry_dir)
+
+
+@pytest.fixture(scope="module")
+def emulated_aws() -> Iterator[None]:
+    """AWS emulated by moto as `make pipeline` has it (fake credentials, the project's region,
+    the bucket made) for the tests of one module."""
+    with pytest.MonkeyPatch.context() as environment:
+        environment.delenv("AWS_PROFILE", raising=False)
+        # Imported here rather than at the top, so that only these tests pay for the SDK import.
+        from {{ cookiecutter.package_name }}.pipeline.offline import offline_aws
+
+        with offline_aws():
+            yield
+
+
+@pytest.fixture(scope="module")
+def definition(emulated_aws: None) -> dict[str, Any]:
+    """The pipeline's definition as `make pipeline` prints it."""
+    from {{ cookiecutter.package_name }}.pipeline import get_pipeline
+
+    return json.loads(get_pipeline().definition())
+
+
+@pytest.fixture(scope="module")
+def steps(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return all_steps(definition)
+
+
+@pytest.fixture(scope="module")
+def pipeline_cli(emulated_aws: None) -> ModuleType:
+    """The pipeline's command line (`main(argv)`), against the emulated AWS."""
+    from {{ cookiecutter.package_name }}.pipeline import cli
+
+    return cli
 
 
 @pytest.fixture(scope="session")

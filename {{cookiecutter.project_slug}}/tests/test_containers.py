@@ -123,7 +123,7 @@ def test_step_script_starts_as_a_lone_script(script, tmp_path):
     steps.mkdir()
     shutil.copy(config.STEPS_DIR / script, code / script)
     shutil.copy(config.STEPS_DIR / "train.py", steps / "train.py")
-    # python3, as pipeline.py and the SDK's training driver call it.
+    # python3, as the pipeline's processing jobs and the SDK's training driver call it.
     result = run_natively(["python3", str(code / script), "--help"], code, steps)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage:")

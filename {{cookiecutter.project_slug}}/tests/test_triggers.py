@@ -30,7 +30,7 @@ def starter(triggers, monkeypatch) -> Iterator[types.ModuleType]:
     the bucket, and the training pipeline as `make upsert` creates it."""
     from moto import mock_aws
 
-    from {{ cookiecutter.package_name }} import pipeline
+    from {{ cookiecutter.package_name }}.pipeline.offline import OFFLINE_ENVIRONMENT
 
     function = resources(triggers, "AWS::Lambda::Function")["Starter"]
     environment = {
@@ -42,7 +42,7 @@ def starter(triggers, monkeypatch) -> Iterator[types.ModuleType]:
 {%- if cookiecutter.model_monitoring == "yes" %}
     environment["COOLDOWN_HOURS"] = str(triggers["Parameters"]["RetrainCooldownHours"]["Default"])
 {%- endif %}
-    for name, value in {**pipeline.OFFLINE_ENVIRONMENT, **environment}.items():
+    for name, value in {**OFFLINE_ENVIRONMENT, **environment}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_DEFAULT_REGION", config.AWS_REGION)
     with mock_aws():
@@ -119,9 +119,9 @@ def test_the_rules_match_what_the_function_handles(triggers):
     assert prefix == {"prefix": function["Environment"]["Variables"]["DATA_PREFIX"]}
     assert prefix["prefix"] == f"{config.PROJECT_SLUG}/data/"
     # upload-data writes under that prefix, into a folder named after the data's content.
-    from {{ cookiecutter.package_name }} import pipeline
+    from {{ cookiecutter.package_name }}.pipeline.staging import default_input_data_url
 
-    data_url = pipeline.default_input_data_url()
+    data_url = default_input_data_url()
     assert data_url.startswith(f"s3://{config.DEFAULT_BUCKET}/{prefix['prefix']}")
     assert rules["Schedule"]["ScheduleExpression"] == {"Ref": "ScheduleExpression"}
     for rule in rules.values():

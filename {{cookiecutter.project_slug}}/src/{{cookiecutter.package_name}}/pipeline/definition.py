@@ -1,0 +1,80 @@
+"""get_pipeline(): the pipeline's definition, composed from one builder a step."""
+
+from __future__ import annotations
+
+from sagemaker.core.workflow.pipeline_context import PipelineSession
+from sagemaker.mlops.workflow.pipeline import Pipeline
+from sagemaker.mlops.workflow.steps import Step
+
+from .. import config, lineage
+from . import registration, staging, training
+from .jobs import Build
+from .parameters import pipeline_parameters
+
+
+def get_pipeline(
+    role_arn: str = config.EXECUTION_ROLE_ARN,
+    bucket: str = config.DEFAULT_BUCKET,
+    session: PipelineSession | None = None,
+    *,
+    kms_key_id: str | None = None,
+    git: lineage.GitState | None = None,
+    steps_image: str | None = None,
+    serve_image: str | None = None,
+) -> Pipeline:
+    """Build the training pipeline of this project.
+
+    Uploads the step code and the schema to the bucket under content-addressed keys, and reads
+    the digests of the images from ECR.
+
+    Args:
+        role_arn: the execution role of every job the pipeline starts.
+        bucket: where step code, intermediate data and models are staged.
+        session: a PipelineSession; by default one in config.AWS_REGION staging in `bucket`.
+        kms_key_id: KMS key for job volumes, outputs and the uploaded code; None keeps the
+            account defaults.
+        git: the commit the code comes from, recorded on the jobs and the model package; by
+            default the project's checkout.
+        steps_image, serve_image: the project's own images (containers/, built by CI from the
+            lock), by tag or digest: the defaults of the StepsImageUri and ServeImageUri
+            parameters. Without them, the AWS XGBoost image (other library versions than the
+            lock's, and CSV-only serving by its own server).
+    """
+    session = session or staging.default_session(bucket)
+    git = git or lineage.git_state()
+    build = Build(
+        role_arn=role_arn,
+        bucket=bucket,
+        session=session,
+        kms_key_id=kms_key_id,
+        tags=lineage.tags(git),
+        stage=staging.Stager(staging.s3_client(session.boto_session), bucket, kms_key_id),
+        parameters=pipeline_parameters(session, bucket, steps_image, serve_image),
+    )
+
+    preprocess = training.preprocess_step(build)
+    train = training.train_step(build, preprocess)
+    evaluate = training.evaluate_step(build, preprocess, train)
+    steps: list[Step] = [preprocess, train, evaluate]
+    record = registration.Record.from_evaluation(evaluate)
+    if config.DATA_QUALITY_BASELINE:
+        # Imported here: projects generated without the baselines have no quality_checks.py.
+        from .quality_checks import quality_check_steps
+
+        steps.extend(quality_check_steps(build, preprocess, evaluate, record))
+    if config.EXPLAINABILITY_REPORT:
+        # Imported here: projects generated without the explanation have no explainability.py.
+        from .explainability import explainability_steps
+
+        steps.extend(explainability_steps(build, train, evaluate, record))
+    register = registration.register_step(
+        build, git, preprocess, train, record, own_serve_image=bool(serve_image)
+    )
+    steps.append(registration.quality_gate_step(build, evaluate, register))
+
+    return Pipeline(
+        name=config.PIPELINE_NAME,
+        parameters=build.parameters.all(),
+        steps=steps,
+        sagemaker_session=session,
+    )

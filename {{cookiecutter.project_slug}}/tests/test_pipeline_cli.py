@@ -1,0 +1,112 @@
+"""The SageMaker pipeline's command line (pipeline/cli.py) against moto's S3 and SageMaker:
+upsert, start, definition (also offline), upload-data; and what it leaves out of AWS's path: the
+offline harness (moto) is imported by `definition --offline` and the tests only."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+
+import boto3
+import pytest
+from pipeline_support import SDK_WARNINGS, expected_tags
+
+from {{ cookiecutter.package_name }} import config
+
+pytestmark = SDK_WARNINGS
+
+
+def test_cli_upsert_creates_the_pipeline_and_start_starts_an_execution(pipeline_cli, capsys):
+    assert pipeline_cli.main(["upsert"]) == 0
+    pipeline_arn = capsys.readouterr().out.strip()
+    sagemaker = boto3.client("sagemaker", region_name=config.AWS_REGION)
+    described = sagemaker.describe_pipeline(PipelineName=config.PIPELINE_NAME)
+    assert described["PipelineArn"] == pipeline_arn
+    assert described["RoleArn"] == config.EXECUTION_ROLE_ARN
+    stored = json.loads(described["PipelineDefinition"])
+    assert [step["Name"] for step in stored["Steps"]][-1] == "CheckQuality"
+    tags = sagemaker.list_tags(ResourceArn=pipeline_arn)["Tags"]
+    assert {tag["Key"]: tag["Value"] for tag in tags} == expected_tags()
+
+    assert pipeline_cli.main(["start", "--parameter", "QualityThreshold=0.5"]) == 0
+    execution_arn = capsys.readouterr().out.strip()
+    assert execution_arn.startswith(f"{pipeline_arn}/execution/")
+    overrides = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=execution_arn)
+    assert overrides["PipelineParameters"] == [{"Name": "QualityThreshold", "Value": "0.5"}]
+
+
+def test_cli_definition_offline_needs_no_account(pipeline_cli, capsys):
+    # Its own emulated AWS, here inside this module's, so with a bucket of its own.
+    argv = ["definition", "--offline", "--bucket", "offline-definition-bucket"]
+    assert pipeline_cli.main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [step["Name"] for step in printed["Steps"]][-1] == "CheckQuality"
+    parameters = {p["Name"]: p["DefaultValue"] for p in printed["Parameters"]}
+    assert parameters["InputDataUrl"].startswith("s3://offline-definition-bucket/")
+
+
+def test_cli_upload_data_puts_the_configured_data_where_the_pipeline_reads_it(pipeline_cli, capsys):
+    from {{ cookiecutter.package_name }}.pipeline.staging import default_input_data_url
+
+    assert pipeline_cli.main(["upload-data"]) == 0
+    uri = capsys.readouterr().out.strip()
+    assert uri == default_input_data_url() + config.DATA.name
+    key = uri.removeprefix(f"s3://{config.DEFAULT_BUCKET}/")
+    s3 = boto3.client("s3", region_name=config.AWS_REGION)
+    stored = s3.get_object(Bucket=config.DEFAULT_BUCKET, Key=key)
+    assert stored["Body"].read() == config.DATA.read_bytes()
+    assert stored["ServerSideEncryption"] == "aws:kms"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["definition", "--parameter", "QualityThreshold=0.5"], ["start", "--parameter", "oops"]],
+)
+def test_cli_rejects_misused_parameters(pipeline_cli, argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        pipeline_cli.main(argv)
+    assert exit_info.value.code == 2
+    assert "--parameter" in capsys.readouterr().err
+
+
+def test_building_upserting_and_starting_load_no_test_tooling():
+    """moto (a development dependency) and the offline harness stay out of a process that
+    imports the pipeline package, each of its modules but offline.py, and its command line."""
+    package = f"{config.__package__}.pipeline"
+    code = "\n".join(
+        [
+            "import importlib, pkgutil, sys",
+            f"import {package} as pipeline",
+            "for module in pkgutil.iter_modules(pipeline.__path__):",
+            "    if module.name not in ('offline', '__main__'):",
+            f"        importlib.import_module('{package}.' + module.name)",
+            f"loaded = [name for name in ('moto', '{package}.offline') if name in sys.modules]",
+            "assert not loaded, loaded",
+        ]
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_only_definition_offline_imports_the_offline_harness():
+    """Of the package's modules only offline.py imports moto or unittest (the SDK loads
+    unittest.mock itself, so the source is what shows it), and only the `definition` command
+    imports offline.py, when it runs (the others, upsert and start among them, never)."""
+    importers = set()
+    for path in sorted((config.PACKAGE_DIR / "pipeline").glob("*.py")):
+        for statement in ast.parse(path.read_text(encoding="utf-8")).body:
+            function = statement.name if isinstance(statement, ast.FunctionDef) else None
+            for node in ast.walk(statement):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    names = ["." * node.level + (node.module or "")]
+                else:
+                    continue
+                if any(name.split(".")[0] in ("moto", "unittest") for name in names):
+                    assert path.name == "offline.py", (path.name, names)
+                if ".offline" in names:
+                    importers.add((path.name, function))
+    assert importers == {("cli.py", "definition")}

@@ -1,0 +1,300 @@
+"""The SageMaker pipeline's definition, built offline with the real SDK (pipeline/definition.py
+and its builders): its step graph, parameters, check steps, tags, retries and cache."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pipeline_support import (
+    CHECKS,
+    MODEL_ARTIFACTS,
+    PROCESSING_ROOT,
+    SDK_WARNINGS,
+    check_steps,
+    expected_tags,
+    inputs_by_path,
+    output_of,
+    processing_steps,
+    references,
+)
+
+from {{ cookiecutter.package_name }} import config
+
+pytestmark = SDK_WARNINGS
+
+
+def upstream(step: dict[str, Any]) -> set[str]:
+    """The steps this one waits for: those whose properties it reads, and its DependsOn."""
+    # A check step names its model (Clarify's) beside its arguments; a condition step's
+    # branches are steps of their own.
+    arguments = {key: value for key, value in step.items() if key != "DependsOn"}
+    if step["Type"] == "Condition":
+        arguments = step["Arguments"]["Conditions"]
+    read = {ref.split(".")[1] for ref in references(arguments) if ref.startswith("Steps.")}
+    return read | set(step.get("DependsOn", []))
+
+
+def optional_steps() -> list[str]:
+    names = []
+    if config.DATA_QUALITY_BASELINE:
+        names += ["BaselineData", "Baseline", "ModelQualityBaseline"]
+    if config.EXPLAINABILITY_REPORT:
+        names += ["CreateModel", "Explain"]
+    return names
+
+
+def test_steps_at_the_top_level_and_in_the_quality_gate(definition):
+    assert [step["Name"] for step in definition["Steps"]] == [
+        "Preprocess",
+        "Train",
+        "Evaluate",
+        *optional_steps(),
+        "CheckQuality",
+    ]
+    gate = definition["Steps"][-1]
+    assert gate["Type"] == "Condition"
+    assert [(s["Name"], s["Type"]) for s in gate["Arguments"]["IfSteps"]] == [
+        ("Register", "RegisterModel")
+    ]
+    assert [(s["Name"], s["Type"]) for s in gate["Arguments"]["ElseSteps"]] == [
+        ("QualityGateFailed", "Fail")
+    ]
+
+
+def test_dependency_graph(steps):
+    expected = {
+        "Preprocess": set(),
+        "Train": {"Preprocess"},
+        "Evaluate": {"Preprocess", "Train"},
+        "CheckQuality": {"Evaluate"},
+        "Register": {"Preprocess", "Train", "Evaluate"},  # the data manifest, the model, the gate
+        "QualityGateFailed": {"Evaluate"},
+    }
+    if config.DATA_QUALITY_BASELINE:
+        expected["BaselineData"] = {"Preprocess"}
+        expected["Baseline"] = {"BaselineData"}
+        expected["ModelQualityBaseline"] = {"Evaluate"}
+        expected["Register"] |= {"Baseline", "ModelQualityBaseline"}
+        # Its model quality is the analyzer's now, no longer evaluation.json (the gate still
+        # puts it after Evaluate).
+        expected["Register"].discard("Evaluate")
+    if config.EXPLAINABILITY_REPORT:
+        expected["CreateModel"] = {"Train"}
+        expected["Explain"] = {"CreateModel", "Evaluate"}
+        expected["Register"].add("Explain")
+    assert {name: upstream(step) for name, step in steps.items()} == expected
+
+
+def test_data_flows_from_split_to_training_to_evaluation(steps):
+    channels = {
+        channel["ChannelName"]: channel["DataSource"]["S3DataSource"]["S3Uri"]
+        for channel in steps["Train"]["Arguments"]["InputDataConfig"]
+    }
+    assert channels["train"] == output_of("Preprocess", "train")
+    assert channels["validation"] == output_of("Preprocess", "validation")
+    evaluated = list(inputs_by_path(steps["Evaluate"]).values())
+    assert MODEL_ARTIFACTS in evaluated
+    assert output_of("Preprocess", "test") in evaluated
+    if config.DATA_QUALITY_BASELINE:
+        # Model Monitor profiles the data the model was trained on, features only, and the
+        # model's predictions of the test split beside the labels.
+        baseline_data = inputs_by_path(steps["BaselineData"])
+        assert baseline_data[f"{PROCESSING_ROOT}/input/train"] == output_of("Preprocess", "train")
+        assert list(inputs_by_path(steps["Baseline"]).values()) == [
+            output_of("BaselineData", "features")
+        ]
+        assert list(inputs_by_path(steps["ModelQualityBaseline"]).values()) == [
+            output_of("Evaluate", "predictions")
+        ]
+    if config.EXPLAINABILITY_REPORT:
+        # Clarify explains the trained model (served by the model CreateModel makes) on the
+        # test split as Evaluate writes it for Clarify.
+        assert steps["CreateModel"]["Arguments"]["PrimaryContainer"]["ModelDataUrl"] == (
+            MODEL_ARTIFACTS
+        )
+        assert steps["Explain"]["ModelName"] == {"Get": "Steps.CreateModel.ModelName"}
+        assert output_of("Evaluate", "explain-data") in inputs_by_path(steps["Explain"]).values()
+
+
+def test_parameters_and_defaults(definition):
+    from {{ cookiecutter.package_name }}.pipeline.staging import default_input_data_url
+
+    parameters = {p["Name"]: (p["Type"], p["DefaultValue"]) for p in definition["Parameters"]}
+    # The images' defaults: test_without_own_images_... and test_own_images_...
+    assert parameters.pop("StepsImageUri")[0] == parameters.pop("ServeImageUri")[0] == "String"
+    input_type, input_url = parameters.pop("InputDataUrl")
+    assert input_type == "String"
+    assert input_url == default_input_data_url(), "where upload-data puts config.DATA"
+    assert input_url.endswith("/"), "a prefix: every CSV file under it is read"
+    # No champion in moto's registry: every check is skipped (there is nothing to compare
+    # with) and every new baseline registered.
+    lifecycle = {
+        f"{prefix}{check}{suffix}": ("Boolean", True)
+        for _, _, check in CHECKS.values()
+        for prefix, suffix in (("Skip", "Check"), ("RegisterNew", "Baseline"))
+    }
+    assert parameters == {
+        "ProcessingInstanceType": ("String", "ml.m5.large"),
+        "TrainingInstanceType": ("String", "ml.m5.xlarge"),
+        "ModelApprovalStatus": ("String", "PendingManualApproval"),
+        "QualityThreshold": ("Float", config.QUALITY_GATE.threshold),
+        **lifecycle,
+    }
+
+
+def test_every_parameter_is_used_by_a_step(definition):
+    declared = {f"Parameters.{p['Name']}" for p in definition["Parameters"]}
+    assert declared - references(definition["Steps"]) == set()
+
+
+def test_instance_parameters_size_every_job(steps):
+    for step in processing_steps(steps):
+        cluster = step["Arguments"]["ProcessingResources"]["ClusterConfig"]
+        assert cluster["InstanceType"] == {"Get": "Parameters.ProcessingInstanceType"}
+        # No script shards its input: a second instance would only repeat the same work.
+        assert cluster["InstanceCount"] == 1
+    resources = steps["Train"]["Arguments"]["ResourceConfig"]
+    assert resources["InstanceType"] == {"Get": "Parameters.TrainingInstanceType"}
+
+
+def test_every_job_and_the_model_package_carry_the_project_tags(steps):
+    expected = expected_tags()
+    for step in [*processing_steps(steps), *check_steps(steps), steps["Train"], steps["Register"]]:
+        tags = step["Arguments"]["Tags"]
+        assert {tag["Key"]: tag["Value"] for tag in tags} == expected, step["Name"]
+
+
+def test_every_job_step_is_retried_on_aws_faults_and_cached_but_evaluate(steps):
+    """Evaluate compares with the registry's champion, which is not part of its cache key."""
+    for name, step in steps.items():
+        if step["Type"] not in ("Processing", "Training"):
+            continue
+        if name == "Evaluate":
+            assert "CacheConfig" not in step
+        else:
+            assert step["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}, name
+        retried = {kind for policy in step["RetryPolicies"] for kind in policy["ExceptionType"]}
+        assert retried == {
+            "Step.SERVICE_FAULT",
+            "Step.THROTTLING",
+            "SageMaker.JOB_INTERNAL_ERROR",
+            "SageMaker.CAPACITY_ERROR",
+            "SageMaker.RESOURCE_LIMIT",
+        }, name
+        assert all(policy["MaxAttempts"] > 1 for policy in step["RetryPolicies"]), name
+    (register_retry,) = steps["Register"]["RetryPolicies"]
+    assert set(register_retry["ExceptionType"]) == {"Step.SERVICE_FAULT", "Step.THROTTLING"}
+
+
+def test_default_definition_names_no_key_and_disables_nothing(definition):
+    """Without kms_key_id the account's default encryption applies, and no step switches off
+    a protection such as network isolation or inter-container traffic encryption."""
+    text = json.dumps(definition)
+    assert "KmsKeyId" not in text
+    assert not re.search(r'"Enable\w+": false', text)
+
+
+{%- if cookiecutter.data_quality_baseline == "yes" or cookiecutter.explainability_report == "yes" %}
+
+
+def test_check_steps_run_the_regions_model_monitor_and_clarify_images(steps):
+    """The real tools, not an imitation: Model Monitor's analyzer and Clarify's container, as
+    the SDK's image table names them for the project's region."""
+    from sagemaker.core import image_uris
+
+    images = {
+        "QualityCheck": image_uris.retrieve("model-monitor", region=config.AWS_REGION),
+        "ClarifyCheck": image_uris.retrieve("clarify", region=config.AWS_REGION),
+    }
+    assert "sagemaker-model-monitor-analyzer" in images["QualityCheck"]
+    assert "sagemaker-clarify-processing" in images["ClarifyCheck"]
+    for name, (step_type, check_type, _) in CHECKS.items():
+        step = steps[name]
+        assert (step["Type"], step["CheckType"]) == (step_type, check_type), name
+        assert step["Arguments"]["AppSpecification"]["ImageUri"] == images[step_type], name
+
+
+def test_each_check_compares_with_the_champion_and_is_steered_by_its_parameters(steps):
+    for name, (_, _, check) in CHECKS.items():
+        step = steps[name]
+        assert step["SkipCheck"] == {"Get": f"Parameters.Skip{check}Check"}, name
+        assert step["RegisterNewBaseline"] == {"Get": f"Parameters.RegisterNew{check}Baseline"}
+        # The baseline to compare with: the group's latest Approved package's (the champion).
+        assert step["ModelPackageGroupName"] == config.MODEL_PACKAGE_GROUP, name
+        assert step["SuppliedBaselineConstraints"] is None, name
+        assert step["FailOnViolation"] is True, name
+        cluster = step["Arguments"]["ProcessingResources"]["ClusterConfig"]
+        assert cluster["InstanceType"] == {"Get": "Parameters.ProcessingInstanceType"}, name
+        # Every run keeps its results under its own execution's prefix.
+        output = step["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+        assert {"Get": "Execution.PipelineExecutionId"} in output["Std:Join"]["Values"], name
+
+{%- if cookiecutter.data_quality_baseline == "yes" %}
+
+
+def test_quality_checks_read_their_data_as_the_scripts_write_it(steps):
+    data_quality = steps["Baseline"]["Arguments"]["Environment"]
+    # Headerless features: the analyzer names the columns _c0, _c1... as in captured requests.
+    assert json.loads(data_quality["dataset_format"]) == {
+        "csv": {"header": False, "output_columns_position": "START"}
+    }
+    model_quality = steps["ModelQualityBaseline"]["Arguments"]["Environment"]
+    assert json.loads(model_quality["dataset_format"])["csv"]["header"] is True
+    assert model_quality["analysis_type"] == "MODEL_QUALITY"
+    expected = {
+        "binary_classification": ("BinaryClassification", ["label", "prediction", "probability"]),
+        "regression": ("Regression", ["label", "prediction"]),
+    }[config.PROBLEM_TYPE]
+    assert model_quality["problem_type"] == expected[0]
+    import numpy as np
+
+    from {{ cookiecutter.package_name }}.steps import evaluate
+
+    frame = evaluate.predictions_frame(np.array([0, 1]), np.array([0.2, 0.9]), config.PROBLEM_TYPE)
+    assert list(frame.columns) == expected[1]
+    named = {model_quality[f"{kind}_attribute"] for kind in ("ground_truth", "inference")}
+    if config.PROBLEM_TYPE == "binary_classification":
+        named.add(model_quality["probability_attribute"])
+        assert float(model_quality["probability_threshold_attribute"]) == evaluate.THRESHOLD
+    assert named == set(frame.columns)
+{%- endif %}
+
+
+def test_checks_run_once_the_champion_has_registered_baselines(emulated_aws):
+    """With an Approved package that has a data-quality baseline, that check runs by default
+    (Skip...Check false); the checks whose baseline it lacks stay skipped."""
+    import contextlib
+
+    import boto3
+
+    from {{ cookiecutter.package_name }}.pipeline import get_pipeline
+
+    sagemaker = boto3.client("sagemaker", region_name=config.AWS_REGION)
+    group = config.MODEL_PACKAGE_GROUP
+    source = {"ContentType": "application/json", "S3Uri": "s3://somewhere/statistics.json"}
+    with contextlib.suppress(sagemaker.exceptions.ClientError):
+        sagemaker.create_model_package_group(ModelPackageGroupName=group)
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus="Approved",
+        InferenceSpecification={
+            "Containers": [{"Image": "image", "ModelDataUrl": "s3://somewhere/model.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        DriftCheckBaselines={"ModelDataQuality": {"Statistics": source, "Constraints": source}},
+    )["ModelPackageArn"]
+    try:
+        described = sagemaker.describe_model_package(ModelPackageName=arn)
+        assert described["DriftCheckBaselines"]["ModelDataQuality"]
+        definition = json.loads(get_pipeline().definition())
+    finally:
+        # No champion for the other tests (moto cannot delete a package).
+        sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+    defaults = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
+    for _, _, check in CHECKS.values():
+        assert defaults[f"Skip{check}Check"] is (check != "DataQuality"), check
+        assert defaults[f"RegisterNew{check}Baseline"] is True, check
+{%- endif %}

@@ -1,0 +1,235 @@
+"""What the SageMaker pipeline puts in AWS while it is built (pipeline/staging.py): images
+pinned by digest, code under content-addressed keys (the same code, the same cache key), every
+upload encrypted with the project's key into a bucket of the project's account."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from pipeline_support import (
+    SDK_WARNINGS,
+    all_steps,
+    check_steps,
+    inputs_by_path,
+    processing_steps,
+)
+
+from {{ cookiecutter.package_name }} import config
+
+pytestmark = SDK_WARNINGS
+
+KMS_KEY = f"arn:aws:kms:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:key/test-key"
+
+
+@pytest.fixture(scope="module")
+def staging(emulated_aws: None) -> ModuleType:
+    from {{ cookiecutter.package_name }}.pipeline import staging
+
+    return staging
+
+
+def job_images(steps: dict[str, dict[str, Any]]) -> tuple[list[Any], list[Any]]:
+    """The images of the steps' jobs and of the registered model."""
+    images = [step["Arguments"]["AppSpecification"]["ImageUri"] for step in processing_steps(steps)]
+    images.append(steps["Train"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"])
+    containers = steps["Register"]["Arguments"]["InferenceSpecification"]["Containers"]
+    return images, [container["Image"] for container in containers]
+
+
+def ecr_digest(uri: str) -> str:
+    registry, _, repository_tag = uri.partition("/")
+    repository, _, tag = repository_tag.partition(":")
+    found = boto3.client("ecr", region_name=config.AWS_REGION).batch_get_image(
+        registryId=registry.split(".")[0], repositoryName=repository, imageIds=[{"imageTag": tag}]
+    )
+    return found["images"][0]["imageId"]["imageDigest"]
+
+
+def test_without_own_images_every_job_runs_the_xgboost_image_by_digest(staging, definition):
+    """The image version that matches the local xgboost, pinned by the digest ECR gives for its
+    tag while the pipeline is built (a re-pushed tag cannot change what a pipeline version runs)."""
+    import xgboost
+
+    steps = all_steps(definition)
+    jobs, served = job_images(steps)
+    assert jobs == [{"Get": "Parameters.StepsImageUri"}] * len(jobs)
+    assert served == [{"Get": "Parameters.ServeImageUri"}]
+    defaults = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
+    version = staging.XGBOOST_FRAMEWORK_VERSION
+    registry = f"{image_uris_account()}.dkr.ecr.{config.AWS_REGION}.amazonaws.com"
+    tagged = f"{registry}/sagemaker-xgboost:{version}"
+    pinned = f"{registry}/sagemaker-xgboost@{ecr_digest(tagged)}"
+    assert defaults["StepsImageUri"] == defaults["ServeImageUri"] == pinned
+    assert xgboost.__version__.startswith(f"{version.split('-')[0]}.")
+    # That image's own server takes CSV only.
+    specification = steps["Register"]["Arguments"]["InferenceSpecification"]
+    assert specification["SupportedContentTypes"] == ["text/csv"]
+    recorded = steps["Register"]["Arguments"]["CustomerMetadataProperties"]
+    assert recorded["steps_image"] == {"Get": "Parameters.StepsImageUri"}
+    assert recorded["serve_image"] == {"Get": "Parameters.ServeImageUri"}
+
+
+def image_uris_account() -> str:
+    from sagemaker.core import image_uris
+
+    uri = image_uris.retrieve("xgboost", region=config.AWS_REGION, version="3.2-0")
+    return uri.split(".")[0]
+
+
+def test_own_images_are_the_parameters_defaults_by_digest(emulated_aws):
+    """CI passes the images it built (by tag): jobs and the model package run them by digest."""
+    from {{ cookiecutter.package_name }}.pipeline import get_pipeline
+
+    registry = f"{config.AWS_ACCOUNT_ID}.dkr.ecr.{config.AWS_REGION}.amazonaws.com"
+    ecr = boto3.client("ecr", region_name=config.AWS_REGION)
+    built = {}
+    for image, repository in (
+        ("steps", config.STEPS_IMAGE_REPOSITORY),
+        ("serve", config.SERVE_IMAGE_REPOSITORY),
+    ):
+        with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
+            ecr.create_repository(repositoryName=repository)
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "layers": [{"digest": image}],
+            }
+        )
+        ecr.put_image(repositoryName=repository, imageManifest=manifest, imageTag="abc1234")
+        built[image] = f"{registry}/{repository}:abc1234"
+    definition = json.loads(
+        get_pipeline(steps_image=built["steps"], serve_image=built["serve"]).definition()
+    )
+    defaults = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
+    for image, parameter in (("steps", "StepsImageUri"), ("serve", "ServeImageUri")):
+        repository = built[image].rpartition(":")[0]
+        assert defaults[parameter] == f"{repository}@{ecr_digest(built[image])}"
+    assert defaults["StepsImageUri"] != defaults["ServeImageUri"]
+    register = all_steps(definition)["Register"]["Arguments"]["InferenceSpecification"]
+    assert register["SupportedContentTypes"] == ["text/csv", "application/json"]
+
+
+def test_kms_key_reaches_every_job(pipeline_cli, capsys):
+    assert pipeline_cli.main(["definition", "--kms-key-id", KMS_KEY]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    steps = all_steps(printed)
+    assert [s["Name"] for s in printed["Steps"]][-1] == "CheckQuality"
+    for step in [*processing_steps(steps), *check_steps(steps)]:
+        arguments = step["Arguments"]
+        assert arguments["ProcessingOutputConfig"]["KmsKeyId"] == KMS_KEY
+        assert arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == KMS_KEY
+    train = steps["Train"]["Arguments"]
+    assert train["OutputDataConfig"]["KmsKeyId"] == KMS_KEY
+    assert train["ResourceConfig"]["VolumeKmsKeyId"] == KMS_KEY
+    # The code and schema the pipeline uploads, and the SDK's driver scripts, use the key too.
+    uploaded = [uri for step in processing_steps(steps) for uri in inputs_by_path(step).values()]
+    uploaded += [
+        channel["DataSource"]["S3DataSource"]["S3Uri"] for channel in train["InputDataConfig"]
+    ]
+    s3 = boto3.client("s3", region_name=config.AWS_REGION)
+    staged = [uri for uri in uploaded if isinstance(uri, str)]
+    assert len(staged) >= 4
+    for uri in staged:
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]:
+            head = s3.head_object(Bucket=bucket, Key=item["Key"])
+            assert head["ServerSideEncryption"] == "aws:kms", item["Key"]
+            assert head["SSEKMSKeyId"] == KMS_KEY, item["Key"]
+
+
+def test_an_unchanged_step_keeps_its_cache_key(emulated_aws, tmp_path, monkeypatch):
+    """SageMaker serves a step from cache when the attributes of its key are those of an earlier
+    run (a processing job's AppSpecification, Environment and ProcessingInputs; a training job's
+    AlgorithmSpecification, HyperParameters and InputDataConfig...). Built twice, the definition
+    is the same; with evaluate.py edited, only the steps that run it change."""
+    from {{ cookiecutter.package_name }}.pipeline import get_pipeline
+
+    def build() -> dict[str, dict[str, Any]]:
+        return all_steps(json.loads(get_pipeline().definition()))
+
+    first, second = build(), build()
+    assert first == second
+    steps_dir = tmp_path / "steps"
+    shutil.copytree(config.STEPS_DIR, steps_dir)
+    edited = steps_dir / "evaluate.py"
+    edited.write_text(edited.read_text() + "\n# an edit\n")
+    monkeypatch.setattr(config, "STEPS_DIR", steps_dir)
+    changed = build()
+    keys = {
+        "Processing": ("AppSpecification", "Environment", "ProcessingInputs"),
+        "Training": ("AlgorithmSpecification", "HyperParameters", "InputDataConfig"),
+    }
+    for name, step in first.items():
+        if step["Type"] not in keys:
+            continue
+        before = {key: step["Arguments"].get(key) for key in keys[step["Type"]]}
+        after = {key: changed[name]["Arguments"].get(key) for key in keys[step["Type"]]}
+        if name == "Evaluate":
+            assert before != after
+        else:
+            assert before == after, name
+
+
+def record_s3_calls(staging: ModuleType, monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    """Every S3 call the pipeline package's client (staging.s3_client) makes, with the
+    parameters it sends."""
+    calls: list[tuple] = []
+    make_client = staging.s3_client
+
+    def recording_client(session: Any = None) -> Any:
+        client = make_client(session)
+
+        def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+            calls.append((model.name, params))
+
+        client.meta.events.register("provide-client-params.s3.*", record)
+        return client
+
+    monkeypatch.setattr(staging, "s3_client", recording_client)
+    return calls
+
+
+def test_every_s3_call_names_the_bucket_owner(staging, pipeline_cli, monkeypatch, capsys):
+    from {{ cookiecutter.package_name }}.pipeline import get_pipeline
+
+    calls = record_s3_calls(staging, monkeypatch)
+    get_pipeline()
+    assert pipeline_cli.main(["upload-data"]) == 0
+    assert {name for name, _ in calls} >= {"PutObject", "HeadBucket"}
+    for name, params in calls:
+        assert params.get("ExpectedBucketOwner") == config.AWS_ACCOUNT_ID, name
+
+
+def test_upload_data_refuses_a_missing_bucket_and_says_how_to_create_it(pipeline_cli, capsys):
+    assert pipeline_cli.main(["upload-data", "--bucket", "no-such-bucket-for-this-test"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert "no-such-bucket-for-this-test does not exist" in error
+    assert "aws s3api create-bucket --bucket no-such-bucket-for-this-test" in error
+
+
+def test_upload_data_refuses_a_bucket_of_another_account(staging):
+    """S3 answers 403 to a HeadBucket whose ExpectedBucketOwner is not the owner (moto does not
+    check the owner, so the answer is S3's, given here)."""
+    from botocore.stub import Stubber
+
+    s3 = boto3.client("s3", region_name=config.AWS_REGION)
+    with Stubber(s3) as stub:
+        stub.add_client_error(
+            "head_bucket",
+            service_error_code="403",
+            http_status_code=403,
+            expected_params={
+                "Bucket": "look-alike-bucket",
+                "ExpectedBucketOwner": config.AWS_ACCOUNT_ID,
+            },
+        )
+        with pytest.raises(staging.SetupError, match="not owned by account"):
+            staging.upload_data(config.DATA, "look-alike-bucket", s3=s3)
