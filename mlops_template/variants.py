@@ -43,6 +43,8 @@ FEATURES: tuple[Feature, ...] = (
         paths=(
             "src/{package}/steps/baseline.py",
             "src/{package}/pipeline/quality_checks.py",
+            "src/{package}/twins/data_quality.py",
+            "src/{package}/twins/model_quality.py",
             "tests/test_baseline.py",
         ),
     ),
@@ -52,7 +54,7 @@ FEATURES: tuple[Feature, ...] = (
         "ClarifyCheck step; exact TreeSHAP locally), registered with the model",
         defaults={"small": False, "medium": False, "large": True},
         paths=(
-            "src/{package}/steps/explain.py",
+            "src/{package}/twins/explain.py",
             "src/{package}/pipeline/explainability.py",
             "tests/test_explain.py",
         ),

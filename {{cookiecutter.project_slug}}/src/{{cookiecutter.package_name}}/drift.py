@@ -4,7 +4,7 @@
         [--baseline-dir build/local-run/baseline] [--output build/drift/constraint_violations.json]
 
 Reads the data-quality baseline of the last local run (statistics.json and constraints.json,
-written by steps/baseline.py through `make local-run`) and a CSV file with the schema's feature
+written by twins/data_quality.py through `make local-run`) and a CSV file with the schema's feature
 columns (the target column may be there too: it is left out, as the baseline leaves it out), and
 writes the violations in the structure of Model Monitor's constraint_violations.json:
 {"violations": [{"feature_name", "constraint_check_type", "description"}]}. It prints a line a
@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from . import config
-from .steps import preprocess
+from .contract import DataValidationError, load_schema, read_data
 
 EXIT_VIOLATIONS = 3
 EXIT_REFUSED = 2
@@ -80,7 +80,7 @@ CHECK_TYPES = (
 )
 
 INTEGRAL, FRACTIONAL, STRING = "Integral", "Fractional", "String"
-# Deequ's number patterns (as steps/baseline.py reads a value), exponents included.
+# Deequ's number patterns (as twins/data_quality.py reads a value), exponents included.
 _INTEGRAL = re.compile(r"[-+]?\d+")
 _FRACTIONAL = re.compile(r"[-+]?(\d+\.\d*|\.\d+)([eE][-+]?\d+)?|[-+]?\d+[eE][-+]?\d+")
 # The Robust method's significance level (the twin's choice; see the module docstring).
@@ -116,8 +116,8 @@ def read_sample(data: Path, features: list[str], target: str) -> pd.DataFrame:
     """The sample's values as text (empty cells missing), feature columns first, target left out;
     Refused when the file cannot be read or lacks a feature column."""
     try:
-        frame = preprocess.read_data(data)
-    except preprocess.DataValidationError as error:
+        frame = read_data(data)
+    except DataValidationError as error:
         raise Refused(str(error)) from None
     missing = [name for name in features if name not in frame.columns]
     if missing:
@@ -341,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         statistics, constraints = load_baseline(args.baseline_dir)
-        target = preprocess.load_schema(args.schema).target
+        target = load_schema(args.schema).target
         names = [feature["name"] for feature in constraints["features"]]
         sample = read_sample(args.data, names, target)
     except Refused as error:

@@ -33,7 +33,13 @@ from typing import Any
 import pandas as pd
 
 from . import config
-from .steps import preprocess
+from .contract import (
+    DataValidationError,
+    SchemaError,
+    parse_schema,
+    read_data,
+    validate,
+)
 
 MAX_CATEGORIES = 50
 HEADROOM = 0.1
@@ -166,8 +172,8 @@ def infer_schema(
         "columns": [label, *features],
     }
     # The schema must be one that preprocess accepts, and the data must meet it.
-    parsed = preprocess.parse_schema(schema, f"{dataset}.json")
-    preprocess.validate(data, parsed, schema["problem_type"])
+    parsed = parse_schema(schema, f"{dataset}.json")
+    validate(data, parsed, schema["problem_type"])
     return schema
 
 
@@ -202,12 +208,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     name = args.name or re.sub(r"\W+", "_", args.data.stem).strip("_").lower() or "dataset"
     try:
-        data = preprocess.read_data(args.data)
+        data = read_data(args.data)
         schema = infer_schema(data, args.target, name, _relative(args.data), args.positive_class)
         path = args.schemas_dir / f"{name}.json"
         path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         point_config_at(name)
-    except (InferenceError, preprocess.SchemaError, preprocess.DataValidationError) as error:
+    except (InferenceError, SchemaError, DataValidationError) as error:
         print(f"schema failed: {error}", file=sys.stderr)
         return 1
     kinds = pd.Series([c["type"] for c in schema["columns"][1:]]).value_counts().to_dict()

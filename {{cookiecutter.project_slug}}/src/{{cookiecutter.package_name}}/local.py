@@ -12,14 +12,16 @@ champion.required). The champion is the latest Approved version of the local reg
 in. A model that passes is registered there as PendingManualApproval (`make approve` makes it the
 champion). Exits 1 when a step or the quality gate fails.
 
+Where the pipeline runs a managed service's container (Model Monitor's analyzer, Clarify),
+this runs the project's own twin of it (twins/): same file structure, values of its own code.
+
 Output folders: processed/{train,validation,test}, model, evaluation (evaluation.json and the
 plots), and with the baselines baseline (data quality: statistics.json, constraints.json of the
-training features), predictions (the test split's predictions.csv) and model-quality
-(statistics.json, constraints.json of the model on the test split), and explainability. These
-are the project's own twins of Model Monitor's and Clarify's files (same structure, values of
-its own code: see steps/baseline.py, steps/evaluate.py, steps/explain.py); a registered
-version keeps copies of both baselines as its drift-check baselines, as the SageMaker model
-registry does. The registry lives outside the output folders: a run replaces them.
+training features, twins/data_quality.py), predictions (the test split's predictions.csv) and
+model-quality (statistics.json, constraints.json of the model on the test split,
+twins/model_quality.py), and explainability (twins/explain.py); a registered version keeps
+copies of both baselines as its drift-check baselines, as the SageMaker model registry does.
+The registry lives outside the output folders: a run replaces them.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config, registry
+from .contract import MANIFEST_DIR, MANIFEST_FILE
 from .steps import evaluate, preprocess, train
 
 OUTPUT_FOLDERS = (
@@ -87,9 +90,8 @@ def run(
     champion = registry.latest(registry_dir, registry.APPROVED)
     champion_options: dict[str, object] = {"champion_margin": config.QUALITY_GATE.champion_margin}
     if config.DATA_QUALITY_BASELINE:
-        # The test split's predictions, and the model-quality baseline made from them.
+        # The test split's predictions, for the model-quality baseline.
         champion_options["predictions_dir"] = output_dir / "predictions"
-        champion_options["model_quality_dir"] = output_dir / "model-quality"
     if champion is not None:
         champion_options["champion_model_dir"] = registry.model_dir(
             registry_dir, champion["version"]
@@ -133,13 +135,19 @@ def run(
         ),
     ]
     if config.DATA_QUALITY_BASELINE:
-        # Imported here: projects generated without the baseline have no steps/baseline.py.
-        from .steps import baseline
+        # Imported here: projects generated without the baselines have no such twins.
+        from .twins import data_quality, model_quality
 
         baseline_argv = _argv(input_dir=splits / "train", output_dir=output_dir / "baseline")
-        steps.append(("baseline", baseline.main, baseline_argv))
+        steps.append(("baseline", data_quality.main, baseline_argv))
+        model_quality_argv = _argv(
+            predictions_dir=output_dir / "predictions",
+            output_dir=output_dir / "model-quality",
+            problem_type=problem_type,
+        )
+        steps.append(("model quality", model_quality.main, model_quality_argv))
     if config.EXPLAINABILITY_REPORT:
-        from .steps import explain
+        from .twins import explain
 
         explain_argv = _argv(
             model_dir=model, data_dir=splits / "test", output_dir=output_dir / "explainability"
@@ -193,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"quality gate {'passed' if passed else 'failed'}: {gate_verdict(gate, value, required)}")
     if not passed:
         return 1
-    manifest = args.output_dir / "processed" / preprocess.MANIFEST_DIR / preprocess.MANIFEST_FILE
+    manifest = args.output_dir / "processed" / MANIFEST_DIR / MANIFEST_FILE
     baselines = (
         {kind: args.output_dir / folder for kind, folder in BASELINE_FOLDERS.items()}
         if config.DATA_QUALITY_BASELINE

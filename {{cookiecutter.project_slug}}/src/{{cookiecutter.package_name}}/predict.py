@@ -4,7 +4,7 @@
 
 The rows are checked against the project's schema first (the feature columns; a target column,
 if the file has one, is ignored): a file that breaks a rule is refused with one line per rule,
-naming the column. They are then encoded with the encoding saved in the model (train.encode): a
+naming the column. They are then encoded with the encoding saved in the model (model_io.encode): a
 category the model never saw in training is scored as a missing value, and counted. The output
 is the input with the predictions appended: `probability` (of the positive class) and
 `predicted_label` for classification, `prediction` for regression.
@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import xgboost as xgb
 
-from . import config
-from .steps import evaluate, preprocess, train
+from . import config, contract, model_io
 
 DEFAULT_MODEL_DIR = Path("build/local-run/model")
 DEFAULT_OUTPUT = Path("build/predictions.csv")
@@ -29,27 +29,27 @@ class PredictError(ValueError):
     """The model or the rows cannot be scored; the message says why and what to do."""
 
 
-def load(model_dir: Path) -> train.xgb.Booster:
-    if not (model_dir / train.MODEL_FILE).is_file():
+def load(model_dir: Path) -> xgb.Booster:
+    if not (model_dir / model_io.MODEL_FILE).is_file():
         raise PredictError(f"no model in {model_dir}: run `make local-run` first")
-    booster, _ = train.load_model(model_dir)
+    booster, _ = model_io.load_model(model_dir)
     return booster
 
 
 def score(
-    booster: train.xgb.Booster, data: pd.DataFrame, schema: preprocess.Schema
+    booster: xgb.Booster, data: pd.DataFrame, schema: contract.Schema
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """The data with the predictions appended, and the unseen-category counts per column."""
     problem_type = schema.problem_type or config.PROBLEM_TYPE
-    features = preprocess.validate(data, schema, problem_type, with_target=False)
-    scores, unseen = train.score(booster, features)
+    features = contract.validate(data, schema, problem_type, with_target=False)
+    scores, unseen = model_io.score(booster, features)
     scored = data.copy()
     if problem_type == "binary_classification":
         negative, positive = schema.labels or (0, 1)
         scored["probability"] = scores
         # The label the SageMaker XGBoost container gives: positive when probability > 0.5.
         scored["predicted_label"] = [
-            positive if p > evaluate.THRESHOLD else negative for p in scores
+            positive if p > model_io.LABEL_THRESHOLD else negative for p in scores
         ]
     else:
         scored["prediction"] = scores
@@ -69,9 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         booster = load(args.model_dir)
-        schema = preprocess.load_schema(args.schema)
-        scored, unseen = score(booster, preprocess.read_data(args.data), schema)
-    except (PredictError, preprocess.SchemaError, preprocess.DataValidationError) as error:
+        schema = contract.load_schema(args.schema)
+        scored, unseen = score(booster, contract.read_data(args.data), schema)
+    except (PredictError, contract.SchemaError, contract.DataValidationError) as error:
         print(f"predict failed: {error}", file=sys.stderr)
         return 1
     args.output.parent.mkdir(parents=True, exist_ok=True)

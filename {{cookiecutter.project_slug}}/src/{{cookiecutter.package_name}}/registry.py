@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import config, lineage
-from .steps import preprocess, train
+from . import config, lineage, model_io
+from .contract import MANIFEST_FILE
 
 DEFAULT_DIR = Path("build/registry")
 PACKAGE_FILE = "package.json"
@@ -71,8 +71,9 @@ def register(
     version = f"v{max(existing, default=0) + 1:04d}"
     folder = model_dir(registry_dir, version)
     folder.mkdir(parents=True)
-    shutil.copy2(Path(trained_model_dir) / train.MODEL_FILE, folder / train.MODEL_FILE)
-    _, trained = train.load_model(folder)
+    model_file = model_io.MODEL_FILE
+    shutil.copy2(Path(trained_model_dir) / model_file, folder / model_file)
+    _, trained = model_io.load_model(folder)
     git = lineage.git_state()
     metadata: dict[str, Any] = {
         "git_commit": git.commit,
@@ -81,8 +82,8 @@ def register(
     }
     if data_manifest is not None and data_manifest.is_file():
         # Copied: the run's output folders are replaced by the next run.
-        shutil.copy2(data_manifest, folder / preprocess.MANIFEST_FILE)
-        metadata["data_manifest"] = preprocess.MANIFEST_FILE
+        shutil.copy2(data_manifest, folder / MANIFEST_FILE)
+        metadata["data_manifest"] = MANIFEST_FILE
         metadata["data_sha256"] = json.loads(data_manifest.read_text(encoding="utf-8"))["sha256"]
     drift_check_baselines: dict[str, dict[str, str]] = {}
     for kind, source in (baselines or {}).items():

@@ -10,13 +10,12 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError, WaiterError
 
-from .. import config
+from .. import champion, config
 from .stage import Stage
 
 INFRA_DIR = config.PROJECT_DIR / "infra"
 ENDPOINT_TEMPLATE = INFRA_DIR / "endpoint.yaml"
 BATCH_TEMPLATE = INFRA_DIR / "batch-transform.yaml"
-APPROVED = "Approved"
 # What CloudFormation says of a change set that would change nothing: a deploy of what is
 # already deployed, which succeeds.
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
@@ -36,21 +35,14 @@ def tooling_session() -> boto3.Session:
 
 
 def latest_approved(session: boto3.Session, group: str = config.MODEL_PACKAGE_GROUP) -> str:
-    """The ARN of the group's newest Approved model package."""
-    sagemaker = session.client("sagemaker")
-    listed = sagemaker.list_model_packages(
-        ModelPackageGroupName=group,
-        ModelApprovalStatus=APPROVED,
-        SortBy="CreationTime",
-        SortOrder="Descending",
-        MaxResults=1,
-    )["ModelPackageSummaryList"]
-    if not listed:
+    """The ARN of the group's newest Approved model package: the champion (champion.py)."""
+    arn = champion.latest_approved(session.client("sagemaker"), group)
+    if arn is None:
         raise DeployError(
             f"no Approved model package in group {group}: approve one "
             "(aws sagemaker update-model-package --model-approval-status Approved)"
         )
-    return listed[0]["ModelPackageArn"]
+    return arn
 
 
 def deployment_session(stage: Stage, session: boto3.Session) -> boto3.Session:

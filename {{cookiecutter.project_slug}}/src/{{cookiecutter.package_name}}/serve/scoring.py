@@ -1,14 +1,14 @@
 """Rows in, predictions out: the scoring code of the inference server, free of any web framework
 (the benchmark's Flask server runs the very same code).
 
-A request's rows are checked against the rules of preprocess.validate(..., with_target=False)
-(type, min, max, allowed values; a missing value is allowed, the model handles it) with the same
-one-line messages, and encoded exactly as train.encode does: a category becomes its index in the
-categories saved in the model, a category unseen in training becomes missing. It works on numpy
-arrays rather than a DataFrame: pandas costs tens of milliseconds a request here, the whole
-request through this path well under one (see `make bench`); tests/test_serve.py holds the two
-paths to the same predictions and messages. preprocess itself is not imported: it needs
-scikit-learn, which the serving image leaves out.
+A request's rows are checked against the data contract's rules as contract.validate(...,
+with_target=False) checks them (type, min, max, allowed values; a missing value is allowed, the
+model handles it), each broken rule named by the contract's own message (contract/rules.py), and
+encoded exactly as model_io.encode does: a category becomes its index in the categories saved in
+the model, a category unseen in training becomes missing. It works on numpy arrays rather than a
+DataFrame: pandas costs tens of milliseconds a request here, the whole request through this path
+well under one (see `make bench`); tests/test_serve.py holds the two paths to the same
+predictions and messages.
 """
 
 from __future__ import annotations
@@ -24,8 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import xgboost as xgb
 
-from ..steps import train
+from .. import model_io
+from ..contract import rules
+from ..contract.schema import Column, parse_schema
 
 CSV = "text/csv"
 JSON = "application/json"
@@ -38,7 +41,8 @@ CONTENT_TYPES = (CSV, JSON)
 MAX_BODY_BYTES = 6 * 1024 * 1024
 MAX_ROWS = 10_000
 MAX_ROWS_ENV = "SERVE_MAX_ROWS"
-# The cells pandas.read_csv reads as missing (its default na_values), as preprocess reads a file.
+# The cells pandas.read_csv reads as missing (its default na_values), as contract.read_data reads a
+# file.
 NA_TEXT = frozenset(
     {
         "",
@@ -74,26 +78,14 @@ class RequestError(ValueError):
 
 
 @dataclass(frozen=True)
-class Rule:
-    """One feature's rules from the schema, and its categories as the model saved them."""
+class Feature:
+    """One feature: its column in the schema, the contract's rules of that column, and its
+    categories as the model saved them."""
 
-    name: str
-    type: str
-    min: float | None
-    max: float | None
-    allowed: tuple[Any, ...] | None
+    column: Column
+    type_rule: rules.Rule
+    value_rules: tuple[rules.Rule, ...]  # min, max, allowed values: those the schema declares
     codes: dict[str, int] | None  # category -> code; None for a number
-
-
-def _fmt(value: float) -> str:
-    """A schema bound as written in the JSON (0, not 0.0), as preprocess shows it."""
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
-def _shown(value: Any) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "missing"
-    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _to_float(value: Any) -> float:
@@ -129,7 +121,7 @@ class Scorer:
 
     def __init__(
         self,
-        booster: train.xgb.Booster,
+        booster: xgb.Booster,
         schema: dict[str, Any],
         source: str,
         max_rows: int | None = None,
@@ -137,56 +129,44 @@ class Scorer:
         self.booster = booster
         self.source = source
         self.max_rows = max_rows_setting() if max_rows is None else max_rows
-        metadata = train.read_metadata(booster)
-        self.problem_type = metadata.get("problem_type") or schema.get("problem_type")
+        contract = parse_schema(schema, source)
+        metadata = model_io.read_metadata(booster)
+        self.problem_type = metadata.get("problem_type") or contract.problem_type
         self.features: list[str] = list(booster.feature_names or metadata["feature_names"])
-        target = schema["target"]
-        declared = {column["name"]: column for column in schema["columns"]}
-        if sorted(self.features) != sorted(set(declared) - {target}):
+        if sorted(self.features) != sorted(contract.features):
             raise ValueError(
-                f"{source} declares the features {sorted(set(declared) - {target})} but the model "
+                f"{source} declares the features {sorted(contract.features)} but the model "
                 f"was trained on {sorted(self.features)}: serve the schema it was trained with"
             )
-        self.names = frozenset(declared)
-        known = train.categories(booster)
-        self.rules = [
-            Rule(
-                name,
-                declared[name]["type"],
-                declared[name].get("min"),
-                declared[name].get("max"),
-                None
-                if declared[name].get("allowed_values") is None
-                else tuple(
-                    value.strip() if isinstance(value, str) else float(value)
-                    for value in declared[name]["allowed_values"]
-                ),
+        self.names = frozenset(contract.names)
+        known = model_io.categories(booster)
+        self.specs = [
+            Feature(
+                column,
+                rules.type_rule(column, source),
+                tuple(rules.value_rules(column, source)),
                 {value: code for code, value in enumerate(known[name])} if name in known else None,
             )
             for name in self.features
+            for column in [contract.column(name)]
         ]
-        self.numeric = [j for j, rule in enumerate(self.rules) if rule.codes is None]
-        self.category = [j for j, rule in enumerate(self.rules) if rule.codes is not None]
-        numeric_rules = [self.rules[j] for j in self.numeric]
-        self.lows = np.array([-np.inf if r.min is None else r.min for r in numeric_rules])
-        self.highs = np.array([np.inf if r.max is None else r.max for r in numeric_rules])
-        self.integer = np.array([r.type == "integer" for r in numeric_rules], dtype=bool)
-        self.labels: tuple[Any, Any] = (0, 1)
-        target_column = declared[target]
-        positive = schema.get("positive_class")
-        if positive is not None and target_column.get("allowed_values"):
-            negative = next(v for v in target_column["allowed_values"] if v != positive)
-            self.labels = (str(negative), positive)
+        self.numeric = [j for j, feature in enumerate(self.specs) if feature.codes is None]
+        self.category = [j for j, feature in enumerate(self.specs) if feature.codes is not None]
+        numeric = [self.specs[j].column for j in self.numeric]
+        self.lows = np.array([-np.inf if c.min is None else c.min for c in numeric])
+        self.highs = np.array([np.inf if c.max is None else c.max for c in numeric])
+        self.integer = np.array([c.type == "integer" for c in numeric], dtype=bool)
+        self.labels: tuple[Any, Any] = contract.labels or (0, 1)
 
     @classmethod
     def load(cls, model_dir: str | Path, schema_path: str | Path) -> Scorer:
         """The model that train saved in model_dir, with the rules of the schema file."""
         model_dir, schema_path = Path(model_dir), Path(schema_path)
-        if not (model_dir / train.MODEL_FILE).is_file():
-            raise FileNotFoundError(f"no model file {train.MODEL_FILE} in {model_dir}")
+        if not (model_dir / model_io.MODEL_FILE).is_file():
+            raise FileNotFoundError(f"no model file {model_io.MODEL_FILE} in {model_dir}")
         if not schema_path.is_file():
             raise FileNotFoundError(f"no schema file {schema_path}")
-        booster, _ = train.load_model(model_dir)
+        booster, _ = model_io.load_model(model_dir)
         # One thread a prediction: the server runs one worker process a core.
         booster.set_param({"nthread": 1})
         schema = json.loads(schema_path.read_text(encoding="utf-8"))
@@ -255,17 +235,8 @@ class Scorer:
                         400, f"instance {number}: '{name}' holds a list or object, not a value"
                     )
             seen.update(instance)
-        problems = [
-            f"column '{name}' breaks rule 'required': it is declared in {self.source} "
-            "but absent from the data; add it to the data or remove it from the schema"
-            for name in self.features
-            if name not in seen
-        ]
-        problems += [
-            f"column '{name}' breaks rule 'declared': it is in the data but not in "
-            f"{self.source}; declare it in the schema or remove it from the data"
-            for name in sorted(seen - self.names)
-        ]
+        problems = [rules.required(name, self.source) for name in self.features if name not in seen]
+        problems += [rules.declared(name, self.source) for name in sorted(seen - self.names)]
         if problems:
             raise RequestError(400, " | ".join(problems))
         return [[instance.get(name) for name in self.features] for instance in instances]
@@ -288,7 +259,7 @@ class Scorer:
         for j in self.category:
             problems += self._categories(rows, j, missing, matrix)
         if problems:
-            # In the columns' order, as preprocess reports them.
+            # In the columns' order, as contract.validate reports them.
             ordered = sorted(problems, key=lambda problem: problem[0])
             raise RequestError(400, " | ".join(text for _, text in ordered))
         return matrix
@@ -324,62 +295,50 @@ class Scorer:
             present = ~absent & ~wrong
             below = present & (values < self.lows)
             above = present & (values > self.highs)
-        allowed = [k for k, j in enumerate(self.numeric) if self.rules[j].allowed is not None]
         outside = np.zeros(values.shape, dtype=bool)
-        for k in allowed:
-            rule_values = self.rules[self.numeric[k]].allowed
-            outside[:, k] = present[:, k] & ~np.isin(values[:, k], rule_values)
+        for k, j in enumerate(self.numeric):
+            allowed = self.specs[j].column.allowed_values
+            if allowed is not None:
+                outside[:, k] = present[:, k] & ~np.isin(values[:, k], allowed)
         values[absent] = np.nan
         out[:, self.numeric] = values
         if not (wrong.any() or below.any() or above.any() or outside.any()):
             return []
         problems = []
-        source = self.source
         for k, j in enumerate(self.numeric):
-            rule = self.rules[j]
-            # The rules in preprocess's order: (rule, rows breaking it, values shown, remedy).
-            checks = [
-                (
-                    f"type {rule.type}",
-                    wrong[:, k],
-                    [row[k] for row in raw],  # as sent: text such as 'abc' is the usual culprit
-                    f'fix the values, or declare the column "type": "category" in {source}',
-                )
+            feature = self.specs[j]
+            # As sent: text such as 'abc' is the usual culprit of the type rule.
+            checks = [(feature.type_rule, wrong[:, k], [row[k] for row in raw])]
+            breaking = {"min": below[:, k], "max": above[:, k], "allowed": outside[:, k]}
+            checks += [(rule, breaking[rule.kind], values[:, k]) for rule in feature.value_rules]
+            problems += [
+                (j, _line(feature.column.name, rule, mask, shown))
+                for rule, mask, shown in checks
+                if mask.any()
             ]
-            if rule.min is not None:
-                remedy = f'fix the values, or lower "min" in {source}'
-                checks.append((f"min >= {_fmt(rule.min)}", below[:, k], values[:, k], remedy))
-            if rule.max is not None:
-                remedy = f'fix the values, or raise "max" in {source}'
-                checks.append((f"max <= {_fmt(rule.max)}", above[:, k], values[:, k], remedy))
-            if rule.allowed is not None:
-                names = ", ".join(_fmt(value) for value in rule.allowed)
-                remedy = f'fix the values, or add them to "allowed_values" in {source}'
-                checks.append((f"allowed values [{names}]", outside[:, k], values[:, k], remedy))
-            problems += [(j, _broken(rule.name, *check)) for check in checks if check[1].any()]
         return problems
 
     def _categories(
         self, rows: Sequence[Sequence[Any]], j: int, missing: frozenset, out: np.ndarray
     ) -> list[tuple[int, str]]:
-        rule = self.rules[j]
-        codes = rule.codes or {}
+        feature = self.specs[j]
+        codes = feature.codes or {}
         texts = [
             None
             if value is None or (isinstance(value, str) and value in missing)
-            # astype("string") in train.encode: True -> "True", 1.5 -> "1.5".
+            # astype("string") in model_io.encode: True -> "True", 1.5 -> "1.5".
             else str(value).strip()
             for value in (row[j] for row in rows)
         ]
         out[:, j] = [np.nan if text is None else codes.get(text, np.nan) for text in texts]
-        if rule.allowed is None:
+        allowed = feature.column.allowed_values
+        if allowed is None:
             return []
-        outside = np.array([text is not None and text not in rule.allowed for text in texts])
+        outside = np.array([text is not None and text not in allowed for text in texts])
         if not outside.any():
             return []
-        rule_text = f"allowed values [{', '.join(rule.allowed)}]"
-        remedy = f'fix the values, or add them to "allowed_values" in {self.source}'
-        return [(j, _broken(rule.name, rule_text, outside, texts, remedy))]
+        (rule,) = (rule for rule in feature.value_rules if rule.kind == "allowed")
+        return [(j, _line(feature.column.name, rule, outside, texts))]
 
     # --- answering -----------------------------------------------------------------------------
 
@@ -393,7 +352,7 @@ class Scorer:
         values = scores.tolist()
         if self.problem_type == "binary_classification":
             negative, positive = self.labels
-            labels = [positive if p > train.LABEL_THRESHOLD else negative for p in values]
+            labels = [positive if p > model_io.LABEL_THRESHOLD else negative for p in values]
             if media_type == CSV:
                 lines = (f"{p!r},{label}\n" for p, label in zip(values, labels, strict=True))
                 return "".join(lines).encode()
@@ -427,14 +386,11 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number JSON allows; send null for a missing value")
 
 
-def _broken(column: str, rule: str, mask: np.ndarray, shown: Sequence[Any], remedy: str) -> str:
-    """preprocess's message for a broken rule: the column, the rule, how many rows, the first."""
+def _line(column: str, rule: rules.Rule, mask: np.ndarray, shown: Sequence[Any]) -> str:
+    """The contract's message for the rows in mask, showing the first one's value."""
     positions = np.flatnonzero(mask)
     first = int(positions[0])
-    return (
-        f"column '{column}' breaks rule '{rule}': {len(positions)} of {len(mask)} rows, "
-        f"first at row {first + 1} (value {_shown(shown[first])}); {remedy}"
-    )
+    return rule.line(column, len(positions), len(mask), first + 1, shown[first])
 
 
 def media_type(content_type: str | None) -> str:

@@ -1,1 +1,3 @@
-"""Pipeline step scripts: each one runs alone in a SageMaker container and locally via local.py."""
+"""The pipeline's step scripts: each runs in a SageMaker job (with the package modules it imports,
+jobcode.py) and locally through local.py. Nothing else lives here: the local-only twins of
+AWS's managed checks are in twins/."""

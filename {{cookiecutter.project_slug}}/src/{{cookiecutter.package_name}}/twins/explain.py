@@ -1,10 +1,10 @@
-"""Explainability report, the local twin: exact TreeSHAP values of the trained XGBoost model.
+"""Explainability report, the local twin of Clarify: exact TreeSHAP values of the model.
 
 In AWS the pipeline's Explain step is a ClarifyCheckStep: SageMaker Clarify serves the model on
 a shadow endpoint and estimates SHAP values with KernelSHAP (a sampling approximation, against a
 baseline Clarify computes from the data), writing `analysis.json` with
 `explanations.kernel_shap.label0.global_shap_values`; that report is the model package's
-explainability report and drift-check baseline. This script is for `make local-run`, without
+explainability report and drift-check baseline. This module is for `make local-run`, without
 AWS, and computes something else: exact TreeSHAP values, by xgboost itself (pred_contribs), in
 the model's raw margin space (log-odds for binary:logistic), where Clarify's are in the output
 the endpoint returns (a probability). The two rank features alike but their numbers differ.
@@ -25,10 +25,8 @@ Inputs: train.py's `xgboost-model` (its metadata, inside it, names the features 
 order), or the training job's `model.tar.gz` holding it; the test split as CSV with a header row
 and the target first (the target is not explained).
 
-Rows are encoded for the model by train.py's own code (train.encode), the one encoding of
-category columns: a category feature gets one SHAP value, like any other column. Needs train.py
-(in STEPS_CODE_DIR in a SageMaker job, where the pipeline puts it), numpy, pandas, xgboost and
-matplotlib.
+Rows are encoded for the model by model_io.encode, the one encoding of category columns: a
+category feature gets one SHAP value, like any other column.
 """
 
 from __future__ import annotations
@@ -46,16 +44,10 @@ import xgboost as xgb
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-# Where the pipeline puts train.py for a processing job (its "steps" input).
-STEPS_CODE_DIR = "/opt/ml/processing/input/steps"
-try:
-    from . import train as model_io  # part of the package: the local twin and the tests
-except ImportError:  # a lone script in a SageMaker job
-    sys.path.insert(0, STEPS_CODE_DIR)
-    import train as model_io  # type: ignore[no-redef]
+from .. import model_io
+from ..contract import read_split
+from ..model_io import MODEL_ARCHIVE, MODEL_FILE
 
-MODEL_FILE = "xgboost-model"
-MODEL_ARCHIVE = "model.tar.gz"
 REPORT_FILE = "explainability.json"
 PLOT_FILE = "shap_summary.png"
 
@@ -114,7 +106,7 @@ def read_csv_dir(data_dir: Path) -> pd.DataFrame:
     (named by preprocess's schema.json beside them) as text."""
     if not any(Path(data_dir).glob("*.csv")):
         raise FileNotFoundError(f"explain: no *.csv file in {data_dir}")
-    features, target = model_io.read_split(data_dir)
+    features, target = read_split(data_dir)
     return pd.concat([target, features], axis=1)
 
 

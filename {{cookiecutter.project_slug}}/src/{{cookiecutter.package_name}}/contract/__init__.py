@@ -1,0 +1,46 @@
+"""The data contract: one set of rules and messages for the steps, the server, predict and drift.
+
+    schema.py      the schema JSON parsed into columns and their rules (SchemaError)
+    rules.py       each rule's name, remedy and one-line message (DataValidationError)
+    validate.py    rows of a DataFrame checked against the schema, typed, target first
+    csv_reader.py  CSV files checked for encoding, delimiter, quoting and shape, then read as text
+    manifest.py    which data this was: every file's size and SHA-256, S3 version IDs
+    splits.py      the split files the steps hand on, and the schema.json beside them
+
+No scikit-learn here: only preprocess's split needs it, and the serving image leaves it out.
+
+The rules are hand-written rather than declared in a validation library such as pandera: its
+checks report failures as a table of cases, not as these one-line messages with the first row
+and a remedy, and it adds its own dependencies (typeguard, pydantic...) and import time to every
+image; see bench/contract_bench.py for the measurement.
+"""
+
+from .csv_reader import data_files, read_data
+from .manifest import MANIFEST_DIR, MANIFEST_FILE, data_manifest
+from .rules import DataValidationError
+from .schema import PROBLEM_TYPES, Column, Schema, SchemaError, load_schema, parse_schema
+from .splits import SCHEMA_FILE, SPLITS, category_columns, read_split, write_splits
+from .validate import check_rows, encode_target, validate
+
+__all__ = [
+    "MANIFEST_DIR",
+    "MANIFEST_FILE",
+    "PROBLEM_TYPES",
+    "SCHEMA_FILE",
+    "SPLITS",
+    "Column",
+    "DataValidationError",
+    "Schema",
+    "SchemaError",
+    "category_columns",
+    "check_rows",
+    "data_files",
+    "data_manifest",
+    "encode_target",
+    "load_schema",
+    "parse_schema",
+    "read_data",
+    "read_split",
+    "validate",
+    "write_splits",
+]

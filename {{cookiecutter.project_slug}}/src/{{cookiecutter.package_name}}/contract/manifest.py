@@ -1,0 +1,74 @@
+"""The data manifest: which data a model was trained on, by content.
+
+Every input file's size and SHA-256, one hash of them all (the same files give the same hash
+wherever they are), and the S3 version IDs where the bucket is versioned. Preprocess writes it
+beside the splits; the model package (and the local registry) records it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from .csv_reader import data_files
+
+# Where preprocess writes it, under its output folder.
+MANIFEST_DIR = "manifest"
+MANIFEST_FILE = "data_manifest.json"
+
+
+def _sha256(file: Path) -> str:
+    digest = hashlib.sha256()
+    with file.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def s3_versions(url: str) -> dict[str, str]:
+    """File name -> S3 version ID of the current version of each object under an S3 prefix, for
+    a versioned bucket (empty for an unversioned one). boto3 is imported here: only the pipeline
+    passes an S3 URL, and the SageMaker image has boto3."""
+    import boto3
+
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    versions = {}
+    pages = boto3.client("s3").get_paginator("list_object_versions")
+    for page in pages.paginate(Bucket=bucket, Prefix=prefix):
+        for version in page.get("Versions", []):
+            if version["IsLatest"] and version["VersionId"] != "null":
+                versions[version["Key"].removeprefix(prefix).lstrip("/")] = version["VersionId"]
+    return versions
+
+
+def data_manifest(path: str | Path, input_data_url: str | None = None) -> dict[str, Any]:
+    """What the data was, by content: each file's name, size and SHA-256, and one SHA-256 of the
+    list (the same files give the same hash wherever they are). With input_data_url, also each
+    file's S3 version ID when the bucket is versioned; a listing the role may not make is noted,
+    not fatal, since the content hashes already identify the data."""
+    root = Path(path) if Path(path).is_dir() else Path(path).parent
+    files = [
+        {
+            "name": file.relative_to(root).as_posix(),
+            "bytes": file.stat().st_size,
+            "sha256": _sha256(file),
+        }
+        for file in data_files(path)
+    ]
+    listing = "".join(f"{entry['name']}\0{entry['sha256']}\n" for entry in files)
+    manifest: dict[str, Any] = {
+        "sha256": hashlib.sha256(listing.encode("utf-8")).hexdigest(),
+        "files": files,
+    }
+    if input_data_url:
+        manifest["source"] = input_data_url
+        try:
+            versions = s3_versions(input_data_url)
+        except Exception as error:  # botocore's errors; boto3 may be missing outside SageMaker
+            manifest["s3_versions_error"] = f"{type(error).__name__}: {error}"
+        else:
+            for entry in files:
+                if entry["name"] in versions:
+                    entry["s3_version_id"] = versions[entry["name"]]
+    return manifest

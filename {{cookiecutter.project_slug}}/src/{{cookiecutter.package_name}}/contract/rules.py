@@ -1,0 +1,145 @@
+"""The data contract's rules as every refusal names them: one line a broken rule, e.g.
+`column 'mean_radius' breaks rule 'min >= 0': 3 of 569 rows, first at row 17 (value -1.0); ...`.
+
+Both ways of checking rows build their lines here, so a rule reads the same wherever it is
+broken: validate.py on a DataFrame (preprocess, predict, drift, infer_schema) and the server's
+numpy path (serve/scoring.py), which checks a request in well under a millisecond. Standard
+library only: every server worker imports it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .schema import Column
+
+
+class DataValidationError(ValueError):
+    """The data does not meet the schema; the message has one line for each broken rule."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of a column, as messages name it, and what to do when values break it."""
+
+    kind: str  # "type", "min", "max", "allowed", "missing" or "target": what the check tests
+    name: str  # as the message quotes it, e.g. "min >= 0"
+    remedy: str = ""
+
+    def line(self, column: str, count: int, total: int, row: int, value: Any) -> str:
+        """The message of `count` of `total` rows breaking the rule, the first at `row` (from 1)
+        with `value` (None or NaN: missing)."""
+        return (
+            f"column '{column}' breaks rule '{self.name}': {count} of {total} rows, "
+            f"first at row {row} (value {shown(value)})"
+            + (f"; {self.remedy}" if self.remedy else "")
+        )
+
+
+def fmt(value: float) -> str:
+    """A schema bound as written in the JSON (0, not 0.0)."""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def shown(value: Any) -> str:
+    """A value as a message shows it: `missing`, or the plain Python value's repr (numpy scalars
+    print as np.float64(...) otherwise)."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "missing"
+    return repr(value)
+
+
+def type_rule(column: Column, source: str) -> Rule:
+    """A value of a number or integer column that is no such number (shown as the file has it:
+    text such as 'abc' is the usual culprit)."""
+    remedy = f'fix the values, or declare the column "type": "category" in {source}'
+    return Rule("type", f"type {column.type}", remedy)
+
+
+def value_rules(column: Column, source: str) -> list[Rule]:
+    """The rules on a column's present values that the schema declares, in the order messages
+    list them: min, max, allowed values."""
+    rules = []
+    if column.min is not None:
+        remedy = f'fix the values, or lower "min" in {source}'
+        rules.append(Rule("min", f"min >= {fmt(column.min)}", remedy))
+    if column.max is not None:
+        remedy = f'fix the values, or raise "max" in {source}'
+        rules.append(Rule("max", f"max <= {fmt(column.max)}", remedy))
+    if column.allowed_values is not None:
+        category = column.type == "category"
+        shown_values = [str(v) if category else fmt(v) for v in column.allowed_values]
+        remedy = f'fix the values, or add them to "allowed_values" in {source}'
+        rules.append(Rule("allowed", f"allowed values [{', '.join(shown_values)}]", remedy))
+    return rules
+
+
+def missing_rule(column: Column, source: str) -> Rule:
+    """More missing values than the column's max_missing_fraction of a data set."""
+    remedy = f'fill the values in, or raise "max_missing_fraction" in {source}'
+    return Rule("missing", f"missing fraction <= {fmt(column.max_missing_fraction)}", remedy)
+
+
+def target_missing_rule(source: str) -> Rule:
+    remedy = (
+        f'fill them in, or set "drop_rows_with_missing_target": true in {source} to drop those rows'
+    )
+    return Rule("target", "target not missing", remedy)
+
+
+BINARY_TARGET = Rule(
+    "target",
+    "binary target in {0, 1}",
+    "map the labels to 0 and 1, or declare the target a category with its two labels "
+    "as allowed_values and a positive_class",
+)
+
+
+def required(name: str, source: str) -> str:
+    """A declared column absent from the data (or from every instance of a request)."""
+    return (
+        f"column '{name}' breaks rule 'required': it is declared in {source} "
+        "but absent from the data; add it to the data or remove it from the schema"
+    )
+
+
+def declared(name: str, source: str) -> str:
+    """A column of the data that the schema does not declare."""
+    return (
+        f"column '{name}' breaks rule 'declared': it is in the data but not in {source}; "
+        "declare it in the schema or remove it from the data"
+    )
+
+
+def two_classes(name: str, count: int, label: float) -> str:
+    return (
+        f"column '{name}' breaks rule 'at least 2 classes': "
+        f"all {count} rows are {fmt(label)}; a classifier needs both"
+    )
+
+
+def enough_rows(min_rows: int, rows: int) -> str:
+    return (
+        f"the data breaks rule 'at least {min_rows} rows': it has {rows}; "
+        "add rows, or lower --min-rows (MIN_ROWS in config.py)"
+    )
+
+
+def target_varies(name: str, count: int, value: float) -> str:
+    return (
+        f"column '{name}' breaks rule 'target varies': all {count} rows are "
+        f"{fmt(value)}, so a model learns nothing; check that it is the right "
+        "column and the export kept its values"
+    )
+
+
+def class_count(name: str, min_count: int, label: float, count: int, total: int) -> str:
+    return (
+        f"column '{name}' breaks rule 'at least {min_count} rows of "
+        f"each class': class {fmt(label)} has {count} of {total} rows; add rows "
+        "of that class, or lower --min-class-count (MIN_CLASS_COUNT in config.py)"
+    )

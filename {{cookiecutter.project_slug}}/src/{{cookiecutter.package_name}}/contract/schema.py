@@ -1,0 +1,216 @@
+"""The schema: the data contract's JSON form, parsed into the rules every check enforces.
+
+A schema names the target and declares every column (type number, integer or category; min, max,
+allowed_values, max_missing_fraction), the problem type and, for a text target, the positive
+class. parse_schema refuses anything the rules could not enforce, with one line naming the key.
+Standard library only: the server, the steps and the tools all read the schema through it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROBLEM_TYPES = ("binary_classification", "regression")
+# "category": text labels (or codes) with no order; train.py gives XGBoost their categories.
+COLUMN_TYPES = ("number", "integer", "category")
+SCHEMA_KEYS = frozenset(
+    {
+        "dataset",
+        "description",
+        "source",
+        "data",
+        "problem_type",
+        "target",
+        "positive_class",
+        "drop_rows_with_missing_target",
+        "columns",
+    }
+)
+COLUMN_KEYS = frozenset(
+    {"name", "type", "description", "min", "max", "allowed_values", "max_missing_fraction"}
+)
+
+
+class SchemaError(ValueError):
+    """The schema file itself is malformed."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One declared column: the rules its values must meet."""
+
+    name: str
+    type: str
+    min: float | None = None
+    max: float | None = None
+    allowed_values: tuple[float, ...] | tuple[str, ...] | None = None
+    max_missing_fraction: float = 0.0
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The data contract: the target and every column, in the order the splits are written."""
+
+    target: str
+    columns: tuple[Column, ...]
+    problem_type: str | None = None
+    source: str = "the schema"
+    # The target label that becomes 1 (binary classification); None for a 0/1 target.
+    positive_class: str | None = None
+    # Drop rows whose target is missing (and say how many) instead of refusing the data.
+    drop_rows_with_missing_target: bool = False
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    @property
+    def features(self) -> list[str]:
+        return [name for name in self.names if name != self.target]
+
+    @property
+    def categories(self) -> list[str]:
+        """The feature columns of type category."""
+        return [c.name for c in self.columns if c.type == "category" and c.name != self.target]
+
+    def column(self, name: str) -> Column:
+        return self.columns[self.names.index(name)]
+
+    @property
+    def labels(self) -> tuple[str, str] | None:
+        """(negative, positive) labels of a text binary target; None for a 0/1 target."""
+        target = self.column(self.target)
+        if self.positive_class is None or target.allowed_values is None:
+            return None
+        negative = next(str(v) for v in target.allowed_values if v != self.positive_class)
+        return negative, self.positive_class
+
+
+def _schema_file(path: Path) -> Path:
+    """The schema JSON: the path itself, or the one JSON file in a folder (a processing input)."""
+    if path.is_dir():
+        candidates = sorted(path.glob("*.json"))
+        if len(candidates) != 1:
+            found = len(candidates)
+            raise SchemaError(f"expected exactly one JSON schema in {path}, found {found}")
+        return candidates[0]
+    if not path.is_file():
+        raise SchemaError(f"schema {path} does not exist")
+    return path
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SchemaError(f"{what} must be a number, got {value!r}")
+    return value
+
+
+def _parse_column(raw: Any, source: str) -> Column:
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+        raise SchemaError(f"{source}: every column must be an object with a 'name', got {raw!r}")
+    name = raw["name"]
+    where = f"{source}: column '{name}'"
+    unknown = sorted(set(raw) - COLUMN_KEYS)
+    if unknown:
+        raise SchemaError(f"{where} has unknown keys {unknown}; allowed: {sorted(COLUMN_KEYS)}")
+    kind = raw.get("type")
+    if kind not in COLUMN_TYPES:
+        raise SchemaError(
+            f"{where}: type must be one of {list(COLUMN_TYPES)}, got {kind!r} "
+            '(text labels are "category")'
+        )
+    if kind == "category" and ("min" in raw or "max" in raw):
+        raise SchemaError(f"{where}: a category has no min or max; list allowed_values instead")
+    low = _number(raw["min"], f"{where}: min") if "min" in raw else None
+    high = _number(raw["max"], f"{where}: max") if "max" in raw else None
+    if low is not None and high is not None and low > high:
+        raise SchemaError(f"{where}: min {low} is greater than max {high}")
+    allowed = raw.get("allowed_values")
+    if allowed is not None:
+        if not isinstance(allowed, list) or not allowed:
+            raise SchemaError(f"{where}: allowed_values must be a non-empty list")
+        if kind == "category":
+            if not all(isinstance(value, str) and value.strip() for value in allowed):
+                raise SchemaError(f"{where}: allowed_values of a category must be non-empty text")
+            allowed = tuple(value.strip() for value in allowed)
+        else:
+            allowed = tuple(_number(value, f"{where}: allowed value") for value in allowed)
+    missing = _number(raw.get("max_missing_fraction", 0), f"{where}: max_missing_fraction")
+    if not 0 <= missing <= 1:
+        raise SchemaError(f"{where}: max_missing_fraction must be between 0 and 1")
+    return Column(name, raw["type"], low, high, allowed, missing)
+
+
+def parse_schema(raw: Any, source: str = "the schema") -> Schema:
+    """Build a Schema from its JSON form, rejecting anything the rules cannot enforce."""
+    if not isinstance(raw, dict):
+        raise SchemaError(f"{source}: the schema must be a JSON object")
+    unknown = sorted(set(raw) - SCHEMA_KEYS)
+    if unknown:
+        raise SchemaError(f"{source} has unknown keys {unknown}; allowed: {sorted(SCHEMA_KEYS)}")
+    if not isinstance(raw.get("columns"), list) or not raw["columns"]:
+        raise SchemaError(f"{source}: 'columns' must be a non-empty list")
+    columns = [_parse_column(column, source) for column in raw["columns"]]
+    names = [column.name for column in columns]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise SchemaError(f"{source}: columns declared twice: {duplicates}")
+    target = raw.get("target")
+    if target not in names:
+        raise SchemaError(f"{source}: the target {target!r} is not a declared column")
+    if len(columns) < 2:
+        raise SchemaError(f"{source}: declare at least one feature besides the target")
+    problem_type = raw.get("problem_type")
+    if problem_type is not None and problem_type not in PROBLEM_TYPES:
+        raise SchemaError(f"{source}: problem_type must be one of {list(PROBLEM_TYPES)}")
+    drop = raw.get("drop_rows_with_missing_target", False)
+    if not isinstance(drop, bool):
+        raise SchemaError(f"{source}: drop_rows_with_missing_target must be true or false")
+    label = columns[names.index(target)]
+    # A model cannot learn from a row without a label: such rows are refused or dropped.
+    if label.max_missing_fraction:
+        raise SchemaError(
+            f"{source}: the target '{target}' cannot allow missing values; set "
+            '"drop_rows_with_missing_target": true to drop such rows instead'
+        )
+    positive = _positive_class(raw, label, problem_type, source)
+    # The target goes first: the convention every later step relies on.
+    ordered = [label] + [c for c in columns if c.name != target]
+    return Schema(target, tuple(ordered), problem_type, source, positive, drop, raw)
+
+
+def _positive_class(raw: dict, label: Column, problem_type: str | None, source: str) -> str | None:
+    """The label that becomes 1: required for a category target of binary classification."""
+    positive = raw.get("positive_class")
+    if label.type != "category":
+        if positive is not None:
+            raise SchemaError(
+                f"{source}: positive_class applies to a category target only; "
+                f"'{label.name}' is {label.type} (1 is the positive class)"
+            )
+        return None
+    if problem_type == "regression":
+        raise SchemaError(
+            f"{source}: a regression target must be a number; '{label.name}' is a category"
+        )
+    labels = label.allowed_values or ()
+    if len(labels) != 2 or positive not in labels:
+        raise SchemaError(
+            f"{source}: the category target '{label.name}' needs allowed_values with exactly two "
+            f"labels and a positive_class among them, got {list(labels)} and {positive!r}"
+        )
+    return positive
+
+
+def load_schema(path: str | Path) -> Schema:
+    """Read the schema from a JSON file, or from a folder that holds exactly one."""
+    schema_file = _schema_file(Path(path))
+    try:
+        raw = json.loads(schema_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise SchemaError(f"{schema_file.name} is not valid JSON: {error}") from error
+    return parse_schema(raw, schema_file.name)

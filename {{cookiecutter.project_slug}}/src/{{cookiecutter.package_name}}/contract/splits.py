@@ -1,0 +1,62 @@
+"""The splits as the steps hand them on: <split>/<split>.csv with a header row and the target
+first (encoded as the model learns it), and the schema beside each as schema.json, which names
+the category columns for train, evaluate and the local twins.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .schema import Schema
+
+SPLITS = ("train", "validation", "test")
+SCHEMA_FILE = "schema.json"
+
+
+def write_splits(
+    splits: dict[str, pd.DataFrame], output_dir: str | Path, schema: Schema | None = None
+) -> dict[str, Path]:
+    """Write <output_dir>/<split>/<split>.csv with a header row, and the schema beside it (so
+    that train, evaluate and explain know the category columns); one folder per pipeline output."""
+    paths = {}
+    for name, frame in splits.items():
+        path = Path(output_dir) / name / f"{name}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(path, index=False)
+        if schema is not None:
+            (path.parent / SCHEMA_FILE).write_text(json.dumps(schema.raw, indent=2) + "\n")
+        paths[name] = path
+    return paths
+
+
+def category_columns(split: Path) -> list[str]:
+    """The category feature columns named by the schema.json that preprocess wrote beside the
+    split (a folder, or a CSV file in it)."""
+    path = (split if split.is_dir() else split.parent) / SCHEMA_FILE
+    if not path.is_file():
+        return []
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        column["name"]
+        for column in schema["columns"]
+        if column.get("type") == "category" and column["name"] != schema.get("target")
+    ]
+
+
+def read_split(path: str | Path) -> tuple[pd.DataFrame, pd.Series]:
+    """Features and target of a split: a CSV file, or every *.csv in a folder (a channel).
+
+    Category columns are read as text (a code such as 0042 stays "0042") and returned as text.
+    """
+    path = Path(path)
+    files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+    if not files or not files[0].is_file():
+        raise FileNotFoundError(f"no CSV files found at {path}")
+    text = dict.fromkeys(category_columns(files[0]), str)
+    data = pd.concat([pd.read_csv(file, dtype=text) for file in files], ignore_index=True)
+    if data.empty or data.shape[1] < 2:
+        raise ValueError(f"{path}: need rows with a target and at least one feature")
+    return data.iloc[:, 1:], data.iloc[:, 0]
