@@ -9,10 +9,10 @@
 
 No scikit-learn here: only preprocess's split needs it, and the serving image leaves it out.
 
-The rules are hand-written rather than declared in a validation library such as pandera: its
-checks report failures as a table of cases, not as these one-line messages with the first row
-and a remedy, and it adds its own dependencies (typeguard, pydantic...) and import time to every
-image; see bench/contract_bench.py for the measurement.
+The rules are hand-written, not declared in pandera: measured (bench/contract_bench.py, 100k rows
+x 31 columns) pandera 0.35 validated in 1.0-1.5 s against 0.6-0.9 s here, reports a JSON report
+of failure cases instead of one line a rule with its count, first row and remedy, and would add
+about 11 MB (pydantic, typeguard...) and 0.4 s of import to every image and server worker.
 """
 
 from .csv_reader import data_files, read_data
