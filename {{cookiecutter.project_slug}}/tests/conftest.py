@@ -26,7 +26,7 @@ import yaml
 from pipeline_support import all_steps
 from sklearn.datasets import make_classification, make_regression
 
-from {{ cookiecutter.package_name }} import config, local
+from {{ cookiecutter.package_name }} import config, contract, local, model_io
 from {{ cookiecutter.package_name }}.steps import preprocess, train
 
 PROBLEM_TYPES = ("binary_classification", "regression")
@@ -109,7 +109,7 @@ def _number_text(value: float, integer: bool) -> str:
     return str(int(value)) if integer else repr(float(value))
 
 
-def _value_range(column: preprocess.Column) -> tuple[float, float]:
+def _value_range(column: contract.Column) -> tuple[float, float]:
     low = column.min if column.min is not None else None
     high = column.max if column.max is not None else None
     if low is None and high is None:
@@ -124,7 +124,7 @@ def _value_range(column: preprocess.Column) -> tuple[float, float]:
 
 
 def rows_from_schema(
-    schema: preprocess.Schema, rows: int = 20, seed: int = 0, with_target: bool = True
+    schema: contract.Schema, rows: int = 20, seed: int = 0, with_target: bool = True
 ) -> pd.DataFrame:
     """Rows that meet the schema, as text (the way preprocess reads a file), target first: each
     value drawn from the column's allowed values or range; a binary target alternates its two
@@ -239,7 +239,7 @@ def pipeline_cli(emulated_aws: None) -> ModuleType:
 def configured(local_run: LocalRun) -> Project:
     """The configured data set, its splits and its model, from the local run."""
     output_dir = local_run.output_dir
-    assert (output_dir / "model" / train.MODEL_FILE).is_file(), local_run.out
+    assert (output_dir / "model" / model_io.MODEL_FILE).is_file(), local_run.out
     return Project(
         config.DATA,
         config.SCHEMA,
@@ -250,14 +250,14 @@ def configured(local_run: LocalRun) -> Project:
 
 
 @pytest.fixture(scope="session")
-def configured_schema() -> preprocess.Schema:
-    return preprocess.load_schema(config.SCHEMA)
+def configured_schema() -> contract.Schema:
+    return contract.load_schema(config.SCHEMA)
 
 
 @pytest.fixture(scope="session")
 def configured_data() -> pd.DataFrame:
     """The configured data file as preprocess reads it: every value as text."""
-    return preprocess.read_data(config.DATA)
+    return contract.read_data(config.DATA)
 
 
 @pytest.fixture(scope="session")

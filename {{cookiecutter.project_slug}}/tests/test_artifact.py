@@ -11,10 +11,10 @@ Its rules are replicated here as that container applies them:
 - the booster predicts that matrix with validate_features=False.
 
 So a client sends the feature columns in the model's order, a category column as its code (the
-index of the value in the categories stored in the model, `train.categories`) and a missing value
+index of the value in the categories stored in the model, `model_io.categories`) and a missing value
 empty. XGBoost 3.2 predicts a categorical model from such codes in a plain float matrix, which the
 mixed data sets (text categories, missing values) check. Text categories need the encoding of
-train.encode, which the container lacks: the project's own inference image serves them.
+model_io.encode, which the container lacks: the project's own inference image serves them.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
-from {{ cookiecutter.package_name }}.steps import train
+from {{ cookiecutter.package_name }} import contract, model_io
 
 
 def served_files(model_dir: Path) -> list[Path]:
@@ -97,13 +97,14 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*Unknown file format.*UBJSON:Us
 
 def assert_served_like_train_predicts(model_dir: Path, test_split: Path) -> None:
     files = served_files(model_dir)
-    assert [path.name for path in files] == [train.MODEL_FILE]  # one model, not an ensemble
+    assert [path.name for path in files] == [model_io.MODEL_FILE]  # one model, not an ensemble
     served = container_load(files[0])
-    booster, metadata = train.load_model(model_dir)
-    features, _ = train.read_split(test_split)
-    body = request_body(features, train.categories(booster), metadata["feature_names"])
+    booster, metadata = model_io.load_model(model_dir)
+    features, _ = contract.read_split(test_split)
+    body = request_body(features, model_io.categories(booster), metadata["feature_names"])
     predictions = served.predict(csv_to_dmatrix(body), validate_features=False)
-    np.testing.assert_allclose(predictions, train.predict(booster, features), rtol=1e-6, atol=1e-7)
+    expected = model_io.predict(booster, features)
+    np.testing.assert_allclose(predictions, expected, rtol=1e-6, atol=1e-7)
 
 
 def test_the_configured_model_is_served_as_train_predicts_it(configured):
@@ -115,15 +116,15 @@ def test_category_codes_and_missing_values_are_served_as_train_predicts_them(
     problem_type: str, mixed_project
 ):
     project = mixed_project(problem_type)
-    booster, _ = train.load_model(project.model)
-    assert train.categories(booster)  # the model has category features to serve
+    booster, _ = model_io.load_model(project.model)
+    assert model_io.categories(booster)  # the model has category features to serve
     assert_served_like_train_predicts(project.model, project.splits / "test")
 
 
 def test_the_metadata_travels_inside_the_one_model_file(configured):
-    served = container_load(configured.model / train.MODEL_FILE)
-    metadata = train.read_metadata(served)
-    _, loaded = train.load_model(configured.model)
+    served = container_load(configured.model / model_io.MODEL_FILE)
+    metadata = model_io.read_metadata(served)
+    _, loaded = model_io.load_model(configured.model)
     assert metadata == loaded
     assert metadata["feature_names"] == served.feature_names
     assert metadata["xgboost_version"] == xgb.__version__

@@ -1,5 +1,7 @@
-"""The data-quality baseline step profiles the features into Model Monitor baseline files: on the
-train split of the configured data set, and on small frames with every kind of column."""
+"""The baselines: the BaselineData step writes the features as Model Monitor's analyzer reads them;
+the local twins profile the features (twins/data_quality.py) and the predictions
+(twins/model_quality.py) into Model Monitor's baseline files: on the configured data set, and on
+small frames with every kind of column."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.steps import baseline
+from {{ cookiecutter.package_name }} import metrics
+from {{ cookiecutter.package_name }}.steps import baseline, evaluate
+from {{ cookiecutter.package_name }}.twins import data_quality, model_quality
 
 MONITORED_TYPES = {"Integral", "Fractional", "String", "Unknown"}
 
@@ -19,12 +23,12 @@ MONITORED_TYPES = {"Integral", "Fractional", "String", "Unknown"}
 @pytest.fixture(scope="module")
 def train_split(configured) -> pd.DataFrame:
     """The train split of the configured data set, as the step reads it: text, target first."""
-    return baseline.read_csv_dir(configured.splits / "train")
+    return data_quality.read_csv_dir(configured.splits / "train")
 
 
 @pytest.fixture(scope="module")
 def train_baseline(train_split: pd.DataFrame) -> tuple[dict, dict]:
-    return baseline.profile(train_split)
+    return data_quality.profile(train_split)
 
 
 @pytest.fixture
@@ -90,7 +94,7 @@ def test_buckets_partition_the_range_and_count_every_value(train_baseline):
         stats = feature["numerical_statistics"]
         kll = stats["distribution"]["kll"]
         buckets = kll["buckets"]
-        assert len(buckets) == baseline.NUM_BUCKETS
+        assert len(buckets) == data_quality.NUM_BUCKETS
         assert sum(b["count"] for b in buckets) == stats["common"]["num_present"]
         assert buckets[0]["lower_bound"] == stats["min"]
         assert buckets[-1]["upper_bound"] == pytest.approx(stats["max"])
@@ -124,48 +128,48 @@ def test_constraints_follow_the_statistics(train_split, train_baseline):
 
 def test_small_column_sketch_keeps_every_value_on_level_0():
     values = np.array([3.0, -1.0, 2.5, 2.5, 10.0])
-    assert baseline.kll_sketch(values)["data"] == [[-1.0, 2.5, 2.5, 3.0, 10.0]]
+    assert data_quality.kll_sketch(values)["data"] == [[-1.0, 2.5, 2.5, 3.0, 10.0]]
 
 
 def test_bucket_counts_match_a_numpy_histogram():
     values = np.array([0.0, 1.0, 1.0, 2.5, 3.0, 9.0, 10.0, 10.0])
-    buckets = baseline.kll_buckets(values)
-    counts, edges = np.histogram(values, bins=baseline.NUM_BUCKETS)
+    buckets = data_quality.kll_buckets(values)
+    counts, edges = np.histogram(values, bins=data_quality.NUM_BUCKETS)
     assert [b["count"] for b in buckets] == counts.tolist()
     assert [b["lower_bound"] for b in buckets] == pytest.approx(edges[:-1].tolist())
 
 
 def test_constant_column_puts_every_value_in_the_last_bucket():
-    buckets = baseline.kll_buckets(np.full(5, 4.0))
+    buckets = data_quality.kll_buckets(np.full(5, 4.0))
     assert [b["count"] for b in buckets] == [0.0] * 9 + [5.0]
     assert all(b["lower_bound"] == b["upper_bound"] == 4.0 for b in buckets)
 
 
 def test_large_column_sketch_keeps_the_total_weight():
     values = np.arange(10_000, dtype=float)
-    sketch = baseline.kll_sketch(values)
+    sketch = data_quality.kll_sketch(values)
     weight = sum(len(items) * 2**level for level, items in enumerate(sketch["data"]))
     assert weight == pytest.approx(len(values), rel=0.01)
-    assert len(sketch["data"][-1]) <= baseline.KLL_K
+    assert len(sketch["data"][-1]) <= data_quality.KLL_K
 
 
 def test_inferred_types(mixed):
-    statistics, constraints = baseline.profile(mixed)
+    statistics, constraints = data_quality.profile(mixed)
     expected = {"count": "Integral", "ratio": "Fractional", "colour": "String", "empty": "Unknown"}
     assert {f["name"]: f["inferred_type"] for f in statistics["features"]} == expected
     assert {f["name"]: f["inferred_type"] for f in constraints["features"]} == expected
 
 
 def test_types_are_inferred_from_csv_text_like_the_analyzer():
-    assert baseline.infer_type(pd.Series(["1", "2", "-3"])) == "Integral"
-    assert baseline.infer_type(pd.Series(["1", "2.5", "1e-05"])) == "Fractional"
-    assert baseline.infer_type(pd.Series(["1", "two"])) == "String"
-    assert baseline.infer_type(pd.Series(["true", "false"])) == "String"
-    assert baseline.infer_type(pd.Series([None, None], dtype=object)) == "Unknown"
+    assert data_quality.infer_type(pd.Series(["1", "2", "-3"])) == "Integral"
+    assert data_quality.infer_type(pd.Series(["1", "2.5", "1e-05"])) == "Fractional"
+    assert data_quality.infer_type(pd.Series(["1", "two"])) == "String"
+    assert data_quality.infer_type(pd.Series(["true", "false"])) == "String"
+    assert data_quality.infer_type(pd.Series([None, None], dtype=object)) == "Unknown"
 
 
 def test_missing_values_are_counted(mixed):
-    statistics, _ = baseline.profile(mixed)
+    statistics, _ = data_quality.profile(mixed)
     features = by_name(statistics)
     ratio = features["ratio"]["numerical_statistics"]
     assert ratio["common"] == {"num_present": 6, "num_missing": 2}
@@ -178,7 +182,7 @@ def test_missing_values_are_counted(mixed):
 
 
 def test_string_statistics(mixed):
-    statistics, _ = baseline.profile(mixed)
+    statistics, _ = data_quality.profile(mixed)
     colour = by_name(statistics)["colour"]["string_statistics"]
     assert colour["distinct_count"] == 2
     assert colour["distribution"]["categorical"]["buckets"] == [
@@ -188,13 +192,13 @@ def test_string_statistics(mixed):
 
 
 def test_a_sample_as_complete_as_the_training_data_keeps_the_completeness_constraint():
-    assert baseline.suggested_completeness(100, 100) == 1.0
-    assert baseline.suggested_completeness(95, 100) == 0.90  # 0.95 - 0.0427
-    assert baseline.suggested_completeness(0, 100) == 0.0
+    assert data_quality.suggested_completeness(100, 100) == 1.0
+    assert data_quality.suggested_completeness(95, 100) == 0.90  # 0.95 - 0.0427
+    assert data_quality.suggested_completeness(0, 100) == 0.0
 
 
 def test_constraints(mixed):
-    _, constraints = baseline.profile(mixed)
+    _, constraints = data_quality.profile(mixed)
     features = by_name(constraints)
     assert features["count"]["completeness"] == 1.0
     # Deequ's bound, p - 1.96 * sqrt(p (1 - p) / n) rounded down: 6/8 -> 0.449, 7/8 -> 0.645.
@@ -209,7 +213,7 @@ def test_constraints(mixed):
 
 def test_unique_strings_get_no_domain():
     data = pd.DataFrame({"label": [0, 1, 0], "id": ["a", "b", "c"]})
-    _, constraints = baseline.profile(data)
+    _, constraints = data_quality.profile(data)
     assert "string_constraints" not in constraints["features"][0]
 
 
@@ -228,9 +232,9 @@ def test_monitoring_config_has_the_documented_shape(train_baseline):
 
 def test_a_feature_and_the_target_alone_are_required():
     with pytest.raises(ValueError, match="at least one feature"):
-        baseline.profile(pd.DataFrame({"label": [0, 1]}))
+        data_quality.profile(pd.DataFrame({"label": [0, 1]}))
     with pytest.raises(ValueError, match="no rows"):
-        baseline.profile(pd.DataFrame({"label": [], "x": []}))
+        data_quality.profile(pd.DataFrame({"label": [], "x": []}))
 
 
 def test_main_writes_both_files_from_a_folder(tmp_path: Path, train_split: pd.DataFrame):
@@ -242,7 +246,7 @@ def test_main_writes_both_files_from_a_folder(tmp_path: Path, train_split: pd.Da
     train_split.iloc[half:].to_csv(train / "part-2.csv", index=False)
     output = tmp_path / "baseline"
 
-    assert baseline.main(["--input-dir", str(train), "--output-dir", str(output)]) == 0
+    assert data_quality.main(["--input-dir", str(train), "--output-dir", str(output)]) == 0
 
     statistics = json.loads((output / "statistics.json").read_text(encoding="utf-8"))
     constraints = json.loads((output / "constraints.json").read_text(encoding="utf-8"))
@@ -251,7 +255,7 @@ def test_main_writes_both_files_from_a_folder(tmp_path: Path, train_split: pd.Da
     assert [f["name"] for f in statistics["features"]] == list(train_split.columns[1:])
     assert set(constraints) == {"version", "features", "monitoring_config"}
     # The same profile as of the whole data at once (JSON turns the KLL tuples into lists).
-    whole = json.loads(json.dumps(baseline.profile(train_split)))
+    whole = json.loads(json.dumps(data_quality.profile(train_split)))
     assert [statistics, constraints] == whole
 
 
@@ -260,7 +264,7 @@ def test_main_reads_types_from_the_csv_text(tmp_path: Path):
     train.mkdir()
     (train / "train.csv").write_text("y,n,x,c\n1,3,0.5,a\n0,,1.0,b\n1,4,,a\n", encoding="utf-8")
     output = tmp_path / "baseline"
-    baseline.main(["--input-dir", str(train), "--output-dir", str(output)])
+    data_quality.main(["--input-dir", str(train), "--output-dir", str(output)])
     statistics = json.loads((output / "statistics.json").read_text(encoding="utf-8"))
     types = {f["name"]: f["inferred_type"] for f in statistics["features"]}
     assert types == {"n": "Integral", "x": "Fractional", "c": "String"}
@@ -271,7 +275,7 @@ def test_main_reads_types_from_the_csv_text(tmp_path: Path):
 
 def test_main_fails_clearly_without_csv(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match=r"no \*\.csv file"):
-        baseline.main(["--input-dir", str(tmp_path), "--output-dir", str(tmp_path / "out")])
+        data_quality.main(["--input-dir", str(tmp_path), "--output-dir", str(tmp_path / "out")])
 
 
 # The documented structure of Model Monitor's data-quality baseline files (developer guide,
@@ -354,7 +358,7 @@ def keys(node: object) -> object:
 def test_files_have_the_structure_of_model_monitors_documented_files():
     """A numeric and a string feature give exactly the documented keys, with the same types."""
     data = pd.DataFrame({"y": [0, 1, 0], "x": ["0.5", "1.0", "1.5"], "c": ["a", "a", "b"]})
-    statistics, constraints = json.loads(json.dumps(baseline.profile(data)))
+    statistics, constraints = json.loads(json.dumps(data_quality.profile(data)))
     assert keys({**statistics, "features": []}) == keys(
         {**MODEL_MONITOR_STATISTICS, "features": []}
     )
@@ -383,3 +387,77 @@ def test_dataset_dir_writes_the_features_as_the_endpoint_receives_them(tmp_path:
     text = (dataset / baseline.DATASET_FILE).read_text(encoding="utf-8")
     assert text.splitlines() == ["3,007", ",x", "4.5,"]
     assert not (dataset / "statistics.json").exists()
+
+
+# --- the model-quality twin ------------------------------------------------------------------
+
+# The documented structure of Model Monitor's model-quality baseline files (developer guide,
+# "Model quality metrics and Amazon CloudWatch monitoring" and "Create a model quality
+# baseline"): a constraints section per problem type, each metric with a threshold and an
+# operator; statistics with the dataset's size and the metrics' values.
+MODEL_QUALITY_CONSTRAINTS = {
+    "binary_classification": (
+        "binary_classification_constraints",
+        {"recall", "precision", "accuracy", "auc", "f1"},
+    ),
+    "regression": ("regression_constraints", {"mae", "mse", "rmse", "r2"}),
+}
+OPERATORS = {"LessThanThreshold", "GreaterThanThreshold"}
+
+
+def predictions(problem_type: str, rows: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and a model's scores of them: right more often than not."""
+    rng = np.random.default_rng(0)
+    if problem_type == "binary_classification":
+        y_true = rng.integers(0, 2, rows)
+        return y_true, np.clip(0.6 * y_true + rng.uniform(0, 0.5, rows), 0, 1)
+    y_true = rng.normal(50, 10, rows)
+    return y_true, y_true + rng.normal(0, 5, rows)
+
+
+@pytest.mark.parametrize("problem_type", ["binary_classification", "regression"])
+def test_local_model_quality_baseline_has_model_monitors_structure(
+    problem_type: str, tmp_path: Path
+):
+    """From evaluate's predictions.csv, as the analyzer reads it in AWS: the metrics evaluate
+    computes, and a constraint on each."""
+    y_true, scores = predictions(problem_type)
+    folder = tmp_path / "predictions"
+    folder.mkdir()
+    frame = evaluate.predictions_frame(y_true, scores, problem_type)
+    frame.to_csv(folder / evaluate.PREDICTIONS_FILE, index=False)
+    output = tmp_path / "model-quality"
+    argv = ["--predictions-dir", str(folder), "--output-dir", str(output)]
+    assert model_quality.main([*argv, "--problem-type", problem_type]) == 0
+
+    statistics = json.loads((output / "statistics.json").read_text(encoding="utf-8"))
+    constraints = json.loads((output / "constraints.json").read_text(encoding="utf-8"))
+    report = json.loads(json.dumps(metrics.metrics_report(y_true, scores, problem_type)))
+    (section,) = report  # binary_classification_metrics or regression_metrics
+    assert set(statistics) == {"version", "dataset", section}
+    assert statistics["version"] == constraints["version"] == 0.0
+    assert statistics["dataset"]["item_count"] == len(y_true)
+    assert statistics[section] == report[section]  # the same metrics as evaluation.json
+
+    name, required = MODEL_QUALITY_CONSTRAINTS[problem_type]
+    assert set(constraints) == {"version", name}
+    checked = constraints[name]
+    assert required <= set(checked)
+    for metric, constraint in checked.items():
+        assert set(constraint) == {"threshold", "comparison_operator"}, metric
+        assert constraint["comparison_operator"] in OPERATORS, metric
+        # The baseline's own value: a worse value on new data is a violation.
+        assert constraint["threshold"] == statistics[section][metric]["value"], metric
+    headline = metrics.HEADLINE_METRICS[problem_type]
+    assert checked[headline]["comparison_operator"] == "LessThanThreshold"
+    error = "rmse" if problem_type == "regression" else "false_positive_rate"
+    assert checked[error]["comparison_operator"] == "GreaterThanThreshold"
+
+
+def test_local_run_model_quality_statistics_are_the_evaluations_metrics(local_run):
+    """Read back from predictions.csv, the scores give exactly evaluate's numbers."""
+    evaluation = json.loads((local_run.output_dir / "evaluation" / "evaluation.json").read_text())
+    folder = local_run.output_dir / "model-quality"
+    statistics = json.loads((folder / "statistics.json").read_text(encoding="utf-8"))
+    section = next(iter(evaluation))
+    assert statistics[section] == evaluation[section]

@@ -27,10 +27,9 @@ from botocore.response import StreamingBody
 from conftest import load_cloudformation, resources
 from test_serve import call, csv_body, free_port, serve_command, wait_for_ping
 
-from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }} import config, contract
 from {{ cookiecutter.package_name }}.deploy import batch
 from {{ cookiecutter.package_name }}.serve import scoring
-from {{ cookiecutter.package_name }}.steps import preprocess
 
 STAGE = config.STAGES[-1]
 ACCOUNT = config.STAGE_ACCOUNTS[STAGE]
@@ -216,7 +215,7 @@ def test_a_payload_of_the_shortest_rows_is_accepted_with_the_jobs_settings(
     environment = job["Environment"]
     assert set(environment) == {scoring.MAX_ROWS_ENV}
 
-    schema = preprocess.load_schema(configured.schema)
+    schema = contract.load_schema(configured.schema)
     lines = csv_body(configured_data[schema.features]).splitlines(keepends=True)
     shortest = min(lines, key=len)
     payload_bytes = job["MaxPayloadInMB"] * 1024 * 1024

@@ -1,6 +1,7 @@
-"""The images of containers/ run what ran here: this Python, the lock's libraries, the same entry
-points. Images are built by CI (buildspecs/build-images.yml); these tests run their commands
-natively, the way SageMaker starts them, and hold their imports against the lock's groups."""
+"""The images of containers/Dockerfile run what ran here: this Python, the lock's libraries, the
+same entry points and code. Images are built by CI (buildspecs/build-images.yml); these tests run
+their commands natively, the way SageMaker starts them (a job from a copy of the code it gets),
+and hold their imports against the lock's groups."""
 
 from __future__ import annotations
 
@@ -17,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }} import config, jobcode
 
 PROJECT = config.PROJECT_DIR
 PACKAGE = config.PACKAGE_DIR
-DOCKERFILES = {"steps": "containers/steps/Dockerfile", "serve": "containers/serve/Dockerfile"}
+DOCKERFILE = PROJECT / "containers" / "Dockerfile"
 STEP_SCRIPTS = sorted(p.name for p in config.STEPS_DIR.glob("*.py") if p.name != "__init__.py")
 
 
@@ -76,11 +77,9 @@ def imported_distributions(files: list[Path]) -> set[str]:
                 continue
             for module, names in modules:
                 top = module.split(".")[0]
-                # A lone step's fallback (`import train`) finds its sibling script.
-                sibling = (path.parent / f"{top}.py").is_file()
                 if top == PACKAGE.name:
                     todo += module_files(PACKAGE.parent, module, names)
-                elif top not in sys.stdlib_module_names and not sibling:
+                elif top not in sys.stdlib_module_names:
                     assert top in by_module, f"{path.name} imports {top}, installed by nothing"
                     distributions |= {canonical(d) for d in by_module[top]}
     return distributions
@@ -90,8 +89,8 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def dockerfile_python(image: str) -> str:
-    text = (PROJECT / DOCKERFILES[image]).read_text()
+def dockerfile_python() -> str:
+    text = DOCKERFILE.read_text()
     minors = set(re.findall(r"^FROM \S+/python:(\d+\.\d+)\.\d+-slim", text, re.MULTILINE))
     assert len(minors) == 1, minors
     return minors.pop()
@@ -106,38 +105,74 @@ def run_natively(args: list[str], cwd: Path, pythonpath: Path) -> subprocess.Com
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("image", DOCKERFILES)
-def test_images_run_this_python(image):
+def test_images_run_this_python():
     this = f"{sys.version_info.major}.{sys.version_info.minor}"
     assert (PROJECT / ".python-version").read_text().strip() == this
-    assert dockerfile_python(image) == this
+    assert dockerfile_python() == this
+
+
+def job_code(script: str, folder: Path) -> Path:
+    """A copy of the code folder a job of `script` gets (jobcode.py), as the pipeline uploads it."""
+    for name, path in jobcode.files(script).items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, folder / name)
+    return folder
 
 
 @pytest.mark.parametrize("script", STEP_SCRIPTS)
-def test_step_script_starts_as_a_lone_script(script, tmp_path):
-    """A processing job runs `python3 /opt/ml/processing/input/code/<script>.py ...` and a
-    training job `python3 train.py ...` in its code folder: the script alone, no package. The
-    steps that load the model find train.py in their `steps` input, on sys.path."""
-    code, steps = tmp_path / "code", tmp_path / "steps"
-    code.mkdir()
-    steps.mkdir()
-    shutil.copy(config.STEPS_DIR / script, code / script)
-    shutil.copy(config.STEPS_DIR / "train.py", steps / "train.py")
+def test_step_script_starts_from_the_code_a_job_gets(script, tmp_path):
+    """A processing job runs `python3 /opt/ml/processing/input/code/<package>/steps/<script>`
+    with its code folder on PYTHONPATH (the pipeline package), a training job `python3
+    <package>/steps/train.py` in that folder (the SDK's driver): here from outside the project,
+    with nothing importable of it but that copy."""
+    code = job_code(script, tmp_path / "code")
+    entry = jobcode.entry_script(script)
     # python3, as the pipeline's processing jobs and the SDK's training driver call it.
-    result = run_natively(["python3", str(code / script), "--help"], code, steps)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("usage:")
+    for command, cwd in (([str(code / entry)], tmp_path), ([entry], code)):
+        result = run_natively(["python3", *command, "--help"], cwd, code)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("usage:")
 
 
 def test_step_scripts_import_only_the_steps_image_libraries():
-    scripts = [config.STEPS_DIR / name for name in STEP_SCRIPTS]
-    missing = imported_distributions(scripts) - lock_closure({"steps"})
+    shipped = [path for script in STEP_SCRIPTS for path in jobcode.files(script).values()]
+    missing = imported_distributions(shipped) - lock_closure({"steps"})
     assert missing == set(), f"not in the steps image: {missing}"
+
+
+# Python that makes scikit-learn unimportable, as in the serving image, which leaves it out.
+WITHOUT_SKLEARN = """
+import sys
+class NoScikitLearn:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "sklearn":
+            raise ModuleNotFoundError(f"No module named {name!r}")
+sys.meta_path.insert(0, NoScikitLearn())
+"""
+
+
+def test_the_contract_imports_no_scikit_learn(tmp_path):
+    """Only preprocess's split needs scikit-learn: the data contract never pulls it in."""
+    code = f"import sys, {PACKAGE.name}.contract\n"
+    code += "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))"
+    result = run_natively(["python3", "-c", code], tmp_path, PACKAGE.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_server_and_predict_work_without_scikit_learn(tmp_path):
+    """xgboost uses scikit-learn when it finds it; the server and predict need it not."""
+    modules = ("serve.app", "serve.__main__", "predict")
+    code = WITHOUT_SKLEARN + "".join(f"import {PACKAGE.name}.{m}\n" for m in modules)
+    code += "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))"
+    result = run_natively(["python3", "-c", code], tmp_path, PACKAGE.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_serve_entry_point_exists_and_imports_only_the_serve_image_libraries():
     # The serve image's ENTRYPOINT: python -m <package>.serve
-    entry = (PROJECT / DOCKERFILES["serve"]).read_text()
+    entry = DOCKERFILE.read_text()
     module = re.search(r'^ENTRYPOINT \["python", "-m", "([\w.]+)"\]', entry, re.MULTILINE)[1]
     spec = importlib.util.find_spec(module)
     assert spec is not None and spec.origin, module
@@ -150,7 +185,7 @@ def test_serve_entry_point_exists_and_imports_only_the_serve_image_libraries():
 def test_serve_entry_point_takes_sagemakers_argument(tmp_path):
     """SageMaker runs `docker run <image> serve`: the ENTRYPOINT plus the word `serve`. Here from
     outside the project, with only the package importable, as the image installs it."""
-    entry = (PROJECT / DOCKERFILES["serve"]).read_text()
+    entry = DOCKERFILE.read_text()
     command = re.search(r"^ENTRYPOINT (\[.*\])$", entry, re.MULTILINE)[1]
     result = run_natively([*ast.literal_eval(command), "serve", "--help"], tmp_path, PACKAGE.parent)
     assert result.returncode == 0, result.stderr

@@ -14,8 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import config, local
-from {{ cookiecutter.package_name }}.steps import preprocess
+from {{ cookiecutter.package_name }} import config, contract, local
 
 NAMES = [column["name"] for column in json.loads(config.SCHEMA.read_text("utf-8"))["columns"]]
 WIDTH = len(NAMES)
@@ -151,8 +150,8 @@ REFUSED = [
 def test_read_data_refuses_a_bad_file_with_one_line(content: bytes, message: str, tmp_path: Path):
     path = tmp_path / "data.csv"
     path.write_bytes(content)
-    with pytest.raises(preprocess.DataValidationError) as error:
-        preprocess.read_data(path)
+    with pytest.raises(contract.DataValidationError) as error:
+        contract.read_data(path)
     assert str(error.value) == message
 
 
@@ -163,7 +162,7 @@ def test_read_data_accepts_a_bom_crlf_quotes_and_blank_lines(tmp_path: Path):
     content = "\ufeff" + quoted.replace("\n", "\r\n\r\n", 1)
     path = tmp_path / "data.csv"
     path.write_bytes(content.encode("utf-8"))
-    data = preprocess.read_data(path)
+    data = contract.read_data(path)
     assert list(data.columns) == NAMES
     assert data.to_numpy().tolist() == [
         [str(row + column) for column in range(WIDTH)] for row in range(3)
@@ -172,7 +171,7 @@ def test_read_data_accepts_a_bom_crlf_quotes_and_blank_lines(tmp_path: Path):
 
 def frame(target: list[float]) -> pd.DataFrame:
     """A frame with the schema's columns: the given target values, made-up features."""
-    schema = preprocess.load_schema(config.SCHEMA)
+    schema = contract.load_schema(config.SCHEMA)
     data = pd.DataFrame({name: range(len(target)) for name in schema.features})
     data.insert(0, schema.target, target)
     return data
@@ -180,18 +179,18 @@ def frame(target: list[float]) -> pd.DataFrame:
 
 def check_rows(target: list[float], problem_type: str, **minimums: int) -> str | None:
     """check_rows' message for a frame with these target values; None when it accepts."""
-    schema = preprocess.load_schema(config.SCHEMA)
+    schema = contract.load_schema(config.SCHEMA)
     try:
-        preprocess.check_rows(frame(target), schema, problem_type, **minimums)
-    except preprocess.DataValidationError as error:
+        contract.check_rows(frame(target), schema, problem_type, **minimums)
+    except contract.DataValidationError as error:
         return str(error)
     return None
 
 
-TARGET = preprocess.load_schema(config.SCHEMA).target
+TARGET = contract.load_schema(config.SCHEMA).target
 
 
-@pytest.mark.parametrize("problem_type", preprocess.PROBLEM_TYPES)
+@pytest.mark.parametrize("problem_type", contract.PROBLEM_TYPES)
 def test_check_rows_refuses_fewer_rows_than_the_minimum_in_one_line(problem_type: str):
     target = [0, 1] * 5
     assert check_rows(target, problem_type, min_rows=10, min_class_count=5) is None

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }} import config, contract
 from {{ cookiecutter.package_name }}.deploy import __main__ as cli
 from {{ cookiecutter.package_name }}.deploy import bootstrap, smoke, stacks
 from {{ cookiecutter.package_name }}.deploy.stage import (
@@ -41,7 +41,6 @@ from {{ cookiecutter.package_name }}.deploy.stage import (
     Stage,
 )
 from {{ cookiecutter.package_name }}.serve import app as serve_app
-from {{ cookiecutter.package_name }}.steps import preprocess
 
 REGION = config.AWS_REGION
 GROUP = config.MODEL_PACKAGE_GROUP
@@ -733,4 +732,4 @@ def test_the_sample_rows_meet_the_schema(configured_schema):
     assert all(len(row) == len(features) for row in rows)
     # preprocess's own validation accepts them, as a file of these rows.
     frame = pd.DataFrame(rows, columns=features, dtype=object)
-    preprocess.validate(frame, configured_schema, config.PROBLEM_TYPE, with_target=False)
+    contract.validate(frame, configured_schema, config.PROBLEM_TYPE, with_target=False)

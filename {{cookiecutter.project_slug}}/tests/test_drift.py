@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import config, drift
+from {{ cookiecutter.package_name }} import config, contract, drift
 
 SHIFT_STD_DEVS = 5
 
@@ -165,15 +165,14 @@ def test_category_columns_unknown_values_and_their_drift(
 ):
     """Categories (the mixed data set of conftest): values outside a String feature's domain
     and a changed value mix are reported on that feature only."""
-    from {{ cookiecutter.package_name }}.steps import baseline as baseline_step
-    from {{ cookiecutter.package_name }}.steps import preprocess
+    from {{ cookiecutter.package_name }}.twins import data_quality
 
     project = mixed_project(problem_type)
     folder = tmp_path / "baseline"
     argv = ["--input-dir", str(project.splits / "train"), "--output-dir", str(folder)]
-    assert baseline_step.main(argv) == 0
+    assert data_quality.main(argv) == 0
     capsys.readouterr()
-    data = preprocess.read_data(project.data)
+    data = contract.read_data(project.data)
     data.loc[data.index[: len(data) * 3 // 10], "plan"] = "enterprise"
     data.to_csv(tmp_path / "plans.csv", index=False)
     output = tmp_path / "constraint_violations.json"

@@ -2,7 +2,7 @@
 the naive baseline, the champion the quality gate compares against (a model folder, the latest
 Approved package of a SageMaker model package group, or the naive baseline standing in), and
 valid PNG plots; it reads the model from a folder or from SageMaker's model.tar.gz and encodes rows
-with train.py's code."""
+with model_io's code."""
 
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ from matplotlib import image
 from moto import mock_aws
 from sklearn import metrics
 
-from {{ cookiecutter.package_name }} import config, local
-from {{ cookiecutter.package_name }}.steps import evaluate, train
+from {{ cookiecutter.package_name }} import config, contract, local, model_io
+from {{ cookiecutter.package_name }} import metrics as model_metrics
+from {{ cookiecutter.package_name }}.steps import evaluate
 
 PROBLEM_TYPES = ("binary_classification", "regression")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -50,7 +51,7 @@ def tiny_model(make_dataset, fit_model, write_csv) -> Callable[..., tuple[Path, 
             "feature_names": list(frame.columns[1:]),
         }
         model_dir = folder / "model"
-        train.save_model(booster, model_dir, metadata)
+        model_io.save_model(booster, model_dir, metadata)
         write_csv(splits["test"], folder / "test", "test.csv")
         return model_dir, folder / "test"
 
@@ -79,9 +80,9 @@ def assert_valid_pngs(folder: Path, names: set[str]) -> None:
 
 def expected_scores(model_dir: Path, test_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     """Labels and model scores computed independently of evaluate.py, by train.py's code."""
-    booster, metadata = train.load_model(model_dir)
-    features, target = train.read_split(test_dir)
-    return target.to_numpy(), train.predict(booster, features[metadata["feature_names"]])
+    booster, metadata = model_io.load_model(model_dir)
+    features, target = contract.read_split(test_dir)
+    return target.to_numpy(), model_io.predict(booster, features[metadata["feature_names"]])
 
 
 def assert_metric_entries(section: dict[str, Any], names: list[str]) -> None:
@@ -141,9 +142,9 @@ def test_standard_deviation_is_measured_from_200_rows():
     rng = np.random.default_rng(0)
     y_true = rng.integers(0, 2, size=400)
     scores = np.clip(y_true * 0.6 + rng.normal(0.2, 0.25, size=400), 0, 1)
-    section = evaluate.classification_metrics(y_true, scores)["binary_classification_metrics"]
+    section = model_metrics.classification_metrics(y_true, scores)["binary_classification_metrics"]
     assert 0 < section["auc"]["standard_deviation"] < 0.1
-    section = evaluate.regression_metrics(y_true[:199], scores[:199])["regression_metrics"]
+    section = model_metrics.regression_metrics(y_true[:199], scores[:199])["regression_metrics"]
     assert section["rmse"]["standard_deviation"] == "NaN"
 
 
@@ -158,16 +159,16 @@ def make_archive(model_dir: Path, archive: Path) -> Path:
 
 def test_model_tar_gz_is_extracted(tmp_path: Path, tiny_model):
     model_dir, test_dir = tiny_model("regression", tmp_path)
-    packed = make_archive(model_dir, tmp_path / "packed" / evaluate.MODEL_ARCHIVE).parent
+    packed = make_archive(model_dir, tmp_path / "packed" / model_io.MODEL_ARCHIVE).parent
     from_archive = run_evaluate(packed, test_dir, tmp_path / "from-archive", "regression")
     from_folder = run_evaluate(model_dir, test_dir, tmp_path / "from-folder", "regression")
     assert from_archive == from_folder
     # Extracted into a temporary folder: the input folder keeps only the archive.
-    assert [path.name for path in packed.iterdir()] == [evaluate.MODEL_ARCHIVE]
+    assert [path.name for path in packed.iterdir()] == [model_io.MODEL_ARCHIVE]
 
 
 def test_archive_members_outside_the_folder_are_refused(tmp_path: Path):
-    archive = tmp_path / "model" / evaluate.MODEL_ARCHIVE
+    archive = tmp_path / "model" / model_io.MODEL_ARCHIVE
     archive.parent.mkdir()
     with tarfile.open(archive, "w:gz") as tar:
         payload = b"not a model"
@@ -176,7 +177,7 @@ def test_archive_members_outside_the_folder_are_refused(tmp_path: Path):
         tar.addfile(member, io.BytesIO(payload))
     (tmp_path / "work").mkdir()
     with pytest.raises(tarfile.FilterError):
-        evaluate.find_model(archive.parent, tmp_path / "work")
+        model_io.find_model(archive.parent, tmp_path / "work")
     assert not (tmp_path / "escaped.txt").exists()
 
 
@@ -226,7 +227,7 @@ def test_configured_evaluation_has_the_gate_metric_and_the_champions(configured,
     required = local.metric_value(report, gate.required_json_path)
     assert math.isfinite(value) and math.isfinite(champion) and math.isfinite(required)
     assert_valid_pngs(folder, PLOTS[config.PROBLEM_TYPE])
-    # Scored with train.py's encoding: the metric is that of train.predict's scores.
+    # Scored with train.py's encoding: the metric is that of model_io.predict's scores.
     y_true, scores = expected_scores(configured.model, configured.splits / "test")
     if config.PROBLEM_TYPE == "binary_classification":
         assert value == pytest.approx(metrics.roc_auc_score(y_true, scores))
@@ -249,9 +250,9 @@ def test_categories_and_missing_values_are_scored_as_train_scores_them(
         capsys.readouterr().out
     )
     y_true, scores = expected_scores(project.model, test_dir)
-    booster, metadata = train.load_model(project.model)
-    features, _ = train.read_split(test_dir)
-    np.testing.assert_array_equal(evaluate.predict(booster, features), scores)
+    booster, metadata = model_io.load_model(project.model)
+    features, _ = contract.read_split(test_dir)
+    np.testing.assert_array_equal(model_io.predict(booster, features), scores)
     if problem_type == "binary_classification":
         auc = report["binary_classification_metrics"]["auc"]["value"]
         assert auc == pytest.approx(metrics.roc_auc_score(y_true, scores))
@@ -272,7 +273,7 @@ def champion_options(model_dir: Path, champion_id: str, margin: float) -> list[s
 def scalar(report: dict[str, Any]) -> dict[str, Any]:
     """The scalar metrics of a report's model section, as the champion section has them."""
     section = next(iter(report))
-    return evaluate.scalar_metrics({section: report[section]})
+    return model_metrics.scalar_metrics({section: report[section]})
 
 
 @pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
@@ -284,7 +285,7 @@ def test_without_a_champion_the_naive_baseline_stands_in(
         model_dir, test_dir, tmp_path / "evaluation", problem_type, "--champion-margin", "0.02"
     )
     section = next(iter(report))
-    headline = evaluate.HEADLINE_METRICS[problem_type]
+    headline = model_metrics.HEADLINE_METRICS[problem_type]
     naive = report["naive_baseline"][section]
     assert report["champion"] == {
         "model_package": None,
@@ -310,7 +311,7 @@ def test_a_champion_folder_is_scored_on_the_same_test_split(
     assert (champion["model_package"], champion["strategy"]) == ("v0007", "approved model v0007")
     assert {key: champion[key] for key in scalar(report)} == scalar(as_model)
     assert scalar(as_model) != scalar(report)
-    section, metric = next(iter(report)), evaluate.HEADLINE_METRICS[problem_type]
+    section, metric = next(iter(report)), model_metrics.HEADLINE_METRICS[problem_type]
     champion_value = as_model[section][metric]["value"]
     assert champion["required"] == pytest.approx(champion_value + 0.01)
     assert champion["margin"] == 0.01
@@ -322,8 +323,8 @@ def test_a_champion_of_other_features_is_not_compared(tmp_path: Path, tiny_model
     model_dir, test_dir = tiny_model("regression", tmp_path / "challenger")
     champion_dir, _ = tiny_model("regression", tmp_path / "champion", num_round=3)
     # The champion knows x6, which this test split lacks: trained on another data set.
-    booster, metadata = train.load_model(champion_dir)
-    train.save_model(booster, champion_dir, {**metadata, "feature_names": ["x1", "x6"]})
+    booster, metadata = model_io.load_model(champion_dir)
+    model_io.save_model(booster, champion_dir, {**metadata, "feature_names": ["x1", "x6"]})
     options = champion_options(champion_dir, "v0001", 0.0)
     report = run_evaluate(model_dir, test_dir, tmp_path / "evaluation", "regression", *options)
     champion = report["champion"]
@@ -404,7 +405,7 @@ def test_the_latest_approved_package_is_downloaded_and_scored(aws, tmp_path: Pat
     champion_dir, _ = tiny_model(
         "binary_classification", tmp_path / "champion", num_round=3, max_depth=1
     )
-    archive = make_archive(champion_dir, tmp_path / "packed" / evaluate.MODEL_ARCHIVE)
+    archive = make_archive(champion_dir, tmp_path / "packed" / model_io.MODEL_ARCHIVE)
     s3.create_bucket(Bucket="bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
     s3.upload_file(str(archive), "bucket", "training/output/model.tar.gz")
     sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
@@ -462,62 +463,11 @@ def test_predictions_csv_holds_the_labels_and_the_models_predictions(
     if problem_type == "binary_classification":
         assert list(predictions.columns) == ["label", "prediction", "probability"]
         np.testing.assert_allclose(predictions["probability"], scores, rtol=1e-6)
-        np.testing.assert_array_equal(predictions["prediction"], scores >= evaluate.THRESHOLD)
+        np.testing.assert_array_equal(predictions["prediction"], scores >= model_io.LABEL_THRESHOLD)
         assert set(predictions["prediction"]) <= {0, 1}
     else:
         assert list(predictions.columns) == ["label", "prediction"]
         np.testing.assert_allclose(predictions["prediction"], scores, rtol=1e-6)
-
-
-# The documented structure of Model Monitor's model-quality baseline files (developer guide,
-# "Model quality metrics and Amazon CloudWatch monitoring" and "Create a model quality
-# baseline"): a constraints section per problem type, each metric with a threshold and an
-# operator; statistics with the dataset's size and the metrics' values.
-MODEL_QUALITY_CONSTRAINTS = {
-    "binary_classification": (
-        "binary_classification_constraints",
-        {"recall", "precision", "accuracy", "auc", "f1"},
-    ),
-    "regression": ("regression_constraints", {"mae", "mse", "rmse", "r2"}),
-}
-OPERATORS = {"LessThanThreshold", "GreaterThanThreshold"}
-
-
-@pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
-def test_local_model_quality_baseline_has_model_monitors_structure(
-    problem_type: str, tmp_path: Path, tiny_model
-):
-    model_dir, test_dir = tiny_model(problem_type, tmp_path)
-    folder = tmp_path / "model-quality"
-    report = run_evaluate(
-        model_dir,
-        test_dir,
-        tmp_path / "evaluation",
-        problem_type,
-        "--model-quality-dir",
-        str(folder),
-    )
-    statistics = json.loads((folder / "statistics.json").read_text(encoding="utf-8"))
-    constraints = json.loads((folder / "constraints.json").read_text(encoding="utf-8"))
-    section = next(iter(report))  # binary_classification_metrics or regression_metrics
-    assert set(statistics) == {"version", "dataset", section}
-    assert statistics["version"] == constraints["version"] == 0.0
-    assert statistics["dataset"]["item_count"] == len(expected_scores(model_dir, test_dir)[0])
-    assert statistics[section] == report[section]  # the same metrics as evaluation.json
-
-    name, required = MODEL_QUALITY_CONSTRAINTS[problem_type]
-    assert set(constraints) == {"version", name}
-    checked = constraints[name]
-    assert required <= set(checked)
-    for metric, constraint in checked.items():
-        assert set(constraint) == {"threshold", "comparison_operator"}, metric
-        assert constraint["comparison_operator"] in OPERATORS, metric
-        # The baseline's own value: a worse value on new data is a violation.
-        assert constraint["threshold"] == statistics[section][metric]["value"], metric
-    headline = evaluate.HEADLINE_METRICS[problem_type]
-    assert checked[headline]["comparison_operator"] == "LessThanThreshold"
-    error = "rmse" if problem_type == "regression" else "false_positive_rate"
-    assert checked[error]["comparison_operator"] == "GreaterThanThreshold"
 
 
 def test_explain_data_is_the_test_split_without_its_header(tmp_path: Path, tiny_model):

@@ -13,7 +13,8 @@ import pytest
 import xgboost as xgb
 from matplotlib import image
 
-from {{ cookiecutter.package_name }}.steps import explain, train
+from {{ cookiecutter.package_name }} import contract, model_io
+from {{ cookiecutter.package_name }}.twins import explain
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TARGET = "label"
@@ -71,7 +72,7 @@ def model_dir(tmp_path: Path, booster: xgb.Booster, metadata: dict) -> Path:
     """What training writes to SM_MODEL_DIR: the booster, its metadata inside it."""
     folder = tmp_path / "model"
     # A copy: saving records the metadata on the booster, which the other tests share.
-    train.save_model(booster.copy(), folder, metadata)
+    model_io.save_model(booster.copy(), folder, metadata)
     return folder
 
 
@@ -81,7 +82,7 @@ def archive_dir(tmp_path: Path, model_dir: Path) -> Path:
     at its root as `./name` (how SageMaker packs SM_MODEL_DIR)."""
     folder = tmp_path / "model-archive"
     folder.mkdir()
-    with tarfile.open(folder / explain.MODEL_ARCHIVE, "w:gz") as tar:
+    with tarfile.open(folder / model_io.MODEL_ARCHIVE, "w:gz") as tar:
         for path in sorted(model_dir.iterdir()):
             tar.add(path, arcname=f"./{path.name}")
     return folder
@@ -97,7 +98,7 @@ def split_dir(tmp_path: Path, data: pd.DataFrame) -> Path:
 
 def margin(booster: xgb.Booster, features: pd.DataFrame) -> np.ndarray:
     """The raw prediction (log-odds or value), with the rows encoded by train.py's code."""
-    matrix = train.to_dmatrix(features, train.categories(booster))
+    matrix = model_io.to_dmatrix(features, model_io.categories(booster))
     return booster.predict(matrix, output_margin=True)
 
 
@@ -210,18 +211,18 @@ def test_model_folder_and_model_archive_load_the_same_model(
     expected = margin(booster, data[FEATURES])
     np.testing.assert_allclose(margin(from_files, data[FEATURES]), expected, rtol=1e-6)
     np.testing.assert_allclose(margin(from_archive, data[FEATURES]), expected, rtol=1e-6)
-    assert not (archive_dir / explain.MODEL_FILE).exists()  # read in memory, not extracted
+    assert not (archive_dir / model_io.MODEL_FILE).exists()  # read in memory, not extracted
 
 
 def test_a_model_saved_without_metadata_loads_with_empty_metadata(tmp_path: Path, booster, data):
-    (tmp_path / explain.MODEL_FILE).write_bytes(bytes(booster.save_raw(raw_format="ubj")))
+    (tmp_path / model_io.MODEL_FILE).write_bytes(bytes(booster.save_raw(raw_format="ubj")))
     loaded, metadata = explain.load_model(tmp_path)
     assert metadata == {}
     assert list(explain.feature_frame(data, loaded, metadata).columns) == FEATURES
 
 
 def test_an_archive_without_a_model_is_reported(tmp_path: Path):
-    with tarfile.open(tmp_path / explain.MODEL_ARCHIVE, "w:gz") as tar:
+    with tarfile.open(tmp_path / model_io.MODEL_ARCHIVE, "w:gz") as tar:
         readme = b"not a model"
         info = tarfile.TarInfo("./README")
         info.size = len(readme)
@@ -299,8 +300,8 @@ def assert_additive(booster: xgb.Booster, features: pd.DataFrame) -> pd.DataFram
 
 def test_category_columns_get_one_shap_value_each(problem_type, mixed_project, tmp_path: Path):
     project = mixed_project(problem_type)
-    booster, metadata = train.load_model(project.model)
-    features, _ = train.read_split(project.splits / "test")
+    booster, metadata = model_io.load_model(project.model)
+    features, _ = contract.read_split(project.splits / "test")
     values = assert_additive(booster, features[metadata["feature_names"]])
     assert values["plan"].abs().mean() > 0  # the model uses the category
     output = tmp_path / "explainability"
@@ -313,8 +314,8 @@ def test_category_columns_get_one_shap_value_each(problem_type, mixed_project, t
 
 
 def test_configured_model_explanation_adds_up(configured, local_run):
-    booster, metadata = train.load_model(configured.model)
-    features, _ = train.read_split(configured.splits / "test")
+    booster, metadata = model_io.load_model(configured.model)
+    features, _ = contract.read_split(configured.splits / "test")
     assert_additive(booster, features[metadata["feature_names"]])
     report = json.loads(
         (local_run.output_dir / "explainability" / explain.REPORT_FILE).read_text(encoding="utf-8")

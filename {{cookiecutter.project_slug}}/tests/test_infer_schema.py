@@ -11,8 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import config, infer_schema
-from {{ cookiecutter.package_name }}.steps import preprocess
+from {{ cookiecutter.package_name }} import config, contract, infer_schema
 
 
 def text(*values: object) -> pd.Series:
@@ -138,7 +137,7 @@ def test_the_inferred_schema_is_one_preprocess_accepts_for_the_data(
     frame.loc[[3, 30], "label"] = None  # rows without a target: dropped, not refused
     path = tmp_path / "mixed.csv"
     frame.to_csv(path, index=False)
-    data = preprocess.read_data(path)
+    data = contract.read_data(path)
     schema = infer_schema.infer_schema(data, "label", "mixed", "data/mixed.csv", None)
     assert schema["problem_type"] == problem_type
     assert schema["data"] == "data/mixed.csv"
@@ -153,8 +152,8 @@ def test_the_inferred_schema_is_one_preprocess_accepts_for_the_data(
     }
     if problem_type == "binary_classification":
         assert schema["positive_class"] == "yes"
-    parsed = preprocess.parse_schema(json.loads(json.dumps(schema)))
-    checked = preprocess.validate(data, parsed, problem_type)
+    parsed = contract.parse_schema(json.loads(json.dumps(schema)))
+    checked = contract.validate(data, parsed, problem_type)
     assert len(checked) == 198
     assert checked.attrs["dropped_rows"] == 2
 

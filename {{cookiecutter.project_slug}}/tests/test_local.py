@@ -1,6 +1,6 @@
 """The local twin runs the pipeline's step scripts end to end on the configured data and applies the
-quality gate (reach the champion's metric plus the margin, and the floor); the step scripts are
-self-contained, as SageMaker runs them."""
+quality gate (reach the champion's metric plus the margin, and the floor); the code a job gets
+imports only what the jobs' images have."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import config, local, registry
+from {{ cookiecutter.package_name }} import config, jobcode, local, metrics, registry
 from {{ cookiecutter.package_name }}.steps import evaluate
 
-# What a step script may import: it is uploaded alone into a container with these libraries.
+# What the code of a job may import: AWS's XGBoost image has these libraries.
 STEP_LIBRARIES = {"numpy", "pandas", "sklearn", "xgboost", "matplotlib", "boto3", "botocore"}
 PLOTS = {
     "binary_classification": ["confusion_matrix.png", "roc_curve.png", "feature_importance.png"],
@@ -143,7 +143,7 @@ def test_a_lower_is_better_gate_compares_the_other_way():
 def test_the_configured_gate_has_a_margin_and_evaluates_headline_metric():
     gate = config.QUALITY_GATE
     # evaluate.py runs alone in SageMaker, so it names the gate metric itself: they must agree.
-    assert evaluate.HEADLINE_METRICS[config.PROBLEM_TYPE] == gate.metric
+    assert metrics.HEADLINE_METRICS[config.PROBLEM_TYPE] == gate.metric
     assert gate.json_path.split(".")[1] == gate.metric
     assert gate.higher_is_better  # evaluate computes champion.required as value + margin
     assert gate.champion_margin > 0
@@ -154,31 +154,24 @@ def test_metric_value_follows_the_json_path():
     assert local.metric_value(evaluation, "regression_metrics.rmse.value") == 3.5
 
 
-def test_step_scripts_import_only_the_container_libraries():
-    """A step script is uploaded alone into a container with these libraries; the scripts that
-    load the model also get train.py (on PYTHONPATH), so they may import it, and fall back from
-    the package's relative import to the plain one."""
-    scripts = {script.stem for script in config.STEPS_DIR.glob("*.py")} - {"__init__"}
-    allowed = STEP_LIBRARIES | set(sys.stdlib_module_names) | {"__future__"}
-    for script in sorted(config.STEPS_DIR.glob("*.py")):
-        tree = ast.parse(script.read_text(encoding="utf-8"))
-        relative, absolute = set(), set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.level:
-                assert node.level == 1 and node.module is None, f"{script.name}: {node.module}"
-                relative |= {alias.name for alias in node.names}
-                continue
-            if isinstance(node, ast.ImportFrom):
-                modules = [node.module or ""]
-            elif isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            else:
-                continue
-            for module in modules:
-                if module in scripts:
-                    absolute.add(module)
+def test_job_code_imports_only_the_xgboost_image_libraries():
+    """Without the project's own image the jobs run AWS's XGBoost image, whose Python has these
+    libraries, and the code a job gets (jobcode.py): each step script imports the package by its
+    absolute name (it runs as a file, not as a module of the package), and every shipped file
+    imports only those libraries and the package."""
+    allowed = STEP_LIBRARIES | set(sys.stdlib_module_names) | {"__future__", config.__package__}
+    scripts = sorted(path.name for path in config.STEPS_DIR.glob("*.py") if path.stem != "__init__")
+    for script in scripts:
+        for name, path in jobcode.files(script).items():
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ImportFrom) and node.level:
+                    assert name != jobcode.entry_script(script), f"{script}: a relative import"
+                    continue
+                if isinstance(node, ast.ImportFrom):
+                    modules = [node.module or ""]
+                elif isinstance(node, ast.Import):
+                    modules = [alias.name for alias in node.names]
                 else:
-                    assert module.split(".")[0] in allowed, f"{script.name} imports {module}"
-        assert relative <= scripts, f"{script.name} imports {relative - scripts}"
-        assert relative == absolute, f"{script.name}: a sibling without its plain-import fallback"
-        assert relative <= {"train"}, f"{script.name}: only train.py reaches the processing jobs"
+                    continue
+                for module in modules:
+                    assert module.split(".")[0] in allowed, f"{name} imports {module}"

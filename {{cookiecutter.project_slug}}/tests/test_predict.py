@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import config, predict
-from {{ cookiecutter.package_name }}.steps import preprocess, train
+from {{ cookiecutter.package_name }} import config, contract, model_io, predict
 
 
 def added_columns(problem_type: str) -> list[str]:
@@ -21,7 +20,7 @@ def added_columns(problem_type: str) -> list[str]:
 
 
 def assert_scored(
-    scored: pd.DataFrame, rows: pd.DataFrame, schema: preprocess.Schema, expected: np.ndarray
+    scored: pd.DataFrame, rows: pd.DataFrame, schema: contract.Schema, expected: np.ndarray
 ) -> None:
     problem_type = schema.problem_type
     assert list(scored.columns) == [*rows.columns, *added_columns(problem_type)]
@@ -41,10 +40,10 @@ def test_configured_model_scores_rows_made_from_the_schema(
     booster = predict.load(configured.model)
     rows = make_rows(configured_schema, rows=12, seed=3, with_target=False)
     scored, unseen = predict.score(booster, rows, configured_schema)
-    # The same scores as train.predict on the rows as preprocess types them.
-    features = preprocess.validate(rows, configured_schema, config.PROBLEM_TYPE, False)
-    assert_scored(scored, rows, configured_schema, train.predict(booster, features))
-    _, expected_unseen = train.encode(features, train.categories(booster))
+    # The same scores as model_io.predict on the rows as preprocess types them.
+    features = contract.validate(rows, configured_schema, config.PROBLEM_TYPE, False)
+    assert_scored(scored, rows, configured_schema, model_io.predict(booster, features))
+    _, expected_unseen = model_io.encode(features, model_io.categories(booster))
     assert unseen == expected_unseen
     # A target column, if the file has one, is ignored.
     target = make_rows(configured_schema, rows=12)[[configured_schema.target]]
@@ -58,7 +57,7 @@ def test_unseen_categories_and_missing_values_are_scored_as_missing(
     problem_type: str, mixed_project
 ):
     project = mixed_project(problem_type)
-    schema = preprocess.load_schema(project.schema)
+    schema = contract.load_schema(project.schema)
     booster = predict.load(project.model)
     rows = pd.DataFrame(
         {
@@ -77,8 +76,8 @@ def test_unseen_categories_and_missing_values_are_scored_as_missing(
     assert unseen == {}
     column = added_columns(problem_type)[0]
     np.testing.assert_array_equal(scored[column], as_missing[column])
-    features = preprocess.validate(rows, schema, problem_type, with_target=False)
-    assert_scored(scored, rows, schema, train.predict(booster, features))
+    features = contract.validate(rows, schema, problem_type, with_target=False)
+    assert_scored(scored, rows, schema, model_io.predict(booster, features))
     if problem_type == "binary_classification":
         assert set(scored["predicted_label"]) <= {"no", "yes"}  # the labels of the data
 

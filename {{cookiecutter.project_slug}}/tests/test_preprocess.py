@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }} import config, contract
 from {{ cookiecutter.package_name }}.steps import preprocess
 
 PROBLEM_TYPES = ("binary_classification", "regression")
@@ -80,9 +80,7 @@ def check(
     """Validate a frame the way the step does: written to CSV, read back as text."""
     path = folder / "data.csv"
     frame.to_csv(path, index=False)
-    return preprocess.validate(
-        preprocess.read_data(path), preprocess.parse_schema(schema), problem_type
-    )
+    return contract.validate(contract.read_data(path), contract.parse_schema(schema), problem_type)
 
 
 def rule_message(
@@ -174,7 +172,7 @@ BROKEN_RULES = [
 def test_a_broken_rule_names_the_column_the_rule_and_the_remedy(
     break_rule: Callable[[pd.DataFrame], pd.DataFrame], message: str, tmp_path: Path
 ):
-    with pytest.raises(preprocess.DataValidationError) as error:
+    with pytest.raises(contract.DataValidationError) as error:
         check(break_rule(valid_rows()), tmp_path)
     assert str(error.value) == message
 
@@ -206,7 +204,7 @@ def test_categories_stay_text_without_surrounding_spaces(tmp_path: Path):
 
 def test_every_broken_rule_is_reported_at_once(tmp_path: Path):
     frame = cells("age", {0: -1})(cells("group", {1: 5})(valid_rows())).drop(columns="score")
-    with pytest.raises(preprocess.DataValidationError) as error:
+    with pytest.raises(contract.DataValidationError) as error:
         check(frame, tmp_path)
     lines = str(error.value).splitlines()
     assert len(lines) == 3
@@ -216,7 +214,7 @@ def test_every_broken_rule_is_reported_at_once(tmp_path: Path):
 def test_classification_target_must_be_0_or_1(tmp_path: Path):
     schema = json.loads(json.dumps(RULES_SCHEMA))
     schema["columns"][0] = {"name": "label", "type": "integer"}
-    with pytest.raises(preprocess.DataValidationError) as error:
+    with pytest.raises(contract.DataValidationError) as error:
         check(cells("label", {2: 2})(valid_rows()), tmp_path, schema)
     expected = rule_message("label", "binary target in {0, 1}", 1, 3, "2.0", "binary")
     assert str(error.value) == expected
@@ -256,7 +254,7 @@ def test_a_text_target_is_encoded_1_for_the_positive_class(tmp_path: Path):
 
 def test_a_text_target_outside_its_two_labels_is_refused(tmp_path: Path):
     frame = cells("label", {3: "unknown"})(text_labels(valid_rows()))
-    with pytest.raises(preprocess.DataValidationError) as error:
+    with pytest.raises(contract.DataValidationError) as error:
         check(frame, tmp_path, text_target_schema())
     assert str(error.value) == rule_message(
         "label", "allowed values [benign, malignant]", 1, 4, "'unknown'", "allowed"
@@ -271,20 +269,20 @@ def test_rows_without_a_target_are_dropped_and_counted_when_the_schema_says_so(t
     assert checked.attrs["dropped_rows"] == 2
     assert checked["label"].notna().all()
     # A broken rule still names the row of the file, counting the dropped rows.
-    with pytest.raises(preprocess.DataValidationError, match="first at row 8 "):
+    with pytest.raises(contract.DataValidationError, match="first at row 8 "):
         check(cells("age", {7: -1})(frame), tmp_path, schema)
 
 
 def test_rows_to_score_need_no_target_and_may_lack_values():
-    schema = preprocess.parse_schema(RULES_SCHEMA)
+    schema = contract.parse_schema(RULES_SCHEMA)
     rows = valid_rows().drop(columns="label")
     rows.loc[[0, 1, 2, 3], "score"] = None  # far above the data set's 0 missing allowed
-    checked = preprocess.validate(rows, schema, "binary_classification", with_target=False)
+    checked = contract.validate(rows, schema, "binary_classification", with_target=False)
     assert list(checked.columns) == schema.features
     assert checked["score"].isna().sum() == 4
     # Every other rule still holds for rows to score.
-    with pytest.raises(preprocess.DataValidationError, match="breaks rule 'min >= 0'"):
-        preprocess.validate(
+    with pytest.raises(contract.DataValidationError, match="breaks rule 'min >= 0'"):
+        contract.validate(
             cells("age", {0: -1})(rows), schema, "binary_classification", with_target=False
         )
 
@@ -310,7 +308,7 @@ def test_main_fails_on_a_single_class_target(
     assert not (tmp_path / "out").exists()
 
 
-def breakable_rules(schema: preprocess.Schema) -> list[tuple[str, str, str]]:
+def breakable_rules(schema: contract.Schema) -> list[tuple[str, str, str]]:
     """(column, a value that breaks one of its rules, the start of that rule's name) for every
     value rule of the schema: type, min, max and allowed values."""
     found = []
@@ -331,15 +329,15 @@ def breakable_rules(schema: preprocess.Schema) -> list[tuple[str, str, str]]:
 
 
 def test_every_rule_of_the_configured_schema_is_enforced_in_one_line(
-    configured_schema: preprocess.Schema, make_rows
+    configured_schema: contract.Schema, make_rows
 ):
     rows = make_rows(configured_schema, rows=20)
-    preprocess.validate(rows, configured_schema, config.PROBLEM_TYPE)  # they meet it
+    contract.validate(rows, configured_schema, config.PROBLEM_TYPE)  # they meet it
     for name, value, rule in breakable_rules(configured_schema):
         broken = rows.copy()
         broken.loc[[3, 11], name] = value
-        with pytest.raises(preprocess.DataValidationError) as error:
-            preprocess.validate(broken, configured_schema, config.PROBLEM_TYPE)
+        with pytest.raises(contract.DataValidationError) as error:
+            contract.validate(broken, configured_schema, config.PROBLEM_TYPE)
         start = f"column '{name}' breaks rule '{rule}"
         lines = [line for line in str(error.value).splitlines() if line.startswith(start)]
         assert len(lines) == 1, (name, value, str(error.value))
@@ -349,7 +347,7 @@ def test_every_rule_of_the_configured_schema_is_enforced_in_one_line(
 
 
 def test_main_prints_the_broken_rules_and_exits_1(
-    tmp_path: Path, configured_schema: preprocess.Schema, make_rows, capsys
+    tmp_path: Path, configured_schema: contract.Schema, make_rows, capsys
 ):
     feature = configured_schema.features[0]
     rows = make_rows(configured_schema, rows=20).drop(columns=feature)
@@ -384,6 +382,37 @@ def test_main_fails_clearly_without_csv_files(tmp_path: Path, capsys: pytest.Cap
     argv = ["--input-dir", str(tmp_path), "--schema", str(config.SCHEMA)]
     assert preprocess.main([*argv, "--output-dir", str(tmp_path / "out")]) == 1
     assert f"no CSV files found at {tmp_path}" in capsys.readouterr().err
+
+
+def test_the_manifest_records_each_files_s3_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """With --input-data-url in a versioned bucket (moto), the current version of each file."""
+    import boto3
+    from moto import mock_aws
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / config.DATA.name).write_bytes(config.DATA.read_bytes())
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="data")
+        s3.put_bucket_versioning(Bucket="data", VersioningConfiguration={"Status": "Enabled"})
+        key = f"input/{config.DATA.name}"
+        s3.put_object(Bucket="data", Key=key, Body=b"an older upload")
+        current = s3.put_object(Bucket="data", Key=key, Body=config.DATA.read_bytes())
+        argv = ["--input-dir", str(data), "--schema", str(config.SCHEMA)]
+        argv += ["--output-dir", str(tmp_path / "out"), "--input-data-url", "s3://data/input/"]
+        assert preprocess.main([*argv, "--min-rows", "1"]) == 0
+    manifest_file = tmp_path / "out" / contract.MANIFEST_DIR / contract.MANIFEST_FILE
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    assert manifest["source"] == "s3://data/input/"
+    assert [entry["s3_version_id"] for entry in manifest["files"]] == [current["VersionId"]]
+    assert manifest["sha256"] == contract.data_manifest(data)["sha256"]
 
 
 @pytest.mark.parametrize(
@@ -467,8 +496,8 @@ def test_main_fails_clearly_without_csv_files(tmp_path: Path, capsys: pytest.Cap
     ],
 )
 def test_a_malformed_schema_is_rejected_in_one_line(change: dict[str, Any], message: str):
-    with pytest.raises(preprocess.SchemaError) as error:
-        preprocess.parse_schema({**RULES_SCHEMA, **change})
+    with pytest.raises(contract.SchemaError) as error:
+        contract.parse_schema({**RULES_SCHEMA, **change})
     assert message in str(error.value)
     assert "\n" not in str(error.value)
 
@@ -476,13 +505,13 @@ def test_a_malformed_schema_is_rejected_in_one_line(change: dict[str, Any], mess
 def test_schema_folder_must_hold_exactly_one_json(tmp_path: Path):
     for name in ("a.json", "b.json"):
         (tmp_path / name).write_text(json.dumps(RULES_SCHEMA), encoding="utf-8")
-    with pytest.raises(preprocess.SchemaError, match="exactly one JSON schema"):
-        preprocess.load_schema(tmp_path)
+    with pytest.raises(contract.SchemaError, match="exactly one JSON schema"):
+        contract.load_schema(tmp_path)
 
 
 def test_configured_data_meets_its_schema(configured_data: pd.DataFrame, configured_schema):
     assert configured_schema.problem_type == config.PROBLEM_TYPE
-    checked = preprocess.validate(configured_data, configured_schema, config.PROBLEM_TYPE)
+    checked = contract.validate(configured_data, configured_schema, config.PROBLEM_TYPE)
     assert list(checked.columns) == configured_schema.names  # target first
     assert len(checked) == len(configured_data) - checked.attrs["dropped_rows"]
     target = checked[configured_schema.target]
@@ -520,12 +549,12 @@ def test_split_is_deterministic_with_the_seed(make_dataset):
     first = preprocess.split(frame, "label", "regression", seed=7)
     again = preprocess.split(frame, "label", "regression", seed=7)
     other = preprocess.split(frame, "label", "regression", seed=8)
-    for name in preprocess.SPLITS:
+    for name in contract.SPLITS:
         pd.testing.assert_frame_equal(first[name], again[name])
     assert not first["test"].equals(other["test"])
 
 
-def comparable(frame: pd.DataFrame, schema: preprocess.Schema) -> pd.DataFrame:
+def comparable(frame: pd.DataFrame, schema: contract.Schema) -> pd.DataFrame:
     """Rows in a canonical form, to compare as sets: numbers as floats, categories as text."""
     columns = {
         name: frame[name]
@@ -543,17 +572,17 @@ def comparable(frame: pd.DataFrame, schema: preprocess.Schema) -> pd.DataFrame:
 def test_main_writes_the_configured_splits_with_the_target_first(
     configured, configured_data, configured_schema
 ):
-    checked = preprocess.validate(configured_data, configured_schema, config.PROBLEM_TYPE)
+    checked = contract.validate(configured_data, configured_schema, config.PROBLEM_TYPE)
     text = dict.fromkeys(configured_schema.categories, str)
     splits = {
         name: pd.read_csv(configured.splits / name / f"{name}.csv", dtype=text)
-        for name in preprocess.SPLITS
+        for name in contract.SPLITS
     }
     for name, part in splits.items():
         assert list(part.columns) == configured_schema.names, name
         # The schema travels with each split: train, evaluate and explain read it.
-        written = json.loads((configured.splits / name / preprocess.SCHEMA_FILE).read_text())
-        assert preprocess.parse_schema(written) == preprocess.parse_schema(configured_schema.raw)
+        written = json.loads((configured.splits / name / contract.SCHEMA_FILE).read_text())
+        assert contract.parse_schema(written) == contract.parse_schema(configured_schema.raw)
     rows = len(checked)
     assert sum(len(part) for part in splits.values()) == rows
     for name in ("validation", "test"):
@@ -580,7 +609,7 @@ def test_main_reports_the_rows_dropped_without_a_target(
     assert preprocess.main([*argv, "--output-dir", str(tmp_path / "out")]) == 0
     assert "dropped 3 rows without a target" in capsys.readouterr().out
     written = sum(
-        len(pd.read_csv(tmp_path / "out" / name / f"{name}.csv")) for name in preprocess.SPLITS
+        len(pd.read_csv(tmp_path / "out" / name / f"{name}.csv")) for name in contract.SPLITS
     )
     assert written == 197
 
@@ -588,6 +617,6 @@ def test_main_reports_the_rows_dropped_without_a_target(
 def test_main_output_is_the_same_for_the_same_seed(configured, tmp_path: Path):
     argv = ["--input-dir", str(config.DATA), "--schema", str(config.SCHEMA)]
     assert preprocess.main([*argv, "--output-dir", str(tmp_path)]) == 0
-    for name in preprocess.SPLITS:
-        for relative in (Path(name) / f"{name}.csv", Path(name) / preprocess.SCHEMA_FILE):
+    for name in contract.SPLITS:
+        for relative in (Path(name) / f"{name}.csv", Path(name) / contract.SCHEMA_FILE):
             assert (tmp_path / relative).read_bytes() == (configured.splits / relative).read_bytes()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import config, lineage, local, registry
-from {{ cookiecutter.package_name }}.steps import evaluate, preprocess, train
+from {{ cookiecutter.package_name }} import config, contract, lineage, local, metrics, model_io, registry
+from {{ cookiecutter.package_name }}.steps import evaluate, train
 
 
 def evaluation_of(output_dir: Path) -> dict:
@@ -28,8 +28,8 @@ def test_a_passing_run_registers_its_model_as_pending(local_run):
     assert (package["version"], package["status"]) == ("v0001", registry.PENDING)
     assert f"registered v0001 as {registry.PENDING} in {local_run.registry_dir}" in local_run.out
     folder = registry.model_dir(local_run.registry_dir, "v0001")
-    model = local_run.output_dir / "model" / train.MODEL_FILE
-    assert (folder / train.MODEL_FILE).read_bytes() == model.read_bytes()
+    model = local_run.output_dir / "model" / model_io.MODEL_FILE
+    assert (folder / model_io.MODEL_FILE).read_bytes() == model.read_bytes()
     gate = config.QUALITY_GATE
     value = local.metric_value(evaluation_of(local_run.output_dir), gate.json_path)
     assert package["metric"] == {"name": gate.metric, "value": value}
@@ -91,7 +91,7 @@ def test_the_approved_model_is_the_champion_and_the_margin_stops_a_retrain(
     value = local.metric_value(evaluation, gate.json_path)
     assert local.metric_value(evaluation, gate.champion_json_path) == value
     section = gate.json_path.split(".")[0]
-    assert champion[section] == evaluate.scalar_metrics({section: evaluation[section]})[section]
+    assert champion[section] == metrics.scalar_metrics({section: evaluation[section]})[section]
     margin = gate.champion_margin
     assert champion["margin"] == margin > 0
     assert champion["required"] == pytest.approx(value + margin)
@@ -150,7 +150,7 @@ def test_approve_without_a_pending_version_or_with_an_unknown_one_fails_in_one_l
 
 def test_the_data_manifest_is_kept_with_the_version(local_run, tmp_path: Path):
     splits = local_run.output_dir / "processed"
-    manifest = splits / preprocess.MANIFEST_DIR / preprocess.MANIFEST_FILE
+    manifest = splits / contract.MANIFEST_DIR / contract.MANIFEST_FILE
     folder = tmp_path / "registry"
     package = registry.register(folder, local_run.output_dir / "model", 0.5, manifest)
     kept = registry.model_dir(folder, package["version"]) / package["metadata"]["data_manifest"]

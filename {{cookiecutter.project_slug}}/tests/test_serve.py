@@ -22,9 +22,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import predict
+from {{ cookiecutter.package_name }} import contract, predict
 from {{ cookiecutter.package_name }}.serve import scoring
-from {{ cookiecutter.package_name }}.steps import preprocess
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 PROBLEM_TYPES = ["binary_classification", "regression"]
@@ -126,7 +125,7 @@ def json_body(rows: pd.DataFrame) -> list[dict]:
     ]
 
 
-def expected_scores(model_dir: Path, rows: pd.DataFrame, schema: preprocess.Schema) -> list:
+def expected_scores(model_dir: Path, rows: pd.DataFrame, schema: contract.Schema) -> list:
     """What `make predict` gives: [(probability, label)] or [prediction] for each row."""
     scored, _ = predict.score(predict.load(model_dir), rows, schema)
     if schema.problem_type == "binary_classification":
@@ -156,8 +155,8 @@ def as_text(scores: list) -> list:
     return scores
 
 
-def schema_of(path: Path) -> preprocess.Schema:
-    return preprocess.load_schema(path)
+def schema_of(path: Path) -> contract.Schema:
+    return contract.load_schema(path)
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +220,7 @@ def test_category_columns_and_missing_values_score_as_make_predict_does(
     assert from_json(text, problem_type) == expected
 
 
-def breakable(schema: preprocess.Schema) -> tuple[str, str]:
+def breakable(schema: contract.Schema) -> tuple[str, str]:
     """A feature and a value that breaks one of its rules, whatever the schema."""
     for name in schema.features:
         column = schema.column(name)
@@ -232,9 +231,9 @@ def breakable(schema: preprocess.Schema) -> tuple[str, str]:
     pytest.skip("every feature is a category without allowed_values: no value breaks a rule")
 
 
-def validation_message(rows: pd.DataFrame, schema: preprocess.Schema) -> str:
-    with pytest.raises(preprocess.DataValidationError) as refused:
-        preprocess.validate(rows, schema, schema.problem_type, with_target=False)
+def validation_message(rows: pd.DataFrame, schema: contract.Schema) -> str:
+    with pytest.raises(contract.DataValidationError) as refused:
+        contract.validate(rows, schema, schema.problem_type, with_target=False)
     return " | ".join(str(refused.value).splitlines())
 
 

@@ -12,16 +12,16 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
-from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }} import config, contract, model_io
 from {{ cookiecutter.package_name }}.steps import preprocess, train
 
 PROBLEM_TYPES = ("binary_classification", "regression")
 
 
 def test_configured_model_loads_back_and_predicts(configured):
-    features, _ = train.read_split(configured.splits / "test")
-    booster, metadata = train.load_model(configured.model)
-    predictions = train.predict(booster, features)
+    features, _ = contract.read_split(configured.splits / "test")
+    booster, metadata = model_io.load_model(configured.model)
+    predictions = model_io.predict(booster, features)
     assert predictions.shape == (len(features),)
     assert np.isfinite(predictions).all()
     if config.PROBLEM_TYPE == "binary_classification":
@@ -29,18 +29,18 @@ def test_configured_model_loads_back_and_predicts(configured):
     # The model file alone holds the features and their encoding: loaded by plain xgboost, it
     # predicts the same.
     plain = xgb.Booster()
-    plain.load_model(bytearray((configured.model / train.MODEL_FILE).read_bytes()))
+    plain.load_model(bytearray((configured.model / model_io.MODEL_FILE).read_bytes()))
     assert plain.feature_names == metadata["feature_names"]
-    np.testing.assert_array_equal(train.predict(plain, features), predictions)
+    np.testing.assert_array_equal(model_io.predict(plain, features), predictions)
 
 
 def test_configured_metadata_names_the_features_in_order(configured, configured_schema):
     # The metadata is a booster attribute: the model file alone carries it.
-    assert [path.name for path in configured.model.iterdir()] == [train.MODEL_FILE]
+    assert [path.name for path in configured.model.iterdir()] == [model_io.MODEL_FILE]
     plain = xgb.Booster()
-    plain.load_model(bytearray((configured.model / train.MODEL_FILE).read_bytes()))
-    metadata = json.loads(plain.attr(train.METADATA_ATTRIBUTE))
-    assert train.load_model(configured.model)[1] == metadata
+    plain.load_model(bytearray((configured.model / model_io.MODEL_FILE).read_bytes()))
+    metadata = json.loads(plain.attr(model_io.METADATA_ATTRIBUTE))
+    assert model_io.load_model(configured.model)[1] == metadata
     columns = list(pd.read_csv(configured.splits / "train" / "train.csv", nrows=0).columns)
     assert metadata["target"] == columns[0] == configured_schema.target
     assert metadata["feature_names"] == columns[1:] == configured_schema.features
@@ -50,8 +50,8 @@ def test_configured_metadata_names_the_features_in_order(configured, configured_
     assert metadata["objective"] == train.OBJECTIVES[config.PROBLEM_TYPE]
     assert metadata["eval_metric"] == train.EVAL_METRICS[config.PROBLEM_TYPE]
     assert metadata["xgboost_version"] == xgb.__version__
-    booster, _ = train.load_model(configured.model)
-    assert set(train.categories(booster)) == set(configured_schema.categories)
+    booster, _ = model_io.load_model(configured.model)
+    assert set(model_io.categories(booster)) == set(configured_schema.categories)
 
 
 @pytest.mark.parametrize(
@@ -70,7 +70,7 @@ def test_objective_follows_the_problem_type(
 def mixed_splits(make_mixed_dataset, problem_type: str) -> dict[str, pd.DataFrame]:
     """The mixed data set validated and split as preprocess does: categories as text."""
     frame, schema = make_mixed_dataset(problem_type)
-    checked = preprocess.validate(frame, preprocess.parse_schema(schema), problem_type)
+    checked = contract.validate(frame, contract.parse_schema(schema), problem_type)
     return preprocess.split(checked, "label", problem_type)
 
 
@@ -100,7 +100,7 @@ def test_early_stopping_retrains_to_the_best_round_with_the_same_trees(
         boosters.append(real_train(*args, **kwargs))
         return boosters[-1]
 
-    monkeypatch.setattr(train.xgb, "train", keep)
+    monkeypatch.setattr(model_io.xgb, "train", keep)
     validation = splits["validation"]
     booster = fit_mixed(splits, "regression", num_round=2000, early_stopping_rounds=5, eta=0.3)
     # Stopped long before 2000 rounds, then trained again to end at the best round.
@@ -111,10 +111,10 @@ def test_early_stopping_retrains_to_the_best_round_with_the_same_trees(
     assert best == full.best_iteration
     # The retrained model predicts what the first one predicted at its best round ...
     features = validation.iloc[:, 1:]
-    known = train.categories(booster)
-    assert known == train.categories(full)  # ... and keeps the categories slicing would lose
-    at_best = full.predict(train.to_dmatrix(features, known), iteration_range=(0, best + 1))
-    predictions = train.predict(booster, features)
+    known = model_io.categories(booster)
+    assert known == model_io.categories(full)  # ... and keeps the categories slicing would lose
+    at_best = full.predict(model_io.to_dmatrix(features, known), iteration_range=(0, best + 1))
+    predictions = model_io.predict(booster, features)
     np.testing.assert_allclose(predictions, at_best, rtol=1e-6)
     rmse = float(np.sqrt(np.mean((predictions - validation["label"].to_numpy()) ** 2)))
     assert rmse == pytest.approx(booster.best_score, rel=1e-4)
@@ -125,20 +125,20 @@ def test_categories_are_fitted_on_the_train_split_and_saved_in_the_model(
 ):
     splits = mixed_splits(make_mixed_dataset, "binary_classification")
     features = splits["train"].iloc[:, 1:]
-    known = train.fit_categories(features, ["plan", "region"])
+    known = model_io.fit_categories(features, ["plan", "region"])
     assert known == {
         "plan": sorted(features["plan"].dropna().unique()),
         "region": sorted(features["region"].dropna().unique()),
     }
     booster = fit_mixed(splits, "binary_classification", num_round=20)
     assert booster.feature_names == list(features.columns)
-    assert train.categories(booster) == known
-    train.save_model(booster, tmp_path, {"note": "kept"})
-    loaded, metadata = train.load_model(tmp_path)
+    assert model_io.categories(booster) == known
+    model_io.save_model(booster, tmp_path, {"note": "kept"})
+    loaded, metadata = model_io.load_model(tmp_path)
     assert metadata == {"note": "kept"}
-    assert train.categories(loaded) == known
+    assert model_io.categories(loaded) == known
     test = splits["test"].iloc[:, 1:]
-    np.testing.assert_array_equal(train.predict(loaded, test), train.predict(booster, test))
+    np.testing.assert_array_equal(model_io.predict(loaded, test), model_io.predict(booster, test))
 
 
 def test_an_unseen_category_is_scored_as_missing_and_counted(make_mixed_dataset):
@@ -146,16 +146,16 @@ def test_an_unseen_category_is_scored_as_missing_and_counted(make_mixed_dataset)
     booster = fit_mixed(splits, "binary_classification", num_round=20)
     rows = splits["test"].iloc[:6, 1:].reset_index(drop=True)
     unseen = rows.assign(region=["atlantis", "atlantis", None, " north ", "atlantis", "south"])
-    encoded, counts = train.encode(unseen, train.categories(booster))
+    encoded, counts = model_io.encode(unseen, model_io.categories(booster))
     assert counts == {"region": 3}
     assert encoded["region"].isna().tolist() == [True, True, True, False, True, False]
     as_missing = unseen.assign(region=[None, None, None, "north", None, "south"])
     np.testing.assert_array_equal(
-        train.predict(booster, unseen), train.predict(booster, as_missing)
+        model_io.predict(booster, unseen), model_io.predict(booster, as_missing)
     )
     # Columns in another order are put in the model's order.
     np.testing.assert_array_equal(
-        train.predict(booster, unseen[unseen.columns[::-1]]), train.predict(booster, unseen)
+        model_io.predict(booster, unseen[unseen.columns[::-1]]), model_io.predict(booster, unseen)
     )
 
 
@@ -197,12 +197,12 @@ def test_main_reads_channel_folders_and_records_the_hyperparameters(
     argv = ["--train", str(tmp_path / "train"), "--validation", str(tmp_path / "validation")]
     argv += ["--model_dir", str(tmp_path / "model"), "--problem_type", "binary_classification"]
     assert train.main([*argv, "--num_round", "10", "--max_depth", "2"]) == 0
-    booster, metadata = train.load_model(tmp_path / "model")
+    booster, metadata = model_io.load_model(tmp_path / "model")
     assert metadata["feature_names"] == ["x1", "x2", "x3", "x4", "x5"]
     assert metadata["hyperparameters"]["num_round"] == 10
     assert metadata["hyperparameters"]["max_depth"] == 2
     assert booster.num_boosted_rounds() <= 10
-    assert train.categories(booster) == {}  # no schema.json beside the splits: no categories
+    assert model_io.categories(booster) == {}  # no schema.json beside the splits: no categories
 
 
 def test_categories_are_read_as_text_from_the_schema_beside_the_split(
@@ -214,10 +214,10 @@ def test_categories_are_read_as_text_from_the_schema_beside_the_split(
     folder = tmp_path / "train"
     folder.mkdir()
     frame[["label", "plan", "region", "usage", "tenure"]].to_csv(folder / "a.csv", index=False)
-    (folder / preprocess.SCHEMA_FILE).write_text(json.dumps(schema), encoding="utf-8")
-    assert train.category_columns(folder) == ["plan", "region"]
-    assert train.category_columns(folder / "a.csv") == ["plan", "region"]
-    features, target = train.read_split(folder)
+    (folder / contract.SCHEMA_FILE).write_text(json.dumps(schema), encoding="utf-8")
+    assert contract.category_columns(folder) == ["plan", "region"]
+    assert contract.category_columns(folder / "a.csv") == ["plan", "region"]
+    features, target = contract.read_split(folder)
     assert target.name == "label"
     assert list(features.columns) == ["plan", "region", "usage", "tenure"]
     assert features["plan"].tolist() == frame["plan"].tolist()  # 0042 is not the number 42

@@ -8,6 +8,7 @@ beside the splits; the model package (and the local registry) records it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,27 +27,17 @@ def _sha256(file: Path) -> str:
     return digest.hexdigest()
 
 
-def s3_versions(url: str) -> dict[str, str]:
-    """File name -> S3 version ID of the current version of each object under an S3 prefix, for
-    a versioned bucket (empty for an unversioned one). boto3 is imported here: only the pipeline
-    passes an S3 URL, and the SageMaker image has boto3."""
-    import boto3
-
-    bucket, _, prefix = url.removeprefix("s3://").partition("/")
-    versions = {}
-    pages = boto3.client("s3").get_paginator("list_object_versions")
-    for page in pages.paginate(Bucket=bucket, Prefix=prefix):
-        for version in page.get("Versions", []):
-            if version["IsLatest"] and version["VersionId"] != "null":
-                versions[version["Key"].removeprefix(prefix).lstrip("/")] = version["VersionId"]
-    return versions
-
-
-def data_manifest(path: str | Path, input_data_url: str | None = None) -> dict[str, Any]:
+def data_manifest(
+    path: str | Path,
+    input_data_url: str | None = None,
+    s3_versions: Callable[[str], dict[str, str]] | None = None,
+) -> dict[str, Any]:
     """What the data was, by content: each file's name, size and SHA-256, and one SHA-256 of the
-    list (the same files give the same hash wherever they are). With input_data_url, also each
-    file's S3 version ID when the bucket is versioned; a listing the role may not make is noted,
-    not fatal, since the content hashes already identify the data."""
+    list (the same files give the same hash wherever they are). With input_data_url, where it
+    came from, and with s3_versions (file name -> S3 version ID under that URL: preprocess lists
+    them with boto3, which only its job needs) each file's version ID; a listing that fails (the
+    role may not make it) is noted, not fatal, since the content hashes already identify the
+    data."""
     root = Path(path) if Path(path).is_dir() else Path(path).parent
     files = [
         {
@@ -63,6 +54,7 @@ def data_manifest(path: str | Path, input_data_url: str | None = None) -> dict[s
     }
     if input_data_url:
         manifest["source"] = input_data_url
+    if input_data_url and s3_versions is not None:
         try:
             versions = s3_versions(input_data_url)
         except Exception as error:  # botocore's errors; boto3 may be missing outside SageMaker

@@ -86,6 +86,22 @@ def split(
     return {name: part.reset_index(drop=True) for name, part in parts.items()}
 
 
+def s3_versions(url: str) -> dict[str, str]:
+    """File name -> S3 version ID of the current version of each object under an S3 prefix, for
+    a versioned bucket (empty for an unversioned one). boto3 is imported here: only the pipeline
+    passes an S3 URL, and the SageMaker image has boto3."""
+    import boto3
+
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    versions = {}
+    pages = boto3.client("s3").get_paginator("list_object_versions")
+    for page in pages.paginate(Bucket=bucket, Prefix=prefix):
+        for version in page.get("Versions", []):
+            if version["IsLatest"] and version["VersionId"] != "null":
+                versions[version["Key"].removeprefix(prefix).lstrip("/")] = version["VersionId"]
+    return versions
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input-dir", type=Path, default=Path("/opt/ml/processing/input/data"))
@@ -146,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"preprocess failed: {error}", file=sys.stderr)
         return 1
     paths = write_splits(splits, args.output_dir, schema)
-    manifest = data_manifest(args.input_dir, args.input_data_url)
+    manifest = data_manifest(args.input_dir, args.input_data_url, s3_versions)
     paths["manifest"] = args.output_dir / MANIFEST_DIR / MANIFEST_FILE
     paths["manifest"].parent.mkdir(parents=True, exist_ok=True)
     paths["manifest"].write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -79,8 +79,8 @@ def write_model_quality_baseline(
 
 def read_predictions(predictions_dir: Path, problem_type: str) -> tuple[np.ndarray, np.ndarray]:
     """(labels, scores) of evaluate's predictions.csv: the probability of class 1 for a
-    classifier, the predicted value for a regressor; floats as written (round trip)."""
-    frame = pd.read_csv(Path(predictions_dir) / PREDICTIONS_FILE, float_precision="round_trip")
+    classifier, the predicted value for a regressor (pandas reads back the floats it wrote)."""
+    frame = pd.read_csv(Path(predictions_dir) / PREDICTIONS_FILE)
     score = "probability" if problem_type == "binary_classification" else "prediction"
     return frame["label"].to_numpy(), frame[score].to_numpy(dtype=float)
 
