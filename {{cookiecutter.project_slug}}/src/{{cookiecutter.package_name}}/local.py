@@ -48,6 +48,8 @@ OUTPUT_FOLDERS = (
     "model-quality",
     "explainability",
 )
+# A step's (or twin's) main(): its arguments in, its exit code out.
+Step = Callable[[list[str]], int]
 # The local registry's drift-check baselines of a version: its kind -> the output folder.
 BASELINE_FOLDERS = {"ModelDataQuality": "baseline", "ModelQuality": "model-quality"}
 
@@ -97,7 +99,7 @@ def run(
             registry_dir, champion["version"]
         )
         champion_options["champion_id"] = champion["version"]
-    steps: list[tuple[str, Callable[[list[str]], int], list[str]]] = [
+    steps: list[tuple[str, Step, list[str]]] = [
         (
             "preprocess",
             preprocess.main,
@@ -134,29 +136,39 @@ def run(
             ),
         ),
     ]
+    for name, step, argv in [*steps, *twins(output_dir, problem_type)]:
+        if step(argv) != 0:
+            raise RuntimeError(f"step {name} failed")
+    return json.loads((evaluation / evaluate.EVALUATION_FILE).read_text(encoding="utf-8"))
+
+
+def twins(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[str]]]:
+    """The local twins of the pipeline's check steps this project has (twins/), run after the
+    steps on what they wrote into output_dir."""
+    found: list[tuple[str, Step, list[str]]] = []
+    splits = output_dir / "processed"
     if config.DATA_QUALITY_BASELINE:
         # Imported here: projects generated without the baselines have no such twins.
         from .twins import data_quality, model_quality
 
         baseline_argv = _argv(input_dir=splits / "train", output_dir=output_dir / "baseline")
-        steps.append(("baseline", data_quality.main, baseline_argv))
+        found.append(("baseline", data_quality.main, baseline_argv))
         model_quality_argv = _argv(
             predictions_dir=output_dir / "predictions",
             output_dir=output_dir / "model-quality",
             problem_type=problem_type,
         )
-        steps.append(("model quality", model_quality.main, model_quality_argv))
+        found.append(("model quality", model_quality.main, model_quality_argv))
     if config.EXPLAINABILITY_REPORT:
         from .twins import explain
 
         explain_argv = _argv(
-            model_dir=model, data_dir=splits / "test", output_dir=output_dir / "explainability"
+            model_dir=output_dir / "model",
+            data_dir=splits / "test",
+            output_dir=output_dir / "explainability",
         )
-        steps.append(("explain", explain.main, explain_argv))
-    for name, step, argv in steps:
-        if step(argv) != 0:
-            raise RuntimeError(f"step {name} failed")
-    return json.loads((evaluation / evaluate.EVALUATION_FILE).read_text(encoding="utf-8"))
+        found.append(("explain", explain.main, explain_argv))
+    return found
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
