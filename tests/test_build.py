@@ -1,10 +1,11 @@
 """Fast tier: the generated images and CodeBuild buildspecs, checked without Docker or AWS.
 
-No Docker daemon or registry is reachable here, so the Dockerfiles are linted (hadolint) and held
-against the baked project: its Python version, its dependency groups and lock, its uv pin. The
-buildspecs are held against what they call: the Makefile's targets, the pipeline CLI's options.
-The slow tier replays each image's build natively: its `uv sync` on what it copies, then its
-command.
+No Docker daemon or registry is reachable here, so the Dockerfile is linted (hadolint) and held
+against the baked project: its Python version, its dependency groups and lock, its uv pin. It
+builds two images, one target each, that share their build and runtime stages; each target is
+checked as the image it builds. The buildspecs are held against what they call: the Makefile's
+targets, the pipeline CLI's options. The slow tier replays each image's build natively: its
+`uv sync` on what it copies, then its command.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import ast
 import fnmatch
 import functools
+import json
 import os
 import re
 import shutil
@@ -24,7 +26,9 @@ import pytest
 import yaml
 from conftest import TEMPLATE_DIR, BakedProject, distinct_renderings, run_in_project, uv
 
-DOCKERFILES = {"steps": "containers/steps/Dockerfile", "serve": "containers/serve/Dockerfile"}
+DOCKERFILE = "containers/Dockerfile"
+# The images, by their target in the Dockerfile; each installs the dependency group of its name.
+TARGETS = ("steps", "serve")
 BUILDSPECS = (
     "buildspecs/build-images.yml",
     "buildspecs/test.yml",
@@ -69,8 +73,48 @@ def stages(text: str) -> list[tuple[str, str | None]]:
     return [(m.group(1), m.group(2)) for m in FROM.finditer(text)]
 
 
-def final_stage(text: str) -> str:
-    return text[list(FROM.finditer(text))[-1].start() :]
+def stage_texts(text: str) -> dict[str, tuple[str, str]]:
+    """Stage name -> (what it is FROM, its text from its FROM line to the next), in order."""
+    starts = list(FROM.finditer(text))
+    ends = [m.start() for m in starts[1:]] + [len(text)]
+    return {
+        m.group(2): (m.group(1), text[m.start() : end]) for m, end in zip(starts, ends, strict=True)
+    }
+
+
+def image_stages(text: str, target: str) -> list[str]:
+    """The stages the target's image is made of: the target, the stage it is FROM, and so on
+    down to an external image; base first."""
+    found, by_name = [], stage_texts(text)
+    while target in by_name:
+        found.insert(0, target)
+        target = by_name[target][0]
+    return found
+
+
+def build_stages(text: str, target: str) -> list[str]:
+    """The stages whose files the target's image copies (COPY --from), with the stages they are
+    FROM, in the file's order: what builds the image without being part of it."""
+    by_name, image = stage_texts(text), image_stages(text, target)
+    todo = [s for name in image for s in re.findall(r"--from=(\S+)", by_name[name][1])]
+    found: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in by_name and name not in found:
+            found.add(name)
+            todo.append(by_name[name][0])
+            todo += re.findall(r"--from=(\S+)", by_name[name][1])
+    return [name for name in by_name if name in found and name not in image]
+
+
+def image_text(text: str, target: str) -> str:
+    by_name = stage_texts(text)
+    return "".join(by_name[name][1] for name in image_stages(text, target))
+
+
+def build_text(text: str, target: str) -> str:
+    by_name = stage_texts(text)
+    return "".join(by_name[name][1] for name in build_stages(text, target))
 
 
 def uv_syncs(text: str) -> list[list[str]]:
@@ -168,15 +212,14 @@ def commands(spec: dict) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("name", DOCKERFILES.values())
-def test_dockerfiles_are_hadolint_clean(name: str) -> None:
+def test_dockerfile_is_hadolint_clean() -> None:
     """Every distinct rendering across all variants, in one hadolint run."""
-    renderings = distinct_renderings(name)
-    assert renderings, name
+    renderings = distinct_renderings(DOCKERFILE)
+    assert renderings
     paths = [str(path) for path, _ in renderings.values()]
     # With no config file beside them: hadolint's defaults, every severity.
     result = subprocess.run([hadolint(), "--no-color", *paths], capture_output=True, text=True)
-    assert (result.returncode, result.stdout + result.stderr) == (0, ""), name
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
 def test_hadolint_reports_what_it_should(tmp_path: Path) -> None:
@@ -192,53 +235,62 @@ def test_images_are_pinned_to_the_projects_python_and_uv(baked: BakedProject) ->
     minor = python_version(baked)
     assert re.fullmatch(r"3\.1[1-9]", minor), minor
     template_uv = UV_PIN.search((TEMPLATE_DIR / "pyproject.toml").read_text()).group(1)
-    for name in DOCKERFILES.values():
-        text = (baked.path / name).read_text()
-        images = [image for image, _ in stages(text)]
-        names = {stage for _, stage in stages(text) if stage}
-        external = [image for image in images if image not in names]
-        pythons = [PYTHON_IMAGE.search(image) for image in external if "/python:" in image]
-        assert pythons and all(pythons), (name, external)
-        assert {f"{m.group(1)}.{m.group(2)}" for m in pythons} == {minor}, name
-        uvs = [UV_IMAGE.match(image) for image in external if "astral-sh/uv" in image]
-        # The uv that wrote the lock: the template's, which `make lock-generated` runs.
-        assert [m.group(1) for m in uvs if m] == [template_uv], name
-        assert len(external) == len(pythons) + len(uvs), f"{name}: unchecked base {external}"
+    text = (baked.path / DOCKERFILE).read_text()
+    images = [image for image, _ in stages(text)]
+    names = {stage for _, stage in stages(text) if stage}
+    external = [image for image in images if image not in names]
+    pythons = [PYTHON_IMAGE.search(image) for image in external if "/python:" in image]
+    assert pythons and all(pythons), external
+    assert {f"{m.group(1)}.{m.group(2)}" for m in pythons} == {minor}
+    uvs = [UV_IMAGE.match(image) for image in external if "astral-sh/uv" in image]
+    # The uv that wrote the lock: the template's, which `make lock-generated` runs.
+    assert [m.group(1) for m in uvs if m] == [template_uv]
+    assert len(external) == len(pythons) + len(uvs), f"unchecked base {external}"
+    for target in TARGETS:
         # Multi-stage: the image that ships has the venv, not uv.
-        final = final_stage(text)
-        assert "uv" not in {stage for _, stage in stages(final)}
-        assert "--from=uv" not in final and "uv sync" not in final, name
-        assert "COPY --from=builder /opt/venv /opt/venv" in final, name
+        image = image_text(text, target)
+        assert PYTHON_IMAGE.search(stages(image)[0][0]), (target, "an image of the pinned python")
+        assert "uv" not in {stage for _, stage in stages(image)}, target
+        assert "--from=uv" not in image and "uv sync" not in image, target
+        venvs = re.findall(r"^COPY --from=(\S+) /opt/venv /opt/venv$", image, re.MULTILINE)
+        assert len(venvs) == 1 and venvs[0] in build_stages(text, target), (target, venvs)
         for variable in ("PYTHONDONTWRITEBYTECODE=1", "PYTHONUNBUFFERED=1"):
-            assert variable in final, (name, variable)
+            assert variable in image, (target, variable)
         for label in ("org.opencontainers.image.source", "org.opencontainers.image.revision"):
-            assert label in final, (name, label)
+            assert label in image, (target, label)
 
 
 def test_images_install_their_group_from_the_lock(baked: BakedProject) -> None:
     groups = dependency_groups(baked)
-    for image, name in DOCKERFILES.items():
-        syncs = uv_syncs((baked.path / name).read_text())
-        assert syncs, name
+    text = (baked.path / DOCKERFILE).read_text()
+    assert set(TARGETS) <= set(stage_texts(text)), "a target of each image"
+    for target in TARGETS:
+        syncs = uv_syncs(build_text(text, target))
+        assert syncs, target
         for arguments in syncs:
             assert "--locked" in arguments and "--no-default-groups" in arguments, arguments
-            assert groups_of(arguments) == {image}, arguments
-        assert image in groups, f"{name} installs group {image!r}, missing from pyproject.toml"
+            assert groups_of(arguments) == {target}, arguments
+        assert target in groups, f"target {target!r} installs a group missing from pyproject.toml"
     # The inference image: the core and the serve group, nothing for training or the SDK.
     assert lock_closure(baked, {"serve"}) & NOT_FOR_SERVING == set()
     assert {"scikit-learn", "matplotlib"} <= lock_closure(baked, {"steps"})
 
 
 def test_serve_image_runs_the_package_server_unprivileged(baked: BakedProject) -> None:
-    final = final_stage((baked.path / DOCKERFILES["serve"]).read_text())
-    assert f'ENTRYPOINT ["python", "-m", "{baked.package}.serve"]' in final
-    users = re.findall(r"^USER\s+(\S+)", final, re.MULTILINE)
+    text = (baked.path / DOCKERFILE).read_text()
+    serve = image_text(text, "serve")
+    assert f'ENTRYPOINT ["python", "-m", "{baked.package}.serve"]' in serve
+    users = re.findall(r"^USER\s+(\S+)", serve, re.MULTILINE)
     assert users and users[-1].split(":")[0] not in ("0", "root"), users
-    # The package itself is installed as a wheel, so the final stage needs no source tree.
-    assert "--no-editable" in uv_syncs((baked.path / DOCKERFILES["serve"]).read_text())[-1]
-    steps = final_stage((baked.path / DOCKERFILES["steps"]).read_text())
+    # The package itself is installed as a wheel, so the image needs no source tree.
+    assert "--no-editable" in uv_syncs(build_text(text, "serve"))[-1]
+    steps = image_text(text, "steps")
     # SageMaker's processing and training jobs write root-owned /opt/ml folders.
     assert not re.search(r"^USER\s", steps, re.MULTILINE)
+    # No project code in the steps image: each job gets its code as an input (jobcode.py).
+    copied = re.findall(r"^COPY (?!--from)(.*)$", build_text(text, "steps") + steps, re.MULTILINE)
+    assert not any("src" in line.split() for line in copied), copied
+    assert all("--no-install-project" in sync for sync in uv_syncs(build_text(text, "steps")))
 
 
 def test_dockerignore_keeps_out_local_state_but_not_what_the_images_copy(
@@ -252,10 +304,9 @@ def test_dockerignore_keeps_out_local_state_but_not_what_the_images_copy(
     for local in (".git", ".venv", "build", ".pytest_cache", ".ruff_cache", "**/__pycache__"):
         assert local in patterns, local
     copied = set()
-    for name in DOCKERFILES.values():
-        for line in (baked.path / name).read_text().splitlines():
-            if line.startswith("COPY ") and "--from=" not in line:
-                copied |= set(line.split()[1:-1])
+    for line in (baked.path / DOCKERFILE).read_text().splitlines():
+        if line.startswith("COPY ") and "--from=" not in line:
+            copied |= set(line.split()[1:-1])
     assert {"pyproject.toml", "uv.lock", ".python-version", "src"} <= copied
     for source in copied:
         assert (baked.path / source).exists(), source
@@ -275,13 +326,12 @@ def test_buildspec_structure(baked: BakedProject, name: str) -> None:
 def test_buildspecs_pin_the_images_uv(baked: BakedProject) -> None:
     image_uv = {
         UV_IMAGE.match(image).group(1)
-        for name in DOCKERFILES.values()
-        for image, _ in stages((baked.path / name).read_text())
+        for image, _ in stages((baked.path / DOCKERFILE).read_text())
         if "astral-sh/uv" in image
     }
     for name in BUILDSPECS:
         if name == "buildspecs/build-images.yml":
-            continue  # it builds the images, with the uv of their Dockerfiles
+            continue  # it builds the images, with the uv of their Dockerfile
         pins = {UV_PIN.search(c).group(1) for c in commands(buildspec(baked, name)) if "uv==" in c}
         assert pins == image_uv, name
 
@@ -328,9 +378,8 @@ def test_build_images_pushes_both_images_by_commit(baked: BakedProject) -> None:
         assert f"${variable}" in text, variable
     assert "ecr get-login-password" in text
     builds = [c for c in commands(spec) if "docker buildx build" in c]
-    assert sorted(re.search(r"--file (\S+)", c).group(1) for c in builds) == sorted(
-        DOCKERFILES.values()
-    )
+    assert {re.search(r"--file (\S+)", c).group(1) for c in builds} == {DOCKERFILE}
+    assert sorted(re.search(r"--target (\S+)", c).group(1) for c in builds) == sorted(TARGETS)
     for build in builds:
         assert ':$TAG"' in build and "--push" in build, build
         assert "--build-arg COMMIT=" in build and "--build-arg SOURCE=" in build, build
@@ -373,16 +422,17 @@ def test_test_buildspec_reports_and_caches(baked: BakedProject) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("image", DOCKERFILES)
+@pytest.mark.parametrize("image", TARGETS)
 def test_image_environment_builds_from_its_context_and_runs(
     bake, image: str, tmp_path: Path
 ) -> None:
-    """The builder stage replayed without Docker: only what it COPYs, its `uv sync` commands
-    (into a folder instead of /opt/venv, bytecode not compiled), then the final image's command
-    from outside the project with that environment alone."""
+    """The target's build stages replayed without Docker: only what they COPY, their `uv sync`
+    commands (into a folder instead of /opt/venv, bytecode not compiled), then the image's
+    command from outside the project with that environment alone: for the steps image, a step
+    script from the code a job gets (the package's jobcode.files, on PYTHONPATH)."""
     project = bake()
-    text = (project.path / DOCKERFILES[image]).read_text()
-    builder = text[: list(FROM.finditer(text))[-1].start()]
+    text = (project.path / DOCKERFILE).read_text()
+    builder = build_text(text, image)
     context, venv = tmp_path / "context", tmp_path / "venv"
     context.mkdir()
     for line in builder.splitlines():
@@ -412,9 +462,10 @@ def test_image_environment_builds_from_its_context_and_runs(
     installed = {canonical(name) for name in listing.stdout.split()}
     if image == "steps":
         assert {"scikit-learn", "matplotlib", "pandas"} <= installed
-        script = tmp_path / "preprocess.py"
-        shutil.copy(project.path / "src" / project.package / "steps" / "preprocess.py", script)
-        command = ["python3", str(script), "--help"]
+        assert canonical(project.context["project_slug"]) not in installed
+        code = job_code(project, "preprocess.py", tmp_path / "code", env)
+        command = ["python3", str(code / project.package / "steps" / "preprocess.py"), "--help"]
+        env["PYTHONPATH"] = str(code)
     else:
         assert installed & NOT_FOR_SERVING == set()
         assert canonical(project.context["project_slug"]) in installed
@@ -423,6 +474,24 @@ def test_image_environment_builds_from_its_context_and_runs(
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage:")
+
+
+def job_code(project: BakedProject, script: str, folder: Path, env: dict[str, str]) -> Path:
+    """A copy of the code folder a job of the script gets: the files the package's jobcode.files
+    names (the pipeline uploads those), read with the image's Python."""
+    code = f"import json; from {project.package} import jobcode; "
+    code += f"print(json.dumps({{k: str(v) for k, v in jobcode.files({script!r}).items()}}))"
+    listed = subprocess.run(
+        ["python", "-c", code],
+        env={**env, "PYTHONPATH": str(project.path / "src")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for name, source in json.loads(listed.stdout).items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, folder / name)
+    return folder
 
 
 @pytest.mark.slow

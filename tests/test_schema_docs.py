@@ -10,8 +10,9 @@ from conftest import BakedProject
 
 
 def parser_constants(baked: BakedProject) -> dict[str, set[str]]:
-    """SCHEMA_KEYS, COLUMN_KEYS and COLUMN_TYPES as preprocess.py defines them."""
-    source = (baked.path / "src" / baked.package / "steps" / "preprocess.py").read_text()
+    """SCHEMA_KEYS, COLUMN_KEYS and COLUMN_TYPES as the data contract's schema parser defines
+    them."""
+    source = (baked.path / "src" / baked.package / "contract" / "schema.py").read_text()
     found = {}
     for node in ast.parse(source).body:
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
