@@ -27,7 +27,7 @@ from mlops_template import rules, variants
 README = (TEMPLATE_DIR / "README.md").read_text(encoding="utf-8")
 CONTRIBUTING = (TEMPLATE_DIR / "CONTRIBUTING.md").read_text(encoding="utf-8")
 GENERATED_README = (PROJECT_TEMPLATE / "README.md").read_text(encoding="utf-8")
-# How the docs and prompts write the metrics that evaluate.py computes.
+# How the docs and prompts write the metrics that evaluate.py computes (metrics.py).
 METRIC_NAMES = {"auc": "AUC", "r2": "R²", "rmse": "RMSE", "mae": "MAE", "logloss": "log loss"}
 
 
@@ -134,12 +134,12 @@ def test_readme_slug_limits_come_from_the_rules() -> None:
 
 
 def gate_metrics() -> dict[str, str]:
-    """Problem type -> the metric of its quality gate, as config.py and evaluate.py agree."""
+    """Problem type -> the metric of its quality gate, as config.py and metrics.py agree."""
     package = PROJECT_TEMPLATE / "src" / "{{cookiecutter.package_name}}"
     config = (package / "config.py").read_text()
     gates = dict(re.findall(r'"(\w+)": QualityGate\(\s*metric="(\w+)"', config))
-    evaluate = (package / "steps" / "evaluate.py").read_text()
-    headline = re.search(r"^HEADLINE_METRICS = (\{.*?\})$", evaluate, re.MULTILINE | re.DOTALL)
+    metrics = (package / "metrics.py").read_text()
+    headline = re.search(r"^HEADLINE_METRICS = (\{.*?\})$", metrics, re.MULTILINE | re.DOTALL)
     assert gates == ast.literal_eval(headline.group(1))
     assert set(gates) == set(variants.CHOICE_PATHS["problem_type"])
     return gates
