@@ -22,7 +22,8 @@ SDK_WARNINGS = [
 ]
 
 PROCESSING_ROOT = "/opt/ml/processing"
-STEPS_CODE = f"{PROCESSING_ROOT}/input/steps"
+# The job's code folder: the step script and the package modules it imports (jobcode.py).
+CODE = f"{PROCESSING_ROOT}/input/code"
 MODEL_ARTIFACTS = {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
 
 

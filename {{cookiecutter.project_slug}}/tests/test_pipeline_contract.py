@@ -1,11 +1,12 @@
 """What the SageMaker pipeline's jobs get and what they do with it (pipeline/training.py,
-pipeline/jobs.py): each script as uploaded, its inputs and arguments at the container's paths,
-train.py where the steps that load the model look for it; and a local replay of the whole
-container contract whose result is the local run's."""
+pipeline/jobs.py): each step script and the package modules it imports as uploaded (jobcode.py),
+run from the job's code folder on its PYTHONPATH, its inputs and arguments at the container's
+paths; and a local replay of the whole container contract, on the code as uploaded, whose result
+is the local run's."""
 
 from __future__ import annotations
 
-import importlib
+import contextlib
 import importlib.util
 import json
 import math
@@ -13,6 +14,7 @@ import re
 import shutil
 import sys
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -20,10 +22,10 @@ from typing import Any
 import boto3
 import pytest
 from pipeline_support import (
+    CODE,
     MODEL_ARTIFACTS,
     PROCESSING_ROOT,
     SDK_WARNINGS,
-    STEPS_CODE,
     inputs_by_path,
     output_of,
     outputs_by_name,
@@ -31,8 +33,7 @@ from pipeline_support import (
     s3_object,
 )
 
-from {{ cookiecutter.package_name }} import config
-from {{ cookiecutter.package_name }}.steps import preprocess
+from {{ cookiecutter.package_name }} import config, contract, jobcode, model_io
 
 pytestmark = SDK_WARNINGS
 
@@ -57,49 +58,64 @@ def test_preprocess_reads_the_input_data_url_and_the_uploaded_schema(steps):
     assert s3_object(schema_uri) == config.SCHEMA.read_bytes()
 
 
-def test_each_processing_step_runs_its_script_as_uploaded(steps):
+SCRIPTS = {"Preprocess": "preprocess.py", "Evaluate": "evaluate.py", "BaselineData": "baseline.py"}
+
+
+def uploaded_code(prefix: str) -> dict[str, bytes]:
+    """The files under a code input's S3 prefix, by their path in the job's code folder."""
+    bucket, _, key = prefix.removeprefix("s3://").partition("/")
+    s3 = boto3.client("s3", region_name=config.AWS_REGION)
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=key)["Contents"]
+    return {
+        item["Key"].removeprefix(key): s3_object(f"s3://{bucket}/{item['Key']}") for item in listed
+    }
+
+
+def test_each_processing_step_runs_its_script_from_the_shipped_package(steps):
+    """The job's code input is the script and the package modules it imports, as committed, in
+    the package's layout; the job runs the script from there, with that folder on PYTHONPATH."""
     for step in processing_steps(steps):
-        script = {
-            "Preprocess": "preprocess.py",
-            "Evaluate": "evaluate.py",
-            "BaselineData": "baseline.py",
-        }[step["Name"]]
-        code = f"{PROCESSING_ROOT}/input/code"
-        assert step["Arguments"]["AppSpecification"]["ContainerEntrypoint"] == [
+        script = SCRIPTS[step["Name"]]
+        arguments = step["Arguments"]
+        assert arguments["AppSpecification"]["ContainerEntrypoint"] == [
             "python3",
-            f"{code}/{script}",
+            f"{CODE}/{config.__package__}/steps/{script}",
         ]
-        uploaded = s3_object(inputs_by_path(step)[code])
-        assert uploaded == (config.STEPS_DIR / script).read_bytes()
+        assert arguments["Environment"] == {"PYTHONPATH": CODE}
+        shipped = uploaded_code(inputs_by_path(step)[CODE])
+        expected = {name: path.read_bytes() for name, path in jobcode.files(script).items()}
+        assert shipped == expected, step["Name"]
 
 
-def test_steps_that_load_the_model_get_train_py_where_they_look_for_it(steps):
-    """evaluate.py encodes rows with train.py's code: the job gets train.py as an input, at the
-    folder the script adds to its import path."""
-    loaders = {"Evaluate": "evaluate"}
-    for name, script in loaders.items():
-        if name not in steps:
-            continue
-        module = importlib.import_module(f"{config.__package__}.steps.{script}")
-        assert module.STEPS_CODE_DIR == STEPS_CODE, name
-        uploaded = s3_object(inputs_by_path(steps[name])[STEPS_CODE] + "train.py")
-        assert uploaded == (config.STEPS_DIR / "train.py").read_bytes(), name
-    for step in processing_steps(steps):
-        if step["Name"] not in loaders:
-            assert STEPS_CODE not in inputs_by_path(step), step["Name"]
+def test_each_job_gets_only_the_modules_its_script_imports(steps):
+    """So that editing one module changes the code (and the cache key) of the steps that use it
+    only; nothing of the project's configuration, pipeline or server reaches a job."""
+    scripts = {step["Name"]: SCRIPTS[step["Name"]] for step in processing_steps(steps)}
+    shipped = {name: set(jobcode.files(script)) for name, script in scripts.items()}
+    shipped["Train"] = set(jobcode.files("train.py"))
+    package = config.__package__
+    assert f"{package}/contract/rules.py" in shipped["Preprocess"]
+    assert f"{package}/model_io.py" in shipped["Evaluate"]
+    assert f"{package}/champion.py" in shipped["Evaluate"]
+    assert f"{package}/plots.py" not in shipped["Preprocess"]
+    for files in shipped.values():
+        for never in ("config.py", "pipeline/__init__.py", "local.py", "serve/app.py"):
+            assert f"{package}/{never}" not in files, never
 
 
-def test_train_runs_train_py_from_the_steps_folder(steps):
+def test_train_runs_train_py_from_the_shipped_package(steps):
+    """The SDK's driver runs `python3 <entry_script>` in the code channel's folder."""
     arguments = steps["Train"]["Arguments"]
     assert arguments["HyperParameters"]["problem-type"] == config.PROBLEM_TYPE
+    assert arguments["Environment"]["PYTHONPATH"] == "/opt/ml/input/data/code"
     channels = {
         channel["ChannelName"]: channel["DataSource"]["S3DataSource"]["S3Uri"]
         for channel in arguments["InputDataConfig"]
     }
     source_code = json.loads(s3_object(f"{channels['sm_drivers']}/sourcecode.json"))
-    assert source_code["entry_script"] == "train.py"
-    uploaded = s3_object(f"{channels['code'].rstrip('/')}/train.py")
-    assert uploaded == (config.STEPS_DIR / "train.py").read_bytes()
+    assert source_code["entry_script"] == f"{config.__package__}/steps/train.py"
+    expected = {name: path.read_bytes() for name, path in jobcode.files("train.py").items()}
+    assert uploaded_code(channels["code"]) == expected
 
 
 def test_script_arguments_match_the_container_paths(steps):
@@ -110,7 +126,7 @@ def test_script_arguments_match_the_container_paths(steps):
             for value in arguments
             if isinstance(value, str) and value.startswith(PROCESSING_ROOT)
         }
-        inputs = set(inputs_by_path(step)) - {f"{PROCESSING_ROOT}/input/code", STEPS_CODE}
+        inputs = set(inputs_by_path(step)) - {CODE}
         outputs = set(outputs_by_name(step).values())
         assert inputs <= paths, step["Name"]
         assert all(
@@ -120,7 +136,7 @@ def test_script_arguments_match_the_container_paths(steps):
 
 
 def load_script(path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """A step script loaded as the container runs it: a lone file, not part of the package."""
+    """A step script loaded as the container runs it: a file, not a module of the package."""
     spec = importlib.util.spec_from_file_location(f"container_{path.stem}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -129,13 +145,31 @@ def load_script(path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     return module
 
 
+@contextlib.contextmanager
+def job_imports(code_dir: Path) -> Iterator[None]:
+    """The package as a job has it: imported from its code folder (on PYTHONPATH there), not
+    from this checkout; the checkout's modules are back afterwards."""
+    package = config.__package__
+    ours = {n: m for n, m in sys.modules.items() if n == package or n.startswith(f"{package}.")}
+    for name in ours:
+        del sys.modules[name]
+    sys.path.insert(0, str(code_dir))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(code_dir))
+        for name in [n for n in sys.modules if n == package or n.startswith(f"{package}.")]:
+            del sys.modules[name]
+        sys.modules.update(ours)
+
+
 def test_replay_the_container_contract_locally(
     definition, steps, local_run, tmp_path, monkeypatch, capsys
 ):
     """Run every step script in-process where the definition says the container puts its
-    inputs and expects its outputs (/opt/ml/processing -> a temporary folder), each script as
-    the uploaded lone file (not part of the package), feeding each step what the steps it reads
-    from produced, on the configured data: the result is the local run's."""
+    inputs and expects its outputs (/opt/ml/processing -> a temporary folder), each script and
+    the package modules it imports as uploaded (not this checkout's), feeding each step what the
+    steps it reads from produced, on the configured data: the result is the local run's."""
     root = tmp_path / "processing"
     produced: dict[str, Path] = {}  # an S3 location, as its Get reference -> a local stand-in
 
@@ -160,14 +194,11 @@ def test_replay_the_container_contract_locally(
         for path, source in inputs_by_path(step).items():
             stage(source, Path(local(path)))
         entrypoint = step["Arguments"]["AppSpecification"]["ContainerEntrypoint"]
-        with monkeypatch.context() as job:
-            # The script adds STEPS_CODE to its import path; here that folder is local.
-            job.setattr(sys, "path", [local(STEPS_CODE), *sys.path])
-            job.delitem(sys.modules, "train", raising=False)
+        code = Path(local(step["Arguments"]["Environment"]["PYTHONPATH"]))
+        with job_imports(code), monkeypatch.context() as job:
             module = load_script(Path(local(entrypoint[-1])), job)
             arguments = step["Arguments"]["AppSpecification"]["ContainerArguments"]
             assert module.main([local(a) for a in arguments]) == 0, step["Name"]
-            sys.modules.pop("train", None)
         for name, path in outputs_by_name(step).items():
             kept = tmp_path / "s3" / step["Name"] / name
             shutil.copytree(local(path), kept)
@@ -180,7 +211,7 @@ def test_replay_the_container_contract_locally(
     manifest = json.loads((manifest_dir / manifest_file["FilePath"]).read_text())
     data_sha256 = steps["Register"]["Arguments"]["CustomerMetadataProperties"]["data_sha256"]
     assert data_sha256["Std:JsonGet"]["Path"] == "sha256"
-    assert manifest["sha256"] == preprocess.data_manifest(config.DATA)["sha256"]
+    assert manifest["sha256"] == contract.data_manifest(config.DATA)["sha256"]
     assert manifest["source"] == defaults["Parameters.InputDataUrl"]
 
     # The training container gets its channels and model folder from the environment and the
@@ -197,16 +228,25 @@ def test_replay_the_container_contract_locally(
     hyperparameters = [
         part for item in train["HyperParameters"].items() for part in ("--" + item[0], item[1])
     ]
-    trainer = importlib.import_module(f"{config.__package__}.steps.train")
+    # The SDK's driver runs `python3 <entry_script>` in the code channel's folder.
+    channels = {
+        c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in train["InputDataConfig"]
+    }
+    code = tmp_path / "training-code"
+    s3_download(channels["code"], code)
+    source_code = json.loads(s3_object(f"{channels['sm_drivers']}/sourcecode.json"))
+    entry_script = source_code["entry_script"]
     capsys.readouterr()
-    assert trainer.main(hyperparameters) == 0
+    with job_imports(code), monkeypatch.context() as job:
+        trainer = load_script(code / entry_script, job)
+        assert trainer.main(hyperparameters) == 0
     # The training job's metrics come from what train.py prints, by these regexes.
     printed = capsys.readouterr().out
     for metric in train["AlgorithmSpecification"]["MetricDefinitions"]:
         found = re.search(metric["Regex"], printed)
         assert found, (metric, printed)
         assert math.isfinite(float(found.group(1))), metric["Name"]
-    trained_with = trainer.load_model(model_dir)[1]["hyperparameters"]
+    trained_with = model_io.load_model(model_dir)[1]["hyperparameters"]
     assert trained_with == trainer.HYPERPARAMETERS, "as in a local run"
     artifacts = tmp_path / "s3" / "Train"
     artifacts.mkdir(parents=True)

@@ -250,6 +250,7 @@ def test_quality_checks_read_their_data_as_the_scripts_write_it(steps):
     assert model_quality["problem_type"] == expected[0]
     import numpy as np
 
+    from {{ cookiecutter.package_name }} import model_io
     from {{ cookiecutter.package_name }}.steps import evaluate
 
     frame = evaluate.predictions_frame(np.array([0, 1]), np.array([0.2, 0.9]), config.PROBLEM_TYPE)
@@ -257,7 +258,7 @@ def test_quality_checks_read_their_data_as_the_scripts_write_it(steps):
     named = {model_quality[f"{kind}_attribute"] for kind in ("ground_truth", "inference")}
     if config.PROBLEM_TYPE == "binary_classification":
         named.add(model_quality["probability_attribute"])
-        assert float(model_quality["probability_threshold_attribute"]) == evaluate.THRESHOLD
+        assert float(model_quality["probability_threshold_attribute"]) == model_io.LABEL_THRESHOLD
     assert named == set(frame.columns)
 {%- endif %}
 

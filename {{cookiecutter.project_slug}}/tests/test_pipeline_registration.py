@@ -19,8 +19,7 @@ from pipeline_support import (
     s3_object,
 )
 
-from {{ cookiecutter.package_name }} import config
-from {{ cookiecutter.package_name }}.steps import preprocess
+from {{ cookiecutter.package_name }} import config, contract
 
 pytestmark = SDK_WARNINGS
 
@@ -208,7 +207,7 @@ def test_model_package_records_what_made_the_model(definition, steps):
         f"arn:aws:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:pipeline/"
         f"{config.PIPELINE_NAME}/execution/abcdef123456"
     )
-    data_sha256 = preprocess.data_manifest(config.DATA)["sha256"]
+    data_sha256 = contract.data_manifest(config.DATA)["sha256"]
     values = {
         **{f"Parameters.{p['Name']}": p["DefaultValue"] for p in definition["Parameters"]},
         "Execution.PipelineExecutionArn": execution,

@@ -20,7 +20,7 @@ from pipeline_support import (
     processing_steps,
 )
 
-from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }} import config, jobcode
 
 pytestmark = SDK_WARNINGS
 
@@ -156,11 +156,11 @@ def test_an_unchanged_step_keeps_its_cache_key(emulated_aws, tmp_path, monkeypat
 
     first, second = build(), build()
     assert first == second
-    steps_dir = tmp_path / "steps"
-    shutil.copytree(config.STEPS_DIR, steps_dir)
-    edited = steps_dir / "evaluate.py"
+    source = tmp_path / "src"
+    shutil.copytree(config.PACKAGE_DIR, source / config.__package__)
+    edited = source / config.__package__ / "steps" / "evaluate.py"
     edited.write_text(edited.read_text() + "\n# an edit\n")
-    monkeypatch.setattr(config, "STEPS_DIR", steps_dir)
+    monkeypatch.setattr(jobcode, "SOURCE_DIR", source)
     changed = build()
     keys = {
         "Processing": ("AppSpecification", "Environment", "ProcessingInputs"),

@@ -9,7 +9,7 @@ the package's shared modules (contract, model_io, ...) by their absolute names, 
 The images carry libraries only, never the project's code (containers/Dockerfile).
 
 Which modules a script needs is read from its imports (and theirs, and every package's
-__init__.py on the way), so a module no step imports (config.py, pipeline.py, serve/...) never
+__init__.py on the way), so a module no step imports (config.py, pipeline/, serve/...) never
 reaches a job, and editing it changes no step's code.
 """
 

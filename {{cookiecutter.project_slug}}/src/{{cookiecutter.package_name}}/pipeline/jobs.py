@@ -1,6 +1,7 @@
 """What the steps' jobs share: who runs them, in which image and on which instances, where their
-inputs and outputs are, the code they get, their tags, cache and retries (`Build`, one per
-pipeline built, handed to every step's builder)."""
+inputs and outputs are, the code they get (job_code: a step script and the package modules it
+imports, jobcode.py), their tags, cache and retries (`Build`, one per pipeline built, handed to
+every step's builder)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sagemaker.core.model_metrics import MetricsSource
-from sagemaker.core.processing import ScriptProcessor
+from sagemaker.core.processing import Processor
 from sagemaker.core.shapes import (
     ProcessingInput,
     ProcessingOutput,
@@ -28,7 +29,7 @@ from sagemaker.mlops.workflow.retry import (
 from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep
 from sagemaker.serve.model_builder import ModelBuilder
 
-from .. import config
+from .. import config, jobcode
 from .parameters import Parameters
 from .staging import Stager
 
@@ -57,9 +58,6 @@ JOB_RETRY = SageMakerJobStepRetryPolicy(
 
 # Where the processing steps find their inputs and leave their outputs inside the container.
 PROCESSING = "/opt/ml/processing"
-# train.py, for the steps that load the model: it holds the one encoding of category columns
-# (evaluate.py and explain.py import it from there).
-STEPS_CODE_DIR = f"{PROCESSING}/input/steps"
 
 
 @dataclass
@@ -73,34 +71,31 @@ class Build:
     tags: list[dict[str, str]]  # on every job and the model package (lineage.tags)
     stage: Stager
     parameters: Parameters
-    _model_code: str | None = field(default=None, init=False, repr=False)
+    _job_code: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def region(self) -> str:
         return self.session.boto_region_name
 
-    def entry_script(self, name: str) -> str:
-        """The S3 URI of a processing job's script, uploaded alone from steps/."""
-        return self.stage.file(config.STEPS_DIR / name)
+    def job_code(self, script: str) -> str:
+        """The S3 prefix of the code a job of a step script runs: the script and the package
+        modules it imports, in the package's layout (jobcode.files), uploaded under their
+        content hash. The one place that decides which code a job gets: a processing job's code
+        input (script_job) and the training job's source_dir."""
+        if script not in self._job_code:
+            self._job_code[script] = self.stage.files(jobcode.files(script))
+        return self._job_code[script]
 
-    def model_code(self) -> str:
-        """The S3 prefix of the code the jobs that train or load the model get beside their
-        entry script: the training job's source_dir (train.py is its entry script), and what
-        the processing jobs that load the model find in STEPS_CODE_DIR (model_code_input). The
-        one place that decides which code those jobs get."""
-        if self._model_code is None:
-            self._model_code = self.stage.folder(config.STEPS_DIR / "train.py")
-        return self._model_code
-
-    def model_code_input(self) -> ProcessingInput:
-        return processing_input("steps", self.model_code(), STEPS_CODE_DIR)
-
-    def processor(self, step: str) -> ScriptProcessor:
+    def script_job(self, step: str, script: str, inputs: list[ProcessingInput], **run: Any) -> Any:
+        """The arguments of a processing step that runs a step script: its code (job_code) is
+        an input, on the job's PYTHONPATH, and the script runs from there."""
+        code_dir = jobcode.PROCESSING_CODE_DIR
         # One instance: every script reads its whole input on one node (nothing is sharded).
-        return ScriptProcessor(
+        processor = Processor(
             role=self.role_arn,
             image_uri=self.parameters.steps_image_uri,
-            command=["python3"],
+            entrypoint=["python3", f"{code_dir}/{jobcode.entry_script(script)}"],
+            env={"PYTHONPATH": code_dir},
             instance_type=self.parameters.processing_instance_type,
             instance_count=1,
             volume_kms_key=self.kms_key_id,
@@ -109,6 +104,8 @@ class Build:
             sagemaker_session=self.session,
             tags=self.tags,
         )
+        code = processing_input("code", self.job_code(script), code_dir)
+        return processor.run(inputs=[*inputs, code], **run)
 
     def check_job(self, name: str) -> CheckJobConfig:
         """The job of a check step (Model Monitor's analyzer or Clarify, in AWS's images)."""

@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
 from sagemaker.core.workflow.parameters import ParameterBoolean, ParameterFloat, ParameterString
 from sagemaker.core.workflow.pipeline_context import PipelineSession
 
-from .. import config
+from .. import champion, config
 from .staging import default_input_data_url, pinned_image, xgboost_image
 
 PROCESSING_INSTANCE_TYPE = "ml.m5.large"
@@ -138,23 +137,9 @@ def champion_baselines(session: boto3.Session) -> set[str]:
     model package, has registered a drift-check baseline; empty while nothing is approved (or
     the group does not exist yet: the first registration creates it)."""
     client = session.client("sagemaker")
-    try:
-        listed = client.list_model_packages(
-            ModelPackageGroupName=config.MODEL_PACKAGE_GROUP,
-            ModelApprovalStatus="Approved",
-            SortBy="CreationTime",
-            SortOrder="Descending",
-            MaxResults=1,
-        )["ModelPackageSummaryList"]
-    except ClientError as error:
-        details = error.response.get("Error", {})
-        if details.get("Code") == "ValidationException" and "does not exist" in details.get(
-            "Message", ""
-        ):
-            return set()
-        raise
-    if not listed:
+    arn = champion.latest_approved(client, config.MODEL_PACKAGE_GROUP)
+    if arn is None:
         return set()
-    package = client.describe_model_package(ModelPackageName=listed[0]["ModelPackageArn"])
+    package = client.describe_model_package(ModelPackageName=arn)
     registered = package.get("DriftCheckBaselines", {})
     return {check for check, name in CHECK_BASELINES.items() if registered.get(name)}

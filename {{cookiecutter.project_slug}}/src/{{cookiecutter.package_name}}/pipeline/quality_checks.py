@@ -13,8 +13,7 @@ from sagemaker.mlops.workflow.quality_check_step import (
 )
 from sagemaker.mlops.workflow.steps import ProcessingStep, Step
 
-from .. import config
-from ..steps import train as train_script
+from .. import config, model_io
 from .jobs import CACHE, PROCESSING, Build, job_step, json_source, output_uri, processing_input
 from .registration import Record
 
@@ -29,7 +28,7 @@ MODEL_QUALITY_ATTRIBUTES: dict[str, dict[str, str]] = {
         "ground_truth_attribute": "label",
         "inference_attribute": "prediction",
         "probability_attribute": "probability",
-        "probability_threshold_attribute": str(train_script.LABEL_THRESHOLD),
+        "probability_threshold_attribute": str(model_io.LABEL_THRESHOLD),
     },
     "regression": {
         "problem_type": "Regression",
@@ -63,8 +62,9 @@ def baseline_data_step(build: Build, preprocess: ProcessingStep) -> ProcessingSt
     # header (its columns are _c0, _c1, ...): the training split in that form.
     return ProcessingStep(
         **job_step("BaselineData"),
-        step_args=build.processor("BaselineData").run(
-            code=build.entry_script("baseline.py"),
+        step_args=build.script_job(
+            "BaselineData",
+            "baseline.py",
             inputs=[processing_input("train", output_uri(preprocess, "train"), BASELINE_INPUT_DIR)],
             outputs=[build.output("BaselineData", "features", BASELINE_DATA_DIR)],
             arguments=[

@@ -21,8 +21,7 @@ from sagemaker.mlops.workflow.fail_step import FailStep
 from sagemaker.mlops.workflow.model_step import ModelStep
 from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep
 
-from .. import config, lineage
-from ..steps import preprocess as preprocess_script
+from .. import config, contract, lineage
 from .jobs import STEP_RETRY, Build, file_in, json_source, output_uri
 from .training import DATA_MANIFEST, EVALUATION_REPORT, HYPERPARAMETERS, model_artifacts
 
@@ -63,7 +62,7 @@ def register_step(
     made it (code commit, data hash, image digests, hyperparameters, execution)."""
     parameters = build.parameters
     content_types = CONTENT_TYPES if own_serve_image else XGBOOST_CONTENT_TYPES
-    manifest_uri = file_in(output_uri(preprocess, "manifest"), preprocess_script.MANIFEST_FILE)
+    manifest_uri = file_in(output_uri(preprocess, "manifest"), contract.MANIFEST_FILE)
     registration = build.model(model_artifacts(train)).register(
         model_package_group_name=config.MODEL_PACKAGE_GROUP,
         content_types=content_types,

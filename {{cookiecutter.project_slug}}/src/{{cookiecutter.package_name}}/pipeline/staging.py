@@ -15,8 +15,7 @@ from botocore.exceptions import ClientError
 from sagemaker.core import image_uris
 from sagemaker.core.workflow.pipeline_context import PipelineSession
 
-from .. import config
-from ..steps import preprocess as preprocess_script
+from .. import config, contract
 
 # Every job runs the project's own images (containers/: the lock's libraries, built by CI) when
 # they are given, else the built-in SageMaker XGBoost framework container: the version that
@@ -92,7 +91,7 @@ def default_input_data_url(
 ) -> str:
     """The S3 prefix that `upload-data` copies `data` to, named after its content: the pipeline
     reads the configured data set from here unless InputDataUrl is overridden."""
-    digest = preprocess_script.data_manifest(data)["sha256"][:16]
+    digest = contract.data_manifest(data)["sha256"][:16]
     return f"s3://{bucket}/{config.PROJECT_SLUG}/data/{digest}/"
 
 
@@ -125,6 +124,17 @@ class Stager:
 
     def file(self, path: os.PathLike[str] | str) -> str:
         return self.folder(path) + Path(path).name
+
+    def files(self, files: dict[str, Path]) -> str:
+        """The S3 prefix (ending in /) that holds exactly these files, each under its relative
+        path; the hash is over the paths and contents."""
+        contents = {name: Path(path).read_bytes() for name, path in sorted(files.items())}
+        digest = hashlib.sha256()
+        for name, content in contents.items():
+            digest.update(f"{name}\0{hashlib.sha256(content).hexdigest()}\n".encode())
+        for name, content in contents.items():
+            self._put(digest.hexdigest(), name, content)
+        return f"s3://{self.bucket}/{CODE_PREFIX}/{digest.hexdigest()[:16]}/"
 
     def move_object(self, uri: str, name: str) -> str:
         """Move an object of this bucket to CODE_PREFIX/<sha256>/<name>; return its new URI."""

@@ -11,8 +11,7 @@ from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep
 from sagemaker.train import ModelTrainer
 
-from .. import config
-from ..steps import preprocess as preprocess_script
+from .. import config, contract, jobcode
 from ..steps import train as train_script
 from .jobs import PROCESSING, Build, job_step, output_uri, processing_input
 from .staging import CODE_PREFIX, Stager
@@ -39,7 +38,7 @@ DATA_DIR = f"{PROCESSING}/input/data"
 SCHEMA_DIR = f"{PROCESSING}/input/schema"
 SPLITS_DIR = f"{PROCESSING}/output"
 SPLITS = ("train", "validation", "test")
-MANIFEST_DIR = f"{SPLITS_DIR}/{preprocess_script.MANIFEST_DIR}"
+MANIFEST_DIR = f"{SPLITS_DIR}/{contract.MANIFEST_DIR}"
 MODEL_DIR = f"{PROCESSING}/model"
 TEST_DIR = f"{PROCESSING}/test"
 EVALUATION_DIR = f"{PROCESSING}/evaluation"
@@ -50,7 +49,7 @@ EXPLAIN_DATA_DIR = f"{PROCESSING}/explain-data"
 
 # What the model package and the quality gate read from the steps' JSON files.
 DATA_MANIFEST = PropertyFile(
-    name="DataManifest", output_name="manifest", path=preprocess_script.MANIFEST_FILE
+    name="DataManifest", output_name="manifest", path=contract.MANIFEST_FILE
 )
 EVALUATION_REPORT = PropertyFile(
     name="EvaluationReport", output_name="evaluation", path="evaluation.json"
@@ -61,8 +60,9 @@ def preprocess_step(build: Build) -> ProcessingStep:
     """The data contract enforced on InputDataUrl, the splits, and the data's manifest."""
     return ProcessingStep(
         **job_step("Preprocess"),
-        step_args=build.processor("Preprocess").run(
-            code=build.entry_script("preprocess.py"),
+        step_args=build.script_job(
+            "Preprocess",
+            "preprocess.py",
             inputs=[
                 processing_input("data", build.parameters.input_data_url, DATA_DIR),
                 processing_input("schema", build.stage.file(config.SCHEMA), SCHEMA_DIR),
@@ -105,7 +105,11 @@ def train_step(build: Build, preprocess: ProcessingStep) -> TrainingStep:
     """train.py on the train and validation splits, with the hyperparameters of a local run."""
     trainer = ModelTrainer(
         training_image=build.parameters.steps_image_uri,
-        source_code=SourceCode(source_dir=build.model_code(), entry_script="train.py"),
+        # The SDK's driver runs `python3 <entry_script>` in the code folder.
+        source_code=SourceCode(
+            source_dir=build.job_code("train.py"), entry_script=jobcode.entry_script("train.py")
+        ),
+        environment={"PYTHONPATH": jobcode.TRAINING_CODE_DIR},
         compute=Compute(
             instance_type=build.parameters.training_instance_type,
             instance_count=1,
@@ -159,12 +163,12 @@ def evaluate_step(build: Build, preprocess: ProcessingStep, train: TrainingStep)
         # Never from cache: it also reads the registry, whose approved champion is no input of
         # the step's cache key; a cached verdict would register the same model again.
         **job_step("Evaluate", cached=False),
-        step_args=build.processor("Evaluate").run(
-            code=build.entry_script("evaluate.py"),
+        step_args=build.script_job(
+            "Evaluate",
+            "evaluate.py",
             inputs=[
                 processing_input("model", model_artifacts(train), MODEL_DIR),
                 processing_input("test", output_uri(preprocess, "test"), TEST_DIR),
-                build.model_code_input(),
             ],
             outputs=[build.output("Evaluate", "evaluation", EVALUATION_DIR), *outputs],
             arguments=[
