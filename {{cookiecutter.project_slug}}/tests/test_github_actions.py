@@ -86,9 +86,12 @@ def test_the_workflows_call_what_exists():
         "--no-sync",
         "--disable-pip-version-check",
     }
-    docker_options = {"--platform", "--file", "--build-arg", "--tag", "--push", "--repository-name"}
-    docker_options |= {"--image-ids", "--query", "--output"}
+    docker_options = {"--platform", "--file", "--target", "--build-arg", "--tag", "--push"}
+    docker_options |= {"--repository-name", "--image-ids", "--query", "--output"}
     for option in options - uv_options - docker_options:
         assert option in cli, option
+    # Both images are targets of one Dockerfile.
+    assert '--file containers/Dockerfile --target "$image"' in runs["train.yml"]
+    dockerfile = (config.PROJECT_DIR / "containers" / "Dockerfile").read_text(encoding="utf-8")
     for image in ("steps", "serve"):
-        assert (config.PROJECT_DIR / "containers" / image / "Dockerfile").is_file()
+        assert re.search(rf"^FROM \S+ AS {image}$", dockerfile, re.MULTILINE), image
