@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import config, contract, lineage, local, metrics, model_io, registry
+from {{ cookiecutter.package_name }} import (
+    config,
+    contract,
+    lineage,
+    local,
+    metrics,
+    model_io,
+    registry,
+)
 from {{ cookiecutter.package_name }}.steps import evaluate, train
 
 

@@ -1,7 +1,8 @@
 """Batch transform of a stage's approved model (infra/batch-transform.yaml): the stack's
 parameters, and a transform of the input prefix now, on demand.
 
-    python -m {{ cookiecutter.package_name }}.deploy.batch --stage STAGE [--wait] [--role-arn ARN]
+    python -m {{ cookiecutter.package_name }}.deploy.batch --stage STAGE \
+        [--wait] [--role-arn ARN]
 
 The transform job is started the one way the schedule starts it: by the stack's Lambda function,
 invoked here with the caller's credentials for the stage's account (its AWS profile), or with

@@ -21,7 +21,11 @@ from typing import Any
 import pandas as pd
 import xgboost as xgb
 
-from {{ cookiecutter.package_name }}.contract import PROBLEM_TYPES, category_columns, read_split
+from {{ cookiecutter.package_name }}.contract import (
+    PROBLEM_TYPES,
+    category_columns,
+    read_split,
+)
 from {{ cookiecutter.package_name }}.model_io import fit_categories, save_model, to_dmatrix
 
 OBJECTIVES = {"binary_classification": "binary:logistic", "regression": "reg:squarederror"}
