@@ -28,7 +28,7 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 PROJECT_TEMPLATE = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
 sys.path.insert(0, str(TEMPLATE_DIR))
 
-from mlops_template import variants  # noqa: E402
+from mlops_template import rules, variants  # noqa: E402
 
 COOKIECUTTER_JSON = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
 # The projects' shared environment lives beside the template so that later sessions reuse it.
@@ -48,11 +48,32 @@ class Variant:
     @property
     def id(self) -> str:
         plain = ("mlops_size", *variants.CHOICE_PATHS, *variants.VALUE_CHOICES)
-        return "-".join(value if key in plain else f"{key}={value}" for key, value in self.answers)
+        parts = [
+            value if key in plain else f"{key}={value}"
+            for key, value in self.answers
+            if key not in LONGEST_ANSWERS
+        ]
+        if LONGEST_ANSWERS.items() <= self.context.items():
+            parts.append("longest-answers")
+        return "-".join(parts)
 
 
 FEATURE_NAMES = [feature.name for feature in variants.FEATURES]
+CHOICE_OPTIONS = list(variants.CHOICE_PATHS.items())
 CHOICES = list(itertools.product(*variants.CHOICE_PATHS.values()))
+
+# Free-text answers at the longest the rules accept, with non-ASCII text: they reach the baked
+# project through project.json, pyproject.toml and its names (a whole suite runs on them).
+LONGEST_SLUG_EU = "s" * (63 - len("-123456789012-eu-west-1"))
+LONGEST_ANSWERS = {
+    "project_name": ("Long title with words " * 50)[:980] + " ÉÀ \u2019 🚀 字字",
+    "description": ("A summary " * 60)[:510] + " 🚀",
+    "author_name": "Ö" * 256,
+    "author_email": "a" * 64 + "@" + "b" * 60 + ".example.com",
+    "project_slug": LONGEST_SLUG_EU,
+    "package_name": "p" * rules.PACKAGE_MAX,
+    "aws_region": "eu-west-1",
+}
 
 
 def _consistent(features: dict[str, str]) -> bool:
@@ -81,20 +102,24 @@ def _matrix() -> tuple[list[dict[str, str]], list[int], list[int]]:
     combination of the choices that own files at its feature defaults; then each feature turned
     away from its default in one size; then every other consistent feature combination, cycling
     sizes and choices. Value choices (no files of their own) are cycled over the list, so that
-    every value is baked. The whole suites run where the flags change what the suites test: every
-    size (each feature on and off) with both problem types, each problem type with both CI
-    systems; the single-feature flips run their pipeline locally and build its definition.
+    every value is baked. The whole suites run where the flags change what the suites test: the
+    smallest size (every feature off) and the largest (every feature on), each with both problem
+    types, each problem type with both CI systems (the sizes between mix the same flags; their
+    single-feature flips run); one of them is baked with the longest answers. The single-feature
+    flips run their pipeline locally and build its definition.
     """
     chosen = [
         _answers(size, choice, _defaults(size)) for size in variants.SIZES for choice in CHOICES
     ]
-    # Each size with each problem type once, alternating the CI system between them.
+    extremes = [next(iter(variants.SIZES)), list(variants.SIZES)[-1]]
+    # Each extreme size with each problem type once, alternating the CI system between them.
     suites = [
         index
         for index, answers in enumerate(chosen)
-        if sum(
-            list(values).index(answers[option])
-            for option, values in (("mlops_size", variants.SIZES), *variants.CHOICE_PATHS.items())
+        if answers["mlops_size"] in extremes
+        and (
+            extremes.index(answers["mlops_size"])
+            + sum(list(values).index(answers[option]) for option, values in CHOICE_OPTIONS)
         )
         % 2
         == 0
@@ -126,6 +151,8 @@ def _matrix() -> tuple[list[dict[str, str]], list[int], list[int]]:
                 # Cycled within each tier, shifted once a cycle so that the values meet.
                 shifted = position + position // len(values)
                 chosen[index][option] = values[shifted % len(values)]
+    # The suite of the smallest size that is not the default runs on the longest answers.
+    chosen[suites[1]] |= LONGEST_ANSWERS
     return chosen, suites, flips
 
 
@@ -165,6 +192,37 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if name in metafunc.fixturenames:
             ids = [v.id for v in chosen]
             metafunc.parametrize(name, chosen, ids=ids, scope="session")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """xdist's work units: a test alone, but the tests of one own-data project (test_own_data)
+    together, so that one worker makes that project once. (xdist_group marks would say this,
+    but xdist 3.8 cannot add their groups to pytest 9's node IDs.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OwnDataTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.startswith("tests/test_own_data.py::"):
+                for variant in OWN_DATA_VARIANTS:
+                    if f"[{variant.id}" in nodeid:
+                        return variant.id
+            return nodeid
+
+    return OwnDataTogether(config, log)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tier first, the longest of it (the suites of test_generated) at the very front:
+    the run ends with many short tests that fill both workers, not one long one (xdist hands
+    out work in this order, after the own-data projects' units, the largest first)."""
+    order = {"test_generated.py": 0}
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("slow") is None,
+            order.get(item.path.name, 1),
+        )
+    )
 
 
 @dataclass
@@ -283,8 +341,10 @@ def bake(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def baked(bake, variant: Variant) -> BakedProject:
-    return bake(**variant.context)
+def baked(variant: Variant) -> BakedProject:
+    """The shared bake of a variant, for the fast tier's tests, which read it only (the slow
+    tier's tests write into theirs: `bake` copies)."""
+    return bake_shared(**variant.context)
 
 
 @pytest.fixture(scope="session")
@@ -302,13 +362,18 @@ def install_generated_venv() -> Path:
 
     Every variant has the same lock file, so one environment serves all; each project is put on
     PYTHONPATH instead of being installed. A file lock keeps xdist workers from installing twice.
+    Bytecode is compiled here, as the projects' `make install` does: without it every process
+    compiles the SDK's sources anew where bytecode is not written (PYTHONDONTWRITEBYTECODE).
     """
     project = bake_shared().path
     GENERATED_VENV.parent.mkdir(exist_ok=True)
     with open(GENERATED_VENV.parent / "generated-venv.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         subprocess.run(
-            [uv(), "sync", "-q", "--locked", "--no-install-project", "--project", str(project)],
+            [
+                *(uv(), "sync", "-q", "--locked", "--no-install-project", "--compile-bytecode"),
+                *("--project", str(project)),
+            ],
             env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(GENERATED_VENV)},
             check=True,
         )
@@ -329,7 +394,10 @@ def install_checkov() -> Path:
                 [uv(), "venv", "-q", "--python", sys.executable, str(CHECKOV_VENV)], check=True
             )
         subprocess.run(
-            [uv(), "pip", "sync", "-q", str(TEMPLATE_DIR / "tests" / "checkov-requirements.txt")],
+            [
+                *(uv(), "pip", "sync", "-q", "--compile-bytecode"),
+                str(TEMPLATE_DIR / "tests" / "checkov-requirements.txt"),
+            ],
             env={**os.environ, "VIRTUAL_ENV": str(CHECKOV_VENV)},
             check=True,
         )

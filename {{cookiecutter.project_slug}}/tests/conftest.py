@@ -9,6 +9,7 @@ formatting): after `make schema DATA=your.csv TARGET=column` every test runs on 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import math
@@ -18,6 +19,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import botocore.loaders
+import botocore.session
 import numpy as np
 import pandas as pd
 import pytest
@@ -199,6 +202,16 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> LocalRun:
     with contextlib.redirect_stdout(stdout):
         code = local.main(["--output-dir", str(output_dir), "--registry-dir", str(registry_dir)])
     return LocalRun(code, stdout.getvalue(), output_dir, registry_dir)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_botocore_loader() -> Iterator[None]:
+    """boto3 sessions share one botocore loader, as in pipeline/offline.py: the tests open a
+    session a moto test, and each would parse botocore's service models anew."""
+    shared = functools.cache(botocore.loaders.create_loader)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(botocore.session, "create_loader", shared)
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import ast
 import json
-import subprocess
-import sys
 
 import boto3
 import pytest
@@ -71,42 +69,36 @@ def test_cli_rejects_misused_parameters(pipeline_cli, argv, capsys):
     assert "--parameter" in capsys.readouterr().err
 
 
-def test_building_upserting_and_starting_load_no_test_tooling():
-    """moto (a development dependency) and the offline harness stay out of a process that
-    imports the pipeline package, each of its modules but offline.py, and its command line."""
-    package = f"{config.__package__}.pipeline"
-    code = "\n".join(
-        [
-            "import importlib, pkgutil, sys",
-            f"import {package} as pipeline",
-            "for module in pkgutil.iter_modules(pipeline.__path__):",
-            "    if module.name not in ('offline', '__main__'):",
-            f"        importlib.import_module('{package}.' + module.name)",
-            f"loaded = [name for name in ('moto', '{package}.offline') if name in sys.modules]",
-            "assert not loaded, loaded",
-        ]
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-2000:]
+def imported_modules(path, node):
+    """The dotted names an import statement in the package's file `path` may load: the module
+    and, for `from m import n`, m.n too (n may be a submodule)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    base = node.module or ""
+    if node.level:
+        # The file's own dotted name (pkg/pipeline/__init__ too) less one part a level.
+        parts = path.relative_to(config.PACKAGE_DIR.parent).with_suffix("").parts
+        base = ".".join([*parts[: len(parts) - node.level], *filter(None, [node.module])])
+    return [base, *(f"{base}.{alias.name}" for alias in node.names)]
 
 
 def test_only_definition_offline_imports_the_offline_harness():
-    """Of the package's modules only offline.py imports moto or unittest (the SDK loads
+    """moto (a development dependency) and the offline harness stay out of what runs in AWS: of
+    the package's modules only pipeline/offline.py imports moto or unittest (the SDK loads
     unittest.mock itself, so the source is what shows it), and only the `definition` command
     imports offline.py, when it runs (the others, upsert and start among them, never)."""
+    harness = config.PACKAGE_DIR / "pipeline" / "offline.py"
+    offline = f"{config.__package__}.pipeline.offline"
     importers = set()
-    for path in sorted((config.PACKAGE_DIR / "pipeline").glob("*.py")):
+    for path in sorted(config.PACKAGE_DIR.rglob("*.py")):
         for statement in ast.parse(path.read_text(encoding="utf-8")).body:
             function = statement.name if isinstance(statement, ast.FunctionDef) else None
             for node in ast.walk(statement):
-                if isinstance(node, ast.Import):
-                    names = [alias.name for alias in node.names]
-                elif isinstance(node, ast.ImportFrom):
-                    names = ["." * node.level + (node.module or "")]
-                else:
+                if not isinstance(node, ast.Import | ast.ImportFrom):
                     continue
-                if any(name.split(".")[0] in ("moto", "unittest") for name in names):
-                    assert path.name == "offline.py", (path.name, names)
-                if ".offline" in names:
+                modules = imported_modules(path, node)
+                if any(module.split(".")[0] in ("moto", "unittest") for module in modules):
+                    assert path == harness, (path, modules)
+                if offline in modules:
                     importers.add((path.name, function))
     assert importers == {("cli.py", "definition")}

@@ -5,11 +5,11 @@ column and the rule when a value breaks the schema (preprocess's own message).""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import http.client
 import io
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -377,28 +377,27 @@ def test_the_server_needs_nothing_from_the_steps_or_pipeline_groups(configured, 
     assert imported & OTHER_GROUPS == set()
 
 
+def start_failure(model_dir: Path, schema: Path) -> tuple[int, list[str]]:
+    """The entry point's exit code and error lines when it cannot start (in this process: it
+    stops before uvicorn starts)."""
+    from {{ cookiecutter.package_name }}.serve.__main__ import main
+
+    error = io.StringIO()
+    with contextlib.redirect_stderr(error):
+        code = main(["serve", "--model-dir", str(model_dir), "--schema", str(schema)])
+    return code, error.getvalue().strip().splitlines()
+
+
 def test_a_missing_model_stops_the_server_with_one_line(tmp_path, configured):
-    result = subprocess.run(
-        serve_command(tmp_path, configured.schema, free_port()),
-        capture_output=True,
-        text=True,
-        timeout=START_TIMEOUT,
+    assert start_failure(tmp_path, configured.schema) == (
+        1,
+        [f"serve failed: no model file xgboost-model in {tmp_path}"],
     )
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
-        f"serve failed: no model file xgboost-model in {tmp_path}"
-    ]
 
 
-def test_a_bad_row_cap_stops_the_server_with_one_line(configured):
-    result = subprocess.run(
-        serve_command(configured.model, configured.schema, free_port()),
-        env={**os.environ, scoring.MAX_ROWS_ENV: "lots"},
-        capture_output=True,
-        text=True,
-        timeout=START_TIMEOUT,
+def test_a_bad_row_cap_stops_the_server_with_one_line(configured, monkeypatch):
+    monkeypatch.setenv(scoring.MAX_ROWS_ENV, "lots")
+    assert start_failure(configured.model, configured.schema) == (
+        1,
+        [f"serve failed: {scoring.MAX_ROWS_ENV}='lots': expected a positive whole number of rows"],
     )
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines() == [
-        f"serve failed: {scoring.MAX_ROWS_ENV}='lots': expected a positive whole number of rows"
-    ]

@@ -9,12 +9,15 @@ and starting the pipeline in AWS never load them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 from collections.abc import Iterator
 from unittest import mock
 
 import boto3
+import botocore.loaders
+import botocore.session
 from moto import mock_aws
 
 from .. import config
@@ -37,13 +40,22 @@ OFFLINE_IMAGE_MANIFEST = json.dumps(
     {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}
 )
 
+# The SDK opens a new boto3 session for most of the clients it makes, and each session parses
+# botocore's service models anew (half the time of a build): offline, the sessions share one
+# loader, so that a model is parsed once a process.
+SHARED_LOADER = functools.cache(botocore.loaders.create_loader)
+
 
 @contextlib.contextmanager
 def offline_aws(bucket: str = config.DEFAULT_BUCKET) -> Iterator[None]:
     """AWS emulated in-process by moto, with fake credentials, the bucket made and the XGBoost
     images in ECR: what building the definition reads and writes."""
     environment = {**OFFLINE_ENVIRONMENT, "AWS_DEFAULT_REGION": config.AWS_REGION}
-    with mock.patch.dict(os.environ, environment), mock_aws():
+    with (
+        mock.patch.dict(os.environ, environment),
+        mock.patch.object(botocore.session, "create_loader", SHARED_LOADER),
+        mock_aws(),
+    ):
         os.environ.pop("AWS_PROFILE", None)
         boto3.client("s3", region_name=config.AWS_REGION).create_bucket(
             Bucket=bucket, **bucket_location()
