@@ -165,23 +165,15 @@ SUITE_VARIANTS = [VARIANTS[index] for index in _SUITES]
 RUN_VARIANTS = [VARIANTS[index] for index in _FLIPS]
 COVERING_VARIANTS = SUITE_VARIANTS + RUN_VARIANTS
 
-# The answers of `cookiecutter --no-input`: a user's first project.
-DEFAULT_ANSWERS = {
-    **_answers(next(iter(variants.SIZES)), CHOICES[0], _defaults(next(iter(variants.SIZES)))),
-    **{option: values[0] for option, values in variants.VALUE_CHOICES.items()},
-}
-
 # The largest size's suites run on a user's own data (test_own_data: the README's "Bring your own
-# data" steps, then `make test` unedited), the default's through `make install test`
-# (test_default_project_make_targets), the others in the shared environment.
+# data" steps, `make install` and `make test` among them, unedited), the others in the shared
+# environment.
 OWN_DATA_VARIANTS = [v for v in SUITE_VARIANTS if v.context["mlops_size"] == "large"]
 
 # Fixture name -> the variants it is parametrized with.
 VARIANT_FIXTURES = {
     "variant": VARIANTS,
-    "suite_variant": [
-        v for v in SUITE_VARIANTS if v.context != DEFAULT_ANSWERS and v not in OWN_DATA_VARIANTS
-    ],
+    "suite_variant": [v for v in SUITE_VARIANTS if v not in OWN_DATA_VARIANTS],
     "own_data_variant": OWN_DATA_VARIANTS,
     "run_variant": RUN_VARIANTS,
 }

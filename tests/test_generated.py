@@ -9,7 +9,6 @@ built from the generated uv.lock (see `generated_venv`).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -20,7 +19,6 @@ from conftest import (
     assert_suite_passed,
     distinct_renderings,
     run_in_project,
-    uv,
 )
 from test_bake import INFRA
 
@@ -143,31 +141,6 @@ def test_pre_commit_config_is_valid(generated_venv: Path) -> None:
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_default_project_make_targets(bake, tmp_path: Path) -> None:
-    """What a user runs first, for real: make install (its own .venv from uv.lock), lint, test
-    (the default variant's whole suite), local-run."""
-    baked = bake()
-    project = baked.path
-    report = project / "build" / "pytest.xml"
-    env = {**os.environ, "UV": uv(), "UV_PROJECT_ENVIRONMENT": str(project / ".venv")}
-    env |= {"PYTEST_ADDOPTS": f"--junitxml={report}"}
-    env.pop("VIRTUAL_ENV", None)
-    for target in ("install", "lint", "test", "local-run"):
-        result = subprocess.run(
-            ["make", target, f"UV={uv()}"],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        assert result.returncode == 0, (
-            f"make {target}\n{result.stdout[-4000:]}{result.stderr[-2000:]}"
-        )
-    assert_suite_passed(baked, report)
-    assert (project / "build" / "local-run" / "evaluation" / "evaluation.json").is_file()
 
 
 # Resource types checkov 3.3 has no policy for (it then reports no summary at all).

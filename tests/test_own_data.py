@@ -154,13 +154,10 @@ def test_predictions_are_written_for_every_row(swapped: BakedProject) -> None:
         assert all(math.isfinite(float(row["prediction"])) for row in rows)
 
 
-def test_definition_builds_without_aws(swapped: BakedProject) -> None:
-    result = make(swapped, "make -s pipeline")
-    assert result.returncode == 0, result.stderr[-3000:]
-    definition = json.loads(result.stdout)
-    names = [step["Name"] for step in definition["Steps"]]
-    assert names[:3] == ["Preprocess", "Train", "Evaluate"]
-    assert names[-1] == "CheckQuality"
+def test_the_project_still_lints(swapped: BakedProject) -> None:
+    """`make lint`, as CI runs it, after the README's steps changed the project's data."""
+    result = make(swapped, "make lint")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 
 
 def test_readme_example_refusal_is_what_preprocess_prints(swapped: BakedProject) -> None:

@@ -108,6 +108,16 @@ def generate_mixed_dataset(problem_type: str, rows: int = 400, seed: int = 0) ->
     return frame, schema
 
 
+def help_of(main: Callable[[list[str]], Any], *argv: str) -> str:
+    """What a command line's `main(argv + ["--help"])` prints (argparse's usage), in this
+    process: the options and commands a script may call it with."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), pytest.raises(SystemExit) as exited:
+        main([*argv, "--help"])
+    assert exited.value.code == 0
+    return printed.getvalue()
+
+
 def _number_text(value: float, integer: bool) -> str:
     return str(int(value)) if integer else repr(float(value))
 
@@ -301,19 +311,19 @@ def _write_csv(frame: pd.DataFrame, folder: Path, name: str = "data.csv") -> Pat
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_dataset() -> Callable[..., Dataset]:
     """generate_dataset(problem_type, rows=240, seed=0) -> (frame, schema)."""
     return generate_dataset
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_mixed_dataset() -> Callable[..., Dataset]:
     """generate_mixed_dataset(problem_type, rows=400, seed=0) -> (frame, schema)."""
     return generate_mixed_dataset
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_rows() -> Callable[..., pd.DataFrame]:
     """rows_from_schema(schema, rows=20, seed=0, with_target=True) -> text rows meeting it."""
     return rows_from_schema
@@ -335,13 +345,13 @@ def _fit_model(
     return booster, splits
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def fit_model() -> Callable[..., tuple[xgb.Booster, dict[str, pd.DataFrame]]]:
     """fit_model(frame, problem_type, **hyperparameters) -> (booster, splits)."""
     return _fit_model
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def write_csv() -> Callable[..., Path]:
     """write_csv(frame, folder, name="data.csv") -> path: CSV as the steps read it (header, no
     index), creating the folder."""

@@ -151,18 +151,10 @@ sys.meta_path.insert(0, NoScikitLearn())
 """
 
 
-def test_the_contract_imports_no_scikit_learn(tmp_path):
-    """Only preprocess's split needs scikit-learn: the data contract never pulls it in."""
-    code = f"import sys, {PACKAGE.name}.contract\n"
-    code += "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))"
-    result = run_natively(["python3", "-c", code], tmp_path, PACKAGE.parent)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
-
-
-def test_the_server_and_predict_work_without_scikit_learn(tmp_path):
-    """xgboost uses scikit-learn when it finds it; the server and predict need it not."""
-    modules = ("serve.app", "serve.__main__", "predict")
+def test_the_contract_server_and_predict_work_without_scikit_learn(tmp_path):
+    """Only preprocess's split needs scikit-learn: the data contract never pulls it in, and the
+    server and predict need it not (xgboost uses scikit-learn when it finds it)."""
+    modules = ("contract", "serve.app", "serve.__main__", "predict")
     code = WITHOUT_SKLEARN + "".join(f"import {PACKAGE.name}.{m}\n" for m in modules)
     code += "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))"
     result = run_natively(["python3", "-c", code], tmp_path, PACKAGE.parent)

@@ -12,6 +12,7 @@ import math
 import shutil
 import tarfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ PLOTS = {
 }
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny_model(make_dataset, fit_model, write_csv) -> Callable[..., tuple[Path, Path]]:
     """tiny_model(problem_type, folder, **hyperparameters): train a small model on generated data
     into folder; returns (model folder, test folder)."""
@@ -56,6 +57,35 @@ def tiny_model(make_dataset, fit_model, write_csv) -> Callable[..., tuple[Path, 
         return model_dir, folder / "test"
 
     return _tiny_model
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    model_dir: Path
+    test_dir: Path
+    folder: Path  # evaluation/, predictions/ and explain/ are in here
+    report: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory: pytest.TempPathFactory, tiny_model) -> Callable[[str], Evaluated]:
+    """evaluated(problem_type): a tiny model evaluated once a module, with every output evaluate
+    writes and a champion margin of 0.02, for the tests that read what it wrote. No
+    --problem-type: evaluate takes it from the model's metadata."""
+    done: dict[str, Evaluated] = {}
+
+    def get(problem_type: str) -> Evaluated:
+        if problem_type not in done:
+            folder = tmp_path_factory.mktemp(f"evaluated-{problem_type}")
+            model_dir, test_dir = tiny_model(problem_type, folder)
+            options = ["--champion-margin", "0.02"]
+            options += ["--predictions-dir", str(folder / "predictions")]
+            options += ["--explain-data-dir", str(folder / "explain")]
+            report = run_evaluate(model_dir, test_dir, folder / "evaluation", None, *options)
+            done[problem_type] = Evaluated(model_dir, test_dir, folder, report)
+        return done[problem_type]
+
+    return get
 
 
 def run_evaluate(
@@ -92,10 +122,10 @@ def assert_metric_entries(section: dict[str, Any], names: list[str]) -> None:
 
 
 @pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
-def test_evaluation_json_agrees_with_scikit_learn(problem_type: str, tmp_path: Path, tiny_model):
-    model_dir, test_dir = tiny_model(problem_type, tmp_path)
-    report = run_evaluate(model_dir, test_dir, tmp_path / "evaluation", problem_type)
-    y_true, scores = expected_scores(model_dir, test_dir)
+def test_evaluation_json_agrees_with_scikit_learn(problem_type: str, evaluated):
+    run = evaluated(problem_type)
+    report = run.report
+    y_true, scores = expected_scores(run.model_dir, run.test_dir)
 
     if problem_type == "binary_classification":
         assert list(report) == ["binary_classification_metrics", "naive_baseline", "champion"]
@@ -135,7 +165,7 @@ def test_evaluation_json_agrees_with_scikit_learn(problem_type: str, tmp_path: P
         assert section[name]["value"] == pytest.approx(value), name
     # The test split has fewer than 200 rows: no standard deviation, as in Model Monitor.
     assert {section[name]["standard_deviation"] for name in expected} == {"NaN"}
-    assert_valid_pngs(tmp_path / "evaluation", PLOTS[problem_type])
+    assert_valid_pngs(run.folder / "evaluation", PLOTS[problem_type])
 
 
 def test_standard_deviation_is_measured_from_200_rows():
@@ -181,14 +211,6 @@ def test_archive_members_outside_the_folder_are_refused(tmp_path: Path):
     assert not (tmp_path / "escaped.txt").exists()
 
 
-def test_problem_type_defaults_to_the_model_metadata(tmp_path: Path, tiny_model):
-    model_dir, test_dir = tiny_model("binary_classification", tmp_path)
-    argv = ["--model-dir", str(model_dir), "--test-dir", str(test_dir)]
-    assert evaluate.main([*argv, "--output-dir", str(tmp_path / "evaluation")]) == 0
-    report = json.loads((tmp_path / "evaluation" / evaluate.EVALUATION_FILE).read_text())
-    assert "binary_classification_metrics" in report
-
-
 def test_test_data_without_a_model_feature_is_refused(tmp_path: Path, tiny_model, write_csv):
     model_dir, test_dir = tiny_model("regression", tmp_path)
     test = pd.read_csv(test_dir / "test.csv").drop(columns="x3")
@@ -198,11 +220,10 @@ def test_test_data_without_a_model_feature_is_refused(tmp_path: Path, tiny_model
 
 
 @pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
-def test_naive_baseline_is_a_constant_prediction(problem_type: str, tmp_path: Path, tiny_model):
-    model_dir, test_dir = tiny_model(problem_type, tmp_path)
-    report = run_evaluate(model_dir, test_dir, tmp_path / "evaluation", problem_type)
-    baseline = report["naive_baseline"]
-    y_true, _ = expected_scores(model_dir, test_dir)
+def test_naive_baseline_is_a_constant_prediction(problem_type: str, evaluated):
+    run = evaluated(problem_type)
+    baseline = run.report["naive_baseline"]
+    y_true, _ = expected_scores(run.model_dir, run.test_dir)
     constant = np.full(len(y_true), y_true.mean())
     if problem_type == "binary_classification":
         assert baseline["strategy"].startswith("prior")
@@ -277,13 +298,8 @@ def scalar(report: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
-def test_without_a_champion_the_naive_baseline_stands_in(
-    problem_type: str, tmp_path: Path, tiny_model
-):
-    model_dir, test_dir = tiny_model(problem_type, tmp_path)
-    report = run_evaluate(
-        model_dir, test_dir, tmp_path / "evaluation", problem_type, "--champion-margin", "0.02"
-    )
+def test_without_a_champion_the_naive_baseline_stands_in(problem_type: str, evaluated):
+    report = evaluated(problem_type).report
     section = next(iter(report))
     headline = model_metrics.HEADLINE_METRICS[problem_type]
     naive = report["naive_baseline"][section]
@@ -449,16 +465,12 @@ def test_only_a_group_that_does_not_exist_means_no_champion(
 
 
 @pytest.mark.parametrize("problem_type", PROBLEM_TYPES)
-def test_predictions_csv_holds_the_labels_and_the_models_predictions(
-    problem_type: str, tmp_path: Path, tiny_model
-):
+def test_predictions_csv_holds_the_labels_and_the_models_predictions(problem_type: str, evaluated):
     """What Model Monitor's model-quality baseline reads (the pipeline names these columns)."""
-    model_dir, test_dir = tiny_model(problem_type, tmp_path)
-    options = ["--predictions-dir", str(tmp_path / "predictions")]
-    run_evaluate(model_dir, test_dir, tmp_path / "evaluation", problem_type, *options)
-    y_true, scores = expected_scores(model_dir, test_dir)
+    run = evaluated(problem_type)
+    y_true, scores = expected_scores(run.model_dir, run.test_dir)
 
-    predictions = pd.read_csv(tmp_path / "predictions" / evaluate.PREDICTIONS_FILE)
+    predictions = pd.read_csv(run.folder / "predictions" / evaluate.PREDICTIONS_FILE)
     np.testing.assert_array_equal(predictions["label"], y_true)
     if problem_type == "binary_classification":
         assert list(predictions.columns) == ["label", "prediction", "probability"]
@@ -470,11 +482,9 @@ def test_predictions_csv_holds_the_labels_and_the_models_predictions(
         np.testing.assert_allclose(predictions["prediction"], scores, rtol=1e-6)
 
 
-def test_explain_data_is_the_test_split_without_its_header(tmp_path: Path, tiny_model):
+def test_explain_data_is_the_test_split_without_its_header(evaluated):
     """What Clarify reads: the same rows and cells, target first, no header row."""
-    model_dir, test_dir = tiny_model("binary_classification", tmp_path)
-    options = ["--explain-data-dir", str(tmp_path / "explain")]
-    run_evaluate(model_dir, test_dir, tmp_path / "evaluation", None, *options)
-    written = (tmp_path / "explain" / evaluate.EXPLAIN_DATA_FILE).read_text().splitlines()
-    original = (test_dir / "test.csv").read_text().splitlines()
+    run = evaluated("binary_classification")
+    written = (run.folder / "explain" / evaluate.EXPLAIN_DATA_FILE).read_text().splitlines()
+    original = (run.test_dir / "test.csv").read_text().splitlines()
     assert written == original[1:]

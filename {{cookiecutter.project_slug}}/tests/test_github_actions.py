@@ -5,13 +5,11 @@ runs on them in the template's own tests.)"""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 import yaml
-from conftest import load_cloudformation, resources
+from conftest import help_of, load_cloudformation, resources
 
 from {{ cookiecutter.package_name }} import config
 
@@ -73,12 +71,9 @@ def test_the_workflows_call_what_exists():
     # The pipeline's command line takes every option the training workflow passes.
     options = set(re.findall(r"(--[a-z][a-z-]+)", runs["train.yml"]))
     assert {"--steps-image", "--serve-image"} <= options
-    cli = subprocess.run(
-        [sys.executable, "-m", f"{config.__package__}.pipeline", "--help"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    from {{ cookiecutter.package_name }}.pipeline import cli as pipeline_cli
+
+    cli = help_of(pipeline_cli.main)
     uv_options = {
         "--locked",
         "--no-default-groups",

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 import yaml
-from conftest import APPROVAL_PATTERN, load_cloudformation, resources
+from conftest import APPROVAL_PATTERN, help_of, load_cloudformation, resources
 
 from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.deploy.stage import Stage
@@ -204,22 +202,13 @@ def test_the_workflow_calls_what_exists(flow):
     assert set(re.findall(r"uv==([0-9.]+)", text)) == set(re.findall(r"uv==([0-9.]+)", buildspecs))
     called = set(re.findall(r'-m "\$PACKAGE\.deploy"\s+(?:\\\s+)?([a-z-]+)', text))
     assert called == {"latest", "deploy", "smoke-test"}
+    from {{ cookiecutter.package_name }}.deploy.__main__ import main as deploy_main
+
     for command in called:
-        listed = subprocess.run(
-            [sys.executable, "-m", f"{config.__package__}.deploy", command, "--help"],
-            capture_output=True,
-            text=True,
-        )
-        assert listed.returncode == 0, listed.stderr
+        listed = help_of(deploy_main, command)
         if command != "latest":
-            assert "--stage" in listed.stdout
-    help_text = subprocess.run(
-        [sys.executable, "-m", f"{config.__package__}.deploy", "deploy", "--help"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert "--model-package-arn" in help_text
+            assert "--stage" in listed
+    assert "--model-package-arn" in help_of(deploy_main, "deploy")
     groups = re.findall(r"--group ([a-z]+)", text)
     assert groups == ["deploy"] * len(config.STAGES)
     # A package of the workflow's pattern is one of the group's; another group's is not.
