@@ -64,18 +64,11 @@ def imported_distributions(files: list[Path]) -> set[str]:
         if path in seen:
             continue
         seen.add(path)
+        package = ".".join(path.relative_to(PACKAGE.parent).parent.parts)
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                modules = [(alias.name, []) for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level:
-                base = path.parents[node.level - 1]
-                todo += module_files(base, node.module or "", [a.name for a in node.names])
+            if not isinstance(node, ast.Import | ast.ImportFrom):
                 continue
-            elif isinstance(node, ast.ImportFrom):
-                modules = [(node.module or "", [a.name for a in node.names])]
-            else:
-                continue
-            for module, names in modules:
+            for module, names in jobcode.import_targets(node, package):
                 top = module.split(".")[0]
                 if top == PACKAGE.name:
                     todo += module_files(PACKAGE.parent, module, names)

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from pipeline_support import SDK_WARNINGS, expected_tags
 
-from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }} import config, jobcode
 
 pytestmark = SDK_WARNINGS
 
@@ -69,19 +69,6 @@ def test_cli_rejects_misused_parameters(pipeline_cli, argv, capsys):
     assert "--parameter" in capsys.readouterr().err
 
 
-def imported_modules(path, node):
-    """The dotted names an import statement in the package's file `path` may load: the module
-    and, for `from m import n`, m.n too (n may be a submodule)."""
-    if isinstance(node, ast.Import):
-        return [alias.name for alias in node.names]
-    base = node.module or ""
-    if node.level:
-        # The file's own dotted name (pkg/pipeline/__init__ too) less one part a level.
-        parts = path.relative_to(config.PACKAGE_DIR.parent).with_suffix("").parts
-        base = ".".join([*parts[: len(parts) - node.level], *filter(None, [node.module])])
-    return [base, *(f"{base}.{alias.name}" for alias in node.names)]
-
-
 def test_only_definition_offline_imports_the_offline_harness():
     """moto (a development dependency) and the offline harness stay out of what runs in AWS: of
     the package's modules only pipeline/offline.py imports moto or unittest (the SDK loads
@@ -91,12 +78,18 @@ def test_only_definition_offline_imports_the_offline_harness():
     offline = f"{config.__package__}.pipeline.offline"
     importers = set()
     for path in sorted(config.PACKAGE_DIR.rglob("*.py")):
+        package = ".".join(path.relative_to(config.PACKAGE_DIR.parent).parent.parts)
         for statement in ast.parse(path.read_text(encoding="utf-8")).body:
             function = statement.name if isinstance(statement, ast.FunctionDef) else None
             for node in ast.walk(statement):
                 if not isinstance(node, ast.Import | ast.ImportFrom):
                     continue
-                modules = imported_modules(path, node)
+                # Each module named, and each name taken from it (a submodule, maybe).
+                modules = [
+                    dotted
+                    for module, names in jobcode.import_targets(node, package)
+                    for dotted in (module, *(f"{module}.{name}" for name in names))
+                ]
                 if any(module.split(".")[0] in ("moto", "unittest") for module in modules):
                     assert path == harness, (path, modules)
                 if offline in modules:

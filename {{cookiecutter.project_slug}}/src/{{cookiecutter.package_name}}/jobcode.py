@@ -42,24 +42,27 @@ def _module_files(source_dir: Path, dotted: str, names: list[str]) -> list[Path]
     return [path for path in found if path.is_file()]
 
 
+def import_targets(node: ast.Import | ast.ImportFrom, package: str) -> list[tuple[str, list[str]]]:
+    """The absolute modules an import statement of a module in `package` names, each with the
+    names it takes from that module (which may be submodules)."""
+    if isinstance(node, ast.Import):
+        return [(alias.name, []) for alias in node.names]
+    base = node.module or ""
+    if node.level:
+        parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+        base = ".".join([*parent, *([base] if base else [])])
+    return [(base, [alias.name for alias in node.names])]
+
+
 def _imported(path: Path, source_dir: Path) -> list[Path]:
     """The package's files that the module at path imports, at any depth of its code."""
     package = ".".join(path.relative_to(source_dir).parent.parts)
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            modules = [(alias.name, []) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*parent, *([base] if base else [])])
-            modules = [(base, [alias.name for alias in node.names])]
-        else:
-            continue
-        for module, names in modules:
-            if module.split(".")[0] == PACKAGE:
-                found += _module_files(source_dir, module, names)
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            for module, names in import_targets(node, package):
+                if module.split(".")[0] == PACKAGE:
+                    found += _module_files(source_dir, module, names)
     return found
 
 
