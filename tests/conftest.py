@@ -59,7 +59,6 @@ class Variant:
 
 
 FEATURE_NAMES = [feature.name for feature in variants.FEATURES]
-CHOICE_OPTIONS = list(variants.CHOICE_PATHS.items())
 CHOICES = list(itertools.product(*variants.CHOICE_PATHS.values()))
 
 # Free-text answers at the longest the rules accept, with non-ASCII text: they reach the baked
@@ -119,7 +118,10 @@ def _matrix() -> tuple[list[dict[str, str]], list[int], list[int]]:
         if answers["mlops_size"] in extremes
         and (
             extremes.index(answers["mlops_size"])
-            + sum(list(values).index(answers[option]) for option, values in CHOICE_OPTIONS)
+            + sum(
+                list(values).index(answers[option])
+                for option, values in variants.CHOICE_PATHS.items()
+            )
         )
         % 2
         == 0
