@@ -14,15 +14,11 @@ each hook, and renders through it, in this order:
   to `_cookiecutter`, the answers as supplied (a config file's number or list still what it was).
 A refusal raises `rules.InvalidAnswer`, which cookiecutter's command line prints as its one line,
 exit status 1. All of these are public points: a Jinja extension's filters and `preprocess`, and
-cookiecutter's `_cookiecutter` in the folder's context. What none of them shows is read by one
-shim, `_context_being_created`: a config file's date (or other value of no JSON scalar type),
-which breaks cookiecutter's replay file before any of them sees it as it was, and a config file's
-prompt labels, which cookiecutter never renders (see the shim).
+cookiecutter's `_cookiecutter` in the folder's context; nothing here reads cookiecutter's internals.
 """
 
 from __future__ import annotations
 
-import sys
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 
@@ -134,35 +130,6 @@ def toml_string(text: str) -> str:
     return f'"{escaped}"'
 
 
-# A config file's values of these types reach a public point as they are: None and True through
-# render_variable unrendered (the `slugify` filter refuses them in the slug's default), and all of
-# them in `_cookiecutter`, which cookiecutter's replay file can hold, for `project_folder()`.
-SEEN_AS_THEY_ARE = (str, int, float, bool, type(None))
-
-
-def _context_being_created(environment: Environment) -> Mapping | None:
-    """SHIM, the one place this template reads cookiecutter's internals: the context cookiecutter
-    is creating `environment` for, read from the constructor's `context` argument in the calling
-    frame (None when the environment was created some other way).
-
-    Needed for what a config file can supply that no public extension point sees (cookiecutter
-    2.7.1), checked in `TemplateExtension.__init__`:
-    - a value of no JSON scalar type: a date, set or bytes breaks cookiecutter's replay file
-      (`replay.dump` runs `json.dump` on `_cookiecutter` before any file or hook) and a list of
-      them too; a mapping is held back to `prompt_for_config`'s second pass, after the defaults
-      that read it. Every point before the dump sees it only as `render_variable` made it, text.
-    - `__prompts__`: `prompt_for_config` pops the labels before it renders anything, and
-      `_cookiecutter` leaves out private keys, so no template, filter, hook or variable sees them.
-    """
-    frame = sys._getframe(1)
-    while frame is not None:
-        local = frame.f_locals
-        if local.get("self") is environment and isinstance(local.get("context"), Mapping):
-            return local["context"]
-        frame = frame.f_back
-    return None
-
-
 class _CompiledTemplates(BytecodeCache):
     """The project template's files compiled once a process, keyed by name and source checksum
     (Jinja's own bucket key): cookiecutter makes a new environment each bake, and compiling costs
@@ -185,15 +152,6 @@ COMPILED = _CompiledTemplates()
 class TemplateExtension(Extension):
     def __init__(self, environment: Environment):
         super().__init__(environment)
-        context = _context_being_created(environment)
-        if context is not None:
-            rules.supplied_are_text(
-                {
-                    answer: value
-                    for answer, value in context.get("cookiecutter", {}).items()
-                    if not isinstance(value, SEEN_AS_THEY_ARE)
-                }
-            )
         # Cookiecutter's default extensions, `slugify`'s among them, come before `_extensions`.
         environment.filters["slugify"] = text_slugify(environment.filters["slugify"])
         environment.bytecode_cache = environment.bytecode_cache or COMPILED

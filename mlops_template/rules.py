@@ -340,25 +340,6 @@ def supplied(raw: Mapping[str, object]) -> dict[str, object]:
     }
 
 
-def supplied_are_text(raw: Mapping[str, object]) -> None:
-    """Answers that a config file or command line supplied, before cookiecutter renders them, are
-    text (in YAML, a number, date or list is not), and supplied prompt labels hold no Jinja.
-
-    `raw` is cookiecutter's context before it renders anything (see extension.py's shim).
-    """
-    for answer, value in supplied(raw).items():
-        problem = is_text(value, raw)
-        if problem:
-            raise InvalidAnswer(answer, value, problem, RULES[answer][1])
-    labels = raw.get("__prompts__", {})
-    own = TEMPLATE_DEFAULTS["__prompts__"]
-    if not isinstance(labels, Mapping):
-        raise InvalidAnswer("__prompts__", labels, "must be a mapping of prompt labels")
-    answers_are_data(
-        {f"__prompts__.{key}": label for key, label in labels.items() if label != own.get(key)}
-    )
-
-
 def answers_are_data(answers: Mapping[str, object]) -> None:
     """Refuse answers that are not text, or that hold Jinja (cookiecutter would render it).
 
