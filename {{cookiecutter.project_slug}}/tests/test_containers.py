@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -89,12 +90,15 @@ def dockerfile_python() -> str:
     return minors.pop()
 
 
-def run_natively(args: list[str], cwd: Path, pythonpath: Path) -> subprocess.CompletedProcess:
+def run_natively(
+    args: list[str], cwd: Path, pythonpath: Path | None = None
+) -> subprocess.CompletedProcess:
     """Run `args` as the image would: its python first on PATH, nothing importable from this
     checkout but `pythonpath`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    env["PYTHONPATH"] = str(pythonpath)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -112,19 +116,62 @@ def job_code(script: str, folder: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("script", STEP_SCRIPTS)
-def test_step_script_starts_from_the_code_a_job_gets(script, tmp_path):
-    """A processing job runs `python3 /opt/ml/processing/input/code/<package>/steps/<script>`
-    with its code folder on PYTHONPATH (the pipeline package), a training job `python3
-    <package>/steps/train.py` in that folder (the SDK's driver): here from outside the project,
-    with nothing importable of it but that copy."""
-    code = job_code(script, tmp_path / "code")
-    entry = jobcode.entry_script(script)
-    # python3, as the pipeline's processing jobs and the SDK's training driver call it.
-    command, cwd = ([entry], code) if script == "train.py" else ([str(code / entry)], tmp_path)
-    result = run_natively(["python3", *command, "--help"], cwd, code)
+# Starts each job's entry script as `python3 <entry> --help` would, one after another in one
+# interpreter (each would import the same libraries, two seconds a script): sys.path as that
+# command makes it (the script's folder, then PYTHONPATH, the job's code folder), and none of the
+# package's modules kept from the script before.
+START_JOBS = """
+import contextlib, io, json, os, runpy, sys, traceback
+package, jobs, base, results = sys.argv[1], json.loads(sys.argv[2]), sys.path[1:], {}
+for script, entry, cwd, code in jobs:
+    for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        del sys.modules[name]
+    os.chdir(cwd)
+    sys.path[:] = [os.path.dirname(os.path.abspath(entry)), code, *base]
+    sys.argv, out, err, status = [entry, "--help"], io.StringIO(), io.StringIO(), 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            runpy.run_path(entry, run_name="__main__")
+        except SystemExit as stop:
+            if isinstance(stop.code, str):
+                print(stop.code, file=sys.stderr)
+            status = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+        except BaseException:
+            status = 1
+            traceback.print_exc()
+    results[script] = [status, out.getvalue(), err.getvalue()]
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def started_jobs(tmp_path_factory) -> dict[str, list]:
+    """Each step script started from a copy of the code folder its job gets (jobcode.py), as the
+    pipeline uploads it: a processing job runs `python3 /opt/ml/processing/input/code/<package>/
+    steps/<script>` with that folder on PYTHONPATH, a training job `python3 <package>/steps/
+    train.py` in that folder (the SDK's driver). Here from outside the project, with nothing
+    importable of it but that copy."""
+    jobs = []
+    for script in STEP_SCRIPTS:
+        folder = tmp_path_factory.mktemp(script.removesuffix(".py"))
+        code = folder / "code"
+        for name, path in jobcode.files(script).items():
+            (code / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, code / name)
+        entry = jobcode.entry_script(script)
+        entry, cwd = (entry, code) if script == "train.py" else (str(code / entry), folder)
+        jobs.append([script, entry, str(cwd), str(code)])
+    arguments = ["python3", "-c", START_JOBS, PACKAGE.name, json.dumps(jobs)]
+    result = run_natively(arguments, tmp_path_factory.getbasetemp())
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("usage:")
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("script", STEP_SCRIPTS)
+def test_step_script_starts_from_the_code_a_job_gets(script, started_jobs):
+    status, out, err = started_jobs[script]
+    assert status == 0, err
+    assert out.startswith("usage:")
 
 
 def test_step_scripts_import_only_the_steps_image_libraries():
