@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import (
     BAKES,
+    RUN_VARIANTS,
     BakedProject,
     assert_suite_passed,
     distinct_renderings,
@@ -78,34 +79,70 @@ def test_local_run_produces_model_metrics_and_plots(
         assert json.loads(report.read_text()) == {"violations": []}
 
 
-def test_pipeline_definition_builds_offline(run_baked: BakedProject, generated_venv: Path) -> None:
-    """The definition through the project's own CLI, with AWS emulated by moto in-process."""
-    baked = run_baked
-    result = run_in_project(
-        baked,
-        generated_venv,
-        *("python", "-m", f"{baked.package}.pipeline", "definition", "--offline"),
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    definition = json.loads(result.stdout)
-    steps = {step["Name"]: step for step in definition["Steps"]}
+# Each project's `python -m <package>.pipeline definition --offline`, one project after another
+# in one interpreter: a process of its own would spend most of its time importing the SDK and
+# moto. Between projects, the package's modules are dropped and its src folder is the only one
+# on sys.path, so each definition is built from its own project's code.
+BUILD_DEFINITIONS = """
+import contextlib, io, json, os, runpy, sys, traceback
+projects, results = json.loads(sys.argv[1]), {}
+base = [path for path in sys.path if path not in {src for _, src, _ in projects}]
+for folder, src, package in projects:
+    for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        del sys.modules[name]
+    os.chdir(folder)
+    sys.path[:] = [src, *base]
+    sys.argv = [package, "definition", "--offline"]
+    out, err, status = io.StringIO(), io.StringIO(), 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            runpy.run_module(f"{package}.pipeline", run_name="__main__", alter_sys=True)
+        except SystemExit as stop:
+            status = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+        except BaseException:
+            status = 1
+            traceback.print_exc()
+    results[folder] = [status, out.getvalue(), err.getvalue()]
+print(json.dumps(results))
+"""
+
+
+def expected_steps(context: dict[str, str]) -> set[str]:
     expected = {"Preprocess", "Train", "Evaluate", "CheckQuality"}
-    if baked.context["data_quality_baseline"] == "yes":
+    if context["data_quality_baseline"] == "yes":
         # Model Monitor's analyzer on a header-less copy of the training features, and on
         # Evaluate's test predictions.
         expected |= {"BaselineData", "Baseline", "ModelQualityBaseline"}
-    if baked.context["explainability_report"] == "yes":
+    if context["explainability_report"] == "yes":
         # Clarify explains a model of the trained artifact.
         expected |= {"CreateModel", "Explain"}
-    assert set(steps) == expected
-    checks = {"Baseline": "QualityCheck", "ModelQualityBaseline": "QualityCheck"}
-    checks |= {"Explain": "ClarifyCheck"}
-    for name, kind in checks.items():
-        if name in steps:
-            assert steps[name]["Type"] == kind, name
-    branches = steps["CheckQuality"]["Arguments"]
-    assert [s["Name"] for s in branches["IfSteps"]][-1].startswith("Register")
-    assert [s["Type"] for s in branches["ElseSteps"]] == ["Fail"]
+    return expected
+
+
+def test_pipeline_definitions_build_offline(bake, generated_venv: Path) -> None:
+    """Every run variant's definition through the project's own CLI, with AWS emulated by moto
+    in-process."""
+    projects = {variant.id: bake(**variant.context) for variant in RUN_VARIANTS}
+    listed = [[str(p.path), str(p.path / "src"), p.package] for p in projects.values()]
+    first = next(iter(projects.values()))
+    result = run_in_project(
+        first, generated_venv, "python", "-c", BUILD_DEFINITIONS, json.dumps(listed)
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    built = json.loads(result.stdout)
+    for variant, baked in projects.items():
+        status, out, err = built[str(baked.path)]
+        assert status == 0, f"{variant}: {err[-3000:]}"
+        steps = {step["Name"]: step for step in json.loads(out)["Steps"]}
+        assert set(steps) == expected_steps(baked.context), variant
+        checks = {"Baseline": "QualityCheck", "ModelQualityBaseline": "QualityCheck"}
+        checks |= {"Explain": "ClarifyCheck"}
+        for name, kind in checks.items():
+            if name in steps:
+                assert steps[name]["Type"] == kind, (variant, name)
+        branches = steps["CheckQuality"]["Arguments"]
+        assert [s["Name"] for s in branches["IfSteps"]][-1].startswith("Register"), variant
+        assert [s["Type"] for s in branches["ElseSteps"]] == ["Fail"], variant
 
 
 def test_hook_region_list_matches_the_sdk_images(bake, generated_venv: Path) -> None:
