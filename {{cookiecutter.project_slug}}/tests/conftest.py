@@ -216,11 +216,12 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> LocalRun:
 
 @pytest.fixture(scope="session", autouse=True)
 def shared_botocore_loader() -> Iterator[None]:
-    """boto3 sessions share one botocore loader, as in pipeline/offline.py: the tests open a
-    session a moto test, and each would parse botocore's service models anew."""
+    """boto3 sessions and the SDK's image lookups share one botocore loader, as in
+    pipeline/offline.py: each would parse botocore's service models or endpoints anew."""
     shared = functools.cache(botocore.loaders.create_loader)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(botocore.session, "create_loader", shared)
+        patch.setattr(botocore.loaders, "create_loader", shared)
         yield
 
 

@@ -41,7 +41,8 @@ OFFLINE_IMAGE_MANIFEST = json.dumps(
 )
 
 # The SDK opens a new boto3 session for most of the clients it makes, and each session parses
-# botocore's service models anew (half the time of a build): offline, the sessions share one
+# botocore's service models anew (half the time of a build), and it makes a loader of its own for
+# every image lookup, which parses botocore's endpoints anew: offline, all of them share one
 # loader, so that a model is parsed once a process.
 SHARED_LOADER = functools.cache(botocore.loaders.create_loader)
 
@@ -54,6 +55,7 @@ def offline_aws(bucket: str = config.DEFAULT_BUCKET) -> Iterator[None]:
     with (
         mock.patch.dict(os.environ, environment),
         mock.patch.object(botocore.session, "create_loader", SHARED_LOADER),
+        mock.patch.object(botocore.loaders, "create_loader", SHARED_LOADER),
         mock_aws(),
     ):
         os.environ.pop("AWS_PROFILE", None)
