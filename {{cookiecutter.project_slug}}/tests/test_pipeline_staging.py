@@ -24,8 +24,6 @@ from {{ cookiecutter.package_name }} import config, jobcode
 
 pytestmark = SDK_WARNINGS
 
-KMS_KEY = f"arn:aws:kms:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:key/test-key"
-
 
 @pytest.fixture(scope="module")
 def staging(emulated_aws: None) -> ModuleType:
@@ -117,17 +115,22 @@ def test_own_images_are_the_parameters_defaults_by_digest(emulated_aws):
 
 
 def test_kms_key_reaches_every_job(pipeline_cli, capsys):
-    assert pipeline_cli.main(["definition", "--kms-key-id", KMS_KEY]) == 0
+    """Named by an alias, the key reaches every job and upload by its ARN (a training job's
+    volume key takes no alias)."""
+    kms = boto3.client("kms", region_name=config.AWS_REGION)
+    key_arn = kms.create_key()["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName="alias/test-key", TargetKeyId=key_arn)
+    assert pipeline_cli.main(["definition", "--kms-key-id", "alias/test-key"]) == 0
     printed = json.loads(capsys.readouterr().out)
     steps = all_steps(printed)
     assert [s["Name"] for s in printed["Steps"]][-1] == "CheckQuality"
     for step in [*processing_steps(steps), *check_steps(steps)]:
         arguments = step["Arguments"]
-        assert arguments["ProcessingOutputConfig"]["KmsKeyId"] == KMS_KEY
-        assert arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == KMS_KEY
+        assert arguments["ProcessingOutputConfig"]["KmsKeyId"] == key_arn
+        assert arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == key_arn
     train = steps["Train"]["Arguments"]
-    assert train["OutputDataConfig"]["KmsKeyId"] == KMS_KEY
-    assert train["ResourceConfig"]["VolumeKmsKeyId"] == KMS_KEY
+    assert train["OutputDataConfig"]["KmsKeyId"] == key_arn
+    assert train["ResourceConfig"]["VolumeKmsKeyId"] == key_arn
     # The code and schema the pipeline uploads, and the SDK's driver scripts, use the key too.
     uploaded = [uri for step in processing_steps(steps) for uri in inputs_by_path(step).values()]
     uploaded += [
@@ -141,7 +144,7 @@ def test_kms_key_reaches_every_job(pipeline_cli, capsys):
         for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]:
             head = s3.head_object(Bucket=bucket, Key=item["Key"])
             assert head["ServerSideEncryption"] == "aws:kms", item["Key"]
-            assert head["SSEKMSKeyId"] == KMS_KEY, item["Key"]
+            assert head["SSEKMSKeyId"] == key_arn, item["Key"]
 
 
 def test_an_unchanged_step_keeps_its_cache_key(steps, tmp_path, monkeypatch):
@@ -205,6 +208,13 @@ def test_every_s3_call_names_the_bucket_owner(staging, pipeline_cli, monkeypatch
     assert {name for name, _ in calls} >= {"PutObject", "HeadBucket"}
     for name, params in calls:
         assert params.get("ExpectedBucketOwner") == config.AWS_ACCOUNT_ID, name
+
+
+def test_a_kms_key_that_cannot_be_read_is_refused_with_what_to_do(pipeline_cli, capsys):
+    assert pipeline_cli.main(["definition", "--kms-key-id", "alias/no-such-key"]) == 1
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("definition failed: cannot read the KMS key alias/no-such-key")
+    assert "make base-stack" in error
 
 
 def test_upload_data_refuses_a_missing_bucket_and_says_how_to_create_it(pipeline_cli, capsys):

@@ -46,6 +46,8 @@ MODEL_PACKAGE_GROUP = PROJECT_SLUG
 # What the base stack (infra/base.yaml, `make base-stack`) creates, by the names it gives them.
 BASE_STACK = f"{PROJECT_SLUG}-base"
 DEFAULT_BUCKET = f"{PROJECT_SLUG}-{AWS_ACCOUNT_ID}-{AWS_REGION}"
+# The base key by its alias: S3 and the jobs' outputs take it so; building the pipeline
+# resolves it to the key's ARN for the fields that take no alias (pipeline/staging.key_arn).
 KMS_KEY_ID = f"arn:aws:kms:{AWS_REGION}:{AWS_ACCOUNT_ID}:alias/{PROJECT_SLUG}"
 EXECUTION_ROLE_ARN = f"arn:aws:iam::{AWS_ACCOUNT_ID}:role/{PROJECT_SLUG}-sagemaker-execution"
 # The ECR repositories of the project's own images (containers/).

@@ -31,8 +31,9 @@ def get_pipeline(
         role_arn: the execution role of every job the pipeline starts.
         bucket: where step code, intermediate data and models are staged.
         session: a PipelineSession; by default one in config.AWS_REGION staging in `bucket`.
-        kms_key_id: KMS key for job volumes, outputs and the uploaded code; None keeps the
-            account defaults.
+        kms_key_id: KMS key for job volumes, outputs and the uploaded code, by any of its
+            names (an alias too: it is resolved to the key's ARN, which every job field takes);
+            None keeps the account defaults.
         git: the commit the code comes from, recorded on the jobs and the model package; by
             default the project's checkout.
         steps_image, serve_image: the project's own images (containers/, built by CI from the
@@ -42,6 +43,7 @@ def get_pipeline(
     """
     session = session or staging.default_session(bucket)
     git = git or lineage.git_state()
+    kms_key_id = staging.key_arn(session.boto_session, kms_key_id)
     build = Build(
         role_arn=role_arn,
         bucket=bucket,

@@ -49,8 +49,8 @@ SHARED_LOADER = functools.cache(botocore.loaders.create_loader)
 
 @contextlib.contextmanager
 def offline_aws(bucket: str = config.DEFAULT_BUCKET) -> Iterator[None]:
-    """AWS emulated in-process by moto, with fake credentials, the bucket made and the XGBoost
-    images in ECR: what building the definition reads and writes."""
+    """AWS emulated in-process by moto, with fake credentials, the bucket made, the base
+    stack's key and the XGBoost images in ECR: what building the definition reads and writes."""
     environment = {**OFFLINE_ENVIRONMENT, "AWS_DEFAULT_REGION": config.AWS_REGION}
     with (
         mock.patch.dict(os.environ, environment),
@@ -62,6 +62,11 @@ def offline_aws(bucket: str = config.DEFAULT_BUCKET) -> Iterator[None]:
         boto3.client("s3", region_name=config.AWS_REGION).create_bucket(
             Bucket=bucket, **bucket_location()
         )
+        # The base stack's key by its alias (config.KMS_KEY_ID), which the build resolves.
+        kms = boto3.client("kms", region_name=config.AWS_REGION)
+        alias = config.KMS_KEY_ID.rsplit(":", 1)[1]
+        if not any(a["AliasName"] == alias for a in kms.list_aliases()["Aliases"]):
+            kms.create_alias(AliasName=alias, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
         ecr = boto3.client("ecr", region_name=config.AWS_REGION)
         for image in {xgboost_image(config.AWS_REGION, scope) for scope in SCOPES}:
             repository, _, tag = image.partition("/")[2].partition(":")

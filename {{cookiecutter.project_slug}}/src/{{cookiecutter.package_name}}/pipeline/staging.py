@@ -40,6 +40,22 @@ def default_session(bucket: str = config.DEFAULT_BUCKET) -> PipelineSession:
     )
 
 
+def key_arn(session: boto3.Session, key_id: str | None) -> str | None:
+    """The ARN of the KMS key that key_id names (key ID, key ARN, alias name or alias ARN), or
+    None. The jobs take it where SageMaker's API takes no alias: a training job's
+    ResourceConfig.VolumeKmsKeyId is a key ID or key ARN only, and a processing job's documents
+    no alias either (an alias ARN there fails the job in AWS)."""
+    if not key_id:
+        return None
+    try:
+        return session.client("kms").describe_key(KeyId=key_id)["KeyMetadata"]["Arn"]
+    except ClientError as error:
+        raise SetupError(
+            f"cannot read the KMS key {key_id} ({error.response['Error']['Code']}): deploy the "
+            "base stack first (make base-stack), or pass another --kms-key-id"
+        ) from error
+
+
 def s3_client(session: boto3.Session | None = None) -> Any:
     """The S3 client of every call this package makes (each names the bucket's owner)."""
     return (session or boto3.Session(region_name=config.AWS_REGION)).client("s3")
