@@ -7,7 +7,9 @@ import json
 import re
 from typing import Any
 
+{% if cookiecutter.data_quality_baseline == "yes" or cookiecutter.explainability_report == "yes" -%}
 import pytest
+{% endif -%}
 from pipeline_support import (
     CHECKS,
     MODEL_ARTIFACTS,
