@@ -2,21 +2,22 @@
 (bucket, key, repositories, role), the protections of the bucket, key and repositories, and the
 execution role against the permissions the SageMaker SDK simulates on it while it builds the
 pipeline and the jobs, objects and model packages the pipeline makes. No action is `*`, and a
-resource is `*` only where the action takes no other. (cfn-lint and checkov run on it in the
-template's own tests.)"""
+resource is `*` only where the action takes no other. Requests are decided by moto's policy
+evaluator (policy_support.allows); what each pipeline step type needs is test_pipeline_role.py.
+(cfn-lint and checkov run on it in the template's own tests.)"""
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from typing import Any
 
+import policy_support
 import pytest
 from conftest import load_cloudformation
+from policy_support import ECR, KEY_ARN, PARTITION, allows, statements, substitute
 
 from {{ cookiecutter.package_name }} import config
 
-PARTITION = "aws"
 # Statements whose resource is `*`, each because its actions cannot be scoped to a resource.
 WILDCARD_RESOURCE_STATEMENTS = {"SdkValidatedJobBasics", "FindModelPackages", "LogInToEcr"}
 
@@ -26,62 +27,9 @@ def template() -> dict[str, Any]:
     return load_cloudformation("base.yaml")
 
 
-KEY_ARN = f"arn:aws:kms:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:key/0123-abcd"
-ECR = f"arn:aws:ecr:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:repository"
-
-
-def substitute(value: Any, template: dict[str, Any]) -> Any:
-    """A value as CloudFormation resolves it, with the default parameters, the names that
-    config.py gives the resources, and a made-up key ID."""
-    parameters = {name: str(spec["Default"]) for name, spec in template["Parameters"].items()}
-    known = {
-        "AWS::Partition": PARTITION,
-        "AWS::Region": config.AWS_REGION,
-        "AWS::AccountId": config.AWS_ACCOUNT_ID,
-        "Bucket.Arn": f"arn:{PARTITION}:s3:::{config.DEFAULT_BUCKET}",
-        "Key.Arn": KEY_ARN,
-        "StepsRepository.Arn": f"{ECR}/{config.STEPS_IMAGE_REPOSITORY}",
-        "ServeRepository.Arn": f"{ECR}/{config.SERVE_IMAGE_REPOSITORY}",
-        "ExecutionRole.Arn": config.EXECUTION_ROLE_ARN,
-        **parameters,
-    }
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return [substitute(item, template) for item in value]
-    if "Fn::Sub" in value:
-        text = value["Fn::Sub"]
-        for name, replacement in known.items():
-            text = text.replace("${" + name + "}", replacement)
-        assert "${" not in text, text
-        return text
-    if "Ref" in value:
-        return known[value["Ref"]]
-    if "Fn::GetAtt" in value:
-        return known[value["Fn::GetAtt"]]
-    raise AssertionError(f"unexpected intrinsic {value}")
-
-
-def statements(template: dict[str, Any], policy: dict[str, Any]) -> list[dict[str, Any]]:
-    """The policy's statements, with their resources resolved."""
-    found = []
-    for statement in policy["Statement"]:
-        resources = substitute(statement["Resource"], template)
-        actions = statement["Action"]
-        found.append(
-            {
-                **statement,
-                "Action": [actions] if isinstance(actions, str) else actions,
-                "Resource": [resources] if isinstance(resources, str) else resources,
-            }
-        )
-    return found
-
-
 @pytest.fixture(scope="module")
 def role_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
-    (policy,) = template["Resources"]["ExecutionRole"]["Properties"]["Policies"]
-    return statements(template, policy["PolicyDocument"])
+    return policy_support.role_statements(template, "ExecutionRole")
 
 
 @pytest.fixture(scope="module")
@@ -94,21 +42,6 @@ def operator_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
 def publisher_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
     policy = template["Resources"]["ImagePublisherPolicy"]["Properties"]["PolicyDocument"]
     return statements(template, policy)
-
-
-def allows(
-    found: list[dict[str, Any]], action: str, resource: str = "*", conditional: bool = False
-) -> bool:
-    """Whether an Allow statement grants `action` on `resource`. By default only statements
-    without a condition count, as IAM's policy simulator evaluates a request that names no
-    resource and no context (resource `*`)."""
-    return any(
-        statement["Effect"] == "Allow"
-        and (conditional or "Condition" not in statement)
-        and any(fnmatch.fnmatchcase(action, pattern) for pattern in statement["Action"])
-        and any(fnmatch.fnmatchcase(resource, pattern) for pattern in statement["Resource"])
-        for statement in found
-    )
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -163,16 +96,22 @@ def test_the_role_covers_what_the_pipeline_makes(role_statements):
         "kms:GenerateDataKey": KEY_ARN,
         "ecr:BatchGetImage": f"{ECR}/{config.STEPS_IMAGE_REPOSITORY}",
     }
-    denied = {
-        action: resource
-        for action, resource in needed.items()
-        if not allows(role_statements, action, resource, conditional=True)
-    }
-    assert denied == {}
     # Jobs are the project's by the project tag that the pipeline puts on every job.
     from {{ cookiecutter.package_name }} import lineage
 
     (project,) = [t["Value"] for t in lineage.tags(lineage.git_state()) if t["Key"] == "project"]
+    # The requests' condition keys: the job's tags, and the service the role is passed to.
+    context = {
+        "aws:RequestTag/project": project,
+        "aws:ResourceTag/project": project,
+        "iam:PassedToService": "sagemaker.amazonaws.com",
+    }
+    denied = {
+        action: resource
+        for action, resource in needed.items()
+        if not allows(role_statements, action, resource, context)
+    }
+    assert denied == {}
     for statement in role_statements:
         if any(action.endswith("Job") for action in statement["Action"]):
             (tagged,) = statement["Condition"]["StringEquals"].values()
@@ -190,7 +129,7 @@ def test_the_operator_may_upsert_start_and_pin_the_image(operator_statements):
     for action in ("sagemaker:CreatePipeline", "sagemaker:UpdatePipeline"):
         assert allows(operator_statements, action, pipeline), action
     assert allows(operator_statements, "sagemaker:StartPipelineExecution", pipeline)
-    assert allows(operator_statements, "iam:PassRole", config.EXECUTION_ROLE_ARN, conditional=True)
+    assert allows(operator_statements, "iam:PassRole", config.EXECUTION_ROLE_ARN)
     assert allows(operator_statements, "iam:SimulatePrincipalPolicy", config.EXECUTION_ROLE_ARN)
     image = f"arn:{PARTITION}:ecr:{config.AWS_REGION}:141502667606:repository/sagemaker-xgboost"
     assert allows(operator_statements, "ecr:BatchGetImage", image)

@@ -296,3 +296,33 @@ def test_replay_the_container_contract_locally(
         assert analysis["headers"] == header.split(",")
         assert analysis["label"] == header.split(",")[0]
         assert analysis["dataset_type"] == "text/csv"
+{%- if cookiecutter.explainability_report == "yes" %}
+
+
+def test_clarify_explains_the_score_column_of_the_servers_answer(steps, configured):
+    """Clarify sends the shadow endpoint the test split's rows less the label, as CSV, and
+    explains the column of the answer its analysis configuration names (`label`; none: the
+    answer is taken for the score alone). That column is the score the server gives each row."""
+    import csv
+    import io
+
+    from {{ cookiecutter.package_name }}.serve.scoring import Scorer
+
+    analysis_input = inputs_by_path(steps["Explain"])["/opt/ml/processing/input/config"]
+    predictor = json.loads(s3_object(analysis_input))["predictor"]
+    test_split = (configured.splits / "test" / "test.csv").read_text().splitlines()
+    body = "\n".join(row.split(",", 1)[1] for row in test_split[1:]).encode()
+    scorer = Scorer.load(configured.model, config.SCHEMA)
+    answer, media = scorer.invoke(predictor["content_type"], predictor["accept_type"], body)
+    assert media == predictor["accept_type"] == "text/csv"
+    table = list(csv.reader(io.StringIO(answer.decode())))
+    column = predictor.get("label")
+    if column is None:
+        assert {len(row) for row in table} == {1}, "Clarify reads the answer as one number"
+        column = 0
+    # The server's score of each row, as its JSON answer names it.
+    named, _ = scorer.invoke(predictor["content_type"], "application/json", body)
+    score = "probability" if config.PROBLEM_TYPE == "binary_classification" else "prediction"
+    scores = [prediction[score] for prediction in json.loads(named)["predictions"]]
+    assert [float(row[column]) for row in table] == scores
+{%- endif %}

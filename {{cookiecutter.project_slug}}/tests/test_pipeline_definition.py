@@ -7,6 +7,9 @@ import json
 import re
 from typing import Any
 
+{% if cookiecutter.data_quality_baseline == "yes" or cookiecutter.explainability_report == "yes" -%}
+import pytest
+{% endif -%}
 from pipeline_support import (
     CHECKS,
     MODEL_ARTIFACTS,
@@ -263,9 +266,10 @@ def test_quality_checks_read_their_data_as_the_scripts_write_it(steps):
 {%- endif %}
 
 
-def test_checks_run_once_the_champion_has_registered_baselines(emulated_aws):
-    """With an Approved package that has a data-quality baseline, that check runs by default
-    (Skip...Check false); the checks whose baseline it lacks stay skipped."""
+@pytest.fixture(scope="module")
+def championed_definition(emulated_aws: None) -> dict[str, Any]:
+    """The definition as upserted once the champion, an Approved package, has a data-quality
+    baseline (and no other)."""
     import contextlib
 
     import boto3
@@ -290,12 +294,79 @@ def test_checks_run_once_the_champion_has_registered_baselines(emulated_aws):
     try:
         described = sagemaker.describe_model_package(ModelPackageName=arn)
         assert described["DriftCheckBaselines"]["ModelDataQuality"]
-        definition = json.loads(get_pipeline().definition())
+        return json.loads(get_pipeline().definition())
     finally:
         # No champion for the other tests (moto cannot delete a package).
         sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
-    defaults = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}
+
+
+def test_checks_run_once_the_champion_has_registered_baselines(championed_definition):
+    """With an Approved package that has a data-quality baseline, that check runs by default
+    (Skip...Check false); the checks whose baseline it lacks stay skipped."""
+    defaults = {p["Name"]: p["DefaultValue"] for p in championed_definition["Parameters"]}
     for _, _, check in CHECKS.values():
         assert defaults[f"Skip{check}Check"] is (check != "DataQuality"), check
         assert defaults[f"RegisterNew{check}Baseline"] is True, check
+{%- if cookiecutter.model_monitoring == "yes" %}
+
+
+def test_a_drift_started_run_registers_the_new_datas_baseline(championed_definition, monkeypatch):
+    """The champion's monitor found drift and the trigger (infra/triggers.yaml) retrains on the
+    newest data set: the run's data-quality check, which fails on a violation of the champion's
+    baseline, must register the new data's baseline instead (SkipCheck and RegisterNewBaseline
+    true, BASELINE_LIFECYCLE in test_pipeline_role.py), or nothing trained on drifted data is
+    ever registered."""
+    import types
+
+    import boto3
+    from conftest import load_cloudformation, resources
+
+    sagemaker = boto3.client("sagemaker", region_name=config.AWS_REGION)
+    sagemaker.create_pipeline(
+        PipelineName=config.PIPELINE_NAME,
+        PipelineDefinition=json.dumps(championed_definition),
+        RoleArn=config.EXECUTION_ROLE_ARN,
+    )
+    boto3.client("s3", region_name=config.AWS_REGION).put_object(
+        Bucket=config.DEFAULT_BUCKET, Key=f"{config.PROJECT_SLUG}/data/drifted/a.csv", Body=b"a\n"
+    )
+    # The trigger's function, run as deployed.
+    function = resources(load_cloudformation("triggers.yaml"), "AWS::Lambda::Function")["Starter"]
+    variables = function["Environment"]["Variables"]
+    monkeypatch.setenv("PIPELINE_NAME", variables["PIPELINE_NAME"])
+    monkeypatch.setenv("DATA_PREFIX", variables["DATA_PREFIX"])
+    monkeypatch.setenv("BUCKET", config.DEFAULT_BUCKET)
+    monkeypatch.setenv("ACCOUNT_ID", config.AWS_ACCOUNT_ID)
+    starter = types.ModuleType("starter")
+    exec(compile(function["Code"]["ZipFile"], "index.py", "exec"), starter.__dict__)
+    stage = config.STAGES[-1]
+    alarm = {
+        "source": "aws.cloudwatch",
+        "detail-type": "CloudWatch Alarm State Change",
+        "id": "drift",
+        "detail": {"alarmName": f"{config.PROJECT_SLUG}-{stage}-data-quality-violations"},
+    }
+    started = starter.handler(alarm)["started"]
+    given = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=started)
+    declared = {p["Name"]: p for p in championed_definition["Parameters"]}
+    values = {name: p["DefaultValue"] for name, p in declared.items()}
+    for parameter in given["PipelineParameters"]:
+        assert parameter["Name"] in declared, parameter
+        if declared[parameter["Name"]]["Type"] == "Boolean":
+            assert parameter["Value"] in ("true", "false"), parameter
+            values[parameter["Name"]] = parameter["Value"] == "true"
+        else:
+            values[parameter["Name"]] = parameter["Value"]
+
+    def resolved(value: Any) -> Any:
+        if isinstance(value, dict):
+            return values[value["Get"].removeprefix("Parameters.")]
+        return value
+
+    (check,) = [step for step in championed_definition["Steps"] if step["Name"] == "Baseline"]
+    assert check["FailOnViolation"] is True
+    assert (resolved(check["SkipCheck"]), resolved(check["RegisterNewBaseline"])) == (True, True)
+    # On the newest data set.
+    assert values["InputDataUrl"].endswith(f"/{config.PROJECT_SLUG}/data/drifted/")
+{%- endif %}
 {%- endif %}

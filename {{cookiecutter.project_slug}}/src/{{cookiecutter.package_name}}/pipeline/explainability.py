@@ -23,6 +23,11 @@ from .staging import CODE_PREFIX
 from .training import model_artifacts
 
 CLARIFY_ENDPOINT_INSTANCE_TYPE = "ml.m5.large"
+# The column of the serving container's CSV answer that holds the model's score, which Clarify
+# explains: the first, in the project's server (serve/scoring.py: `score,label` for a classifier,
+# the value for a regressor) and in the XGBoost image's (the score alone). Without it Clarify
+# takes the answer for one number, which a classifier's two columns are not.
+SCORE_COLUMN = 0
 SHAP_SAMPLES = 100
 # The data set's columns (target first), as the splits have them: Clarify's headers.
 SCHEMA = json.loads(config.SCHEMA.read_text(encoding="utf-8"))
@@ -63,7 +68,8 @@ def explain_step(
     shap = {"num_samples": SHAP_SAMPLES, "agg_method": "mean_abs"}
     # The analysis configuration is uploaded while the pipeline is built, under a key named
     # after what it is made of, so that a running version's configuration never changes.
-    analysis = hashlib.sha256(json.dumps([headers, shap]).encode()).hexdigest()[:16]
+    made_of = json.dumps([headers, shap, SCORE_COLUMN])
+    analysis = hashlib.sha256(made_of.encode()).hexdigest()[:16]
     explain_config = ModelExplainabilityCheckConfig(
         data_config=DataConfig(
             s3_data_input_path=output_uri(evaluate, "explain-data"),
@@ -84,6 +90,7 @@ def explain_step(
         # KernelSHAP: per feature, the mean |SHAP value| over the test split, estimated on
         # this many samples a row against a baseline Clarify computes from the data.
         explainability_config=SHAPConfig(**shap),
+        model_scores=SCORE_COLUMN,
         kms_key=build.kms_key_id,
     )
     explain = ClarifyCheckStep(
