@@ -6,7 +6,6 @@ and hold their imports against the lock's groups."""
 from __future__ import annotations
 
 import ast
-import importlib.metadata
 import importlib.util
 import json
 import os
@@ -14,10 +13,10 @@ import re
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+from import_support import imported_distributions, lock_closure
 
 from {{ cookiecutter.package_name }} import config, jobcode
 
@@ -25,62 +24,6 @@ PROJECT = config.PROJECT_DIR
 PACKAGE = config.PACKAGE_DIR
 DOCKERFILE = PROJECT / "containers" / "Dockerfile"
 STEP_SCRIPTS = sorted(p.name for p in config.STEPS_DIR.glob("*.py") if p.name != "__init__.py")
-
-
-def lock_closure(groups: set[str]) -> set[str]:
-    """The distributions the lock installs for the core dependencies plus `groups`."""
-    lock = tomllib.loads((PROJECT / "uv.lock").read_text())
-    name = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]["name"]
-    packages: dict[str, list[dict]] = {}
-    for package in lock["package"]:
-        packages.setdefault(package["name"], []).append(package)
-    (root,) = packages[name]
-    todo = [d["name"] for d in root.get("dependencies", [])]
-    todo += [d["name"] for g in groups for d in root.get("dev-dependencies", {}).get(g, [])]
-    seen: set[str] = set()
-    while todo:
-        current = todo.pop()
-        if current not in seen:
-            seen.add(current)
-            for version in packages[current]:
-                todo += [d["name"] for d in version.get("dependencies", [])]
-    return seen
-
-
-def module_files(base: Path, dotted: str, names: list[str]) -> list[Path]:
-    """The files of module `dotted` under `base`, and of its submodules in `names`."""
-    stem = base.joinpath(*dotted.split(".")) if dotted else base
-    candidates = [stem.with_suffix(".py"), stem / "__init__.py"]
-    candidates += [stem / f"{name}.py" for name in names]
-    return [path for path in candidates if path.is_file()]
-
-
-def imported_distributions(files: list[Path]) -> set[str]:
-    """The distributions that these modules import, following the package's own imports."""
-    by_module = importlib.metadata.packages_distributions()
-    distributions: set[str] = set()
-    todo, seen = list(files), set()
-    while todo:
-        path = todo.pop()
-        if path in seen:
-            continue
-        seen.add(path)
-        package = ".".join(path.relative_to(PACKAGE.parent).parent.parts)
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.Import | ast.ImportFrom):
-                continue
-            for module, names in jobcode.import_targets(node, package):
-                top = module.split(".")[0]
-                if top == PACKAGE.name:
-                    todo += module_files(PACKAGE.parent, module, names)
-                elif top not in sys.stdlib_module_names:
-                    assert top in by_module, f"{path.name} imports {top}, installed by nothing"
-                    distributions |= {canonical(d) for d in by_module[top]}
-    return distributions
-
-
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def dockerfile_python() -> str:

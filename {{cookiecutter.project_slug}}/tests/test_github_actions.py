@@ -82,6 +82,7 @@ def test_the_workflows_call_what_exists():
         "--disable-pip-version-check",
     }
     docker_options = {"--platform", "--file", "--target", "--build-arg", "--tag", "--push"}
+    docker_options |= {"--provenance", "--sbom"}
     docker_options |= {"--repository-name", "--image-ids", "--query", "--output"}
     for option in options - uv_options - docker_options:
         assert option in cli, option

@@ -294,5 +294,24 @@ def test_a_bad_monitoring_config_is_refused_naming_the_key(tmp_path: Path, chang
         monitoring.load_settings(path)
 
 
-def test_the_sdk_names_the_regions_model_monitor_image():
-    assert monitoring.monitor_image_uri().endswith("/sagemaker-model-monitor-analyzer")
+def test_the_deploy_helper_names_model_monitors_image_as_the_sdk_does():
+    """The deploy step's environment has no SageMaker SDK: its copy of the SDK's table gives the
+    SDK's answer in every region either knows, and refuses where the SDK refuses."""
+    import botocore.session
+    from sagemaker.core import image_uris
+
+    session = botocore.session.get_session()
+    regions = {
+        region
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("ecr", partition_name=partition)
+    }
+    for region in sorted(regions | set(monitoring.MONITOR_IMAGE_ACCOUNTS)):
+        try:
+            expected = image_uris.retrieve("model-monitor", region)
+        except ValueError:
+            with pytest.raises(ConfigError, match=region):
+                monitoring.monitor_image_uri(region)
+        else:
+            assert monitoring.monitor_image_uri(region) == expected, region
+    assert monitoring.monitor_image_uri() == image_uris.retrieve("model-monitor", REGION)

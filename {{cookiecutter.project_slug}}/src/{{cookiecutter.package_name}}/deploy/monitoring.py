@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import botocore.loaders
+import botocore.regions
+
 from .. import config
 from .stage import ConfigError, Stage
 
@@ -26,6 +29,43 @@ BASELINES = {
     "ModelQualityConstraintsUri": ("ModelQuality", "Constraints"),
 }
 PROBLEM_TYPES = {"binary_classification": "BinaryClassification", "regression": "Regression"}
+# Model Monitor's analyzer image: the account that publishes it in each region, as the pinned
+# SageMaker SDK lists them (sagemaker/core/image_uri_config/model-monitor.json). A copy, because
+# the deploy step's environment has boto3 only (the SDK would add some fifty distributions to it);
+# tests/test_monitoring_stack.py holds every region against the SDK's answer.
+MONITOR_IMAGE_REPOSITORY = "sagemaker-model-monitor-analyzer"
+MONITOR_IMAGE_ACCOUNTS = {
+    "af-south-1": "875698925577",
+    "ap-east-1": "001633400207",
+    "ap-northeast-1": "574779866223",
+    "ap-northeast-2": "709848358524",
+    "ap-northeast-3": "990339680094",
+    "ap-south-1": "126357580389",
+    "ap-southeast-1": "245545462676",
+    "ap-southeast-2": "563025443158",
+    "ap-southeast-3": "669540362728",
+    "ca-central-1": "536280801234",
+    "cn-north-1": "453000072557",
+    "cn-northwest-1": "453252182341",
+    "eu-central-1": "048819808253",
+    "eu-central-2": "590183933784",
+    "eu-north-1": "895015795356",
+    "eu-south-1": "933208885752",
+    "eu-south-2": "437450045455",
+    "eu-west-1": "468650794304",
+    "eu-west-2": "749857270468",
+    "eu-west-3": "680080141114",
+    "il-central-1": "843974653677",
+    "me-central-1": "588750061953",
+    "me-south-1": "607024016150",
+    "sa-east-1": "539772159869",
+    "us-east-1": "156813124566",
+    "us-east-2": "777275614652",
+    "us-isof-east-1": "853188333426",
+    "us-isof-south-1": "467912361380",
+    "us-west-1": "890145073186",
+    "us-west-2": "159807026194",
+}
 # Model Monitor's model-metrics an alarm may watch: errors alarm above their limit, scores below.
 ERROR_METRICS = ("rmse", "mae")
 SCORE_METRICS = ("accuracy", "precision", "recall", "f1", "auc", "r2")
@@ -141,10 +181,17 @@ def baselines(package: Mapping[str, Any]) -> dict[str, str]:
 
 
 def monitor_image_uri(region: str = config.AWS_REGION) -> str:
-    """Model Monitor's analyzer image of the region (offline: the SDK's table)."""
-    from sagemaker.core import image_uris
-
-    return image_uris.retrieve("model-monitor", region)
+    """Model Monitor's analyzer image of the region (offline), built as the SDK builds it: the
+    publishing account's registry at the region's ECR endpoint (botocore's endpoint data)."""
+    if region not in MONITOR_IMAGE_ACCOUNTS:
+        raise ConfigError(f"Model Monitor publishes no analyzer image in {region}")
+    resolver = botocore.regions.EndpointResolver(
+        botocore.loaders.create_loader().load_data("endpoints")
+    )
+    endpoint = resolver.construct_endpoint("ecr", region) or {}
+    # The SDK's own fallback for a region botocore's data lists without ECR.
+    hostname = endpoint.get("hostname", f"ecr.{region}.amazonaws.com")
+    return f"{MONITOR_IMAGE_ACCOUNTS[region]}.dkr.{hostname}/{MONITOR_IMAGE_REPOSITORY}"
 
 
 def stack_parameters(
