@@ -226,7 +226,8 @@ class Stack:
     ) -> None:
         self.template, self.name, self.account = template, name, account
         self.parameters = {
-            key: str(spec.get("Default", "")) for key, spec in template.get("Parameters", {}).items()
+            key: str(spec.get("Default", ""))
+            for key, spec in template.get("Parameters", {}).items()
         } | parameters
         self.imports = imports or {}
         self.resources: dict[str, dict[str, Any]] = template["Resources"]
@@ -285,7 +286,7 @@ class Stack:
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
-            (function, argument), = node.items()
+            ((function, argument),) = node.items()
             if function == "Ref":
                 return self.ref(argument)
             if function == "Fn::GetAtt":
@@ -331,7 +332,9 @@ def property_set(properties: Any, path: str) -> bool:
     path, _, wanted = path.partition("=")
     key, _, rest = path.partition(".")
     if isinstance(properties, list):
-        return any(property_set(item, path + (f"={wanted}" if wanted else "")) for item in properties)
+        return any(
+            property_set(item, path + (f"={wanted}" if wanted else "")) for item in properties
+        )
     if not isinstance(properties, dict) or key not in properties:
         return False
     if rest:
@@ -477,10 +480,12 @@ def condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool:
     """IAM's condition operators the roles use. A key the call does not carry fails the
     condition (moto's evaluator passes it, and knows StringEquals only)."""
     for operator, tests in condition.items():
-        quantifier, _, base = operator.rpartition(":")
+        base = operator.rpartition(":")[2]
         for key, expected in tests.items():
-            expected = [str(value).lower() if base == "Bool" else value for value in
-                        (expected if isinstance(expected, list) else [expected])]
+            expected = [
+                str(value).lower() if base == "Bool" else value
+                for value in (expected if isinstance(expected, list) else [expected])
+            ]
             if key not in context:
                 return False
             actual = context[key]
@@ -509,9 +514,9 @@ def allowed(statements: list[dict[str, Any]], call: Call) -> bool:
             continue
         if not condition_holds(statement.get("Condition", {}), context):
             continue
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [
-            statement["Action"]
-        ]
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
         document = {
             "Version": "2012-10-17",
             "Statement": [
@@ -636,7 +641,10 @@ def test_a_policy_without_one_permission_fails_the_check(monkeypatch: pytest.Mon
     def without_put_metric_alarm(self: Stack, node: Any) -> Any:
         value = original(self, node)
         if isinstance(value, dict) and isinstance(value.get("Action"), list):
-            return {**value, "Action": [a for a in value["Action"] if a != "cloudwatch:PutMetricAlarm"]}
+            return {
+                **value,
+                "Action": [a for a in value["Action"] if a != "cloudwatch:PutMetricAlarm"],
+            }
         return value
 
     monkeypatch.setattr(Stack, "resolve", without_put_metric_alarm)
@@ -657,13 +665,26 @@ def test_a_create_under_a_resource_tag_condition_is_refused() -> None:
     }
     tags = {"project": config.PROJECT_SLUG}
     (context,) = contexts("create", "sagemaker:CreateModel", tags, own=True)
-    call = Call("s", "Model", "AWS::SageMaker::Model", "sagemaker:CreateModel",
-                f"arn:aws:sagemaker:{REGION}:111111111111:model/m", tuple(context.items()))
+    call = Call(
+        "s",
+        "Model",
+        "AWS::SageMaker::Model",
+        "sagemaker:CreateModel",
+        f"arn:aws:sagemaker:{REGION}:111111111111:model/m",
+        tuple(context.items()),
+    )
     assert not allowed([statement], call)
     (context,) = contexts("update", "sagemaker:DescribeModel", tags, own=True)
-    assert allowed([statement | {"Action": "sagemaker:DescribeModel"}],
-                   Call(**{**call.__dict__, "action": "sagemaker:DescribeModel",
-                           "context": tuple(context.items())}))
+    assert allowed(
+        [statement | {"Action": "sagemaker:DescribeModel"}],
+        Call(
+            **{
+                **call.__dict__,
+                "action": "sagemaker:DescribeModel",
+                "context": tuple(context.items()),
+            }
+        ),
+    )
 
 
 def test_every_exemption_names_a_property_and_permission_of_its_type() -> None:
