@@ -15,7 +15,7 @@ from typing import Any
 
 from moto.iam.access_control import IAMPolicyStatement, PermissionResult
 
-from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }} import arns, config
 
 PARTITION = "aws"
 KEY_ARN = f"arn:{PARTITION}:kms:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:key/0123-abcd"
@@ -42,7 +42,7 @@ def known_names(template: dict[str, Any]) -> dict[str, str]:
         "Key.Arn": KEY_ARN,
         "StepsRepository.Arn": f"{ECR}/{config.STEPS_IMAGE_REPOSITORY}",
         "ServeRepository.Arn": f"{ECR}/{config.SERVE_IMAGE_REPOSITORY}",
-        "ExecutionRole.Arn": config.EXECUTION_ROLE_ARN,
+        "ExecutionRole.Arn": arns.EXECUTION_ROLE_ARN,
         **parameters,
     }
 

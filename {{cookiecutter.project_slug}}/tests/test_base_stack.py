@@ -16,7 +16,7 @@ import pytest
 from conftest import load_cloudformation
 from policy_support import ECR, KEY_ARN, PARTITION, allows, statements, substitute
 
-from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }} import arns, config
 
 # Statements whose resource is `*`, each because its actions cannot be scoped to a resource.
 WILDCARD_RESOURCE_STATEMENTS = {"SdkValidatedJobBasics", "FindModelPackages", "LogInToEcr"}
@@ -92,7 +92,7 @@ def test_the_role_covers_what_the_pipeline_makes(role_statements):
         "s3:GetObject": f"{bucket}/{config.PROJECT_SLUG}/data/abc/data.csv",
         "s3:PutObject": f"{bucket}/{config.PIPELINE_NAME}/execution-id/Preprocess/train/train.csv",
         "s3:ListBucketVersions": bucket,
-        "iam:PassRole": config.EXECUTION_ROLE_ARN,
+        "iam:PassRole": arns.EXECUTION_ROLE_ARN,
         "kms:GenerateDataKey": KEY_ARN,
         "ecr:BatchGetImage": f"{ECR}/{config.STEPS_IMAGE_REPOSITORY}",
     }
@@ -118,7 +118,7 @@ def test_the_role_covers_what_the_pipeline_makes(role_statements):
             assert tagged == project, statement["Sid"]
     # PassRole only to SageMaker, and only this role.
     (statement,) = [s for s in role_statements if "iam:PassRole" in s["Action"]]
-    assert statement["Resource"] == [config.EXECUTION_ROLE_ARN]
+    assert statement["Resource"] == [arns.EXECUTION_ROLE_ARN]
     passed_to = statement["Condition"]["StringEquals"]["iam:PassedToService"]
     assert passed_to == "sagemaker.amazonaws.com"
 
@@ -129,8 +129,8 @@ def test_the_operator_may_upsert_start_and_pin_the_image(operator_statements):
     for action in ("sagemaker:CreatePipeline", "sagemaker:UpdatePipeline"):
         assert allows(operator_statements, action, pipeline), action
     assert allows(operator_statements, "sagemaker:StartPipelineExecution", pipeline)
-    assert allows(operator_statements, "iam:PassRole", config.EXECUTION_ROLE_ARN)
-    assert allows(operator_statements, "iam:SimulatePrincipalPolicy", config.EXECUTION_ROLE_ARN)
+    assert allows(operator_statements, "iam:PassRole", arns.EXECUTION_ROLE_ARN)
+    assert allows(operator_statements, "iam:SimulatePrincipalPolicy", arns.EXECUTION_ROLE_ARN)
     image = f"arn:{PARTITION}:ecr:{config.AWS_REGION}:141502667606:repository/sagemaker-xgboost"
     assert allows(operator_statements, "ecr:BatchGetImage", image)
     code = f"arn:{PARTITION}:s3:::{config.DEFAULT_BUCKET}/{config.PIPELINE_NAME}/code/abc/x.py"
@@ -150,7 +150,7 @@ def test_the_stack_makes_what_the_pipelines_defaults_name(template):
         for name in ("StepsRepository", "ServeRepository")
     } == {config.STEPS_IMAGE_REPOSITORY, config.SERVE_IMAGE_REPOSITORY}
     role_name = resource(template, "ExecutionRole")["RoleName"]
-    assert config.EXECUTION_ROLE_ARN.endswith(f":role/{role_name}")
+    assert arns.EXECUTION_ROLE_ARN.endswith(f":role/{role_name}")
 
 
 def denies_plain_http(template: dict[str, Any], policy: str, bucket: str) -> bool:

@@ -262,6 +262,33 @@ def test_an_empty_input_prefix_starts_nothing(template, aws):
     assert sagemaker.list_transform_jobs()["TransformJobSummaries"] == []
 
 
+def test_no_second_transform_starts_while_one_of_the_prefix_runs(template, aws):
+    """One transform job of the prefix at a time, kept by the function, not by reserved
+    concurrency (a new account's Lambda quota of 10 leaves none to reserve, and a reservation
+    held only the function's minute, never the job's hours)."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    function = resources(template, "AWS::Lambda::Function")["Starter"]
+    assert "ReservedConcurrentExecutions" not in function
+    put("batch/input/day-1.csv")
+    starter = load_starter(template)
+    first = starter.handler(SCHEDULED_EVENT)["started"]
+    # moto ends a job at once: this one is still scoring.
+    job = sagemaker_backends[ACCOUNT][config.AWS_REGION].transform_jobs[first]
+    job.transform_job_status = "InProgress"
+    next_day = {**SCHEDULED_EVENT, "time": "2026-12-03T04:00:00Z"}
+    assert starter.handler(next_day) == {
+        "started": None,
+        "reason": f"{first} is still scoring s3://{SERVING_BUCKET}/batch/input/: no second "
+        "batch transform",
+    }
+    sagemaker = boto3.client("sagemaker", region_name=config.AWS_REGION)
+    assert len(sagemaker.list_transform_jobs()["TransformJobSummaries"]) == 1
+    # Once it has ended, the next one starts.
+    job.transform_job_status = "Completed"
+    assert starter.handler(next_day)["started"] not in (None, first)
+
+
 def test_a_new_package_version_names_a_new_model(template):
     model = template["Resources"]["Model"]
     assert model["Properties"]["Containers"] == [{"ModelPackageName": {"Ref": "ModelPackageArn"}}]

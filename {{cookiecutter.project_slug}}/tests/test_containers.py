@@ -165,3 +165,33 @@ def test_serve_entry_point_takes_sagemakers_argument(tmp_path):
     result = run_natively([*ast.literal_eval(command), "serve", "--help"], tmp_path, PACKAGE.parent)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage:")
+
+
+def image_user(target: str) -> str:
+    """The user the Dockerfile's target runs as: its last USER along the stages it is built
+    FROM, or the base image's (Docker's official python image: root)."""
+    stages: dict[str, tuple[str, str]] = {}
+    for match in re.finditer(
+        r"^FROM\s+(\S+)(?:\s+AS\s+(\S+))?\s*$(.*?)(?=^FROM\s|\Z)",
+        DOCKERFILE.read_text(),
+        re.MULTILINE | re.IGNORECASE | re.DOTALL,
+    ):
+        stages[match[2] or match[1]] = (match[1], match[3])
+    name, user = target, None
+    while name in stages and user is None:
+        parent, body = stages[name]
+        users = re.findall(r"^USER\s+(\S+)", body, re.MULTILINE)
+        user = users[-1] if users else None
+        name = parent
+    assert name.startswith("public.ecr.aws/docker/library/python:") or user is not None, name
+    return (user or "root").split(":")[0]
+
+
+def test_the_serve_image_runs_as_root_as_sagemaker_hosting_expects():
+    """SageMaker's contract for inference containers ("Custom Inference Code with Hosting
+    Services", how SageMaker AI runs your inference image): it expects every container to run
+    as root; a user without root-level access can cause permissions issues. Batch transform
+    runs the same image."""
+    assert image_user("serve") in ("root", "0")
+    # The steps' jobs too: SageMaker creates their /opt/ml folders owned by root.
+    assert image_user("steps") in ("root", "0")

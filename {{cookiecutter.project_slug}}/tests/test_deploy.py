@@ -7,6 +7,7 @@ boto3 `invoke_endpoint` call against the project's own inference server."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import itertools
 import json
@@ -23,8 +24,9 @@ import boto3
 import pandas as pd
 import pytest
 import uvicorn
+import yaml
 from botocore.stub import ANY, Stubber
-from conftest import load_cloudformation
+from conftest import load_cloudformation, resources
 from moto import mock_aws
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -60,6 +62,7 @@ ENDPOINT_PARAMETERS = {
     "WaitMinutes",
     "Max5xxErrors",
     "MaxModelLatencyMs",
+    "RetainVariantProperties",
 }
 if config.MODEL_MONITORING:
     ENDPOINT_PARAMETERS.add("CaptureSamplingPercentage")
@@ -218,6 +221,8 @@ def test_parameters_of_every_stage_endpoint_type_and_rollout(
         "WaitMinutes": str(raw["rollout"]["wait_minutes"]),
         "Max5xxErrors": str(raw["alarms"]["max_5xx_errors"]),
         "MaxModelLatencyMs": str(raw["alarms"]["max_model_latency_ms"]),
+        # No stack read (no --shadow): a creation's parameters.
+        "RetainVariantProperties": "false",
     }
     assert_accepted("endpoint.yaml", printed)
     stage = Stage.load(stage_name, folder)
@@ -244,6 +249,12 @@ def test_parameters_of_every_stage_endpoint_type_and_rollout(
         ({"serverless.memory_mb": 1000}, "serverless.memory_mb: expected one of 1024"),
         ({"rollout.step_percent": 60}, "rollout.step_percent: expected a whole number from 10"),
         ({"rollout.wait_minutes": 0}, "rollout.wait_minutes: expected a whole number from 1 "),
+        (
+            {"rollout.type": "linear", "rollout.step_percent": 10, "rollout.wait_minutes": 14},
+            "rollout.wait_minutes: 14 minutes at each of the 11 waits of this rollout, with 30 "
+            "for the new fleet to start, take 184 minutes, more than the 180 a rollout may take: "
+            "at most 13",
+        ),
         ({"alarms.max_5xx_errors": True}, "alarms.max_5xx_errors: expected a whole number"),
 {%- if cookiecutter.model_monitoring == "yes" %}
         (
@@ -288,7 +299,8 @@ def described_stack(package_arn: str) -> dict[str, Any]:
 
 
 def test_shadow_keeps_the_live_package_and_shadows_the_new_one():
-    stage = Stage.load("prod")
+    # On instances: a serverless endpoint takes no shadow (test_a_serverless_stage_refuses...).
+    stage = dataclasses.replace(Stage.load("prod"), endpoint_type="realtime")
     parameters = stacks.endpoint_parameters(stage, PACKAGE_ARN, True, described_stack(LIVE_ARN))
     assert (parameters["ModelPackageArn"], parameters["ShadowModelPackageArn"]) == (
         LIVE_ARN,
@@ -306,6 +318,165 @@ def test_shadow_keeps_the_live_package_and_shadows_the_new_one():
         stacks.endpoint_parameters(stage, LIVE_ARN, True, described_stack(LIVE_ARN))
 
 
+def test_an_update_of_an_endpoint_on_instances_keeps_its_instance_count():
+    """RetainVariantProperties (RetainAllVariantProperties): only when the stack already serves
+    on instances and stays on them; a new stack, or one not yet created, is created as written."""
+    stage = dataclasses.replace(Stage.load("prod"), endpoint_type="realtime")
+
+    def stack(endpoint_type: str, status: str = "UPDATE_COMPLETE") -> dict[str, Any]:
+        described = described_stack(LIVE_ARN)
+        described["StackStatus"] = status
+        described["Parameters"].append(
+            {"ParameterKey": "EndpointType", "ParameterValue": endpoint_type}
+        )
+        return described
+
+    def retains(stage: Stage, described: dict[str, Any] | None, shadow: bool = False) -> str:
+        return stacks.endpoint_parameters(stage, PACKAGE_ARN, shadow, described)[
+            "RetainVariantProperties"
+        ]
+
+    assert retains(stage, stack("realtime")) == "true"
+    assert retains(stage, stack("realtime"), shadow=True) == "true"
+    assert retains(stage, None) == "false"
+    assert retains(stage, stack("realtime", "REVIEW_IN_PROGRESS")) == "false"
+    assert retains(stage, stack("realtime", "ROLLBACK_COMPLETE")) == "false"
+    # From serverless to instances there is no instance count to keep.
+    assert retains(stage, stack("serverless")) == "false"
+    serverless = dataclasses.replace(stage, endpoint_type="serverless")
+    assert retains(serverless, stack("realtime")) == "false"
+
+
+def test_a_serverless_stage_refuses_a_shadow(tmp_path: Path):
+    folder = write_config(tmp_path, "prod", endpoint_type="serverless")
+    stage = Stage.load("prod", folder)
+    with pytest.raises(ConfigError, match="takes no shadow variant"):
+        stacks.endpoint_parameters(stage, PACKAGE_ARN, True, described_stack(LIVE_ARN))
+
+
+# --- how long a deployment may take ------------------------------------------------------
+
+
+def test_every_rollout_the_helper_accepts_ends_within_the_bound():
+    """Every rollout type, step and wait the config accepts ends (its waits and the new fleet's
+    start) within config.MAX_ROLLOUT_MINUTES, which the endpoint stack's timeout is; the others
+    are refused before any AWS call."""
+    from {{ cookiecutter.package_name }}.deploy.stage import longest_rollout_minutes
+
+    raw = json.loads((config.CONFIG_DIR / "prod.json").read_text(encoding="utf-8"))
+    accepted = refused = 0
+    for rollout, step, wait in itertools.product(ROLLOUT_TYPES, range(10, 51), range(1, 41)):
+        raw["rollout"] = {"type": rollout, "step_percent": step, "wait_minutes": wait}
+        longest = longest_rollout_minutes(rollout, step, wait)
+        try:
+            Stage.from_dict("prod", raw, "prod.json")
+        except ConfigError as error:
+            assert "rollout.wait_minutes" in str(error)
+            assert longest > config.MAX_ROLLOUT_MINUTES
+            refused += 1
+            continue
+        assert longest <= config.MAX_ROLLOUT_MINUTES
+        accepted += 1
+    assert accepted and refused
+    # The longest a linear rollout of 10% steps may wait at each: 11 waits and the start.
+    assert longest_rollout_minutes("linear", 10, 13) <= config.MAX_ROLLOUT_MINUTES
+    assert longest_rollout_minutes("linear", 10, 14) > config.MAX_ROLLOUT_MINUTES
+
+
+def ci_deploy_timeouts() -> dict[str, int]:
+    """The timeout (minutes) of every CI job that runs the deploy helper, where it is set."""
+    found = {}
+    pipeline = config.PROJECT_DIR / "infra" / "deploy-pipeline.yaml"
+    if pipeline.exists():
+        projects = resources(load_cloudformation("deploy-pipeline.yaml"), "AWS::CodeBuild::Project")
+        for name, project in projects.items():
+            if project["Source"].get("BuildSpec") == "buildspecs/deploy.yml":
+                found[f"CodeBuild {name}"] = project["TimeoutInMinutes"]
+        spec = yaml.safe_load((config.PROJECT_DIR / "buildspecs" / "deploy.yml").read_text())
+        if "timeout-in-minutes" in spec.get("env", {}):
+            found["buildspecs/deploy.yml"] = spec["env"]["timeout-in-minutes"]
+    workflow = config.PROJECT_DIR / ".github" / "workflows" / "deploy.yml"
+    if workflow.exists():
+        flow = yaml.safe_load(workflow.read_text(encoding="utf-8"))
+        for name, job in flow["jobs"].items():
+            found[f"GitHub job {name}"] = job["timeout-minutes"]
+    return found
+
+
+def test_the_rollout_fits_in_the_helpers_wait_which_fits_in_every_ci_job():
+    """rollout <= the helper's wait <= each CI job that deploys; CodeBuild's and GitHub's own
+    maximum is 8 hours and 6 hours (a job's default, 60 minutes and 6 hours, is never relied on)."""
+    template = load_cloudformation("endpoint.yaml")
+    policy = template["Resources"]["Endpoint"]["Properties"]["DeploymentConfig"][
+        "BlueGreenUpdatePolicy"
+    ]
+    rollout_seconds = policy["MaximumExecutionTimeoutInSeconds"]
+    assert isinstance(rollout_seconds, int)
+    assert rollout_seconds <= config.MAX_ROLLOUT_MINUTES * 60
+    # The rest of the stacks (models, alarms, scaling; batch and monitoring) take minutes.
+    assert config.MAX_ROLLOUT_MINUTES + 30 <= config.DEPLOY_WAIT_MINUTES
+    timeouts = ci_deploy_timeouts()
+    assert timeouts, "no CI job deploys"
+    # Installing the helper, finding the package and the smoke test take a few minutes more.
+    for job, minutes in timeouts.items():
+        assert minutes >= config.DEPLOY_WAIT_MINUTES + 15, job
+
+
+def test_a_stack_still_updating_when_the_wait_runs_out_fails_in_one_line():
+    stage = Stage.load("prod")
+    cloudformation, stubber = stubbed_cloudformation()
+    stubber.add_response("describe_stacks", {"Stacks": [described_stack(LIVE_ARN)]})
+    stubber.add_response("create_change_set", {"Id": "change-set-id"})
+    stubber.add_response("describe_change_set", {"Status": "CREATE_COMPLETE"})
+    stubber.add_response("execute_change_set", {})
+    updating = {**described_stack(LIVE_ARN), "StackStatus": "UPDATE_IN_PROGRESS"}
+    stubber.add_response("describe_stacks", {"Stacks": [updating]})
+    stubber.add_response("describe_stacks", {"Stacks": [updating]})
+    with stubber, pytest.raises(stacks.DeployError) as failure:
+        stacks.create_or_update(
+            cloudformation,
+            stage.stack_name,
+            "template",
+            stage.stack_parameters(PACKAGE_ARN),
+            stage.cloudformation_role_arn,
+            stacks.tags(stage),
+            poll_seconds=0,
+            deadline=time.monotonic(),  # spent: one look, then the helper gives up
+        )
+    stubber.assert_no_pending_responses()
+    assert str(failure.value) == (
+        f"stack {stage.stack_name} is still UPDATE_IN_PROGRESS after the "
+        f"{config.DEPLOY_WAIT_MINUTES} minutes a deployment may take: see its events in the "
+        "CloudFormation console"
+    )
+
+
+# --- the partition -------------------------------------------------------------------------
+
+
+def test_arns_are_in_the_partition_of_the_projects_region(monkeypatch: pytest.MonkeyPatch):
+    """The region's partition, from botocore's endpoint data, never a written `arn:aws:`."""
+    import boto3.session
+
+    from {{ cookiecutter.package_name }} import arns
+
+    assert arns.partition() == boto3.session.Session().get_partition_for_region(REGION)
+    assert arns.execution_role_arn() == arns.EXECUTION_ROLE_ARN
+    for region, partition in (("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")):
+        monkeypatch.setattr(config, "AWS_REGION", region)
+        stage = Stage.load("prod")
+        assert stage.deployment_role_arn.startswith(f"arn:{partition}:iam::{stage.account}:")
+        assert stage.cloudformation_role_arn.startswith(f"arn:{partition}:iam::{stage.account}:")
+        assert arns.execution_role_arn().startswith(f"arn:{partition}:iam::")
+
+
+def test_no_template_writes_the_partition():
+    """Every ARN a stack writes names ${AWS::Partition} (an ARN pattern may say arn:aws[a-z-]*)."""
+    for path in sorted((config.PROJECT_DIR / "infra").glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        assert "arn:aws:" not in text, path.name
+
+
 # --- the deployment role and the change sets ---------------------------------------------
 
 
@@ -321,6 +492,37 @@ def test_deploy_assumes_the_stage_accounts_deployment_role(aws, stage_name):
     assumed = sts_backends[stage.account]["global"].assumed_roles
     assert [role.role_arn for role in assumed] == [stage.deployment_role_arn]
     assert assumed[0].session_name == f"{config.PROJECT_SLUG}-deploy-{stage_name}"[:64]
+
+
+def test_the_deployment_roles_credentials_are_assumed_again_before_they_expire(
+    aws, monkeypatch: pytest.MonkeyPatch
+):
+    """A rollout outlasts the hour of an assumed role's session: the helper's session assumes
+    the role again when botocore finds its credentials about to expire (moto's STS gives an
+    hour)."""
+    import botocore.credentials
+    from moto.sts.models import sts_backends
+
+    stage = Stage.load(config.STAGES[-1])
+    deployment = stacks.deployment_session(stage, stacks.tooling_session())
+    first = deployment.get_credentials().get_frozen_credentials()
+    assumed = sts_backends[stage.account]["global"].assumed_roles
+    assert len(assumed) == 1
+    # Within the hour: the same credentials.
+    assert deployment.get_credentials().get_frozen_credentials() == first
+    # Fifty-five minutes later, within botocore's refresh margin of the expiry.
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=55)
+    credentials = deployment.get_credentials()
+    assert isinstance(credentials, botocore.credentials.RefreshableCredentials)
+    # Its clock (botocore reads the time through the credentials' own fetcher).
+    monkeypatch.setattr(credentials, "_time_fetcher", lambda: later)
+    renewed = deployment.get_credentials().get_frozen_credentials()
+    assert renewed.access_key != first.access_key
+    assert [role.role_arn for role in assumed] == [stage.deployment_role_arn] * 2
+    # Back to the present: the renewed ones hold for their hour.
+    monkeypatch.setattr(credentials, "_time_fetcher", botocore.credentials._local_now)
+    assert deployment.get_credentials().get_frozen_credentials() == renewed
+    assert len(assumed) == 2
 
 
 @pytest.mark.parametrize("stage_name", config.STAGES)

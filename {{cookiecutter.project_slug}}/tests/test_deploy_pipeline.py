@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import APPROVAL_PATTERN, load_cloudformation, resources
 
-from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }} import arns, config
 from {{ cookiecutter.package_name }}.deploy.stage import Stage
 
 SLUG = config.PROJECT_SLUG
@@ -48,7 +48,12 @@ def actions(pipeline: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def variables(action: dict[str, Any]) -> dict[str, str]:
-    listed = json.loads(action["Configuration"]["EnvironmentVariables"])
+    text = action["Configuration"]["EnvironmentVariables"]
+    if isinstance(text, dict):
+        # A role ARN in the stack's partition: the region's.
+        text = text["Fn::Sub"].replace("${AWS::Partition}", arns.partition())
+        assert "${" not in text
+    listed = json.loads(text)
     assert {v["type"] for v in listed} == {"PLAINTEXT"}
     return {v["name"]: v["value"] for v in listed}
 
@@ -176,9 +181,10 @@ def test_the_deployer_may_assume_the_stage_deployment_roles_and_nothing_else(tem
     assumes = [s for s in statements if "sts:" in str(s["Action"])]
     (assume,) = assumes
     assert assume["Action"] == "sts:AssumeRole" and assume["Effect"] == "Allow"
-    assert set(assume["Resource"]) == {
-        Stage.load(stage).deployment_role_arn for stage in config.STAGES
-    }
+    # In the stack's partition: the region's, as the deploy helper names the roles.
+    assert {
+        arn["Fn::Sub"].replace("${AWS::Partition}", arns.partition()) for arn in assume["Resource"]
+    } == {Stage.load(stage).deployment_role_arn for stage in config.STAGES}
     assert len(assume["Resource"]) == len(set(config.STAGE_ACCOUNTS.values()))
     # Reading the registry: this group's packages (listing takes no resource).
     described = [s for s in statements if s["Action"] == "sagemaker:DescribeModelPackage"]

@@ -281,14 +281,11 @@ def test_instances_for_realtime_and_memory_and_concurrency_for_serverless(templa
         assert variant["InstanceType"] == "ml.c5.xlarge"
         assert variant["InitialInstanceCount"] == "2"
         assert "ServerlessConfig" not in variant
+    # Serverless endpoints take no shadow (test_a_serverless_endpoint_refuses_a_shadow_variant).
     serverless = resolve(
         template,
         parameters(
-            template,
-            EndpointType="serverless",
-            ServerlessMemoryMB=3072,
-            ServerlessMaxConcurrency=7,
-            ShadowModelPackageArn=shadow,
+            template, EndpointType="serverless", ServerlessMemoryMB=3072, ServerlessMaxConcurrency=7
         ),
     )
     for variant in variants(serverless).values():
@@ -342,21 +339,76 @@ def test_every_wait_the_stack_allows_is_converted_to_seconds(template):
 
 
 @pytest.mark.parametrize("rollout", ROLLOUT_TYPES)
-def test_the_longest_rollout_the_parameters_allow_fits_in_its_timeout(template, rollout):
-    """Each step of a rollout, and the whole traffic after the last one, is watched for the wait;
-    the new fleet takes up to half an hour to start. SageMaker allows 10 minutes to 8 hours."""
-    wait = template["Parameters"]["WaitMinutes"]["MaxValue"] * 60
-    smallest_step = template["Parameters"]["RolloutStepPercent"]["MinValue"]
-    waits = {"ALL_AT_ONCE": 2, "CANARY": 3, "LINEAR": math.ceil(100 / smallest_step) + 1}
-    stack = resolve(template, parameters(template, RolloutType=rollout))
-    policy = the(stack, "AWS::SageMaker::Endpoint")["DeploymentConfig"]["BlueGreenUpdatePolicy"]
-    timeout = policy["MaximumExecutionTimeoutInSeconds"]
-    assert waits[rollout] * wait + 30 * 60 <= timeout <= 8 * 3600
-    assert timeout >= 600
+def test_no_rollout_outlasts_the_bound_the_deploy_helper_and_ci_wait_for(template, rollout):
+    """SageMaker rolls a rollout back at MaximumExecutionTimeoutInSeconds (10 minutes to 8
+    hours): that is config.MAX_ROLLOUT_MINUTES, within the helper's wait (test_deploy.py holds
+    the wait against the CI jobs' timeouts). Every wait the stack allows fits a canary and an
+    all-at-once rollout; the helper refuses the linear ones that would not fit."""
+    from {{ cookiecutter.package_name }}.deploy.stage import longest_rollout_minutes
+
+    longest_wait = template["Parameters"]["WaitMinutes"]["MaxValue"]
+    for minutes in (1, longest_wait):
+        stack = resolve(template, parameters(template, RolloutType=rollout, WaitMinutes=minutes))
+        endpoint = the(stack, "AWS::SageMaker::Endpoint")
+        timeout = endpoint["DeploymentConfig"]["BlueGreenUpdatePolicy"][
+            "MaximumExecutionTimeoutInSeconds"
+        ]
+        assert 600 <= timeout <= 8 * 3600
+        assert timeout <= config.MAX_ROLLOUT_MINUTES * 60 < config.DEPLOY_WAIT_MINUTES * 60
+    if rollout != "LINEAR":
+        step = template["Parameters"]["RolloutStepPercent"]["MinValue"]
+        assert longest_rollout_minutes(rollout.lower(), step, longest_wait) * 60 <= timeout
+
+
+def test_an_update_on_instances_keeps_the_fleet_auto_scaling_made(template):
+    """AWS's way to update an endpoint under auto scaling: UpdateEndpoint with
+    RetainAllVariantProperties, so that the new fleet starts with the live variant's current
+    DesiredInstanceCount, not InitialInstanceCount (MinInstances). Only on an update (AWS
+    documents it for UpdateEndpoint only) and only on instances (serverless does not scale so)."""
+    for endpoint_type, retain, kept in [
+        ("realtime", "true", True),
+        ("realtime", "false", False),
+        ("serverless", "true", False),
+        ("serverless", "false", False),
+    ]:
+        values = parameters(template, EndpointType=endpoint_type, RetainVariantProperties=retain)
+        endpoint = the(resolve(template, values), "AWS::SageMaker::Endpoint")
+        assert endpoint.get("RetainAllVariantProperties") is (True if kept else None)
+        # Every property kept: the instance count, and the variants' weights.
+        assert "ExcludeRetainedVariantProperties" not in endpoint
+
+
+def rules_refuse(template: dict[str, Any], values: dict[str, str]) -> list[str]:
+    """The template Rules whose assertions these parameter values break, as CloudFormation
+    checks them before it creates or changes anything."""
+    refused = []
+    for name, rule in template.get("Rules", {}).items():
+        applies = "RuleCondition" not in rule or _condition(template, rule["RuleCondition"], values)
+        if applies and not all(
+            _condition(template, assertion["Assert"], values) for assertion in rule["Assertions"]
+        ):
+            refused.append(name)
+    return refused
+
+
+def test_a_serverless_endpoint_refuses_a_shadow_variant(template):
+    """Serverless Inference serves one production variant (no shadow variant): the stack
+    refuses a shadow package for a serverless endpoint, and never renders one."""
+    for values in every_combination(template):
+        serverless_shadow = (
+            values["EndpointType"] == "serverless" and values["ShadowModelPackageArn"] != ""
+        )
+        assert bool(rules_refuse(template, values)) is serverless_shadow, values
+        if values["EndpointType"] == "serverless":
+            stack = resolve(template, values)
+            assert set(variants(stack)) == {"live"}
+            assert len(of_type(stack, "AWS::SageMaker::Model")) == 1
 
 
 def test_the_shadow_variant_exists_only_with_a_shadow_package(template):
     for values in every_combination(template):
+        if rules_refuse(template, values):
+            continue
         stack = resolve(template, values)
         models = of_type(stack, "AWS::SageMaker::Model")
         found = variants(stack)
@@ -434,9 +486,15 @@ def test_the_parameters_declare_what_they_accept(template):
 def test_the_deploy_helper_fills_every_parameter_with_a_value_the_stack_accepts(
     template, stage, shadow
 ):
-    from {{ cookiecutter.package_name }}.deploy.stage import Stage
+    from {{ cookiecutter.package_name }}.deploy.stage import ConfigError, Stage
 
+    if shadow and Stage.load(stage).endpoint_type == "serverless":
+        # What the stack's Rules would refuse, the helper refuses first.
+        with pytest.raises(ConfigError, match="takes no shadow variant"):
+            Stage.load(stage).stack_parameters(PACKAGE_ARN, shadow_model_package_arn=shadow)
+        return
     rendered = Stage.load(stage).stack_parameters(PACKAGE_ARN, shadow_model_package_arn=shadow)
+    assert rules_refuse(template, rendered) == []
     assert set(rendered) == set(template["Parameters"])
     refused = {
         name: value

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from pipeline_support import SDK_WARNINGS, expected_tags
 
-from {{ cookiecutter.package_name }} import config, jobcode
+from {{ cookiecutter.package_name }} import arns, config, jobcode
 
 pytestmark = SDK_WARNINGS
 
@@ -22,7 +22,7 @@ def test_cli_upsert_creates_the_pipeline_and_start_starts_an_execution(pipeline_
     sagemaker = boto3.client("sagemaker", region_name=config.AWS_REGION)
     described = sagemaker.describe_pipeline(PipelineName=config.PIPELINE_NAME)
     assert described["PipelineArn"] == pipeline_arn
-    assert described["RoleArn"] == config.EXECUTION_ROLE_ARN
+    assert described["RoleArn"] == arns.EXECUTION_ROLE_ARN
     stored = json.loads(described["PipelineDefinition"])
     assert [step["Name"] for step in stored["Steps"]][-1] == "CheckQuality"
     tags = sagemaker.list_tags(ResourceArn=pipeline_arn)["Tags"]

@@ -23,7 +23,7 @@ from pipeline_support import (
     references,
 )
 
-from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }} import arns, config
 
 pytestmark = SDK_WARNINGS
 
@@ -325,7 +325,7 @@ def test_a_drift_started_run_registers_the_new_datas_baseline(championed_definit
     sagemaker.create_pipeline(
         PipelineName=config.PIPELINE_NAME,
         PipelineDefinition=json.dumps(championed_definition),
-        RoleArn=config.EXECUTION_ROLE_ARN,
+        RoleArn=arns.EXECUTION_ROLE_ARN,
     )
     boto3.client("s3", region_name=config.AWS_REGION).put_object(
         Bucket=config.DEFAULT_BUCKET, Key=f"{config.PROJECT_SLUG}/data/drifted/a.csv", Body=b"a\n"

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from conftest import load_cloudformation, resources
 
-from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }} import arns, config
 
 PIPELINE_ARN_PREFIX = (
     f"arn:aws:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:pipeline/{config.PIPELINE_NAME}"
@@ -55,7 +55,7 @@ def starter(triggers, monkeypatch) -> Iterator[types.ModuleType]:
         boto3.client("sagemaker", region_name=config.AWS_REGION).create_pipeline(
             PipelineName=config.PIPELINE_NAME,
             PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}),
-            RoleArn=config.EXECUTION_ROLE_ARN,
+            RoleArn=arns.EXECUTION_ROLE_ARN,
         )
         module = types.ModuleType("starter")
         exec(compile(function["Code"]["ZipFile"], "index.py", "exec"), module.__dict__)
@@ -108,6 +108,37 @@ def test_the_schedule_retrains_on_the_newest_data_set(starter):
 
 def test_no_data_set_starts_nothing(starter):
     assert starter.handler({"source": "aws.events", "id": "another-event"}) == {"started": None}
+
+
+def start_tokens(monkeypatch) -> list[str]:
+    """The ClientRequestToken of every StartPipelineExecution the function sends: SageMaker
+    starts one execution for one token (an idempotent call), which moto does not emulate."""
+    tokens: list[str] = []
+    client = boto3.client
+
+    def recording(*args, **kwargs):
+        made = client(*args, **kwargs)
+        made.meta.events.register(
+            "provide-client-params.sagemaker.StartPipelineExecution",
+            lambda params, **_: tokens.append(params["ClientRequestToken"]),
+        )
+        return made
+
+    monkeypatch.setattr(boto3, "client", recording)
+    return tokens
+
+
+def test_the_starts_that_arrive_together_name_one_execution(starter, triggers, monkeypatch):
+    """No reserved concurrency (a new account's Lambda quota of 10 leaves none to reserve):
+    the objects of one upload, handled at once, start one execution by its token."""
+    function = resources(triggers, "AWS::Lambda::Function")["Starter"]
+    assert "ReservedConcurrentExecutions" not in function
+    tokens = start_tokens(monkeypatch)
+    for name in ("part-1.csv", "part-2.csv"):
+        key = f"{config.PROJECT_SLUG}/data/0123abcd/{name}"
+        put(key)
+        starter.handler(s3_event(key))
+    assert len(tokens) == 2 and len(set(tokens)) == 1
 
 
 def test_the_rules_match_what_the_function_handles(triggers):
@@ -181,6 +212,18 @@ def test_an_alarm_after_the_cool_down_retrains_again(starter, monkeypatch):
     assert starter.recent_start(boto3.client("sagemaker"), later - datetime.timedelta(minutes=2))
 
 
+def test_alarms_that_go_off_together_name_one_execution(starter, monkeypatch):
+    """Without reserved concurrency two alarms handled at once may both find no recent start
+    (the cool-down check races): they send one token, that of the cool-down period."""
+    put(f"{config.PROJECT_SLUG}/data/current/a.csv")
+    monkeypatch.setattr(starter, "recent_start", lambda sagemaker, now: None)
+    tokens = start_tokens(monkeypatch)
+    for stage in config.STAGES:
+        for kind in ("data-quality", "model-quality"):
+            assert starter.handler(alarm_event(stage, kind))["started"]
+    assert len(tokens) == 2 * len(config.STAGES) and len(set(tokens)) == 1
+
+
 def test_the_drift_rule_takes_exactly_the_stages_alarms_to_the_starter(triggers):
     rule = resources(triggers, "AWS::Events::Rule")["DriftAlarms"]
     pattern = rule["EventPattern"]
@@ -200,7 +243,10 @@ def test_the_drift_rule_takes_exactly_the_stages_alarms_to_the_starter(triggers)
     # Stage accounts of their own put the forwarded alarms on this bus; one account needs none.
     policies = resources(triggers, "AWS::Events::EventBusPolicy").values()
     others = set(config.STAGE_ACCOUNTS.values()) - {config.AWS_ACCOUNT_ID}
-    assert {p["Statement"]["Principal"]["AWS"].split(":")[4] for p in policies} == others
+    principals = [p["Statement"]["Principal"]["AWS"]["Fn::Sub"] for p in policies]
+    # In the stack's partition, never a written arn:aws:.
+    assert all(arn.startswith("arn:${AWS::Partition}:iam::") for arn in principals)
+    assert {arn.split("}:")[1].split(":")[2] for arn in principals} == others
 
 
 def test_the_cool_down_is_the_one_of_the_monitoring_config(triggers):

@@ -46,13 +46,23 @@ MODEL_PACKAGE_GROUP = PROJECT_SLUG
 # What the base stack (infra/base.yaml, `make base-stack`) creates, by the names it gives them.
 BASE_STACK = f"{PROJECT_SLUG}-base"
 DEFAULT_BUCKET = f"{PROJECT_SLUG}-{AWS_ACCOUNT_ID}-{AWS_REGION}"
+# The execution role's ARN, in the region's partition: arns.EXECUTION_ROLE_ARN.
 # The base key by its alias: S3 and the jobs' outputs take it so; building the pipeline
 # resolves it to the key's ARN for the fields that take no alias (pipeline/staging.key_arn).
 KMS_KEY_ID = f"arn:aws:kms:{AWS_REGION}:{AWS_ACCOUNT_ID}:alias/{PROJECT_SLUG}"
-EXECUTION_ROLE_ARN = f"arn:aws:iam::{AWS_ACCOUNT_ID}:role/{PROJECT_SLUG}-sagemaker-execution"
 # The ECR repositories of the project's own images (containers/).
 STEPS_IMAGE_REPOSITORY = f"{PROJECT_SLUG}/steps"
 SERVE_IMAGE_REPOSITORY = f"{PROJECT_SLUG}/serve"
+
+
+# How long a deployment may take, each bound inside the next (tests/test_deploy.py checks the
+# chain): a rollout (the endpoint stack's MaximumExecutionTimeoutInSeconds, after which SageMaker
+# rolls back; deploy/stage.py refuses a config/<stage>.json whose waits would not fit), the
+# deploy helper's wait for all of a stage's stacks, and the CI job that runs it (240 minutes:
+# infra/deploy-pipeline.yaml's TimeoutInMinutes, .github/workflows/deploy.yml's timeout-minutes).
+MAX_ROLLOUT_MINUTES = 180
+DEPLOY_WAIT_MINUTES = 215
+
 
 # Tags on every job the pipeline starts, on the model package and on the pipeline: set here only.
 # Organisations whose tag policies deny untagged CreateTrainingJob calls need them on every job.

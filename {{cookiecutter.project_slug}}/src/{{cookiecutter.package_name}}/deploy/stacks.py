@@ -3,14 +3,17 @@ CloudFormation stack created or updated through a change set."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import boto3
+import botocore.session
+from botocore.credentials import CredentialProvider, CredentialResolver, RefreshableCredentials
 from botocore.exceptions import ClientError, WaiterError
 
-from .. import champion, config
+from .. import arns, champion, config
 from .stage import Stage
 
 INFRA_DIR = config.PROJECT_DIR / "infra"
@@ -19,10 +22,10 @@ BATCH_TEMPLATE = INFRA_DIR / "batch-transform.yaml"
 # What CloudFormation says of a change set that would change nothing: a deploy of what is
 # already deployed, which succeeds.
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
-# A blue/green rollout waits its bake time at every step: a linear one of 10% steps with 10
-# minutes each takes well over an hour. 15 s between polls, for up to 3 hours.
+# A blue/green rollout waits its bake time at every step: 15 s between polls, for all of a
+# stage's stacks together at most config.DEPLOY_WAIT_MINUTES (longer than the longest rollout,
+# shorter than the CI job that runs the helper).
 POLL_SECONDS = 15
-MAX_POLLS = 720
 
 
 class DeployError(RuntimeError):
@@ -45,30 +48,62 @@ def latest_approved(session: boto3.Session, group: str = config.MODEL_PACKAGE_GR
     return arn
 
 
+class _Provided(CredentialProvider):
+    """Credentials made elsewhere, as botocore's resolver takes them."""
+
+    METHOD = "assume-role"
+
+    def __init__(self, credentials: RefreshableCredentials) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> RefreshableCredentials:
+        return self._credentials
+
+
 def deployment_session(stage: Stage, session: boto3.Session) -> boto3.Session:
     """A session as the stage account's deployment role, assumed from `session` (the tooling
-    account's deployer); `session` itself when it already is that role."""
+    account's deployer); `session` itself when it already is that role (CI's profiles, which
+    botocore refreshes). Its credentials are assumed again before they expire: a rollout can
+    outlast the hour of an assumed role's session (a chained one cannot be longer)."""
     sts = session.client("sts")
     identity = sts.get_caller_identity()
-    role = f"arn:aws:sts::{stage.account}:assumed-role/{config.PROJECT_SLUG}-deployment/"
+    partition = arns.partition(session.region_name)
+    role = f"arn:{partition}:sts::{stage.account}:assumed-role/{config.PROJECT_SLUG}-deployment/"
     if identity["Arn"].startswith(role):
         return session
     name = f"{config.PROJECT_SLUG}-deploy-{stage.name}"[:64]
-    try:
-        credentials = sts.assume_role(RoleArn=stage.deployment_role_arn, RoleSessionName=name)[
-            "Credentials"
-        ]
-    except ClientError as error:
-        raise DeployError(
-            f"cannot assume {stage.deployment_role_arn} as {identity['Arn']}: "
-            f"{error.response['Error']['Message']} (deploy infra/deployment-account.yaml in "
-            f"account {stage.account}, and run as the tooling account's "
-            f"{config.PROJECT_SLUG}-deployer role)"
-        ) from None
+
+    def assume() -> dict[str, str]:
+        try:
+            credentials = sts.assume_role(RoleArn=stage.deployment_role_arn, RoleSessionName=name)[
+                "Credentials"
+            ]
+        except ClientError as error:
+            raise DeployError(
+                f"cannot assume {stage.deployment_role_arn} as {identity['Arn']}: "
+                f"{error.response['Error']['Message']} (deploy infra/deployment-account.yaml "
+                f"in account {stage.account}, and run as the tooling account's "
+                f"{config.PROJECT_SLUG}-deployer role)"
+            ) from None
+        return {
+            "access_key": credentials["AccessKeyId"],
+            "secret_key": credentials["SecretAccessKey"],
+            "token": credentials["SessionToken"],
+            "expiry_time": credentials["Expiration"].isoformat(),
+        }
+
+    # Assumed now (a refusal is reported before anything is deployed), then again whenever
+    # botocore finds them within minutes of their expiry (its RefreshableCredentials).
+    credentials = RefreshableCredentials.create_from_metadata(
+        metadata=assume(), refresh_using=assume, method="assume-role"
+    )
+    botocore_session = botocore.session.Session()
+    botocore_session.register_component(
+        "credential_provider", CredentialResolver([_Provided(credentials)])
+    )
     return boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
+        botocore_session=botocore_session,
         region_name=session.region_name or config.AWS_REGION,
     )
 
@@ -96,13 +131,24 @@ def current_package(stack: Mapping[str, Any] | None) -> str:
     return ""
 
 
+def serves_instances(stack: Mapping[str, Any] | None) -> bool:
+    """Whether the stack has a realtime endpoint in service (created, not only in review)."""
+    if stack is None or stack["StackStatus"] in ("REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"):
+        return False
+    values = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
+    return values.get("EndpointType") == "realtime"
+
+
 def endpoint_parameters(
     stage: Stage, model_package_arn: str, shadow: bool, stack: Mapping[str, Any] | None
 ) -> dict[str, str]:
     """The endpoint stack's parameters. With shadow, the package the stack serves now stays
-    live and the new one runs as the shadow variant."""
+    live and the new one runs as the shadow variant. An update of an endpoint on instances
+    keeps their number (RetainVariantProperties): what AWS documents for an endpoint under
+    auto scaling, whose new fleet would otherwise start at MinInstances."""
+    retain = serves_instances(stack) and stage.endpoint_type == "realtime"
     if not shadow:
-        return stage.stack_parameters(model_package_arn)
+        return stage.stack_parameters(model_package_arn, retain_variant_properties=retain)
     live = current_package(stack)
     if not live:
         raise DeployError(
@@ -111,7 +157,9 @@ def endpoint_parameters(
         )
     if live == model_package_arn:
         raise DeployError(f"{model_package_arn} is already live on {stage.endpoint_name}")
-    return stage.stack_parameters(live, shadow_model_package_arn=model_package_arn)
+    return stage.stack_parameters(
+        live, shadow_model_package_arn=model_package_arn, retain_variant_properties=retain
+    )
 
 
 def deploy(
@@ -125,7 +173,8 @@ def deploy(
     """Deploy the stage's endpoint stack (and its batch stack, with batch transform; its
     monitoring stack, with model monitoring, whose baselines `sagemaker`, a client of the
     tooling account, reads from the package) with a CloudFormation client of the stage's
-    account; stack name -> outcome."""
+    account; stack name -> outcome. All of them within config.DEPLOY_WAIT_MINUTES."""
+    deadline = time.monotonic() + config.DEPLOY_WAIT_MINUTES * 60
     stack = describe_stack(cloudformation, stage.stack_name)
     parameters = endpoint_parameters(stage, model_package_arn, shadow, stack)
     outcomes = {
@@ -137,6 +186,7 @@ def deploy(
             stage.cloudformation_role_arn,
             tags(stage),
             poll_seconds,
+            deadline,
         )
     }
     if config.BATCH_TRANSFORM:
@@ -153,6 +203,7 @@ def deploy(
             stage.cloudformation_role_arn,
             tags(stage),
             poll_seconds,
+            deadline,
         )
     if config.MODEL_MONITORING:
         from . import monitoring  # only the projects with model monitoring have it
@@ -167,6 +218,7 @@ def deploy(
             stage.cloudformation_role_arn,
             tags(stage),
             poll_seconds,
+            deadline,
         )
     return outcomes
 
@@ -204,6 +256,12 @@ def first_failure(cloudformation: Any, stack_name: str) -> str:
     return stack.get("StackStatusReason") or stack.get("StackStatus", "no stack events")
 
 
+def waiter_config(poll_seconds: int, deadline: float) -> dict[str, int]:
+    """A waiter's polls: every poll_seconds until the deadline (time.monotonic()), at least one."""
+    left = max(deadline - time.monotonic(), 0)
+    return {"Delay": poll_seconds, "MaxAttempts": max(1, math.ceil(left / max(poll_seconds, 1)))}
+
+
 def create_or_update(
     cloudformation: Any,
     stack_name: str,
@@ -212,10 +270,14 @@ def create_or_update(
     role_arn: str,
     stack_tags: list[dict[str, str]],
     poll_seconds: int = POLL_SECONDS,
+    deadline: float | None = None,
 ) -> str:
     """Create the stack, or update it, through a change set with the CloudFormation service role;
-    wait for the end. Returns "created", "updated" or "no changes"; DeployError with the first
-    failed resource's reason when the change set or the stack fails."""
+    wait for the end, until `deadline` (time.monotonic(); by default config.DEPLOY_WAIT_MINUTES
+    from now). Returns "created", "updated" or "no changes"; DeployError with the first failed
+    resource's reason when the change set or the stack fails, or when the wait runs out."""
+    if deadline is None:
+        deadline = time.monotonic() + config.DEPLOY_WAIT_MINUTES * 60
     stack = describe_stack(cloudformation, stack_name)
     status = stack["StackStatus"] if stack else ""
     if status == "ROLLBACK_COMPLETE":
@@ -239,10 +301,11 @@ def create_or_update(
         Capabilities=["CAPABILITY_NAMED_IAM"],
         Tags=stack_tags,
     )
-    waiter_config = {"Delay": poll_seconds, "MaxAttempts": MAX_POLLS}
     try:
         cloudformation.get_waiter("change_set_create_complete").wait(
-            StackName=stack_name, ChangeSetName=name, WaiterConfig=waiter_config
+            StackName=stack_name,
+            ChangeSetName=name,
+            WaiterConfig=waiter_config(poll_seconds, deadline),
         )
     except WaiterError:
         change_set = cloudformation.describe_change_set(StackName=stack_name, ChangeSetName=name)
@@ -256,8 +319,16 @@ def create_or_update(
     cloudformation.execute_change_set(StackName=stack_name, ChangeSetName=name)
     waiter = "stack_create_complete" if change_type == "CREATE" else "stack_update_complete"
     try:
-        cloudformation.get_waiter(waiter).wait(StackName=stack_name, WaiterConfig=waiter_config)
-    except WaiterError:
+        cloudformation.get_waiter(waiter).wait(
+            StackName=stack_name, WaiterConfig=waiter_config(poll_seconds, deadline)
+        )
+    except WaiterError as error:
+        if "Max attempts exceeded" in str(error):
+            status = (describe_stack(cloudformation, stack_name) or {}).get("StackStatus")
+            raise DeployError(
+                f"stack {stack_name} is still {status} after the {config.DEPLOY_WAIT_MINUTES} "
+                "minutes a deployment may take: see its events in the CloudFormation console"
+            ) from None
         raise DeployError(
             f"stack {stack_name}: {first_failure(cloudformation, stack_name)}"
         ) from None

@@ -7,16 +7,34 @@ is refused in one line naming the file and the key (`config/prod.json: rollout.t
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import config
+from .. import arns, config
 
 ENDPOINT_TYPES = ("realtime", "serverless")
 ROLLOUT_TYPES = ("canary", "linear", "all_at_once")
 # Serverless endpoints take these memory sizes only (MB).
 SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+
+# The new fleet's start, which a rollout's timeout must leave room for (minutes).
+FLEET_START_MINUTES = 30
+
+
+def rollout_waits(rollout_type: str, step_percent: int) -> int:
+    """How many times a rollout waits wait_minutes with the alarms watching: after each shift of
+    traffic, and with the whole traffic on the new fleet before the old one goes."""
+    if rollout_type == "linear":
+        return math.ceil(100 / step_percent) + 1
+    return {"canary": 3, "all_at_once": 2}[rollout_type]
+
+
+def longest_rollout_minutes(rollout_type: str, step_percent: int, wait_minutes: int) -> int:
+    """The longest a rollout of these settings takes: its waits and the new fleet's start."""
+    return rollout_waits(rollout_type, step_percent) * wait_minutes + FLEET_START_MINUTES
+
 
 # Every key of config/<stage>.json, section by section (None: a value, not a section).
 _SECTIONS: dict[str, tuple[str, ...] | None] = {
@@ -89,12 +107,12 @@ class Stage:
     @property
     def deployment_role_arn(self) -> str:
         """The role CI assumes in the stage's account (infra/deployment-account.yaml)."""
-        return f"arn:aws:iam::{self.account}:role/{config.PROJECT_SLUG}-deployment"
+        return arns.role_arn(self.account, f"{config.PROJECT_SLUG}-deployment")
 
     @property
     def cloudformation_role_arn(self) -> str:
         """The service role CloudFormation creates the stage's stacks with."""
-        return f"arn:aws:iam::{self.account}:role/{config.PROJECT_SLUG}-cloudformation"
+        return arns.role_arn(self.account, f"{config.PROJECT_SLUG}-cloudformation")
 
     @classmethod
     def load(cls, name: str, config_dir: Path = config.CONFIG_DIR) -> Stage:
@@ -119,10 +137,22 @@ class Stage:
         return cls(name=name, **values)
 
     def stack_parameters(
-        self, model_package_arn: str, shadow_model_package_arn: str = ""
+        self,
+        model_package_arn: str,
+        shadow_model_package_arn: str = "",
+        retain_variant_properties: bool = False,
     ) -> dict[str, str]:
         """The parameters of infra/endpoint.yaml for this stage, as CloudFormation takes them
-        (text). A shadow package runs beside the live one and gets a copy of its requests."""
+        (text). A shadow package runs beside the live one and gets a copy of its requests
+        (instances only: Serverless Inference has one variant). retain_variant_properties: an
+        update of a realtime endpoint, whose new fleet starts as large as auto scaling has made
+        the live one (stacks.endpoint_parameters decides)."""
+        if shadow_model_package_arn and self.endpoint_type != "realtime":
+            raise ConfigError(
+                f"{self.name} is a {self.endpoint_type} endpoint, which takes no shadow "
+                "variant (SageMaker Serverless Inference serves one production variant): "
+                "deploy without --shadow, or make the stage realtime"
+            )
         parameters = {
             "Stage": self.name,
             "ModelPackageArn": model_package_arn,
@@ -139,6 +169,7 @@ class Stage:
             "WaitMinutes": str(self.wait_minutes),
             "Max5xxErrors": str(self.max_5xx_errors),
             "MaxModelLatencyMs": str(self.max_model_latency_ms),
+            "RetainVariantProperties": "true" if retain_variant_properties else "false",
         }
         if self.capture_sampling_percentage is not None:
             parameters["CaptureSamplingPercentage"] = str(self.capture_sampling_percentage)
@@ -213,6 +244,22 @@ def _checked(raw: Any, source: str) -> dict[str, Any]:
             0,
             100,
         )
+    rollout_type = _choice(rollout["type"], "rollout.type", source, ROLLOUT_TYPES)
+    # SageMaker's bounds: a canary is at most half the traffic, a linear step 10 to 50%.
+    step = _integer(rollout["step_percent"], "rollout.step_percent", source, 10, 50)
+    wait = _integer(rollout["wait_minutes"], "rollout.wait_minutes", source, 1, 40)
+    # Within the endpoint stack's timeout, the deploy helper's wait and the CI job's
+    # (config.MAX_ROLLOUT_MINUTES): a longer one would be rolled back by SageMaker every time.
+    longest = longest_rollout_minutes(rollout_type, step, wait)
+    if longest > config.MAX_ROLLOUT_MINUTES:
+        waits = rollout_waits(rollout_type, step)
+        most = (config.MAX_ROLLOUT_MINUTES - FLEET_START_MINUTES) // waits
+        raise ConfigError(
+            f"{source}: rollout.wait_minutes: {wait} minutes at each of the {waits} waits of "
+            f"this rollout, with {FLEET_START_MINUTES} for the new fleet to start, take "
+            f"{longest} minutes, more than the {config.MAX_ROLLOUT_MINUTES} a rollout may take: "
+            f"at most {most} (or larger steps)"
+        )
     batch = raw.get(BATCH_SECTION)
     if config.BATCH_TRANSFORM and not isinstance(batch, dict):
         raise ConfigError(f"{source}: {BATCH_SECTION}: expected an object, got {batch!r}")
@@ -235,13 +282,9 @@ def _checked(raw: Any, source: str) -> dict[str, Any]:
         "serverless_max_concurrency": _integer(
             serverless["max_concurrency"], "serverless.max_concurrency", source, 1, 200
         ),
-        "rollout_type": _choice(rollout["type"], "rollout.type", source, ROLLOUT_TYPES),
-        # SageMaker's bounds: a canary is at most half the traffic, a linear step 10 to 50%.
-        "rollout_step_percent": _integer(
-            rollout["step_percent"], "rollout.step_percent", source, 10, 50
-        ),
-        # A linear rollout's eleven waits must fit in the 8 hours a deployment may take.
-        "wait_minutes": _integer(rollout["wait_minutes"], "rollout.wait_minutes", source, 1, 40),
+        "rollout_type": rollout_type,
+        "rollout_step_percent": step,
+        "wait_minutes": wait,
         "max_5xx_errors": _integer(
             alarms["max_5xx_errors"], "alarms.max_5xx_errors", source, 0, 100_000
         ),

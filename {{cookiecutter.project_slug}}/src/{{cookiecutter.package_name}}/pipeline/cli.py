@@ -16,7 +16,7 @@ from typing import Any
 
 from sagemaker.mlops.workflow.pipeline import Pipeline
 
-from .. import config, lineage
+from .. import arns, config, lineage
 from . import staging
 from .definition import get_pipeline
 
@@ -40,7 +40,7 @@ def parser() -> argparse.ArgumentParser:
         "upload-data: copy --data to the default InputDataUrl; "
         "start: start an execution and print its ARN",
     )
-    parser.add_argument("--role-arn", default=config.EXECUTION_ROLE_ARN)
+    parser.add_argument("--role-arn", default=arns.EXECUTION_ROLE_ARN)
     parser.add_argument("--bucket", default=config.DEFAULT_BUCKET)
     parser.add_argument(
         "--kms-key-id",

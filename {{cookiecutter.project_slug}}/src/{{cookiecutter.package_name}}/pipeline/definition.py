@@ -6,14 +6,14 @@ from sagemaker.core.workflow.pipeline_context import PipelineSession
 from sagemaker.mlops.workflow.pipeline import Pipeline
 from sagemaker.mlops.workflow.steps import Step
 
-from .. import config, lineage
+from .. import arns, config, lineage
 from . import registration, staging, training
 from .jobs import Build
 from .parameters import pipeline_parameters
 
 
 def get_pipeline(
-    role_arn: str = config.EXECUTION_ROLE_ARN,
+    role_arn: str = arns.EXECUTION_ROLE_ARN,
     bucket: str = config.DEFAULT_BUCKET,
     session: PipelineSession | None = None,
     *,
