@@ -23,7 +23,7 @@ from pipeline_support import (
     references,
 )
 
-from {{ cookiecutter.package_name }} import arns, config
+from {{ cookiecutter.package_name }} import {% if cookiecutter.model_monitoring == "yes" %}arns, {% endif %}config
 
 pytestmark = SDK_WARNINGS
 
