@@ -214,6 +214,56 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> LocalRun:
     return LocalRun(code, stdout.getvalue(), output_dir, registry_dir)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "principal(arn): whose credentials the test's own stand for in the AWS calls the "
+        "project's code makes (a role ARN, or a name aws_calls.principal_arn knows)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "denied(*actions): actions the test expects AWS to deny its code (a resource that is not "
+        "the project's); the harness checks that the policies do deny them",
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def recorded_aws_calls() -> Iterator[Any]:
+    """Every AWS call the project's code makes in the tests, recorded (tests/aws_calls.py)."""
+    import aws_calls  # here: it imports this module
+
+    with aws_calls.recording() as recorder:
+        yield recorder
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    import aws_calls
+
+    marker = item.get_closest_marker("principal")
+    aws_calls.RECORDER.marked = marker.args[0] if marker else None
+    denied = item.get_closest_marker("denied")
+    aws_calls.RECORDER.denied = frozenset(denied.args if denied else ())
+    aws_calls.RECORDER.calls.clear()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A test whose code made an AWS call its principal may not make fails, naming the call:
+    the calls of its set-up (module fixtures included) and of the test itself."""
+    result = yield
+    import aws_calls
+
+    problems = aws_calls.check(aws_calls.RECORDER.calls)
+    aws_calls.RECORDER.calls.clear()
+    if problems:
+        raise AssertionError(
+            "AWS calls that their principal's policies do not allow:\n" + "\n".join(problems)
+        )
+    return result
+
+
 @pytest.fixture(scope="session", autouse=True)
 def shared_botocore_loader() -> Iterator[None]:
     """boto3 sessions and the SDK's image lookups share one botocore loader, as in

@@ -22,9 +22,11 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_calls import load_function
 from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 from conftest import load_cloudformation, resources
+from policies import project_stacks
 from test_serve import call, csv_body, free_port, serve_command, wait_for_ping
 
 from {{ cookiecutter.package_name }} import config, contract
@@ -32,11 +34,17 @@ from {{ cookiecutter.package_name }}.deploy import batch
 from {{ cookiecutter.package_name }}.serve import scoring
 
 STAGE = config.STAGES[-1]
+# `make batch-transform` runs as the stage account's deployment role (tests/aws_calls.py); the
+# function as its own role.
+pytestmark = pytest.mark.principal(f"deployment:{STAGE}")
 ACCOUNT = config.STAGE_ACCOUNTS[STAGE]
 # What the account stack (infra/deployment-account.yaml) exports, as the stack imports it.
-SERVING_BUCKET = f"{config.PROJECT_SLUG}-serving-bucket-test"
-SERVING_KEY = f"arn:aws:kms:{config.AWS_REGION}:{ACCOUNT}:key/0123abcd-serving"
-ENDPOINT_ROLE = f"arn:aws:iam::{ACCOUNT}:role/{config.PROJECT_SLUG}-endpoint"
+# The names the project's stacks give them (tests/policies.py), so that the function's calls
+# are checked against its role's policies on these very resources.
+ACCOUNT_STACK = project_stacks().stack("deployment-account.yaml", ACCOUNT)
+SERVING_BUCKET = ACCOUNT_STACK.attribute("ServingBucket", None)
+SERVING_KEY = ACCOUNT_STACK.attribute("ServingKey", "Arn")
+ENDPOINT_ROLE = ACCOUNT_STACK.attribute("EndpointRole", "Arn")
 IMPORTS = {
     f"{config.PROJECT_SLUG}-deployment-ServingBucketName": SERVING_BUCKET,
     f"{config.PROJECT_SLUG}-deployment-ServingKeyArn": SERVING_KEY,
@@ -122,11 +130,9 @@ def function_environment(template: dict[str, Any], **settings: Any) -> dict[str,
 
 
 def load_starter(template: dict[str, Any]) -> types.ModuleType:
-    """The stack's Lambda function, its inline code as a module (environment already set)."""
-    code = resources(template, "AWS::Lambda::Function")["Starter"]["Code"]["ZipFile"]
-    module = types.ModuleType("starter")
-    exec(compile(code, "index.py", "exec"), module.__dict__)
-    return module
+    """The stack's Lambda function, its inline code as a module (environment already set); its
+    AWS calls are its role's (tests/aws_calls.py)."""
+    return load_function("batch-transform.yaml", template, "Starter")
 
 
 @pytest.fixture

@@ -14,6 +14,9 @@ from moto import mock_aws
 
 from {{ cookiecutter.package_name }} import champion, config
 
+# The lookup of Evaluate, as the SageMaker execution role (tests/aws_calls.py).
+pytestmark = pytest.mark.principal("execution")
+
 REGION = config.AWS_REGION
 GROUP = "champion-test"
 INFERENCE = {

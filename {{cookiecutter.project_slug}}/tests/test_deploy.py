@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 import uvicorn
 import yaml
+from aws_calls import acting_as
 from botocore.stub import ANY, Stubber
 from conftest import load_cloudformation, resources
 from moto import mock_aws
@@ -68,6 +69,9 @@ if config.MODEL_MONITORING:
     ENDPOINT_PARAMETERS.add("CaptureSamplingPercentage")
 PACKAGE_ARN = f"arn:aws:sagemaker:{REGION}:{config.AWS_ACCOUNT_ID}:model-package/{GROUP}/7"
 LIVE_ARN = f"arn:aws:sagemaker:{REGION}:{config.AWS_ACCOUNT_ID}:model-package/{GROUP}/6"
+# CI runs `latest` as the tooling account's deployer, which assumes the stage's deployment
+# role; `deploy` and `smoke-test` run as that role (tests/aws_calls.py).
+pytestmark = pytest.mark.principal("deployer")
 
 
 @pytest.fixture
@@ -581,6 +585,7 @@ def no_stack_error(stubber: Stubber, stack_name: str) -> None:
     )
 
 
+@pytest.mark.principal("deployment:prod")
 def test_deploy_creates_a_missing_stack_through_a_change_set_with_the_service_role():
     stage = Stage.load("prod")
     cloudformation, stubber = stubbed_cloudformation()
@@ -621,6 +626,7 @@ def test_deploy_creates_a_missing_stack_through_a_change_set_with_the_service_ro
     assert tags == {**config.TAGS, "stage": "prod"}
 
 
+@pytest.mark.principal("deployment:prod")
 def test_deploying_what_is_deployed_is_a_success_with_no_changes():
     stage = Stage.load("prod")
     cloudformation, stubber = stubbed_cloudformation()
@@ -642,6 +648,7 @@ def test_deploying_what_is_deployed_is_a_success_with_no_changes():
     assert outcome == "no changes"
 
 
+@pytest.mark.principal("deployment:prod")
 def test_a_failed_update_reports_the_first_failed_resource_in_one_line():
     stage = Stage.load("prod")
     cloudformation, stubber = stubbed_cloudformation()
@@ -758,7 +765,8 @@ def test_deploy_creates_the_stages_stacks_from_the_projects_templates(stage_name
         template = monitoring.TEMPLATE
         stub_create(stubber, stage, stage.monitoring_stack_name, template, monitoring_parameters)
         expected[stage.monitoring_stack_name] = "created"
-    with stubber:
+    # CI runs the whole deploy command as the stage account's deployment role.
+    with stubber, acting_as(f"deployment:{stage_name}"):
         outcomes = stacks.deploy(
             stage, PACKAGE_ARN, False, cloudformation, poll_seconds=0, sagemaker=registry
         )
@@ -886,6 +894,7 @@ def smoke_test(url: str, tmp_path: Path, requests: int = 20) -> int:
     return cli.main(argv)
 
 
+@pytest.mark.principal(f"deployment:{config.STAGES[0]}")
 def test_the_smoke_test_passes_against_the_projects_inference_server(
     model_server, runtime_api, credentials, tmp_path: Path, capsys
 ):
@@ -900,6 +909,7 @@ def test_the_smoke_test_passes_against_the_projects_inference_server(
     assert called == [stage.endpoint_name] * 20
 
 
+@pytest.mark.principal(f"deployment:{config.STAGES[0]}")
 def test_the_smoke_test_fails_on_server_errors(runtime_api, credentials, tmp_path: Path, capsys):
     async def failing(request: Request) -> Response:
         return Response("scoring failed\n", 500, media_type="text/plain")
@@ -912,6 +922,7 @@ def test_the_smoke_test_fails_on_server_errors(runtime_api, credentials, tmp_pat
     assert len(called) == 3  # no retries: each error counts once
 
 
+@pytest.mark.principal(f"deployment:{config.STAGES[0]}")
 def test_the_smoke_test_fails_on_one_prediction_too_few(
     model_server, runtime_api, credentials, tmp_path: Path, capsys
 ):

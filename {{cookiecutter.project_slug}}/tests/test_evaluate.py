@@ -30,6 +30,9 @@ from {{ cookiecutter.package_name }} import config, contract, local, model_io
 from {{ cookiecutter.package_name }} import metrics as model_metrics
 from {{ cookiecutter.package_name }}.steps import evaluate
 
+# Evaluate and the other steps run as the SageMaker execution role (tests/aws_calls.py).
+pytestmark = pytest.mark.principal("execution")
+
 PROBLEM_TYPES = ("binary_classification", "regression")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PLOTS = {
@@ -360,7 +363,10 @@ def test_two_champion_sources_are_refused(tmp_path: Path, tiny_model):
 
 
 REGION = "eu-west-1"
-GROUP = "churn-model"
+# The project's group, account and bucket: the calls are checked against the execution role.
+GROUP = config.MODEL_PACKAGE_GROUP
+BUCKET = config.DEFAULT_BUCKET
+ARTIFACTS = f"{config.PROJECT_SLUG}-training"
 
 
 @pytest.fixture
@@ -371,6 +377,7 @@ def aws(monkeypatch: pytest.MonkeyPatch):
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": REGION,
+        "MOTO_ACCOUNT_ID": config.AWS_ACCOUNT_ID,
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
@@ -410,7 +417,8 @@ def test_a_pending_package_is_no_champion(aws, tmp_path: Path, tiny_model):
     sagemaker, _ = aws
     model_dir, test_dir = tiny_model("binary_classification", tmp_path)
     sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
-    register_package(sagemaker, "s3://bucket/pending/model.tar.gz", "PendingManualApproval")
+    pending = f"s3://{BUCKET}/{ARTIFACTS}/pending/model.tar.gz"
+    register_package(sagemaker, pending, "PendingManualApproval")
     champion = sagemaker_champion(model_dir, test_dir, tmp_path / "evaluation")["champion"]
     assert (champion["model_package"], champion["strategy"]) == (None, evaluate.NO_CHAMPION)
 
@@ -422,12 +430,14 @@ def test_the_latest_approved_package_is_downloaded_and_scored(aws, tmp_path: Pat
         "binary_classification", tmp_path / "champion", num_round=3, max_depth=1
     )
     archive = make_archive(champion_dir, tmp_path / "packed" / model_io.MODEL_ARCHIVE)
-    s3.create_bucket(Bucket="bucket", CreateBucketConfiguration={"LocationConstraint": REGION})
-    s3.upload_file(str(archive), "bucket", "training/output/model.tar.gz")
+    location = {} if REGION == "us-east-1" else {"LocationConstraint": REGION}
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration=location)
+    s3.upload_file(str(archive), BUCKET, f"{ARTIFACTS}/train/output/model.tar.gz")
     sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
-    register_package(sagemaker, "s3://bucket/older/model.tar.gz", "Approved")
-    arn = register_package(sagemaker, "s3://bucket/training/output/model.tar.gz", "Approved")
-    register_package(sagemaker, "s3://bucket/newer/model.tar.gz", "PendingManualApproval")
+    models = f"s3://{BUCKET}/{ARTIFACTS}"
+    register_package(sagemaker, f"{models}/older/model.tar.gz", "Approved")
+    arn = register_package(sagemaker, f"{models}/train/output/model.tar.gz", "Approved")
+    register_package(sagemaker, f"{models}/newer/model.tar.gz", "PendingManualApproval")
     report = sagemaker_champion(model_dir, test_dir, tmp_path / "evaluation")
     as_model = run_evaluate(champion_dir, test_dir, tmp_path / "as-model", "binary_classification")
     champion = report["champion"]

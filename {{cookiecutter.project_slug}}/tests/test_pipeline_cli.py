@@ -13,7 +13,8 @@ from pipeline_support import SDK_WARNINGS, expected_tags
 
 from {{ cookiecutter.package_name }} import arns, config, jobcode
 
-pytestmark = SDK_WARNINGS
+# The pipeline is built, upserted and started by CI's operator role (tests/aws_calls.py).
+pytestmark = [*SDK_WARNINGS, pytest.mark.principal("operator")]
 
 
 def test_cli_upsert_creates_the_pipeline_and_start_starts_an_execution(pipeline_cli, capsys):

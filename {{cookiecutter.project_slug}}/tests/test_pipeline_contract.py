@@ -35,7 +35,8 @@ from pipeline_support import (
 
 from {{ cookiecutter.package_name }} import config, contract, jobcode, model_io
 
-pytestmark = SDK_WARNINGS
+# The pipeline is built, upserted and started by CI's operator role (tests/aws_calls.py).
+pytestmark = [*SDK_WARNINGS, pytest.mark.principal("operator")]
 
 GATE = config.QUALITY_GATE
 

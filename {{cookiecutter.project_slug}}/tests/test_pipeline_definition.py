@@ -7,9 +7,7 @@ import json
 import re
 from typing import Any
 
-{% if cookiecutter.data_quality_baseline == "yes" or cookiecutter.explainability_report == "yes" -%}
 import pytest
-{% endif -%}
 from pipeline_support import (
     CHECKS,
     MODEL_ARTIFACTS,
@@ -25,7 +23,8 @@ from pipeline_support import (
 
 from {{ cookiecutter.package_name }} import {% if cookiecutter.model_monitoring == "yes" %}arns, {% endif %}config
 
-pytestmark = SDK_WARNINGS
+# The pipeline is built, upserted and started by CI's operator role (tests/aws_calls.py).
+pytestmark = [*SDK_WARNINGS, pytest.mark.principal("operator")]
 
 
 def upstream(step: dict[str, Any]) -> set[str]:

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 import boto3
+import pytest
 from pipeline_support import (
     MODEL_ARTIFACTS,
     SDK_WARNINGS,
@@ -21,7 +22,8 @@ from pipeline_support import (
 
 from {{ cookiecutter.package_name }} import config, contract
 
-pytestmark = SDK_WARNINGS
+# The pipeline is built, upserted and started by CI's operator role (tests/aws_calls.py).
+pytestmark = [*SDK_WARNINGS, pytest.mark.principal("operator")]
 
 GATE = config.QUALITY_GATE
 

@@ -22,7 +22,8 @@ from pipeline_support import (
 
 from {{ cookiecutter.package_name }} import config, jobcode
 
-pytestmark = SDK_WARNINGS
+# The pipeline is built, upserted and started by CI's operator role (tests/aws_calls.py).
+pytestmark = [*SDK_WARNINGS, pytest.mark.principal("operator")]
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +115,8 @@ def test_own_images_are_the_parameters_defaults_by_digest(emulated_aws):
     assert register["SupportedContentTypes"] == ["text/csv", "application/json"]
 
 
+# A key of the test's, not the project's: the operator's policy does not let it use it.
+@pytest.mark.denied("kms:DescribeKey", "kms:GenerateDataKey")
 def test_kms_key_reaches_every_job(pipeline_cli, capsys):
     """Named by an alias, the key reaches every job and upload by its ARN (a training job's
     volume key takes no alias)."""
@@ -210,6 +213,8 @@ def test_every_s3_call_names_the_bucket_owner(staging, pipeline_cli, monkeypatch
         assert params.get("ExpectedBucketOwner") == config.AWS_ACCOUNT_ID, name
 
 
+# Not a key of the project's: the operator may not use it (nor does it exist).
+@pytest.mark.denied("kms:DescribeKey")
 def test_a_kms_key_that_cannot_be_read_is_refused_with_what_to_do(pipeline_cli, capsys):
     assert pipeline_cli.main(["definition", "--kms-key-id", "alias/no-such-key"]) == 1
     error = capsys.readouterr().err.strip()
@@ -217,6 +222,8 @@ def test_a_kms_key_that_cannot_be_read_is_refused_with_what_to_do(pipeline_cli, 
     assert "make base-stack" in error
 
 
+# Not the project's bucket: the operator may not list it (or it does not exist).
+@pytest.mark.denied("s3:ListBucket")
 def test_upload_data_refuses_a_missing_bucket_and_says_how_to_create_it(pipeline_cli, capsys):
     assert pipeline_cli.main(["upload-data", "--bucket", "no-such-bucket-for-this-test"]) == 1
     error = capsys.readouterr().err.strip()
@@ -225,6 +232,7 @@ def test_upload_data_refuses_a_missing_bucket_and_says_how_to_create_it(pipeline
     assert "aws s3api create-bucket --bucket no-such-bucket-for-this-test" in error
 
 
+@pytest.mark.denied("s3:ListBucket")
 def test_upload_data_refuses_a_bucket_of_another_account(staging):
     """S3 answers 403 to a HeadBucket whose ExpectedBucketOwner is not the owner (moto does not
     check the owner, so the answer is S3's, given here)."""

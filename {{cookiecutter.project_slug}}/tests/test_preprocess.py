@@ -384,6 +384,8 @@ def test_main_fails_clearly_without_csv_files(tmp_path: Path, capsys: pytest.Cap
     assert f"no CSV files found at {tmp_path}" in capsys.readouterr().err
 
 
+# Preprocess runs as the SageMaker execution role (tests/aws_calls.py).
+@pytest.mark.principal("execution")
 def test_the_manifest_records_each_files_s3_version(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -398,19 +400,22 @@ def test_the_manifest_records_each_files_s3_version(
     data = tmp_path / "data"
     data.mkdir()
     (data / config.DATA.name).write_bytes(config.DATA.read_bytes())
+    # The project's bucket and data prefix, as the pipeline's InputDataUrl has them.
+    bucket, prefix = config.DEFAULT_BUCKET, f"{config.PROJECT_SLUG}/data/input/"
+    url = f"s3://{bucket}/{prefix}"
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket="data")
-        s3.put_bucket_versioning(Bucket="data", VersioningConfiguration={"Status": "Enabled"})
-        key = f"input/{config.DATA.name}"
-        s3.put_object(Bucket="data", Key=key, Body=b"an older upload")
-        current = s3.put_object(Bucket="data", Key=key, Body=config.DATA.read_bytes())
+        s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        key = f"{prefix}{config.DATA.name}"
+        s3.put_object(Bucket=bucket, Key=key, Body=b"an older upload")
+        current = s3.put_object(Bucket=bucket, Key=key, Body=config.DATA.read_bytes())
         argv = ["--input-dir", str(data), "--schema", str(config.SCHEMA)]
-        argv += ["--output-dir", str(tmp_path / "out"), "--input-data-url", "s3://data/input/"]
+        argv += ["--output-dir", str(tmp_path / "out"), "--input-data-url", url]
         assert preprocess.main([*argv, "--min-rows", "1"]) == 0
     manifest_file = tmp_path / "out" / contract.MANIFEST_DIR / contract.MANIFEST_FILE
     manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
-    assert manifest["source"] == "s3://data/input/"
+    assert manifest["source"] == url
     assert [entry["s3_version_id"] for entry in manifest["files"]] == [current["VersionId"]]
     assert manifest["sha256"] == contract.data_manifest(data)["sha256"]
 

@@ -1,0 +1,707 @@
+"""The project's stacks as AWS would hold them, and who may do what in them.
+
+Each infra/ template is resolved in the account and under the stack name the bootstrap plan
+(deploy/bootstrap.py) and the deploy helper (deploy/stage.py) give it: parameters (their
+defaults, the values this project knows), pseudo parameters, !Sub, !Ref, !GetAtt, !ImportValue
+(from the exporting stack's outputs), !If and the other functions the templates use. From them:
+every role and its identity policies (inline, attached managed policies, policies naming the
+role), and every resource policy (model package group, bucket, key, repository).
+
+A request is evaluated as IAM does (AWS's policy evaluation logic): an explicit Deny wins; in the
+principal's own account the identity policy or the resource policy may allow; across accounts
+both must; a KMS key always needs its key policy (whose account principal hands the decision
+to that account's IAM policies). Each statement's action and resource are matched by moto's
+IAM policy evaluator (`moto.iam.access_control.IAMPolicy`); principals and conditions, which it
+does not evaluate, are evaluated here, and a condition whose key or operator this module does
+not know makes the statement *unevaluated*: reported, never taken as an Allow.
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from conftest import load_cloudformation
+from moto.iam.access_control import IAMPolicy, PermissionResult
+
+from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }}.deploy import bootstrap
+from {{ cookiecutter.package_name }}.deploy.stage import Stage
+
+PARTITION = "aws"
+REGION = config.AWS_REGION
+TOOLING = config.AWS_ACCOUNT_ID
+SLUG = config.PROJECT_SLUG
+# Values of parameters that have no default and that the project does not know.
+PLACEHOLDERS = {
+    "GitHubRepository": "owner/repository",
+    "GitHubToken": "github-token",
+    "ConnectionArn": f"arn:{PARTITION}:codeconnections:{REGION}:{TOOLING}:connection/example",
+}
+NO_VALUE = object()
+
+
+def role_arn(account: str, name: str) -> str:
+    return f"arn:{PARTITION}:iam::{account}:role/{name}"
+
+
+# --- the stacks --------------------------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    """One template deployed as one stack in one account."""
+
+    template: str  # the file in infra/
+    name: str
+    account: str
+    body: dict[str, Any]
+    parameters: dict[str, str]
+    stacks: Stacks = field(repr=False)
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "AWS::Partition": PARTITION,
+            "AWS::Region": REGION,
+            "AWS::AccountId": self.account,
+            "AWS::StackName": self.name,
+            "AWS::URLSuffix": "amazonaws.com",
+            **self.parameters,
+        }
+
+    def condition(self, name: str) -> bool:
+        return bool(self._condition(self.body["Conditions"][name]))
+
+    def _condition(self, node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            ((function, argument),) = node.items()
+            if function == "Fn::Not":
+                return not self._condition(argument[0])
+            if function == "Fn::And":
+                return all(self._condition(item) for item in argument)
+            if function == "Fn::Or":
+                return any(self._condition(item) for item in argument)
+            if function == "Fn::Equals":
+                left, right = (self._condition(item) for item in argument)
+                return str(left) == str(right)
+            if function == "Condition":
+                return self.condition(argument)
+        return self.resolve(node)
+
+    def attribute(self, logical: str, name: str | None) -> Any:
+        """What !Ref (name None) or !GetAtt gives of one of the stack's resources or
+        parameters, for the resource types whose identifiers the policies use."""
+        if name is None and logical in self.values():
+            return self.values()[logical]
+        resource = self.body["Resources"][logical]
+        kind, properties = resource["Type"], resource.get("Properties", {})
+        prefix = f"arn:{PARTITION}"
+        # A physical name CloudFormation makes up, as it does: the stack's name and the
+        # resource's, in lower case where the service wants it.
+        made_up = f"{self.name}-{logical}"
+        if kind == "AWS::IAM::Role":
+            role = self.resolve(properties.get("RoleName", made_up))
+            return role_arn(self.account, role) if name == "Arn" else role
+        if kind == "AWS::IAM::ManagedPolicy":
+            policy = self.resolve(properties.get("ManagedPolicyName", made_up))
+            return f"{prefix}:iam::{self.account}:policy/{policy}"
+        if kind == "AWS::S3::Bucket":
+            bucket = self.resolve(properties.get("BucketName", made_up.lower()))
+            return f"{prefix}:s3:::{bucket}" if name == "Arn" else bucket
+        if kind == "AWS::KMS::Key":
+            key = f"{prefix}:kms:{REGION}:{self.account}:key/{self.name}-{logical}"
+            return key if name == "Arn" else key.rpartition("/")[2]
+        if kind == "AWS::ECR::Repository":
+            repository = self.resolve(properties.get("RepositoryName", made_up.lower()))
+            if name == "Arn":
+                return f"{prefix}:ecr:{REGION}:{self.account}:repository/{repository}"
+            if name == "RepositoryUri":
+                return f"{self.account}.dkr.ecr.{REGION}.amazonaws.com/{repository}"
+            return repository
+        if kind == "AWS::SQS::Queue":
+            queue = self.resolve(properties.get("QueueName", made_up))
+            if name == "Arn":
+                return f"{prefix}:sqs:{REGION}:{self.account}:{queue}"
+            return f"https://sqs.{REGION}.amazonaws.com/{self.account}/{queue}"
+        if kind == "AWS::SNS::Topic":
+            topic = self.resolve(properties.get("TopicName", made_up))
+            return f"{prefix}:sns:{REGION}:{self.account}:{topic}"
+        if kind == "AWS::Lambda::Function":
+            function = self.resolve(properties.get("FunctionName", made_up))
+            if name == "Arn":
+                return f"{prefix}:lambda:{REGION}:{self.account}:function:{function}"
+            return function
+        if kind == "AWS::SageMaker::ModelPackageGroup":
+            group = self.resolve(properties["ModelPackageGroupName"])
+            if name in ("ModelPackageGroupArn", None):
+                return f"{prefix}:sagemaker:{REGION}:{self.account}:model-package-group/{group}"
+            return group
+        # Anything else: a name that says where it comes from (it matches no policy).
+        return f"<{self.name}.{logical}{'.' + name if name else ''}>"
+
+    def resolve(self, node: Any) -> Any:
+        """node as CloudFormation resolves it in this stack."""
+        if isinstance(node, list):
+            items = [self.resolve(item) for item in node]
+            return [item for item in items if item is not NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            ((function, argument),) = node.items()
+            if function == "Ref":
+                if argument == "AWS::NoValue":
+                    return NO_VALUE
+                return self.attribute(argument, None)
+            if function == "Fn::GetAtt":
+                logical, _, name = (
+                    argument.partition(".") if isinstance(argument, str) else (*argument, "")[:3]
+                )
+                if isinstance(argument, list):
+                    logical, name = argument
+                return self.attribute(logical, name)
+            if function == "Fn::Sub":
+                text, local = (argument, {}) if isinstance(argument, str) else argument
+                names = {key: self.resolve(value) for key, value in local.items()}
+                return re.sub(
+                    r"\$\{([^}!]+)\}", lambda match: str(self._name(match.group(1), names)), text
+                )
+            if function == "Fn::If":
+                name, when_true, when_false = argument
+                return self.resolve(when_true if self.condition(name) else when_false)
+            if function == "Fn::Join":
+                separator, items = argument
+                return separator.join(str(item) for item in self.resolve(items))
+            if function == "Fn::Select":
+                index, items = self.resolve(argument)
+                return items[int(index)]
+            if function == "Fn::Split":
+                separator, text = self.resolve(argument)
+                return text.split(separator)
+            if function == "Fn::ImportValue":
+                return self.stacks.export(self.resolve(argument))
+            if function == "Fn::FindInMap":
+                table, key, attribute = self.resolve(argument)
+                return self.body["Mappings"][table][key][attribute]
+        resolved = {key: self.resolve(value) for key, value in node.items()}
+        return {key: value for key, value in resolved.items() if value is not NO_VALUE}
+
+    def _name(self, name: str, local: Mapping[str, Any]) -> Any:
+        if name in local:
+            return local[name]
+        logical, _, attribute = name.partition(".")
+        return self.attribute(logical, attribute or None)
+
+    def resources(self, kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(logical name, properties) of the stack's resources of one type, conditions held."""
+        for logical, resource in self.body["Resources"].items():
+            if resource["Type"] != kind:
+                continue
+            if "Condition" in resource and not self.condition(resource["Condition"]):
+                continue
+            yield logical, resource.get("Properties", {})
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role and its identity policies, resolved."""
+
+    arn: str
+    where: str  # infra/<file> <logical name>
+    documents: tuple[dict[str, Any], ...]
+
+    @property
+    def account(self) -> str:
+        return self.arn.split(":")[4]
+
+
+@dataclass(frozen=True)
+class ResourcePolicy:
+    """A resource policy and the resources it governs (ARN patterns)."""
+
+    account: str
+    where: str
+    kind: str  # key, bucket, repository, model package group
+    resources: tuple[str, ...]
+    document: dict[str, Any]
+
+    def governs(self, resource: str) -> bool:
+        return any(fnmatch.fnmatchcase(resource, pattern) for pattern in self.resources)
+
+
+class Stacks:
+    """Every stack of this project, where it is deployed."""
+
+    def __init__(self, overrides: Mapping[str, Mapping[str, str]] | None = None) -> None:
+        self.stacks: list[Stack] = []
+        planned = [(step.account, step.template, step.stack_name) for step in bootstrap.steps()]
+        for stage_name in config.STAGES:
+            stage = Stage.load(stage_name)
+            planned.append((stage.account, "infra/endpoint.yaml", stage.stack_name))
+            if config.BATCH_TRANSFORM:
+                planned.append(
+                    (stage.account, "infra/batch-transform.yaml", stage.batch_stack_name)
+                )
+            if config.MODEL_MONITORING:
+                planned.append(
+                    (stage.account, "infra/monitoring.yaml", stage.monitoring_stack_name)
+                )
+        for account, template, name in dict.fromkeys(planned):
+            file = template.removeprefix("infra/")
+            body = load_cloudformation(file)
+            parameters = {
+                key: str(spec["Default"])
+                for key, spec in body.get("Parameters", {}).items()
+                if "Default" in spec
+            }
+            known = {**PLACEHOLDERS, **bootstrap.KNOWN_VALUES}
+            for key in body.get("Parameters", {}):
+                if key not in parameters and key in known:
+                    parameters[key] = known[key]
+            parameters.update((overrides or {}).get(file, {}))
+            self.stacks.append(Stack(file, name, account, body, parameters, self))
+
+    def export(self, name: str) -> Any:
+        for stack in self.stacks:
+            for output in stack.body.get("Outputs", {}).values():
+                exported = output.get("Export", {}).get("Name")
+                # Exports are per account and region: any stack's will do here, the names
+                # carry the stack's name.
+                if exported is not None and stack.resolve(exported) == name:
+                    return stack.resolve(output["Value"])
+        raise KeyError(f"no stack exports {name}")
+
+    @functools.cached_property
+    def roles(self) -> dict[str, Role]:
+        """Every role by its ARN, with its inline policies, its managed policies and the
+        policies of the stack that name it."""
+        managed = {
+            stack.attribute(logical, None): (stack, properties)
+            for stack in self.stacks
+            for logical, properties in stack.resources("AWS::IAM::ManagedPolicy")
+        }
+        found: dict[str, Role] = {}
+        for stack in self.stacks:
+            for logical, properties in stack.resources("AWS::IAM::Role"):
+                arn = stack.attribute(logical, "Arn")
+                documents = [
+                    stack.resolve(policy["PolicyDocument"])
+                    for policy in properties.get("Policies", [])
+                ]
+                for policy_arn in stack.resolve(properties.get("ManagedPolicyArns", [])):
+                    if policy_arn in managed:
+                        owner, policy = managed[policy_arn]
+                        documents.append(owner.resolve(policy["PolicyDocument"]))
+                    else:
+                        raise AssertionError(f"{stack.template} {logical}: unknown {policy_arn}")
+                name = stack.attribute(logical, None)
+                for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+                    for _, policy in stack.resources(kind):
+                        if name in stack.resolve(policy.get("Roles", [])):
+                            documents.append(stack.resolve(policy["PolicyDocument"]))
+                found[arn] = Role(arn, f"infra/{stack.template} {logical}", tuple(documents))
+        return found
+
+    def managed_policy(self, name: str) -> Role:
+        """A managed policy of the project (by its ManagedPolicyName) as a principal: whoever
+        it is attached to, for the calls only it allows."""
+        for stack in self.stacks:
+            for logical, properties in stack.resources("AWS::IAM::ManagedPolicy"):
+                if stack.resolve(properties.get("ManagedPolicyName")) == name:
+                    document = stack.resolve(properties["PolicyDocument"])
+                    arn = role_arn(stack.account, f"<anyone with {name}>")
+                    return Role(arn, f"infra/{stack.template} {logical}", (document,))
+        raise KeyError(f"no managed policy {name}")
+
+    @functools.cached_property
+    def resource_policies(self) -> list[ResourcePolicy]:
+        found = list(AWS_OWNED)
+        for stack in self.stacks:
+            where = f"infra/{stack.template}"
+            for logical, properties in stack.resources("AWS::SageMaker::ModelPackageGroup"):
+                if "ModelPackageGroupPolicy" not in properties:
+                    continue
+                group = stack.attribute(logical, "ModelPackageGroupArn")
+                name = stack.resolve(properties["ModelPackageGroupName"])
+                packages = group.replace(":model-package-group/", ":model-package/") + "/*"
+                assert packages.endswith(f"model-package/{name}/*")
+                found.append(
+                    ResourcePolicy(
+                        stack.account,
+                        f"{where} {logical}",
+                        "model package group",
+                        (group, packages),
+                        stack.resolve(properties["ModelPackageGroupPolicy"]),
+                    )
+                )
+            for logical, properties in stack.resources("AWS::S3::BucketPolicy"):
+                bucket = stack.resolve(properties["Bucket"])
+                arn = f"arn:{PARTITION}:s3:::{bucket}"
+                found.append(
+                    ResourcePolicy(
+                        stack.account,
+                        f"{where} {logical}",
+                        "bucket",
+                        (arn, f"{arn}/*"),
+                        stack.resolve(properties["PolicyDocument"]),
+                    )
+                )
+            for logical, properties in stack.resources("AWS::KMS::Key"):
+                arn = stack.attribute(logical, "Arn")
+                found.append(
+                    ResourcePolicy(
+                        stack.account,
+                        f"{where} {logical}",
+                        "key",
+                        (arn,),
+                        stack.resolve(properties["KeyPolicy"]),
+                    )
+                )
+            # A role's trust policy is the resource policy of sts:AssumeRole on it.
+            for logical, properties in stack.resources("AWS::IAM::Role"):
+                found.append(
+                    ResourcePolicy(
+                        stack.account,
+                        f"{where} {logical} (trust)",
+                        "role trust",
+                        (stack.attribute(logical, "Arn"),),
+                        stack.resolve(properties["AssumeRolePolicyDocument"]),
+                    )
+                )
+            for logical, properties in stack.resources("AWS::ECR::Repository"):
+                if "RepositoryPolicyText" not in properties:
+                    continue
+                arn = stack.attribute(logical, "Arn")
+                found.append(
+                    ResourcePolicy(
+                        stack.account,
+                        f"{where} {logical}",
+                        "repository",
+                        (arn,),
+                        stack.resolve(properties["RepositoryPolicyText"]),
+                    )
+                )
+        return found
+
+    def role(self, arn: str) -> Role:
+        if arn not in self.roles:
+            known = "\n  ".join(sorted(self.roles))
+            raise AssertionError(f"no template makes the role {arn}; the roles:\n  {known}")
+        return self.roles[arn]
+
+    def stack(self, template: str, account: str) -> Stack:
+        """The template's stack in an account."""
+        for stack in self.stacks:
+            if stack.template == template and stack.account == account:
+                return stack
+        raise KeyError(f"no stack of infra/{template} in {account}")
+
+    def role_of(self, template: str, logical: str) -> Role:
+        """A stack's role by its logical name."""
+        for stack in self.stacks:
+            if stack.template == template:
+                return self.role(stack.attribute(logical, "Arn"))
+        raise KeyError(f"no stack of infra/{template}")
+
+    def function_role(self, template: str, logical: str) -> Role:
+        """The role a stack's Lambda function runs as."""
+        for stack in self.stacks:
+            if stack.template == template:
+                properties = stack.body["Resources"][logical]["Properties"]
+                return self.role(stack.resolve(properties["Role"]))
+        raise KeyError(f"no stack of infra/{template}")
+
+    def key_arn(self, key: str) -> str:
+        """A key's ARN from what a call names it by: its ARN, or an alias (name or ARN)."""
+        alias = key.rpartition(":")[2] if key.startswith("arn:") else key
+        if not alias.startswith("alias/"):
+            return key
+        for stack in self.stacks:
+            for _, properties in stack.resources("AWS::KMS::Alias"):
+                if stack.resolve(properties["AliasName"]) == alias:
+                    return stack.resolve({"Fn::GetAtt": [properties["TargetKeyId"]["Ref"], "Arn"]})
+        return key
+
+    def bucket_key(self, bucket: str) -> str | None:
+        """The KMS key a bucket of the stacks encrypts new objects with by default, or None."""
+        for stack in self.stacks:
+            for logical, properties in stack.resources("AWS::S3::Bucket"):
+                if stack.attribute(logical, None) != bucket:
+                    continue
+                encryption = properties.get("BucketEncryption", {})
+                for rule in encryption.get("ServerSideEncryptionConfiguration", []):
+                    default = rule.get("ServerSideEncryptionByDefault", {})
+                    if default.get("SSEAlgorithm") == "aws:kms" and "KMSMasterKeyID" in default:
+                        return self.key_arn(stack.resolve(default["KMSMasterKeyID"]))
+        return None
+
+    def key_aliases(self, key_arn: str) -> list[str]:
+        """The aliases the stacks give a key (kms:ResourceAliases)."""
+        return [
+            stack.resolve(properties["AliasName"])
+            for stack in self.stacks
+            for _, properties in stack.resources("AWS::KMS::Alias")
+            if stack.resolve({"Fn::GetAtt": [properties["TargetKeyId"]["Ref"], "Arn"]}) == key_arn
+        ]
+
+
+# Resources of AWS's own accounts that the project reads, with what their policies allow:
+# SageMaker's prebuilt XGBoost images, which every account may pull (the SDK's image_uris
+# names them in AWS's accounts, by region).
+# https://docs.aws.amazon.com/sagemaker/latest/dg-ecr-paths/sagemaker-algo-docker-registry-paths.html
+AWS_OWNED = (
+    ResourcePolicy(
+        account="",
+        where="AWS's sagemaker-xgboost image repositories (prebuilt images: any account pulls)",
+        kind="repository",
+        resources=(f"arn:{PARTITION}:ecr:{REGION}:*:repository/sagemaker-xgboost",),
+        document={
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": [
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                        "ecr:BatchCheckLayerAvailability",
+                        "ecr:DescribeImages",
+                    ],
+                }
+            ]
+        },
+    ),
+)
+
+
+@functools.cache
+def project_stacks() -> Stacks:
+    return Stacks()
+
+
+# --- the evaluation ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as IAM evaluates it: who, which action, on what, with which context."""
+
+    principal: Role
+    action: str
+    resource: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Decision:
+    allowed: bool
+    reasons: list[str]
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# The condition operators evaluated here (with IfExists, ForAnyValue: and ForAllValues:).
+def _string_like(value: str, pattern: str) -> bool:
+    return fnmatch.fnmatchcase(value, pattern)
+
+
+OPERATORS = {
+    "StringEquals": lambda value, expected: value == expected,
+    "StringNotEquals": lambda value, expected: value != expected,
+    "StringEqualsIgnoreCase": lambda value, expected: value.lower() == expected.lower(),
+    "StringLike": _string_like,
+    "StringNotLike": lambda value, expected: not _string_like(value, expected),
+    "ArnEquals": lambda value, expected: value == expected,
+    "ArnLike": _string_like,
+    "ArnNotEquals": lambda value, expected: value != expected,
+    "ArnNotLike": lambda value, expected: not _string_like(value, expected),
+    "Bool": lambda value, expected: str(value).lower() == str(expected).lower(),
+}
+NEGATED = {"StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike"}
+
+
+def _condition_holds(
+    operator: str, key: str, expected: Any, context: Mapping[str, Any]
+) -> bool | None:
+    """Whether one condition holds for the request; None when it cannot be evaluated here."""
+    qualifier, _, operator = operator.rpartition(":")
+    if_exists = operator.endswith("IfExists")
+    operator = operator.removesuffix("IfExists")
+    if operator not in OPERATORS or qualifier not in ("", "ForAnyValue", "ForAllValues"):
+        return None
+    # A key this module does not model for any request: AWS may send it, so it is unknown.
+    if key not in context and not any(
+        fnmatch.fnmatchcase(key.lower(), known.lower()) for known in MODELLED_KEYS
+    ):
+        return None
+    test = OPERATORS[operator]
+    expected_values = [str(item) for item in _as_list(expected)]
+    if key not in context:
+        # An absent key: true only with IfExists or a negated operator (AWS's rules).
+        return if_exists or (operator in NEGATED and qualifier != "ForAnyValue")
+    values = [str(item) for item in _as_list(context[key])]
+    combine = all if operator in NEGATED else any
+    if qualifier == "ForAllValues":
+        return all(combine(test(value, item) for item in expected_values) for value in values)
+    return any(combine(test(value, item) for item in expected_values) for value in values)
+
+
+# The condition keys the requests carry here, and keys that a request of this project never
+# carries (so their absence is the answer); any other key makes a statement unevaluated.
+MODELLED_KEYS = (
+    "aws:PrincipalArn",
+    "aws:PrincipalAccount",
+    "aws:SecureTransport",
+    "aws:RequestTag/*",
+    "aws:TagKeys",
+    "aws:SourceAccount",
+    "aws:SourceArn",
+    "s3:prefix",
+    "cloudformation:RoleArn",
+    "iam:PassedToService",
+    "kms:ResourceAliases",
+    "kms:GrantIsForAWSResource",
+    "kms:ViaService",
+    "kms:CallerAccount",
+    "kms:EncryptionContext:*",
+)
+
+
+def _principal_matches(statement: Mapping[str, Any], principal: Role) -> str | None:
+    """How a resource policy's statement names the principal: "direct" (its ARN, or anyone),
+    "account" (its account, which then decides with its IAM policies), "" (not at all);
+    None when it cannot be told."""
+    if "NotPrincipal" in statement:
+        return None
+    named = statement.get("Principal")
+    if named == "*":
+        return "direct"
+    if not isinstance(named, dict):
+        return None
+    found = ""
+    for arn in _as_list(named.get("AWS", [])):
+        arn = str(arn)
+        if arn in ("*", principal.arn):
+            return "direct"
+        if arn in (f"arn:{PARTITION}:iam::{principal.account}:root", principal.account):
+            found = "account"
+    return found
+
+
+@dataclass(frozen=True)
+class _Match:
+    effect: str  # Allow or Deny
+    sid: str
+    unevaluated: str = ""
+    named: str = "direct"  # for a resource policy: how it names the principal
+
+
+def _matches(
+    document: Mapping[str, Any], request: Request, resource_policy: bool
+) -> Iterator[_Match]:
+    """The statements of a policy that apply to the request."""
+    for index, statement in enumerate(_as_list(document.get("Statement", []))):
+        sid = statement.get("Sid", f"statement {index + 1}")
+        if "NotResource" in statement or "NotAction" in statement:
+            yield _Match(statement["Effect"], sid, "NotResource/NotAction are not evaluated")
+            continue
+        named = "direct"
+        if resource_policy:
+            found = _principal_matches(statement, request.principal)
+            if found is None:
+                yield _Match(statement["Effect"], sid, f"principal {statement.get('Principal')}")
+                continue
+            if not found:
+                continue
+            named = found
+        # moto matches the action and the resource; IAM's action names ignore case.
+        plain = {
+            "Effect": statement["Effect"],
+            "Action": [str(action).lower() for action in _as_list(statement["Action"])],
+            "Resource": statement.get("Resource", "*"),
+        }
+        verdict = IAMPolicy(json.dumps({"Version": "2012-10-17", "Statement": [plain]}))
+        result = verdict.is_action_permitted(request.action.lower(), request.resource)
+        if result == PermissionResult.NEUTRAL:
+            continue
+        unknown = []
+        holds = True
+        for operator, tests in statement.get("Condition", {}).items():
+            for key, expected in tests.items():
+                outcome = _condition_holds(operator, key, expected, request.context)
+                if outcome is None:
+                    unknown.append(f"{operator} {key}")
+                elif not outcome:
+                    holds = False
+        if not holds:
+            continue
+        if unknown:
+            yield _Match(statement["Effect"], sid, "condition " + ", ".join(unknown), named)
+            continue
+        yield _Match(statement["Effect"], sid, "", named)
+
+
+def evaluate(request: Request, stacks: Stacks | None = None) -> Decision:
+    """Whether AWS allows the request, by the project's policies, and why (or why not)."""
+    stacks = stacks or project_stacks()
+    assume = request.action.lower().startswith("sts:assumerole")
+    governing = [
+        policy
+        for policy in stacks.resource_policies
+        if policy.governs(request.resource) and (policy.kind == "role trust") == assume
+    ]
+    owner = next((policy.account for policy in governing if policy.account), None)
+    resource_account = owner or _resource_account(request.resource) or request.principal.account
+    identity = [
+        (request.principal.where, match)
+        for document in request.principal.documents
+        for match in _matches(document, request, resource_policy=False)
+    ]
+    resource = [
+        (policy.where, match)
+        for policy in governing
+        for match in _matches(policy.document, request, resource_policy=True)
+    ]
+    reasons = []
+    for where, match in identity + resource:
+        if match.unevaluated:
+            reasons.append(f"{where} {match.sid}: unevaluated {match.unevaluated}")
+        elif match.effect == "Deny":
+            return Decision(False, [f"{where} {match.sid} denies it"])
+    allows = [m for _, m in identity + resource if m.effect == "Allow" and not m.unevaluated]
+    identity_allows = any(m in allows for _, m in identity)
+    direct = any(m in allows and m.named == "direct" for _, m in resource)
+    delegated = any(m in allows and m.named == "account" for _, m in resource)
+    if any(policy.kind in ("key", "role trust") for policy in governing):
+        # A key policy and a role's trust policy decide always: naming the principal, or its
+        # account (whose IAM policies then decide).
+        allowed = direct or (delegated and identity_allows)
+        resource_allows = direct or delegated
+    elif resource_account == request.principal.account:
+        allowed = resource_allows = identity_allows or direct
+    else:
+        resource_allows = direct or delegated
+        allowed = identity_allows and resource_allows
+    if not allowed:
+        if not identity_allows:
+            reasons.insert(0, f"no statement of {request.principal.where} allows it")
+        if not resource_allows and (governing or resource_account != request.principal.account):
+            names = ", ".join(policy.where for policy in governing) or (
+                f"account {resource_account}'s resource has no policy in the templates"
+            )
+            reasons.insert(0, f"the resource policy does not allow it ({names})")
+    return Decision(allowed, reasons)
+
+
+def _resource_account(arn: str) -> str | None:
+    parts = arn.split(":")
+    if len(parts) > 4 and parts[4]:
+        return parts[4]
+    return None
