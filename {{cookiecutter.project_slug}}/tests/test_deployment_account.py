@@ -176,7 +176,9 @@ def test_only_deployment_accounts_get_grants_in_the_tooling_account(base) -> Non
         assert found == {name: [] for name in found}
         return
     assert found["steps image"] == []  # the pipeline's image stays in the tooling account
-    assert all(len(found[name]) == 1 for name in found if name != "steps image"), found
+    # The group: reading, and making models of its packages (AWS's cross-account example).
+    counts = {name: 2 if name == "model package group" else 1 for name in found}
+    assert all(len(found[name]) == counts[name] for name in found if name != "steps image"), found
 
 {%- if cookiecutter.deployment_accounts == "yes" %}
 
@@ -214,6 +216,13 @@ def test_the_stage_accounts_roles_may_read_and_nothing_more(base, stage_roles) -
         assert set(roles) <= set(stage_roles), f"{name}: the stage stack makes no role {roles}"
     # The bucket: the pipeline's outputs (models, baselines) only, never the data.
     assert resolve(found["bucket"]["Resource"]) == "${Bucket.Arn}/" + f"{SLUG}-training/*"
+    # Only the CloudFormation roles make models of the packages (they create the stacks' models).
+    make_models = grants(base)["model package group"][1]
+    assert as_list(make_models["Action"]) == ["sagemaker:CreateModel"]
+    assert resolve(make_models["Resource"]).endswith(f":model-package/{SLUG}/*")
+    assert granted_roles(make_models) == {
+        (account, f"{SLUG}-cloudformation") for account in STAGE_ACCOUNTS
+    }
 
 
 def test_what_the_endpoint_role_reads_is_what_the_tooling_account_grants(base, stage_roles) -> None:
