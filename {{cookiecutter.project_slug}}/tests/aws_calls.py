@@ -70,8 +70,9 @@ class Recorder:
     def principal_of(self, access_key: str | None, function: tuple[str, str] | None) -> Role | None:
         stacks = project_stacks()
         if function is not None:
+            # The function runs in the account the test emulates (moto's account).
             template, logical = function
-            return stacks.function_role(template, logical)
+            return stacks.function_role(template, logical, os.environ.get("MOTO_ACCOUNT_ID"))
         assumed = _assumed_role(access_key)
         if assumed is not None:
             return stacks.role(assumed)
@@ -407,6 +408,18 @@ TOLERATED_DENIALS = {
 }
 
 
+_DECISIONS: dict[tuple[Any, ...], Decision] = {}
+
+
+def _decision(request: Request) -> Decision:
+    """evaluate(request), once a session for each request (the tests repeat theirs)."""
+    context = tuple(sorted((key, repr(value)) for key, value in request.context.items()))
+    key = (request.principal.arn, request.action, request.resource, context)
+    if key not in _DECISIONS:
+        _DECISIONS[key] = evaluate(request)
+    return _DECISIONS[key]
+
+
 def check(calls: list[Call]) -> list[str]:
     """One line for each call that its principal may not make."""
     problems: dict[str, list[str]] = {}
@@ -426,7 +439,7 @@ def check(calls: list[Call]) -> list[str]:
             if signature in seen:
                 continue
             seen.add(signature)
-            decision: Decision = evaluate(request)
+            decision = _decision(request)
             if request.action in RECORDER.denied:
                 if decision.allowed:
                     problem = (

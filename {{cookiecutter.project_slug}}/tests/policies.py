@@ -103,9 +103,10 @@ class Stack:
         resource = self.body["Resources"][logical]
         kind, properties = resource["Type"], resource.get("Properties", {})
         prefix = f"arn:{PARTITION}"
-        # A physical name CloudFormation makes up, as it does: the stack's name and the
-        # resource's, in lower case where the service wants it.
-        made_up = f"{self.name}-{logical}"
+        # A physical name CloudFormation makes up, as it does: the stack's name, the resource's
+        # and a suffix (the account: names such as a bucket's are unique across accounts), in
+        # lower case where the service wants it.
+        made_up = f"{self.name}-{logical}-{self.account}"
         if kind == "AWS::IAM::Role":
             role = self.resolve(properties.get("RoleName", made_up))
             return role_arn(self.account, role) if name == "Arn" else role
@@ -409,13 +410,15 @@ class Stacks:
                 return self.role(stack.attribute(logical, "Arn"))
         raise KeyError(f"no stack of infra/{template}")
 
-    def function_role(self, template: str, logical: str) -> Role:
-        """The role a stack's Lambda function runs as."""
-        for stack in self.stacks:
-            if stack.template == template:
-                properties = stack.body["Resources"][logical]["Properties"]
-                return self.role(stack.resolve(properties["Role"]))
-        raise KeyError(f"no stack of infra/{template}")
+    def function_role(self, template: str, logical: str, account: str | None = None) -> Role:
+        """The role a stack's Lambda function runs as, in the account (default: the first
+        account the template is deployed in)."""
+        found = [stack for stack in self.stacks if stack.template == template]
+        if not found:
+            raise KeyError(f"no stack of infra/{template}")
+        stack = next((stack for stack in found if stack.account == account), found[0])
+        properties = stack.body["Resources"][logical]["Properties"]
+        return self.role(stack.resolve(properties["Role"]))
 
     def key_arn(self, key: str) -> str:
         """A key's ARN from what a call names it by: its ARN, or an alias (name or ARN)."""
