@@ -1,0 +1,130 @@
+"""Slow tier: the generated suite's check of AWS calls against policies (its tests/aws_calls.py)
+can fail. A baked project with one action taken out of a policy that the check reads fails the
+generated test that makes the call, and the failure names the call and its principal.
+
+The generated suites of every variant run the check (test_generated.py); here each case takes
+an action away from one principal of the largest variant: the deployer, the stage's deployment
+role (across accounts, on either side: its own policy and the tooling group's policy), the two
+Lambda functions' roles and the pipeline's operator.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import run_in_project
+
+pytestmark = pytest.mark.slow
+
+LARGE = {"mlops_size": "large", "ci_system": "github_actions"}
+
+
+@dataclass(frozen=True)
+class Removal:
+    """In infra/<file>, `old` (which must occur once) becomes `new`: one action gone."""
+
+    file: str
+    old: str
+    new: str
+    test: str  # the generated test (pytest node or file with -k) that makes the call
+    expected: tuple[str, ...]  # what the failure says, {slug} for the project's slug
+
+
+CASES = {
+    "deployer assumes the deployment role": Removal(
+        "github-deploy.yaml",
+        "                Action: sts:AssumeRole\n",
+        "                Action: sts:TagSession\n",
+        "tests/test_deploy.py -k assumes_the_stage_accounts_deployment_role",
+        (
+            "sts.AssumeRole as arn:aws:iam::111111111111:role/{slug}-deployer",
+            "sts:AssumeRole is denied: no statement of infra/github-deploy.yaml DeployerRole",
+        ),
+    ),
+    "deployment role reads the tooling package": Removal(
+        "deployment-account.yaml",
+        "ReadTheDeployedPackage\n"
+        "                Effect: Allow\n"
+        "                Action: sagemaker:DescribeModelPackage\n",
+        "ReadTheDeployedPackage\n"
+        "                Effect: Allow\n"
+        "                Action: sagemaker:DescribeModelPackageGroup\n",
+        "tests/test_deploy.py -k creates_the_stages_stacks",
+        (
+            "sagemaker.DescribeModelPackage as arn:aws:iam::222222222222:role/{slug}-deployment",
+            "no statement of infra/deployment-account.yaml DeploymentRole allows it",
+        ),
+    ),
+    "the group's policy lets the deployment role read": Removal(
+        "base.yaml",
+        "            Action:\n"
+        "              - sagemaker:DescribeModelPackage\n"
+        "              - sagemaker:DescribeModelPackageGroup\n",
+        "            Action:\n              - sagemaker:DescribeModelPackageGroup\n",
+        "tests/test_deploy.py -k creates_the_stages_stacks",
+        (
+            "sagemaker.DescribeModelPackage as arn:aws:iam::222222222222:role/{slug}-deployment",
+            "the resource policy does not allow it (infra/base.yaml ModelPackageGroup)",
+        ),
+    ),
+    "triggers function starts the pipeline": Removal(
+        "triggers.yaml",
+        "                  - sagemaker:StartPipelineExecution\n",
+        "",
+        "tests/test_triggers.py -k new_data_starts_the_pipeline",
+        (
+            "sagemaker.StartPipelineExecution as arn:aws:iam::111111111111:role/"
+            "{slug}-triggers-StarterRole-111111111111 (from triggers.yaml#Starter:",
+            "no statement of infra/triggers.yaml StarterRole allows it",
+        ),
+    ),
+    "batch function starts the transform": Removal(
+        "deployment-account.yaml",
+        "                  - sagemaker:CreateTransformJob\n",
+        "",
+        "tests/test_batch_transform.py -k starts_a_transform_of_the_model",
+        (
+            "sagemaker.CreateTransformJob as arn:aws:iam::333333333333:role/{slug}-batch-starter",
+            "no statement of infra/deployment-account.yaml BatchStarterRole allows it",
+        ),
+    ),
+    "operator upserts the pipeline": Removal(
+        "base.yaml",
+        "              - sagemaker:CreatePipeline\n",
+        "",
+        "tests/test_pipeline_cli.py -k upsert",
+        (
+            "sagemaker.CreatePipeline as arn:aws:iam::111111111111:role/{slug}-github-actions",
+            "no statement of infra/github-oidc.yaml GitHubActionsRole allows it",
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_policy_without_an_action_fails_the_test_that_makes_the_call(
+    case: str, bake, generated_venv: Path, tmp_path: Path
+) -> None:
+    removal = CASES[case]
+    shared = bake(**LARGE)
+    project = type(shared)(tmp_path / shared.path.name, shared.context)
+    shutil.copytree(shared.path, project.path, symlinks=True)
+    template = project.path / "infra" / removal.file
+    text = template.read_text(encoding="utf-8")
+    assert text.count(removal.old) == 1, f"{removal.file}: {removal.old!r}"
+    template.write_text(text.replace(removal.old, removal.new), encoding="utf-8")
+
+    test, *selection = removal.test.split()
+    result = run_in_project(
+        project,
+        generated_venv,
+        *("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", test, *selection),
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output[-3000:]
+    assert "AWS calls that their principal's policies do not allow" in output, output[-3000:]
+    for expected in removal.expected:
+        assert expected.format(slug=project.context["project_slug"]) in output, output[-3000:]
