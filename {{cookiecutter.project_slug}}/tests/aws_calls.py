@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import types
 from collections.abc import Iterator
@@ -34,7 +35,7 @@ from typing import Any
 import botocore.session
 from policies import PARTITION, REGION, Decision, Request, Role, evaluate, project_stacks
 
-from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }} import arns, config
 from {{ cookiecutter.package_name }}.deploy.stage import Stage
 
 PACKAGE_DIR = Path(config.PACKAGE_DIR).resolve()
@@ -96,7 +97,7 @@ def principal_arn(name: str) -> str:
     if name.startswith("deployment:"):
         return Stage.load(name.partition(":")[2]).deployment_role_arn
     if name == "execution":
-        return config.EXECUTION_ROLE_ARN
+        return arns.EXECUTION_ROLE_ARN
     if name == "operator":
         template, logical = OPERATOR_ROLES[config.CI_SYSTEM]
         return project_stacks().role_of(template, logical).arn
@@ -270,6 +271,24 @@ ACTION_EXCEPTIONS = {
 NO_PERMISSION = {("sts", "GetCallerIdentity")}
 
 
+def project_key(key: str) -> str:
+    """The stacks' key a call names: by an alias, or by the ARN of the key moto emulates for it
+    (the offline harness makes the base key and its alias)."""
+    stacks = project_stacks()
+    arn = stacks.key_arn(key)
+    if arn != key or not re.fullmatch(r"arn:[\w-]+:kms:[\w-]+:\d{12}:key/.+", arn):
+        return arn
+    from moto.kms.models import kms_backends
+
+    _, _, _, region, account, resource = arn.split(":", 5)
+    emulated = kms_backends[account][region].keys.get(resource.removeprefix("key/"))
+    for alias in emulated.aliases if emulated else ():
+        found = stacks.key_arn(alias)
+        if found != alias:
+            return found
+    return arn
+
+
 def _sagemaker_arn(kind: str, name: str, account: str) -> str:
     if name.startswith("arn:"):
         return name
@@ -293,7 +312,7 @@ def resource_arn(call: Call, account: str) -> str:
         if op in ("DescribeModelPackage", "UpdateModelPackage"):
             return _sagemaker_arn("model-package", p["ModelPackageName"], account)
         # List actions and Search take no resource.
-        if op in ("ListModelPackages", "Search"):
+        if op in ("ListModelPackages", "ListTransformJobs", "Search"):
             return "*"
         if op in (
             "ListPipelineExecutions",
@@ -329,6 +348,12 @@ def resource_arn(call: Call, account: str) -> str:
         if name.startswith("arn:"):
             return name
         return f"arn:{PARTITION}:lambda:{region}:{account}:function:{name}"
+    if call.prefix == "kms":
+        # A key named by an alias is authorized on the key the alias points at.
+        key = project_key(p["KeyId"])
+        if key.startswith("arn:"):
+            return key
+        return f"arn:{PARTITION}:kms:{region}:{account}:{'' if '/' in key else 'key/'}{key}"
     if call.prefix == "ecr":
         registry = p.get("registryId", account)
         return f"arn:{PARTITION}:ecr:{region}:{registry}:repository/{p['repositoryName']}"
@@ -347,6 +372,10 @@ def context_of(call: Call) -> dict[str, Any]:
         "aws:SecureTransport": "true",
     }
     p = call.params
+    if call.prefix == "kms":
+        key = resource_arn(call, principal.account)
+        context["kms:CallerAccount"] = principal.account
+        context["kms:ResourceAliases"] = project_stacks().key_aliases(key)
     if call.prefix == "s3" and call.operation in ("ListObjectsV2", "ListObjects") and "Prefix" in p:
         context["s3:prefix"] = p["Prefix"]
     if call.prefix == "cloudformation" and "RoleARN" in p:
@@ -382,7 +411,7 @@ def requests_of(call: Call) -> list[Request]:
         stacks = project_stacks()
         bucket = call.params["Bucket"]
         named = call.params.get("SSEKMSKeyId")
-        key_arn = stacks.key_arn(named) if named else stacks.bucket_key(bucket)
+        key_arn = project_key(named) if named else stacks.bucket_key(bucket)
         if key_arn is not None:
             context = {
                 **context_of(call),

@@ -9,11 +9,11 @@ role), and every resource policy (model package group, bucket, key, repository).
 
 A request is evaluated as IAM does (AWS's policy evaluation logic): an explicit Deny wins; in the
 principal's own account the identity policy or the resource policy may allow; across accounts
-both must; a KMS key always needs its key policy (whose account principal hands the decision
-to that account's IAM policies). Each statement's action and resource are matched by moto's
-IAM policy evaluator (`moto.iam.access_control.IAMPolicy`); principals and conditions, which it
-does not evaluate, are evaluated here, and a condition whose key or operator this module does
-not know makes the statement *unevaluated*: reported, never taken as an Allow.
+both must; a KMS key and a role's trust always need their own policy (whose account principal
+hands the decision to that account's IAM policies). Each statement is matched by the project's
+evaluator (iam_evaluation.py: actions, resources, principals, condition operators); a condition
+whose key this module does not model, or whose operator the evaluator does not know, makes the
+statement *unevaluated*: reported, never taken as an Allow.
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
 """
@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import fnmatch
 import functools
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from conftest import load_cloudformation
-from moto.iam.access_control import IAMPolicy, PermissionResult
+from iam_evaluation import Request as EvaluatedRequest
+from iam_evaluation import principal_matches, statement_applies
 
 from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.deploy import bootstrap
@@ -510,52 +510,6 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-# The condition operators evaluated here (with IfExists, ForAnyValue: and ForAllValues:).
-def _string_like(value: str, pattern: str) -> bool:
-    return fnmatch.fnmatchcase(value, pattern)
-
-
-OPERATORS = {
-    "StringEquals": lambda value, expected: value == expected,
-    "StringNotEquals": lambda value, expected: value != expected,
-    "StringEqualsIgnoreCase": lambda value, expected: value.lower() == expected.lower(),
-    "StringLike": _string_like,
-    "StringNotLike": lambda value, expected: not _string_like(value, expected),
-    "ArnEquals": lambda value, expected: value == expected,
-    "ArnLike": _string_like,
-    "ArnNotEquals": lambda value, expected: value != expected,
-    "ArnNotLike": lambda value, expected: not _string_like(value, expected),
-    "Bool": lambda value, expected: str(value).lower() == str(expected).lower(),
-}
-NEGATED = {"StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike"}
-
-
-def _condition_holds(
-    operator: str, key: str, expected: Any, context: Mapping[str, Any]
-) -> bool | None:
-    """Whether one condition holds for the request; None when it cannot be evaluated here."""
-    qualifier, _, operator = operator.rpartition(":")
-    if_exists = operator.endswith("IfExists")
-    operator = operator.removesuffix("IfExists")
-    if operator not in OPERATORS or qualifier not in ("", "ForAnyValue", "ForAllValues"):
-        return None
-    # A key this module does not model for any request: AWS may send it, so it is unknown.
-    if key not in context and not any(
-        fnmatch.fnmatchcase(key.lower(), known.lower()) for known in MODELLED_KEYS
-    ):
-        return None
-    test = OPERATORS[operator]
-    expected_values = [str(item) for item in _as_list(expected)]
-    if key not in context:
-        # An absent key: true only with IfExists or a negated operator (AWS's rules).
-        return if_exists or (operator in NEGATED and qualifier != "ForAnyValue")
-    values = [str(item) for item in _as_list(context[key])]
-    combine = all if operator in NEGATED else any
-    if qualifier == "ForAllValues":
-        return all(combine(test(value, item) for item in expected_values) for value in values)
-    return any(combine(test(value, item) for item in expected_values) for value in values)
-
-
 # The condition keys the requests carry here, and keys that a request of this project never
 # carries (so their absence is the answer); any other key makes a statement unevaluated.
 MODELLED_KEYS = (
@@ -577,25 +531,22 @@ MODELLED_KEYS = (
 )
 
 
-def _principal_matches(statement: Mapping[str, Any], principal: Role) -> str | None:
+def _modelled(key: str, context: Mapping[str, Any]) -> bool:
+    return key in context or any(
+        fnmatch.fnmatchcase(key.lower(), known.lower()) for known in MODELLED_KEYS
+    )
+
+
+def _named(statement: Mapping[str, Any], principal: Role) -> str | None:
     """How a resource policy's statement names the principal: "direct" (its ARN, or anyone),
     "account" (its account, which then decides with its IAM policies), "" (not at all);
     None when it cannot be told."""
     if "NotPrincipal" in statement:
         return None
-    named = statement.get("Principal")
-    if named == "*":
+    element = statement.get("Principal")
+    if element == "*" or principal_matches(element, principal.arn, exact=True):
         return "direct"
-    if not isinstance(named, dict):
-        return None
-    found = ""
-    for arn in _as_list(named.get("AWS", [])):
-        arn = str(arn)
-        if arn in ("*", principal.arn):
-            return "direct"
-        if arn in (f"arn:{PARTITION}:iam::{principal.account}:root", principal.account):
-            found = "account"
-    return found
+    return "account" if principal_matches(element, principal.arn) else ""
 
 
 @dataclass(frozen=True)
@@ -609,46 +560,41 @@ class _Match:
 def _matches(
     document: Mapping[str, Any], request: Request, resource_policy: bool
 ) -> Iterator[_Match]:
-    """The statements of a policy that apply to the request."""
+    """The statements of a policy that apply to the request, by the project's evaluator
+    (iam_evaluation.statement_applies); a statement whose condition it cannot evaluate is
+    yielded as unevaluated where its action and resource match."""
+    evaluated = EvaluatedRequest(
+        request.action, request.resource, request.principal.arn, request.context
+    )
     for index, statement in enumerate(_as_list(document.get("Statement", []))):
         sid = statement.get("Sid", f"statement {index + 1}")
-        if "NotResource" in statement or "NotAction" in statement:
-            yield _Match(statement["Effect"], sid, "NotResource/NotAction are not evaluated")
-            continue
+        effect = statement["Effect"]
         named = "direct"
         if resource_policy:
-            found = _principal_matches(statement, request.principal)
+            found = _named(statement, request.principal)
             if found is None:
-                yield _Match(statement["Effect"], sid, f"principal {statement.get('Principal')}")
+                yield _Match(effect, sid, "NotPrincipal")
                 continue
             if not found:
                 continue
             named = found
-        # moto matches the action and the resource; IAM's action names ignore case.
-        plain = {
-            "Effect": statement["Effect"],
-            "Action": [str(action).lower() for action in _as_list(statement["Action"])],
-            "Resource": statement.get("Resource", "*"),
-        }
-        verdict = IAMPolicy(json.dumps({"Version": "2012-10-17", "Statement": [plain]}))
-        result = verdict.is_action_permitted(request.action.lower(), request.resource)
-        if result == PermissionResult.NEUTRAL:
-            continue
-        unknown = []
-        holds = True
-        for operator, tests in statement.get("Condition", {}).items():
-            for key, expected in tests.items():
-                outcome = _condition_holds(operator, key, expected, request.context)
-                if outcome is None:
-                    unknown.append(f"{operator} {key}")
-                elif not outcome:
-                    holds = False
-        if not holds:
-            continue
-        if unknown:
-            yield _Match(statement["Effect"], sid, "condition " + ", ".join(unknown), named)
-            continue
-        yield _Match(statement["Effect"], sid, "", named)
+        # The principal is settled above: the statement as an identity policy's.
+        body = {key: value for key, value in statement.items() if key != "Principal"}
+        unknown = [
+            f"{operator} {key}"
+            for operator, keys in body.get("Condition", {}).items()
+            for key in keys
+            if not _modelled(key, request.context)
+        ]
+        try:
+            if unknown:
+                if statement_applies({**body, "Condition": {}}, evaluated):
+                    yield _Match(effect, sid, "condition " + ", ".join(unknown), named)
+                continue
+            if statement_applies(body, evaluated):
+                yield _Match(effect, sid, "", named)
+        except NotImplementedError as error:
+            yield _Match(effect, sid, f"condition {error}", named)
 
 
 def evaluate(request: Request, stacks: Stacks | None = None) -> Decision:

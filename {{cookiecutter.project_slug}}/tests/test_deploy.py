@@ -426,6 +426,7 @@ def test_the_rollout_fits_in_the_helpers_wait_which_fits_in_every_ci_job():
         assert minutes >= config.DEPLOY_WAIT_MINUTES + 15, job
 
 
+@pytest.mark.principal("deployment:prod")
 def test_a_stack_still_updating_when_the_wait_runs_out_fails_in_one_line():
     stage = Stage.load("prod")
     cloudformation, stubber = stubbed_cloudformation()

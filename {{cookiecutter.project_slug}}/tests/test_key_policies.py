@@ -632,6 +632,8 @@ STEP_OPERATIONS = {
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
+# The pipeline is built by CI's operator role (tests/aws_calls.py).
+@pytest.mark.principal("operator")
 def test_the_pipeline_passes_a_key_arn_where_sagemaker_takes_no_alias(pipeline_cli, capsys):
     """`make pipeline`/`upsert` default to the base key by its alias. SageMaker's API takes an
     alias in some key fields and not in others (ResourceConfig.VolumeKmsKeyId of a training job

@@ -19,7 +19,8 @@ from pipeline_support import SDK_WARNINGS
 
 from {{ cookiecutter.package_name }} import config
 
-pytestmark = SDK_WARNINGS
+# The pipeline is built by CI's operator role (tests/aws_calls.py).
+pytestmark = [*SDK_WARNINGS, pytest.mark.principal("operator")]
 
 ARN = f"arn:aws:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}"
 EXECUTION_ID = "a1b2c3d4e5f6"
