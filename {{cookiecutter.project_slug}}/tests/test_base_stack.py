@@ -144,7 +144,7 @@ def resource(template: dict[str, Any], name: str) -> dict[str, Any]:
 def test_the_stack_makes_what_the_pipelines_defaults_name(template):
     assert substitute(resource(template, "Bucket")["BucketName"], template) == config.DEFAULT_BUCKET
     alias = resource(template, "KeyAlias")["AliasName"]
-    assert config.KMS_KEY_ID.endswith(f":{alias}")
+    assert arns.KMS_KEY_ID.endswith(f":{alias}")
     assert {
         resource(template, name)["RepositoryName"]
         for name in ("StepsRepository", "ServeRepository")

@@ -482,6 +482,13 @@ def test_no_template_writes_the_partition():
         assert "arn:aws:" not in text, path.name
 
 
+def test_no_module_writes_the_partition():
+    """Every ARN the package builds asks arns.partition(): no string starts `arn:aws:`."""
+    for path in sorted(config.PACKAGE_DIR.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"""["']arn:aws:""", text), path.relative_to(config.PACKAGE_DIR)
+
+
 # --- the deployment role and the change sets ---------------------------------------------
 
 

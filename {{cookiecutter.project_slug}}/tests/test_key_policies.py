@@ -26,7 +26,7 @@ from conftest import load_cloudformation
 from iam_evaluation import Request, as_list, decision, kms_allows
 from pipeline_support import all_steps
 
-from {{ cookiecutter.package_name }} import config
+from {{ cookiecutter.package_name }} import arns, config
 from {{ cookiecutter.package_name }}.deploy import bootstrap
 from {{ cookiecutter.package_name }}.deploy.stage import Stage
 
@@ -642,10 +642,10 @@ def test_the_pipeline_passes_a_key_arn_where_sagemaker_takes_no_alias(pipeline_c
     model = botocore.session.get_session().get_service_model("sagemaker")
     # The base stack's key and alias, as in AWS (made here too if the emulation has none).
     kms = boto3.client("kms", region_name=REGION)
-    alias = config.KMS_KEY_ID.rsplit(":", 1)[1]
+    alias = arns.KMS_KEY_ID.rsplit(":", 1)[1]
     with contextlib.suppress(kms.exceptions.AlreadyExistsException):
         kms.create_alias(AliasName=alias, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
-    key_arn = kms.describe_key(KeyId=config.KMS_KEY_ID)["KeyMetadata"]["Arn"]
+    key_arn = kms.describe_key(KeyId=arns.KMS_KEY_ID)["KeyMetadata"]["Arn"]
     assert pipeline_cli.main(["definition"]) == 0
     steps = all_steps(json.loads(capsys.readouterr().out))
     checked = []

@@ -1,6 +1,6 @@
-"""ARNs of the project's own roles, in the partition of its region (aws, aws-cn, aws-us-gov...),
-as botocore's endpoint data has it: never a written `arn:aws:`. Apart from config.py, which the
-serving image imports, and which has no boto3 to ask."""
+"""ARNs of the project's own roles and key, in the partition of its region (aws, aws-cn,
+aws-us-gov...), as botocore's endpoint data has it: never a written `arn:aws:`. Apart from
+config.py, which the serving image imports, and which has no boto3 to ask."""
 
 from __future__ import annotations
 
@@ -31,3 +31,9 @@ def execution_role_arn() -> str:
 
 
 EXECUTION_ROLE_ARN = execution_role_arn()
+
+# The base key by its alias: S3 and the jobs' outputs take it so; building the pipeline
+# resolves it to the key's ARN for the fields that take no alias (pipeline/staging.key_arn).
+KMS_KEY_ID = (
+    f"arn:{partition()}:kms:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:alias/{config.PROJECT_SLUG}"
+)

@@ -46,10 +46,7 @@ MODEL_PACKAGE_GROUP = PROJECT_SLUG
 # What the base stack (infra/base.yaml, `make base-stack`) creates, by the names it gives them.
 BASE_STACK = f"{PROJECT_SLUG}-base"
 DEFAULT_BUCKET = f"{PROJECT_SLUG}-{AWS_ACCOUNT_ID}-{AWS_REGION}"
-# The execution role's ARN, in the region's partition: arns.EXECUTION_ROLE_ARN.
-# The base key by its alias: S3 and the jobs' outputs take it so; building the pipeline
-# resolves it to the key's ARN for the fields that take no alias (pipeline/staging.key_arn).
-KMS_KEY_ID = f"arn:aws:kms:{AWS_REGION}:{AWS_ACCOUNT_ID}:alias/{PROJECT_SLUG}"
+# The execution role's and the base key's ARNs, in the region's partition: arns.py.
 # The ECR repositories of the project's own images (containers/).
 STEPS_IMAGE_REPOSITORY = f"{PROJECT_SLUG}/steps"
 SERVE_IMAGE_REPOSITORY = f"{PROJECT_SLUG}/serve"

@@ -44,7 +44,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--bucket", default=config.DEFAULT_BUCKET)
     parser.add_argument(
         "--kms-key-id",
-        default=config.KMS_KEY_ID,
+        default=arns.KMS_KEY_ID,
         help="KMS key for job volumes, outputs and uploaded code and data (default: the base "
         "stack's key, by its alias)",
     )

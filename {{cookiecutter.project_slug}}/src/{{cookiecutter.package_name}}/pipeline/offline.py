@@ -20,7 +20,7 @@ import botocore.loaders
 import botocore.session
 from moto import mock_aws
 
-from .. import config
+from .. import arns, config
 from .staging import bucket_location, xgboost_image
 
 # What building the definition needs from AWS, faked: credentials, and no IAM role validation
@@ -62,9 +62,9 @@ def offline_aws(bucket: str = config.DEFAULT_BUCKET) -> Iterator[None]:
         boto3.client("s3", region_name=config.AWS_REGION).create_bucket(
             Bucket=bucket, **bucket_location()
         )
-        # The base stack's key by its alias (config.KMS_KEY_ID), which the build resolves.
+        # The base stack's key by its alias (arns.KMS_KEY_ID), which the build resolves.
         kms = boto3.client("kms", region_name=config.AWS_REGION)
-        alias = config.KMS_KEY_ID.rsplit(":", 1)[1]
+        alias = arns.KMS_KEY_ID.rsplit(":", 1)[1]
         if not any(a["AliasName"] == alias for a in kms.list_aliases()["Aliases"]):
             kms.create_alias(AliasName=alias, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
         ecr = boto3.client("ecr", region_name=config.AWS_REGION)
