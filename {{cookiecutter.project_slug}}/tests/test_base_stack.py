@@ -2,8 +2,8 @@
 (bucket, key, repositories, role), the protections of the bucket, key and repositories, and the
 execution role against the permissions the SageMaker SDK simulates on it while it builds the
 pipeline and the jobs, objects and model packages the pipeline makes. No action is `*`, and a
-resource is `*` only where the action takes no other. Requests are decided by moto's policy
-evaluator (policy_support.allows); what each pipeline step type needs is test_pipeline_role.py.
+resource is `*` only where the action takes no other. Requests are decided by the project's policy
+evaluator (iam_evaluation.allows); what each pipeline step type needs is test_pipeline_role.py.
 (cfn-lint and checkov run on it in the template's own tests.)"""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 import policy_support
 import pytest
 from conftest import load_cloudformation
-from policy_support import ECR, KEY_ARN, PARTITION, allows, statements, substitute
+from iam_evaluation import Request, allows
+from policy_support import ECR, KEY_ARN, PARTITION, statements, substitute
 
 from {{ cookiecutter.package_name }} import arns, config
 
@@ -44,17 +45,35 @@ def publisher_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
     return statements(template, policy)
 
 
+@pytest.fixture(scope="module")
+def role_policy(role_statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The statements as the one policy document iam_evaluation decides on."""
+    return [{"Statement": role_statements}]
+
+
+@pytest.fixture(scope="module")
+def operator_policy(operator_statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The statements as the one policy document iam_evaluation decides on."""
+    return [{"Statement": operator_statements}]
+
+
+@pytest.fixture(scope="module")
+def publisher_policy(publisher_statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The statements as the one policy document iam_evaluation decides on."""
+    return [{"Statement": publisher_statements}]
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize("role_type", ["training", "serving", "pipeline"])
 def test_the_role_has_what_the_sdk_checks_while_building_the_pipeline(
-    template, role_statements, role_type
+    template, role_policy, role_type
 ):
     """ModelTrainer (training), ModelBuilder (serving) and Pipeline.upsert (pipeline) each
     simulate these actions on the role and refuse to go on if one is denied."""
     from sagemaker.core.helper import iam_role_resolver
 
     simulated = iam_role_resolver._get_smoke_test_actions(role_type)
-    assert [action for action in simulated if not allows(role_statements, action)] == []
+    assert [action for action in simulated if not allows(role_policy, Request(action, "*"))] == []
     trusted = template["Resources"]["ExecutionRole"]["Properties"]["AssumeRolePolicyDocument"]
     principals = {s["Principal"]["Service"] for s in trusted["Statement"]}
     assert iam_role_resolver._expected_trust_services(role_type) <= principals
@@ -70,15 +89,15 @@ def test_no_action_is_a_wildcard_and_few_resources_are(
     assert everything == WILDCARD_RESOURCE_STATEMENTS
 
 
-def test_the_image_publisher_pushes_to_the_project_repositories_only(publisher_statements):
+def test_the_image_publisher_pushes_to_the_project_repositories_only(publisher_policy):
     for repository in (config.STEPS_IMAGE_REPOSITORY, config.SERVE_IMAGE_REPOSITORY):
         for action in ("ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:CompleteLayerUpload"):
-            assert allows(publisher_statements, action, f"{ECR}/{repository}"), action
-    assert not allows(publisher_statements, "ecr:PutImage", f"{ECR}/another-project/steps")
-    assert allows(publisher_statements, "ecr:GetAuthorizationToken")
+            assert allows(publisher_policy, Request(action, f"{ECR}/{repository}")), action
+    assert not allows(publisher_policy, Request("ecr:PutImage", f"{ECR}/another-project/steps"))
+    assert allows(publisher_policy, Request("ecr:GetAuthorizationToken", "*"))
 
 
-def test_the_role_covers_what_the_pipeline_makes(role_statements):
+def test_the_role_covers_what_the_pipeline_makes(role_statements, role_policy):
     arn = f"arn:{PARTITION}:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}"
     bucket = f"arn:{PARTITION}:s3:::{config.DEFAULT_BUCKET}"
     needed = {
@@ -109,7 +128,7 @@ def test_the_role_covers_what_the_pipeline_makes(role_statements):
     denied = {
         action: resource
         for action, resource in needed.items()
-        if not allows(role_statements, action, resource, context)
+        if not allows(role_policy, Request(action, resource, context=context))
     }
     assert denied == {}
     for statement in role_statements:
@@ -123,18 +142,18 @@ def test_the_role_covers_what_the_pipeline_makes(role_statements):
     assert passed_to == "sagemaker.amazonaws.com"
 
 
-def test_the_operator_may_upsert_start_and_pin_the_image(operator_statements):
+def test_the_operator_may_upsert_start_and_pin_the_image(operator_policy):
     arn = f"arn:{PARTITION}:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}"
     pipeline = f"{arn}:pipeline/{config.PIPELINE_NAME}"
     for action in ("sagemaker:CreatePipeline", "sagemaker:UpdatePipeline"):
-        assert allows(operator_statements, action, pipeline), action
-    assert allows(operator_statements, "sagemaker:StartPipelineExecution", pipeline)
-    assert allows(operator_statements, "iam:PassRole", arns.EXECUTION_ROLE_ARN)
-    assert allows(operator_statements, "iam:SimulatePrincipalPolicy", arns.EXECUTION_ROLE_ARN)
+        assert allows(operator_policy, Request(action, pipeline)), action
+    assert allows(operator_policy, Request("sagemaker:StartPipelineExecution", pipeline))
+    assert allows(operator_policy, Request("iam:PassRole", arns.EXECUTION_ROLE_ARN))
+    assert allows(operator_policy, Request("iam:SimulatePrincipalPolicy", arns.EXECUTION_ROLE_ARN))
     image = f"arn:{PARTITION}:ecr:{config.AWS_REGION}:141502667606:repository/sagemaker-xgboost"
-    assert allows(operator_statements, "ecr:BatchGetImage", image)
+    assert allows(operator_policy, Request("ecr:BatchGetImage", image))
     code = f"arn:{PARTITION}:s3:::{config.DEFAULT_BUCKET}/{config.PIPELINE_NAME}/code/abc/x.py"
-    assert allows(operator_statements, "s3:PutObject", code)
+    assert allows(operator_policy, Request("s3:PutObject", code))
 
 
 def resource(template: dict[str, Any], name: str) -> dict[str, Any]:

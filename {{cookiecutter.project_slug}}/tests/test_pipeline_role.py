@@ -2,7 +2,7 @@
 for each step type, the requests AWS documents a job of that type making as the role (the job's
 own creation, tagging, the role passed on, its S3 data under the project key, its image, its
 logs; Clarify's shadow endpoint; the registry), each made concrete from the step in the
-definition and decided by moto's policy evaluator (policy_support.allows) on the role's policy
+definition and decided by the project's evaluator (iam_evaluation.allows) on the role's policy
 as CloudFormation renders it."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 import policy_support
 import pytest
 from conftest import load_cloudformation
+from iam_evaluation import Request, allows
 from pipeline_support import SDK_WARNINGS
 
 from {{ cookiecutter.package_name }} import config
@@ -386,7 +387,7 @@ def denied(role: list[dict[str, Any]], made: list[tuple]) -> list[str]:
     return [
         f"{step}: {action} on {resource} ({doc})"
         for step, action, resource, context, doc in made
-        if not policy_support.allows(role, action, resource, context)
+        if not allows([{"Statement": role}], Request(action, resource, context=context))
     ]
 
 
