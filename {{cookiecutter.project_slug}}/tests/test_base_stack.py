@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import policy_support
 import pytest
 from conftest import load_cloudformation
-from iam_evaluation import Request, allows
-from policy_support import ECR, KEY_ARN, PARTITION, statements, substitute
+from iam_evaluation import Request, allows, as_list
+from policies import PARTITION, Stack, project_stacks
 
 from {{ cookiecutter.package_name }} import arns, config
 
@@ -29,20 +28,35 @@ def template() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def role_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
-    return policy_support.role_statements(template, "ExecutionRole")
+def base() -> Stack:
+    """The base stack as deployed in the tooling account (tests/policies.py)."""
+    return project_stacks().stack("base.yaml", config.AWS_ACCOUNT_ID)
+
+
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """A resolved policy's statements, with Action and Resource as lists."""
+    return [
+        {**s, **{e: as_list(s[e]) for e in ("Action", "Resource") if e in s}}
+        for s in as_list(document["Statement"])
+    ]
 
 
 @pytest.fixture(scope="module")
-def operator_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
-    policy = template["Resources"]["PipelineOperatorPolicy"]["Properties"]["PolicyDocument"]
-    return statements(template, policy)
+def role_statements(base: Stack) -> list[dict[str, Any]]:
+    role = project_stacks().role(base.attribute("ExecutionRole", "Arn"))
+    return [s for document in role.documents for s in statements(document)]
 
 
 @pytest.fixture(scope="module")
-def publisher_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
-    policy = template["Resources"]["ImagePublisherPolicy"]["Properties"]["PolicyDocument"]
-    return statements(template, policy)
+def operator_statements(base: Stack) -> list[dict[str, Any]]:
+    policy = base.body["Resources"]["PipelineOperatorPolicy"]["Properties"]["PolicyDocument"]
+    return statements(base.resolve(policy))
+
+
+@pytest.fixture(scope="module")
+def publisher_statements(base: Stack) -> list[dict[str, Any]]:
+    policy = base.body["Resources"]["ImagePublisherPolicy"]["Properties"]["PolicyDocument"]
+    return statements(base.resolve(policy))
 
 
 @pytest.fixture(scope="module")
@@ -89,15 +103,16 @@ def test_no_action_is_a_wildcard_and_few_resources_are(
     assert everything == WILDCARD_RESOURCE_STATEMENTS
 
 
-def test_the_image_publisher_pushes_to_the_project_repositories_only(publisher_policy):
+def test_the_image_publisher_pushes_to_the_project_repositories_only(base, publisher_policy):
+    ecr = base.attribute("StepsRepository", "Arn").removesuffix(f"/{config.STEPS_IMAGE_REPOSITORY}")
     for repository in (config.STEPS_IMAGE_REPOSITORY, config.SERVE_IMAGE_REPOSITORY):
         for action in ("ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:CompleteLayerUpload"):
-            assert allows(publisher_policy, Request(action, f"{ECR}/{repository}")), action
-    assert not allows(publisher_policy, Request("ecr:PutImage", f"{ECR}/another-project/steps"))
+            assert allows(publisher_policy, Request(action, f"{ecr}/{repository}")), action
+    assert not allows(publisher_policy, Request("ecr:PutImage", f"{ecr}/another-project/steps"))
     assert allows(publisher_policy, Request("ecr:GetAuthorizationToken", "*"))
 
 
-def test_the_role_covers_what_the_pipeline_makes(role_statements, role_policy):
+def test_the_role_covers_what_the_pipeline_makes(base, role_statements, role_policy):
     arn = f"arn:{PARTITION}:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}"
     bucket = f"arn:{PARTITION}:s3:::{config.DEFAULT_BUCKET}"
     needed = {
@@ -112,8 +127,8 @@ def test_the_role_covers_what_the_pipeline_makes(role_statements, role_policy):
         "s3:PutObject": f"{bucket}/{config.PIPELINE_NAME}/execution-id/Preprocess/train/train.csv",
         "s3:ListBucketVersions": bucket,
         "iam:PassRole": arns.EXECUTION_ROLE_ARN,
-        "kms:GenerateDataKey": KEY_ARN,
-        "ecr:BatchGetImage": f"{ECR}/{config.STEPS_IMAGE_REPOSITORY}",
+        "kms:GenerateDataKey": base.attribute("Key", "Arn"),
+        "ecr:BatchGetImage": base.attribute("StepsRepository", "Arn"),
     }
     # Jobs are the project's by the project tag that the pipeline puts on every job.
     from {{ cookiecutter.package_name }} import lineage
@@ -160,8 +175,8 @@ def resource(template: dict[str, Any], name: str) -> dict[str, Any]:
     return template["Resources"][name]["Properties"]
 
 
-def test_the_stack_makes_what_the_pipelines_defaults_name(template):
-    assert substitute(resource(template, "Bucket")["BucketName"], template) == config.DEFAULT_BUCKET
+def test_the_stack_makes_what_the_pipelines_defaults_name(base, template):
+    assert base.resolve(resource(template, "Bucket")["BucketName"]) == config.DEFAULT_BUCKET
     alias = resource(template, "KeyAlias")["AliasName"]
     assert config.KMS_KEY_ID.endswith(f":{alias}")
     assert {
@@ -206,7 +221,7 @@ def test_buckets_are_private_versioned_tls_only_and_the_data_bucket_uses_the_key
     assert data["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"]
 
 
-def test_the_key_rotates_and_images_are_immutable_scanned_and_encrypted(template):
+def test_the_key_rotates_and_images_are_immutable_scanned_and_encrypted(base, template):
     assert resource(template, "Key")["EnableKeyRotation"] is True
     for name in ("StepsRepository", "ServeRepository"):
         repository = resource(template, name)
@@ -216,7 +231,7 @@ def test_the_key_rotates_and_images_are_immutable_scanned_and_encrypted(template
             "EncryptionType": "KMS",
             "KmsKey": {"Fn::GetAtt": "Key.Arn"},
         }
-        text = substitute(repository["LifecyclePolicy"]["LifecyclePolicyText"], template)
+        text = base.resolve(repository["LifecyclePolicy"]["LifecyclePolicyText"])
         (rule,) = json.loads(text)["rules"]
         assert rule["selection"]["countNumber"] == template["Parameters"]["ImagesKept"]["Default"]
         assert rule["action"] == {"type": "expire"}
