@@ -38,7 +38,7 @@ CASES = {
         "github-deploy.yaml",
         "                Action: sts:AssumeRole\n",
         "                Action: sts:TagSession\n",
-        "tests/test_deploy.py -k assumes_the_stage_accounts_deployment_role",
+        "tests/test_deploy_stacks.py -k assumes_the_stage_accounts_deployment_role",
         (
             "sts.AssumeRole as arn:aws:iam::111111111111:role/{slug}-deployer",
             "sts:AssumeRole is denied: no statement of infra/github-deploy.yaml DeployerRole",
@@ -52,7 +52,7 @@ CASES = {
         "ReadTheDeployedPackage\n"
         "                Effect: Allow\n"
         "                Action: sagemaker:DescribeModelPackageGroup\n",
-        "tests/test_deploy.py -k creates_the_stages_stacks",
+        "tests/test_deploy_stacks.py -k creates_the_stages_stacks",
         (
             "sagemaker.DescribeModelPackage as arn:aws:iam::222222222222:role/{slug}-deployment",
             "no statement of infra/deployment-account.yaml DeploymentRole allows it",
@@ -64,7 +64,7 @@ CASES = {
         "              - sagemaker:DescribeModelPackage\n"
         "              - sagemaker:DescribeModelPackageGroup\n",
         "            Action:\n              - sagemaker:DescribeModelPackageGroup\n",
-        "tests/test_deploy.py -k creates_the_stages_stacks",
+        "tests/test_deploy_stacks.py -k creates_the_stages_stacks",
         (
             "sagemaker.DescribeModelPackage as arn:aws:iam::222222222222:role/{slug}-deployment",
             "the resource policy does not allow it (infra/base.yaml ModelPackageGroup)",

@@ -26,6 +26,7 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 import yaml
+from moto import mock_aws
 from pipeline_support import all_steps
 from sklearn.datasets import make_classification, make_regression
 
@@ -450,3 +451,19 @@ def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
         for name, resource in template["Resources"].items()
         if resource["Type"] == kind
     }
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials in the tooling account and AWS emulated by moto."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": config.AWS_REGION,
+        "MOTO_ACCOUNT_ID": config.AWS_ACCOUNT_ID,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        yield

@@ -2,8 +2,8 @@
 (bucket, key, repositories, role), the protections of the bucket, key and repositories, and the
 execution role against the permissions the SageMaker SDK simulates on it while it builds the
 pipeline and the jobs, objects and model packages the pipeline makes. No action is `*`, and a
-resource is `*` only where the action takes no other. Requests are decided by moto's policy
-evaluator (policy_support.allows); what each pipeline step type needs is test_pipeline_role.py.
+resource is `*` only where the action takes no other. Requests are decided by the project's policy
+evaluator (iam_evaluation.allows); what each pipeline step type needs is test_pipeline_role.py.
 (cfn-lint and checkov run on it in the template's own tests.)"""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import policy_support
 import pytest
 from conftest import load_cloudformation
-from policy_support import ECR, KEY_ARN, PARTITION, allows, statements, substitute
+from iam_evaluation import Request, allows, as_list
+from policies import PARTITION, Stack, project_stacks
 
 from {{ cookiecutter.package_name }} import arns, config
 
@@ -28,33 +28,66 @@ def template() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def role_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
-    return policy_support.role_statements(template, "ExecutionRole")
+def base() -> Stack:
+    """The base stack as deployed in the tooling account (tests/policies.py)."""
+    return project_stacks().stack("base.yaml", config.AWS_ACCOUNT_ID)
+
+
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """A resolved policy's statements, with Action and Resource as lists."""
+    return [
+        {**s, **{e: as_list(s[e]) for e in ("Action", "Resource") if e in s}}
+        for s in as_list(document["Statement"])
+    ]
 
 
 @pytest.fixture(scope="module")
-def operator_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
-    policy = template["Resources"]["PipelineOperatorPolicy"]["Properties"]["PolicyDocument"]
-    return statements(template, policy)
+def role_statements(base: Stack) -> list[dict[str, Any]]:
+    role = project_stacks().role(base.attribute("ExecutionRole", "Arn"))
+    return [s for document in role.documents for s in statements(document)]
 
 
 @pytest.fixture(scope="module")
-def publisher_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
-    policy = template["Resources"]["ImagePublisherPolicy"]["Properties"]["PolicyDocument"]
-    return statements(template, policy)
+def operator_statements(base: Stack) -> list[dict[str, Any]]:
+    policy = base.body["Resources"]["PipelineOperatorPolicy"]["Properties"]["PolicyDocument"]
+    return statements(base.resolve(policy))
+
+
+@pytest.fixture(scope="module")
+def publisher_statements(base: Stack) -> list[dict[str, Any]]:
+    policy = base.body["Resources"]["ImagePublisherPolicy"]["Properties"]["PolicyDocument"]
+    return statements(base.resolve(policy))
+
+
+@pytest.fixture(scope="module")
+def role_policy(role_statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The statements as the one policy document iam_evaluation decides on."""
+    return [{"Statement": role_statements}]
+
+
+@pytest.fixture(scope="module")
+def operator_policy(operator_statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The statements as the one policy document iam_evaluation decides on."""
+    return [{"Statement": operator_statements}]
+
+
+@pytest.fixture(scope="module")
+def publisher_policy(publisher_statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The statements as the one policy document iam_evaluation decides on."""
+    return [{"Statement": publisher_statements}]
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize("role_type", ["training", "serving", "pipeline"])
 def test_the_role_has_what_the_sdk_checks_while_building_the_pipeline(
-    template, role_statements, role_type
+    template, role_policy, role_type
 ):
     """ModelTrainer (training), ModelBuilder (serving) and Pipeline.upsert (pipeline) each
     simulate these actions on the role and refuse to go on if one is denied."""
     from sagemaker.core.helper import iam_role_resolver
 
     simulated = iam_role_resolver._get_smoke_test_actions(role_type)
-    assert [action for action in simulated if not allows(role_statements, action)] == []
+    assert [action for action in simulated if not allows(role_policy, Request(action, "*"))] == []
     trusted = template["Resources"]["ExecutionRole"]["Properties"]["AssumeRolePolicyDocument"]
     principals = {s["Principal"]["Service"] for s in trusted["Statement"]}
     assert iam_role_resolver._expected_trust_services(role_type) <= principals
@@ -70,15 +103,16 @@ def test_no_action_is_a_wildcard_and_few_resources_are(
     assert everything == WILDCARD_RESOURCE_STATEMENTS
 
 
-def test_the_image_publisher_pushes_to_the_project_repositories_only(publisher_statements):
+def test_the_image_publisher_pushes_to_the_project_repositories_only(base, publisher_policy):
+    ecr = base.attribute("StepsRepository", "Arn").removesuffix(f"/{config.STEPS_IMAGE_REPOSITORY}")
     for repository in (config.STEPS_IMAGE_REPOSITORY, config.SERVE_IMAGE_REPOSITORY):
         for action in ("ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:CompleteLayerUpload"):
-            assert allows(publisher_statements, action, f"{ECR}/{repository}"), action
-    assert not allows(publisher_statements, "ecr:PutImage", f"{ECR}/another-project/steps")
-    assert allows(publisher_statements, "ecr:GetAuthorizationToken")
+            assert allows(publisher_policy, Request(action, f"{ecr}/{repository}")), action
+    assert not allows(publisher_policy, Request("ecr:PutImage", f"{ecr}/another-project/steps"))
+    assert allows(publisher_policy, Request("ecr:GetAuthorizationToken", "*"))
 
 
-def test_the_role_covers_what_the_pipeline_makes(role_statements):
+def test_the_role_covers_what_the_pipeline_makes(base, role_statements, role_policy):
     arn = f"arn:{PARTITION}:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}"
     bucket = f"arn:{PARTITION}:s3:::{config.DEFAULT_BUCKET}"
     needed = {
@@ -93,8 +127,8 @@ def test_the_role_covers_what_the_pipeline_makes(role_statements):
         "s3:PutObject": f"{bucket}/{config.PIPELINE_NAME}/execution-id/Preprocess/train/train.csv",
         "s3:ListBucketVersions": bucket,
         "iam:PassRole": arns.EXECUTION_ROLE_ARN,
-        "kms:GenerateDataKey": KEY_ARN,
-        "ecr:BatchGetImage": f"{ECR}/{config.STEPS_IMAGE_REPOSITORY}",
+        "kms:GenerateDataKey": base.attribute("Key", "Arn"),
+        "ecr:BatchGetImage": base.attribute("StepsRepository", "Arn"),
     }
     # Jobs are the project's by the project tag that the pipeline puts on every job.
     from {{ cookiecutter.package_name }} import lineage
@@ -109,7 +143,7 @@ def test_the_role_covers_what_the_pipeline_makes(role_statements):
     denied = {
         action: resource
         for action, resource in needed.items()
-        if not allows(role_statements, action, resource, context)
+        if not allows(role_policy, Request(action, resource, context=context))
     }
     assert denied == {}
     for statement in role_statements:
@@ -123,26 +157,26 @@ def test_the_role_covers_what_the_pipeline_makes(role_statements):
     assert passed_to == "sagemaker.amazonaws.com"
 
 
-def test_the_operator_may_upsert_start_and_pin_the_image(operator_statements):
+def test_the_operator_may_upsert_start_and_pin_the_image(operator_policy):
     arn = f"arn:{PARTITION}:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}"
     pipeline = f"{arn}:pipeline/{config.PIPELINE_NAME}"
     for action in ("sagemaker:CreatePipeline", "sagemaker:UpdatePipeline"):
-        assert allows(operator_statements, action, pipeline), action
-    assert allows(operator_statements, "sagemaker:StartPipelineExecution", pipeline)
-    assert allows(operator_statements, "iam:PassRole", arns.EXECUTION_ROLE_ARN)
-    assert allows(operator_statements, "iam:SimulatePrincipalPolicy", arns.EXECUTION_ROLE_ARN)
+        assert allows(operator_policy, Request(action, pipeline)), action
+    assert allows(operator_policy, Request("sagemaker:StartPipelineExecution", pipeline))
+    assert allows(operator_policy, Request("iam:PassRole", arns.EXECUTION_ROLE_ARN))
+    assert allows(operator_policy, Request("iam:SimulatePrincipalPolicy", arns.EXECUTION_ROLE_ARN))
     image = f"arn:{PARTITION}:ecr:{config.AWS_REGION}:141502667606:repository/sagemaker-xgboost"
-    assert allows(operator_statements, "ecr:BatchGetImage", image)
+    assert allows(operator_policy, Request("ecr:BatchGetImage", image))
     code = f"arn:{PARTITION}:s3:::{config.DEFAULT_BUCKET}/{config.PIPELINE_NAME}/code/abc/x.py"
-    assert allows(operator_statements, "s3:PutObject", code)
+    assert allows(operator_policy, Request("s3:PutObject", code))
 
 
 def resource(template: dict[str, Any], name: str) -> dict[str, Any]:
     return template["Resources"][name]["Properties"]
 
 
-def test_the_stack_makes_what_the_pipelines_defaults_name(template):
-    assert substitute(resource(template, "Bucket")["BucketName"], template) == config.DEFAULT_BUCKET
+def test_the_stack_makes_what_the_pipelines_defaults_name(base, template):
+    assert base.resolve(resource(template, "Bucket")["BucketName"]) == config.DEFAULT_BUCKET
     alias = resource(template, "KeyAlias")["AliasName"]
     assert arns.KMS_KEY_ID.endswith(f":{alias}")
     assert {
@@ -187,7 +221,7 @@ def test_buckets_are_private_versioned_tls_only_and_the_data_bucket_uses_the_key
     assert data["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"]
 
 
-def test_the_key_rotates_and_images_are_immutable_scanned_and_encrypted(template):
+def test_the_key_rotates_and_images_are_immutable_scanned_and_encrypted(base, template):
     assert resource(template, "Key")["EnableKeyRotation"] is True
     for name in ("StepsRepository", "ServeRepository"):
         repository = resource(template, name)
@@ -197,7 +231,7 @@ def test_the_key_rotates_and_images_are_immutable_scanned_and_encrypted(template
             "EncryptionType": "KMS",
             "KmsKey": {"Fn::GetAtt": "Key.Arn"},
         }
-        text = substitute(repository["LifecyclePolicy"]["LifecyclePolicyText"], template)
+        text = base.resolve(repository["LifecyclePolicy"]["LifecyclePolicyText"])
         (rule,) = json.loads(text)["rules"]
         assert rule["selection"]["countNumber"] == template["Parameters"]["ImagesKept"]["Default"]
         assert rule["action"] == {"type": "expire"}

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import load_cloudformation, resources
+from policies import project_stacks
 
 from {{ cookiecutter.package_name }} import config
 
@@ -24,23 +25,14 @@ DEPLOYER = f"arn:aws:iam::{TOOLING}:role/{SLUG}-deployer"
 WILDCARD_RESOURCE_STATEMENTS = {"TakeNoResource", "DescribeScalingTargetsAndPolicies"}
 
 
-def resolve(value: Any) -> Any:
-    """Strings and !Sub with the partition and the accounts filled in (the stage stack's
-    ToolingAccountId is the tooling account; its own account is written `<stage>`)."""
-    if isinstance(value, list):
-        return [resolve(item) for item in value]
-    if isinstance(value, dict) and "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
-        value = value["Fn::Sub"]
-    elif isinstance(value, dict):
-        return {key: resolve(item) for key, item in value.items()}
-    if isinstance(value, str):
-        for name, replacement in {
-            "AWS::Partition": "aws",
-            "ToolingAccountId": TOOLING,
-            "AWS::Region": config.AWS_REGION,
-        }.items():
-            value = value.replace("${" + name + "}", replacement)
-    return value
+def in_stage(value: Any) -> Any:
+    """value as the stage account's stack resolves it (tests/policies.py)."""
+    return project_stacks().stack("deployment-account.yaml", STAGE_ACCOUNTS[0]).resolve(value)
+
+
+def in_tooling(value: Any) -> Any:
+    """value as the tooling account's base stack resolves it (tests/policies.py)."""
+    return project_stacks().stack("base.yaml", TOOLING).resolve(value)
 
 
 def as_list(value: Any) -> list[Any]:
@@ -61,7 +53,7 @@ def base() -> dict[str, Any]:
 def stage_roles(stage_stack) -> dict[str, dict[str, Any]]:
     """The stage stack's roles by name."""
     return {
-        resolve(role["RoleName"]).removeprefix(f"{SLUG}-"): role
+        in_stage(role["RoleName"]).removeprefix(f"{SLUG}-"): role
         for role in resources(stage_stack, "AWS::IAM::Role").values()
     }
 
@@ -72,8 +64,8 @@ def trusted(role: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     for statement in role["AssumeRolePolicyDocument"]["Statement"]:
         assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
         for kind, principals in statement["Principal"].items():
-            for principal in as_list(resolve(principals)):
-                found.append((kind, principal, resolve(statement.get("Condition", {}))))
+            for principal in as_list(in_stage(principals)):
+                found.append((kind, principal, in_stage(statement.get("Condition", {}))))
     return found
 
 
@@ -93,7 +85,7 @@ def test_every_other_stage_role_is_for_one_service_acting_for_its_own_account(
         (kind, principal, condition), *others = trusted(role)
         assert not others and kind == "Service", name
         # The confused-deputy guard: the service acting for this account only.
-        assert condition == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+        assert condition == {"StringEquals": {"aws:SourceAccount": STAGE_ACCOUNTS[0]}}
         services[name] = principal
     assert services["cloudformation"] == "cloudformation.amazonaws.com"
     assert services["endpoint"] == "sagemaker.amazonaws.com"
@@ -127,10 +119,8 @@ def test_no_tooling_role_that_data_scientists_use_reaches_a_stage_account(base) 
             actions = as_list(statement["Action"])
             assert not [action for action in actions if action.startswith("sts:")], statement
             if "iam:PassRole" in actions:
-                assert resolve(statement["Resource"]) in (
-                    {"Fn::GetAtt": "ExecutionRole.Arn"},
-                    "arn:aws:iam::${AWS::AccountId}:role/" + f"{SLUG}-sagemaker-execution",
-                ), statement
+                execution_role = f"arn:aws:iam::{TOOLING}:role/{SLUG}-sagemaker-execution"
+                assert in_tooling(statement["Resource"]) == execution_role, statement
 
 
 def grants(base: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -152,8 +142,8 @@ def grants(base: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         for statement in (document or {"Statement": []})["Statement"]:
             principal = statement.get("Principal")
             if isinstance(principal, dict) and "AWS" in principal:
-                roots = as_list(resolve(principal["AWS"]))
-                if roots != ["arn:aws:iam::${AWS::AccountId}:root"]:
+                roots = as_list(in_tooling(principal["AWS"]))
+                if roots != [f"arn:aws:iam::{TOOLING}:root"]:
                     statements.append(statement)
         found[name] = statements
     return found
@@ -161,11 +151,11 @@ def grants(base: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 def granted_roles(statement: dict[str, Any]) -> set[tuple[str, str]]:
     """(account, role name) of the roles a cross-account statement is limited to."""
-    roots = as_list(resolve(statement["Principal"]["AWS"]))
+    roots = as_list(in_tooling(statement["Principal"]["AWS"]))
     assert sorted(re.fullmatch(r"arn:aws:iam::(\d{12}):root", r).group(1) for r in roots) == (
         STAGE_ACCOUNTS
     ), roots
-    arns = as_list(resolve(statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]))
+    arns = as_list(in_tooling(statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]))
     return {re.fullmatch(r"arn:aws:iam::(\d{12}):role/(.+)", arn).groups() for arn in arns}
 
 
@@ -215,11 +205,12 @@ def test_the_stage_accounts_roles_may_read_and_nothing_more(base, stage_roles) -
         }, name
         assert set(roles) <= set(stage_roles), f"{name}: the stage stack makes no role {roles}"
     # The bucket: the pipeline's outputs (models, baselines) only, never the data.
-    assert resolve(found["bucket"]["Resource"]) == "${Bucket.Arn}/" + f"{SLUG}-training/*"
+    bucket = f"arn:aws:s3:::{config.DEFAULT_BUCKET}"
+    assert in_tooling(found["bucket"]["Resource"]) == f"{bucket}/{SLUG}-training/*"
     # Only the CloudFormation roles make models of the packages (they create the stacks' models).
     make_models = grants(base)["model package group"][1]
     assert as_list(make_models["Action"]) == ["sagemaker:CreateModel"]
-    assert resolve(make_models["Resource"]).endswith(f":model-package/{SLUG}/*")
+    assert in_tooling(make_models["Resource"]).endswith(f":model-package/{SLUG}/*")
     assert granted_roles(make_models) == {
         (account, f"{SLUG}-cloudformation") for account in STAGE_ACCOUNTS
     }
@@ -233,17 +224,17 @@ def test_what_the_endpoint_role_reads_is_what_the_tooling_account_grants(base, s
         for policy in stage_roles["endpoint"]["Policies"]
         for statement in policy["PolicyDocument"]["Statement"]
     }
-    bucket = f"arn:aws:s3:::{config.DEFAULT_BUCKET}"
-    assert resolve(statements["ReadTheModelArtifacts"]["Resource"]) == resolve(
+    assert in_stage(statements["ReadTheModelArtifacts"]["Resource"]) == in_tooling(
         grants(base)["bucket"][0]["Resource"]
-    ).replace("${Bucket.Arn}", bucket)
-    assert resolve(statements["PullTheServeImage"]["Resource"]) == (
+    )
+    assert in_stage(statements["PullTheServeImage"]["Resource"]) == (
         f"arn:aws:ecr:{config.AWS_REGION}:{TOOLING}:repository/{config.SERVE_IMAGE_REPOSITORY}"
     )
-    assert resolve(statements["DecryptTheModelArtifacts"]["Condition"]) == {
+    assert in_stage(statements["DecryptTheModelArtifacts"]["Condition"]) == {
         "ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/{SLUG}"}
     }
-    assert resolve(resources(base, "AWS::KMS::Alias")["KeyAlias"]["AliasName"]) == f"alias/{SLUG}"
+    alias = resources(base, "AWS::KMS::Alias")["KeyAlias"]["AliasName"]
+    assert in_tooling(alias) == f"alias/{SLUG}"
 {%- endif %}
 
 

@@ -2,7 +2,7 @@
 for each step type, the requests AWS documents a job of that type making as the role (the job's
 own creation, tagging, the role passed on, its S3 data under the project key, its image, its
 logs; Clarify's shadow endpoint; the registry), each made concrete from the step in the
-definition and decided by moto's policy evaluator (policy_support.allows) on the role's policy
+definition and decided by the project's evaluator (iam_evaluation.allows) on the role's policy
 as CloudFormation renders it."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import policy_support
 import pytest
-from conftest import load_cloudformation
+from iam_evaluation import Request, allows, as_list
 from pipeline_support import SDK_WARNINGS
+from policies import project_stacks
 
 from {{ cookiecutter.package_name }} import config
 
@@ -320,7 +320,9 @@ def resources_of(
         "inputs": lambda: rendered(job_inputs(step)),
         "outputs": lambda: rendered(job_outputs(step)),
         "bucket": lambda: [bucket],
-        "key": lambda: [policy_support.KEY_ARN],
+        "key": lambda: [
+            project_stacks().stack("base.yaml", config.AWS_ACCOUNT_ID).attribute("Key", "Arn")
+        ],
         "image": image,
         "processing-logs": lambda: [
             f"arn:aws:logs:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:log-group:"
@@ -379,14 +381,21 @@ def requests(
 
 @pytest.fixture(scope="module")
 def role() -> list[dict[str, Any]]:
-    return policy_support.role_statements(load_cloudformation("base.yaml"), "ExecutionRole")
+    stacks = project_stacks()
+    base = stacks.stack("base.yaml", config.AWS_ACCOUNT_ID)
+    role = stacks.role(base.attribute("ExecutionRole", "Arn"))
+    return [
+        {**s, "Action": as_list(s["Action"])}
+        for document in role.documents
+        for s in as_list(document["Statement"])
+    ]
 
 
 def denied(role: list[dict[str, Any]], made: list[tuple]) -> list[str]:
     return [
         f"{step}: {action} on {resource} ({doc})"
         for step, action, resource, context, doc in made
-        if not policy_support.allows(role, action, resource, context)
+        if not allows([{"Statement": role}], Request(action, resource, context=context))
     ]
 
 

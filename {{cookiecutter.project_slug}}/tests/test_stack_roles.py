@@ -9,8 +9,8 @@ Where the data comes from:
 - which resource each call acts on: the service authorization reference that cfn-lint ships
   (each action's resource types and their ARN formats), filled with the stack's own resources'
   names and with the ARNs its properties name (a role passed, a key used);
-- whether the role's policy allows the call: moto's IAM policy evaluator
-  (`moto.iam.access_control.IAMPolicy`) on each statement whose conditions hold.
+- whether the role's policy allows the call: the project's evaluator (iam_evaluation.py, IAM's
+  evaluation logic with its condition operators).
 
 Simplifications, each on the side of asking for more: a name CloudFormation generates is a
 made-up one (`<stack>-<logical id>-<suffix>`, as CloudFormation names them), so only a policy
@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import CloudFormationLoader, load_cloudformation
-from moto.iam.access_control import IAMPolicy, PermissionResult
+from iam_evaluation import Request, allows
 
 from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.deploy import stacks
@@ -476,63 +476,10 @@ def passed_to(kind: str) -> str:
 # --- the role's policy ----------------------------------------------------------------------
 
 
-def condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool:
-    """IAM's condition operators the roles use. A key the call does not carry fails the
-    condition (moto's evaluator passes it, and knows StringEquals only)."""
-    for operator, tests in condition.items():
-        base = operator.rpartition(":")[2]
-        for key, expected in tests.items():
-            expected = [
-                str(value).lower() if base == "Bool" else value
-                for value in (expected if isinstance(expected, list) else [expected])
-            ]
-            if key not in context:
-                return False
-            actual = context[key]
-            if base in ("StringEquals", "ArnEquals"):
-                matched = actual in expected
-            elif base in ("StringLike", "ArnLike"):
-                matched = any(
-                    re.fullmatch(re.escape(pattern).replace(r"\*", ".*"), actual)
-                    for pattern in expected
-                )
-            elif base == "Bool":
-                matched = actual.lower() in expected
-            else:
-                raise AssertionError(f"condition operator {operator} not evaluated here")
-            if not matched:
-                return False
-    return True
-
-
 def allowed(statements: list[dict[str, Any]], call: Call) -> bool:
-    """Whether an Allow statement whose conditions hold allows the call, by moto's evaluator
-    (action names compared in lower case, as IAM does)."""
-    context = dict(call.context)
-    for statement in statements:
-        if statement.get("Effect") != "Allow":
-            continue
-        if not condition_holds(statement.get("Condition", {}), context):
-            continue
-        actions = (
-            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        )
-        document = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Action": [action.lower() for action in actions],
-                    "Resource": statement["Resource"],
-                }
-            ],
-        }
-        result = IAMPolicy(json.dumps(document)).is_action_permitted(
-            call.action.lower(), call.resource
-        )
-        if result == PermissionResult.PERMITTED:
-            return True
-    return False
+    """Whether the role's statements allow the call, by the project's evaluator."""
+    request = Request(call.action, call.resource, context=dict(call.context))
+    return allows([{"Statement": statements}], request)
 
 
 def role_statements(stack: Stack, role_arn: str) -> list[dict[str, Any]]:
