@@ -90,3 +90,12 @@ def stubbed_cloudformation() -> tuple[Any, Stubber]:
         aws_secret_access_key="testing",
     )
     return client, Stubber(client)
+
+
+def stub_executed_change_set(stubber: Stubber) -> None:
+    """The live stack, then a change set created, complete and executed: what an update of it
+    answers up to the wait for the stack."""
+    stubber.add_response("describe_stacks", {"Stacks": [described_stack(LIVE_ARN)]})
+    stubber.add_response("create_change_set", {"Id": "change-set-id"})
+    stubber.add_response("describe_change_set", {"Status": "CREATE_COMPLETE"})
+    stubber.add_response("execute_change_set", {})

@@ -55,6 +55,17 @@ def role_arn(account: str, name: str) -> str:
 # --- the stacks --------------------------------------------------------------------------------
 
 
+def pseudo_parameters(account: str, stack: str) -> dict[str, str]:
+    """CloudFormation's pseudo parameters of a stack of this project's region in `account`."""
+    return {
+        "AWS::Partition": PARTITION,
+        "AWS::Region": REGION,
+        "AWS::AccountId": account,
+        "AWS::StackName": stack,
+        "AWS::URLSuffix": "amazonaws.com",
+    }
+
+
 @dataclass
 class Stack:
     """One template deployed as one stack in one account."""
@@ -67,14 +78,7 @@ class Stack:
     stacks: Stacks = field(repr=False)
 
     def values(self) -> dict[str, Any]:
-        return {
-            "AWS::Partition": PARTITION,
-            "AWS::Region": REGION,
-            "AWS::AccountId": self.account,
-            "AWS::StackName": self.name,
-            "AWS::URLSuffix": "amazonaws.com",
-            **self.parameters,
-        }
+        return {**pseudo_parameters(self.account, self.name), **self.parameters}
 
     def condition(self, name: str) -> bool:
         return bool(self._condition(self.body["Conditions"][name]))

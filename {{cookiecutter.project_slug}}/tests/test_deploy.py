@@ -26,6 +26,7 @@ from deploy_support import (
     REGION,
     assert_accepted,
     described_stack,
+    stub_executed_change_set,
     stubbed_cloudformation,
     write_config,
 )
@@ -349,10 +350,7 @@ def test_the_rollout_fits_in_the_helpers_wait_which_fits_in_every_ci_job():
 def test_a_stack_still_updating_when_the_wait_runs_out_fails_in_one_line():
     stage = Stage.load("prod")
     cloudformation, stubber = stubbed_cloudformation()
-    stubber.add_response("describe_stacks", {"Stacks": [described_stack(LIVE_ARN)]})
-    stubber.add_response("create_change_set", {"Id": "change-set-id"})
-    stubber.add_response("describe_change_set", {"Status": "CREATE_COMPLETE"})
-    stubber.add_response("execute_change_set", {})
+    stub_executed_change_set(stubber)
     updating = {**described_stack(LIVE_ARN), "StackStatus": "UPDATE_IN_PROGRESS"}
     stubber.add_response("describe_stacks", {"Stacks": [updating]})
     stubber.add_response("describe_stacks", {"Stacks": [updating]})

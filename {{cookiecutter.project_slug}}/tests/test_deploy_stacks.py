@@ -19,6 +19,7 @@ from deploy_support import (
     REGION,
     assert_accepted,
     described_stack,
+    stub_executed_change_set,
     stubbed_cloudformation,
 )
 from moto import mock_aws
@@ -195,10 +196,7 @@ def test_deploying_what_is_deployed_is_a_success_with_no_changes():
 def test_a_failed_update_reports_the_first_failed_resource_in_one_line():
     stage = Stage.load("prod")
     cloudformation, stubber = stubbed_cloudformation()
-    stubber.add_response("describe_stacks", {"Stacks": [described_stack(LIVE_ARN)]})
-    stubber.add_response("create_change_set", {"Id": "change-set-id"})
-    stubber.add_response("describe_change_set", {"Status": "CREATE_COMPLETE"})
-    stubber.add_response("execute_change_set", {})
+    stub_executed_change_set(stubber)
     rolled_back = {**described_stack(LIVE_ARN), "StackStatus": "UPDATE_ROLLBACK_COMPLETE"}
     stubber.add_response("describe_stacks", {"Stacks": [rolled_back]})
 

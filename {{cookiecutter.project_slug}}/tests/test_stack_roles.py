@@ -33,6 +33,7 @@ import pytest
 import yaml
 from conftest import CloudFormationLoader, load_cloudformation
 from iam_evaluation import Request, allows
+from policies import pseudo_parameters
 
 from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.deploy import stacks
@@ -233,13 +234,7 @@ class Stack:
         self.resources: dict[str, dict[str, Any]] = template["Resources"]
 
     def pseudo(self, name: str) -> str:
-        return {
-            "AWS::Partition": PARTITION,
-            "AWS::Region": REGION,
-            "AWS::AccountId": self.account,
-            "AWS::StackName": self.name,
-            "AWS::URLSuffix": "amazonaws.com",
-        }[name]
+        return pseudo_parameters(self.account, self.name)[name]
 
     def physical_name(self, logical: str) -> str:
         """The name the template gives the resource, else one as CloudFormation makes them."""
