@@ -148,6 +148,8 @@ class Stack:
             if name in ("ModelPackageGroupArn", None):
                 return f"{prefix}:sagemaker:{REGION}:{self.account}:model-package-group/{group}"
             return group
+        if name in properties:  # an attribute that is one of its properties (a model's name)
+            return self.resolve(properties[name])
         # Anything else: a name that says where it comes from (it matches no policy).
         return f"<{self.name}.{logical}{'.' + name if name else ''}>"
 
@@ -190,7 +192,7 @@ class Stack:
                 separator, text = self.resolve(argument)
                 return text.split(separator)
             if function == "Fn::ImportValue":
-                return self.stacks.export(self.resolve(argument))
+                return self.stacks.export(self.resolve(argument), self.account)
             if function == "Fn::FindInMap":
                 table, key, attribute = self.resolve(argument)
                 return self.body["Mappings"][table][key][attribute]
@@ -272,15 +274,16 @@ class Stacks:
             parameters.update((overrides or {}).get(file, {}))
             self.stacks.append(Stack(file, name, account, body, parameters, self))
 
-    def export(self, name: str) -> Any:
+    def export(self, name: str, account: str) -> Any:
+        """What Fn::ImportValue gives in `account` (exports are per account and region)."""
         for stack in self.stacks:
+            if stack.account != account:
+                continue
             for output in stack.body.get("Outputs", {}).values():
                 exported = output.get("Export", {}).get("Name")
-                # Exports are per account and region: any stack's will do here, the names
-                # carry the stack's name.
                 if exported is not None and stack.resolve(exported) == name:
                     return stack.resolve(output["Value"])
-        raise KeyError(f"no stack exports {name}")
+        raise KeyError(f"no stack in {account} exports {name}")
 
     @functools.cached_property
     def roles(self) -> dict[str, Role]:
