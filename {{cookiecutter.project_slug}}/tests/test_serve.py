@@ -359,7 +359,9 @@ def test_json_values_that_are_no_numbers_break_the_type_rule(server, mixed_proje
         instances[1]["usage"] = value
         status, media, text = call(url, json.dumps(instances).encode(), "application/json")
         one_line_refusal(status, media, text, 400)
-        assert text.startswith("column 'usage' breaks rule 'type number': 1 of 3 rows, first at row 2")
+        assert text.startswith(
+            "column 'usage' breaks rule 'type number': 1 of 3 rows, first at row 2"
+        )
 
 
 def test_blank_lines_count_against_the_row_cap(configured_url, configured, make_rows):
