@@ -41,8 +41,8 @@ CONTENT_TYPES = (CSV, JSON)
 MAX_BODY_BYTES = 6 * 1024 * 1024
 MAX_ROWS = 10_000
 MAX_ROWS_ENV = "SERVE_MAX_ROWS"
-# A refusal names at most this many of a request's unknown names, each cut to NAME_SHOWN
-# characters: its size is the server's, not the request's.
+# A refusal names at most this many of a request's unknown names (and of the features it lacks),
+# each cut to NAME_SHOWN characters: its size is the server's, not the request's.
 NAMES_SHOWN = 3
 NAME_SHOWN = 60
 # The cells pandas.read_csv reads as missing (its default na_values), as contract.read_data reads a
@@ -242,6 +242,8 @@ class Scorer:
             )
         if len(instances) > self.max_rows:
             raise RequestError(413, f"more than {self.max_rows} rows in one request")
+        if not instances:
+            raise RequestError(400, "the request has no rows")
         seen: set[str] = set()
         for number, instance in enumerate(instances, 1):
             if not isinstance(instance, dict):
@@ -255,7 +257,12 @@ class Scorer:
                         f"instance {number}: '{brief(name)}' holds a list or object, not a value",
                     )
             seen.update(instance)
-        problems = [rules.required(name, self.source) for name in self.features if name not in seen]
+        absent = [name for name in self.features if name not in seen]
+        problems = [rules.required(name, self.source) for name in absent[:NAMES_SHOWN]]
+        if len(absent) > NAMES_SHOWN:
+            problems.append(
+                f"and {len(absent) - NAMES_SHOWN} more features of {self.source} absent"
+            )
         unknown = sorted(seen - self.names)
         problems += [rules.declared(brief(name), self.source) for name in unknown[:NAMES_SHOWN]]
         if len(unknown) > NAMES_SHOWN:
