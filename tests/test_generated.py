@@ -150,7 +150,9 @@ def test_hook_region_lists_match_the_sdk_images(bake, generated_venv: Path) -> N
     SDK's image_uris has it in every scope (the SDK's own image-URI data, through its own lookup).
     Run in the generated environment, which the slow tier installs anyway: the template's own
     environment would need the SDK and its hundred dependencies for a few JSON files."""
-    images = [{key: image[key] for key in ("framework", "version", "scopes")} for image in rules.IMAGES]
+    images = [
+        {key: image[key] for key in ("framework", "version", "scopes")} for image in rules.IMAGES
+    ]
     script = f"""
 import json
 from sagemaker.core import image_uris
