@@ -325,6 +325,17 @@ def test_a_config_files_unquoted_date_stops_cookiecutter_before_the_project(tmp_
     assert not output.exists()
 
 
+def test_a_config_file_that_is_not_yaml_stops_cookiecutter_before_the_template(tmp_path: Path):
+    """`project_name: !!!` is a YAML tag: cookiecutter cannot read its config file and stops with
+    its own InvalidConfiguration before it loads the template. The README says to quote it."""
+    from cookiecutter.exceptions import InvalidConfiguration
+
+    output = tmp_path / "output"
+    with pytest.raises(InvalidConfiguration, match="Unable to parse YAML file"):
+        bake_in_process(tmp_path, "config", "project_name: !!!", output)
+    assert not output.exists()
+
+
 @pytest.mark.parametrize("route, answers, problem", BAD_ANSWERS.values(), ids=BAD_ANSWERS.keys())
 def test_bad_answer_refused_by_the_command_in_one_line(
     tmp_path: Path, route: str, answers: object, problem: str
