@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sagemaker.mlops.workflow.steps import ProcessingStep
 
+from .. import config
 
 from .jobs import PROCESSING, Build, job_step, output_uri, processing_input
 from .registration import Record
@@ -37,6 +38,7 @@ def reference_step(build: Build, preprocess: ProcessingStep, record: Record) -> 
         ),
     )
     record.metadata[REFERENCE_KEY] = output_uri(step, "reference")
-    # Uploaded now, content-keyed like every step's code; no step of the pipeline runs it.
-    record.metadata[CODE_KEY] = build.job_code(MONITOR_SCRIPT)
+    if config.MODEL_MONITORING:
+        # Uploaded now, content-keyed like every step's code; no step of the pipeline runs it.
+        record.metadata[CODE_KEY] = build.job_code(MONITOR_SCRIPT)
     return step
