@@ -1,6 +1,6 @@
-"""The baselines of a local run: the local twins profile the features (twins/data_quality.py) and the predictions
-(twins/model_quality.py) into Model Monitor's baseline files: on the configured data set, and on
-small frames with every kind of column."""
+"""The baselines of a local run: the local twins profile the features (twins/data_quality.py)
+and the predictions (twins/model_quality.py) into Model Monitor's baseline files: on the
+configured data set, and on small frames with every kind of column."""
 
 from __future__ import annotations
 

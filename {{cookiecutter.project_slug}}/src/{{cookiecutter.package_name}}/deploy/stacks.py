@@ -172,8 +172,8 @@ def deploy(
 ) -> dict[str, str]:
     """Deploy the stage's endpoint stack (and its batch stack, with batch transform; its
     monitoring stack, with model monitoring, whose reference, code and image `sagemaker`, a
-    client of the tooling account, reads from the package) with a CloudFormation client of the stage's
-    account; stack name -> outcome. All of them within config.DEPLOY_WAIT_MINUTES."""
+    client of the tooling account, reads from the package) with a CloudFormation client of the
+    stage's account; stack name -> outcome. All of them within config.DEPLOY_WAIT_MINUTES."""
     deadline = time.monotonic() + config.DEPLOY_WAIT_MINUTES * 60
     stack = describe_stack(cloudformation, stage.stack_name)
     parameters = endpoint_parameters(stage, model_package_arn, shadow, stack)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from sagemaker.mlops.workflow.steps import ProcessingStep
 
 from .. import config
-
 from .jobs import PROCESSING, Build, job_step, output_uri, processing_input
 from .registration import Record
 
@@ -32,7 +31,9 @@ def reference_step(build: Build, preprocess: ProcessingStep, record: Record) -> 
         step_args=build.script_job(
             "Reference",
             "reference.py",
-            inputs=[processing_input("train", output_uri(preprocess, "train"), REFERENCE_INPUT_DIR)],
+            inputs=[
+                processing_input("train", output_uri(preprocess, "train"), REFERENCE_INPUT_DIR)
+            ],
             outputs=[build.output("Reference", "reference", REFERENCE_DIR)],
             arguments=["--train", REFERENCE_INPUT_DIR, "--output", REFERENCE_DIR],
         ),
