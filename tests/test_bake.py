@@ -135,8 +135,9 @@ def test_readme_diagram_shows_this_variants_steps(baked: BakedProject) -> None:
     ):
         assert f"{step}[" in diagram or f"{step}{{" in diagram, step
     baseline = baked.context["data_quality_baseline"] == variants.YES
-    for node in ("BaselineData[", "Baseline{", "ModelQualityBaseline{"):
+    for node in ("Reference[",):
         assert (node in diagram) == baseline, node
+    assert "QualityCheck" not in diagram
     explain = baked.context["explainability_report"] == variants.YES
     for node in ("CreateModel[", "Explain{"):
         assert (node in diagram) == explain, node
