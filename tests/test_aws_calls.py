@@ -97,7 +97,8 @@ CASES = {
         "",
         "tests/test_monitoring_stack.py -k window_and_publishes",
         (
-            "sagemaker.CreateProcessingJob as arn:aws:iam::333333333333:role/{slug}-monitor-starter",
+            "sagemaker.CreateProcessingJob as arn:aws:iam::333333333333:role/"
+            "{slug}-monitor-starter (from monitoring.yaml#Starter:",
             "no statement of infra/deployment-account.yaml MonitorStarterRole allows it",
         ),
     ),
