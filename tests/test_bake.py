@@ -167,10 +167,22 @@ def test_readme_diagram_shows_the_loop_from_drift_to_retraining(baked: BakedProj
         assert title not in readme
         return
     diagram = readme.split(title)[1].split("```mermaid")[1].split("```")[0]
-    for node in ("capture[", "monitor{", "alarm{", "topic[", "rule[", "cooldown{", "retrain["):
+    for node in (
+        "capture[",
+        "schedule[",
+        "starter[",
+        "job[",
+        "report[",
+        "alarm{",
+        "topic[",
+        "rule[",
+        "cooldown{",
+        "retrain[",
+    ):
         assert node in diagram, node
     slug = baked.context["project_slug"]
     assert f"{slug}-training" in diagram and baked.context["author_email"] in diagram
+    assert "Model Monitor" not in diagram
 
 
 # The variant table and cookiecutter.json must describe the same options.
