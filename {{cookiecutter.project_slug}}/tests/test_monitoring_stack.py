@@ -214,7 +214,13 @@ def test_the_job_the_function_starts_reads_its_window_and_publishes_what_the_ala
     train = sorted((configured.splits / "train").glob("*.csv"))[0]
     _header, *rows = train.read_text(encoding="utf-8").splitlines()
     requests = [row.split(",") for row in rows[:40]]
-    live = f"capture/{ENDPOINT}/live"
+    # Where the endpoint stack captures the live variant's traffic: SageMaker appends the
+    # endpoint, the variant and the hour to the destination.
+    endpoint_config = load_cloudformation("endpoint.yaml")["Resources"]["EndpointConfig"]
+    (variant,) = endpoint_config["Properties"]["ProductionVariants"]
+    capture = endpoint_config["Properties"]["DataCaptureConfig"]["Fn::If"][1]
+    destination = capture["DestinationS3Uri"]["Fn::Sub"][0].removeprefix("s3://${Bucket}/")
+    live = f"{destination}/{ENDPOINT}/{variant['VariantName']}"
     captured = {
         f"{live}/2026/12/02/00/a.jsonl": requests[:20],
         f"{live}/2026/12/02/02/b.jsonl": requests[20:],
