@@ -470,9 +470,14 @@ def test_a_package_trained_in_another_image_is_refused():
     [
         (lambda raw: raw["retraining"].pop("cooldown_hours"), "missing key"),
         (lambda raw: raw.update(typo=1), "unknown key 'typo'"),
-        (lambda raw: raw["stages"][STAGE].update(schedule="hourly"), "expected rate"),
-        (lambda raw: raw["stages"][STAGE].update(window_hours=0), "whole hours from 1"),
-        (lambda raw: raw["stages"][STAGE].update(delay_hours=1.5), "whole hours from 0"),
+        (
+            lambda raw: raw["stages"][STAGE].update(schedule="hourly"),
+            rf"stages\.{STAGE}\.schedule: expected text matching .*ScheduleExpression",
+        ),
+        (lambda raw: raw["stages"][STAGE].update(window_hours=0), "whole number from 1 to 168"),
+        (lambda raw: raw["stages"][STAGE].update(delay_hours=1.5), "delay_hours: expected a whole"),
+        (lambda raw: raw["retraining"].update(cooldown_hours=-1), "RetrainCooldownHours"),
+        (lambda raw: raw.update(instance_type="ml.p5.48xlarge"), "expected one of ml.m5"),
     ],
 )
 def test_a_bad_monitoring_config_is_refused_naming_the_key(tmp_path: Path, change, message):

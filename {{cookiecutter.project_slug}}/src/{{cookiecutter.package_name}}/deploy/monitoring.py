@@ -2,19 +2,20 @@
 monitoring.json and the served package's CustomerMetadataProperties (where the pipeline that made
 the model put the monitor's reference and code, and the steps image it ran).
 
-Every key of monitoring.json is checked before anything reaches AWS; a package without what the
-monitor needs is refused in one line naming what is missing.
+Every key of monitoring.json is checked before anything reaches AWS, each value that becomes a
+stack parameter against the constraints its template declares (deploy/templates.py); a package
+without what the monitor needs is refused in one line naming what is missing.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .. import config
+from . import templates
 from .stage import ConfigError, Stage
 
 TEMPLATE = config.PROJECT_DIR / "infra" / "monitoring.yaml"
@@ -29,7 +30,16 @@ PACKAGE_METADATA = {
     "CodeUri": "monitor_code",
     "StepsImageUri": "steps_image",
 }
-MAX_HOURS = 168
+# monitoring.json's settings that become stack parameters, by key ("stage." for each stage's):
+# (template, parameter), whose declared constraints the value must meet.
+STACK_PARAMETERS = {
+    "instance_type": ("monitoring.yaml", "InstanceType"),
+    "max_runtime_seconds": ("monitoring.yaml", "MaxRuntimeSeconds"),
+    "stage.schedule": ("monitoring.yaml", "ScheduleExpression"),
+    "stage.window_hours": ("monitoring.yaml", "WindowHours"),
+    "stage.delay_hours": ("monitoring.yaml", "DelayHours"),
+    "retraining.cooldown_hours": ("triggers.yaml", "RetrainCooldownHours"),
+}
 # A run reads whole hours; its alarms evaluate one period of at most a day (CloudWatch's limit
 # for a period of one evaluation).
 MAX_ALARM_PERIOD_HOURS = 24
@@ -57,12 +67,11 @@ def _keys(raw: Any, expected: tuple[str, ...], where: str, source: str) -> dict[
     return raw
 
 
-def _hours(value: Any, where: str, source: str, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not least <= value <= MAX_HOURS:
-        raise ConfigError(
-            f"{source}: {where}: expected whole hours from {least} to {MAX_HOURS}, got {value!r}"
-        )
-    return value
+def _check(value: Any, key: str, where: str, source: str) -> None:
+    template, parameter = STACK_PARAMETERS[key]
+    problem = templates.problem(value, templates.parameters(template)[parameter])
+    if problem:
+        raise ConfigError(f"{source}: {where}: {problem} (infra/{template}, {parameter})")
 
 
 def load_settings(path: Path = SETTINGS) -> dict[str, Any]:
@@ -77,19 +86,15 @@ def load_settings(path: Path = SETTINGS) -> dict[str, Any]:
     _keys(raw, _KEYS[""], "", source)
     _keys(raw["retraining"], _KEYS["retraining"], "retraining", source)
     _keys(raw["stages"], tuple(config.STAGES), "stages", source)
+    for key in ("instance_type", "max_runtime_seconds"):
+        _check(raw[key], key, key, source)
+    cooldown = "retraining.cooldown_hours"
+    _check(raw["retraining"]["cooldown_hours"], cooldown, cooldown, source)
     for stage in config.STAGES:
         where = f"stages.{stage}"
         settings = _keys(raw["stages"][stage], _KEYS["stage"], where, source)
-        schedule = settings["schedule"]
-        if not (isinstance(schedule, str) and re.fullmatch(r"(rate|cron)\(.+\)", schedule)):
-            raise ConfigError(
-                f"{source}: {where}.schedule: expected rate(...) or cron(...), got {schedule!r}"
-            )
-        _hours(settings["window_hours"], f"{where}.window_hours", source, 1)
-        _hours(settings["delay_hours"], f"{where}.delay_hours", source, 0)
-    hours = raw["retraining"]["cooldown_hours"]
-    if isinstance(hours, bool) or not isinstance(hours, int) or hours < 0:
-        raise ConfigError(f"{source}: retraining.cooldown_hours: expected hours, got {hours!r}")
+        for name, value in settings.items():
+            _check(value, f"stage.{name}", f"{where}.{name}", source)
     return raw
 
 
