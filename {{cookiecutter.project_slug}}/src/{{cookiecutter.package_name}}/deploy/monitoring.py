@@ -56,7 +56,8 @@ class MissingMonitorInput(ConfigError):
 
 def _keys(raw: Any, expected: tuple[str, ...], where: str, source: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: {where or 'the file'}: expected an object, got {raw!r}")
+        shown = templates.shown(raw)
+        raise ConfigError(f"{source}: {where or 'the file'}: expected an object, got {shown}")
     prefix = f"{where}." if where else ""
     for key in raw:
         if key not in expected:
