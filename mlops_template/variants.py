@@ -41,8 +41,8 @@ FEATURES: tuple[Feature, ...] = (
         "as its drift-check baselines",
         defaults={"small": False, "medium": True, "large": True},
         paths=(
-            "src/{package}/steps/baseline.py",
-            "src/{package}/pipeline/quality_checks.py",
+            "src/{package}/steps/reference.py",
+            "src/{package}/pipeline/reference.py",
             "src/{package}/twins/data_quality.py",
             "src/{package}/twins/model_quality.py",
             "tests/test_baseline.py",
@@ -94,6 +94,7 @@ FEATURES: tuple[Feature, ...] = (
         paths=(
             "infra/monitoring.yaml",
             "monitoring",
+            "src/{package}/steps/monitor.py",
             "src/{package}/drift.py",
             "src/{package}/deploy/monitoring.py",
             "tests/test_drift.py",

@@ -110,9 +110,8 @@ print(json.dumps(results))
 def expected_steps(context: dict[str, str]) -> set[str]:
     expected = {"Preprocess", "Train", "Evaluate", "CheckQuality"}
     if context["data_quality_baseline"] == "yes":
-        # Model Monitor's analyzer on a header-less copy of the training features, and on
-        # Evaluate's test predictions.
-        expected |= {"BaselineData", "Baseline", "ModelQualityBaseline"}
+        # The monitor's reference, from the training split, in the project's steps image.
+        expected |= {"Reference"}
     if context["explainability_report"] == "yes":
         # Clarify explains a model of the trained artifact.
         expected |= {"CreateModel", "Explain"}
@@ -135,8 +134,7 @@ def test_pipeline_definitions_build_offline(bake, generated_venv: Path) -> None:
         assert status == 0, f"{variant}: {err[-3000:]}"
         steps = {step["Name"]: step for step in json.loads(out)["Steps"]}
         assert set(steps) == expected_steps(baked.context), variant
-        checks = {"Baseline": "QualityCheck", "ModelQualityBaseline": "QualityCheck"}
-        checks |= {"Explain": "ClarifyCheck"}
+        checks = {"Reference": "Processing", "Explain": "ClarifyCheck"}
         for name, kind in checks.items():
             if name in steps:
                 assert steps[name]["Type"] == kind, (variant, name)

@@ -1,7 +1,6 @@
-"""The baselines: the BaselineData step writes the features as Model Monitor's analyzer reads them;
-the local twins profile the features (twins/data_quality.py) and the predictions
-(twins/model_quality.py) into Model Monitor's baseline files: on the configured data set, and on
-small frames with every kind of column."""
+"""The baselines of a local run: the local twins profile the features (twins/data_quality.py)
+and the predictions (twins/model_quality.py) into Model Monitor's baseline files: on the
+configured data set, and on small frames with every kind of column."""
 
 from __future__ import annotations
 
@@ -14,7 +13,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }} import metrics
-from {{ cookiecutter.package_name }}.steps import baseline, evaluate
+from {{ cookiecutter.package_name }}.steps import evaluate
 from {{ cookiecutter.package_name }}.twins import data_quality, model_quality
 
 MONITORED_TYPES = {"Integral", "Fractional", "String", "Unknown"}
@@ -370,23 +369,6 @@ def test_files_have_the_structure_of_model_monitors_documented_files():
             distribution["sketch"]["data"] = [[0.5]]
         assert keys(ours) == keys(documented), ours["name"]
     assert keys(constraints) == keys(MODEL_MONITOR_CONSTRAINTS)
-
-
-def test_dataset_dir_writes_the_features_as_the_endpoint_receives_them(tmp_path: Path):
-    """The analyzer's input in AWS: no header row, no target, cells exactly as written (a code
-    such as 007 or an empty cell stays as it is)."""
-    train = tmp_path / "train"
-    train.mkdir()
-    (train / "a.csv").write_text("y,n,code\n1,3,007\n0,,x\n", encoding="utf-8")
-    (train / "b.csv").write_text("y,n,code\n1,4.5,\n", encoding="utf-8")
-    dataset = tmp_path / "dataset"
-
-    assert baseline.main(["--input-dir", str(train), "--dataset-dir", str(dataset)]) == 0
-
-    assert [p.name for p in dataset.iterdir()] == [baseline.DATASET_FILE]
-    text = (dataset / baseline.DATASET_FILE).read_text(encoding="utf-8")
-    assert text.splitlines() == ["3,007", ",x", "4.5,"]
-    assert not (dataset / "statistics.json").exists()
 
 
 # --- the model-quality twin ------------------------------------------------------------------
