@@ -88,7 +88,8 @@ def principal_arn(name: str) -> str:
     - `deployer`: the tooling account's deployer (CI's deploy jobs, `deploy latest`);
     - `deployment:<stage>`: the stage account's deployment role (CI's deploy and smoke test);
     - `operator`: the CI role that upserts and starts the pipeline (base.yaml's operator policy);
-    - `execution`: the SageMaker execution role (the pipeline's jobs).
+    - `execution`: the SageMaker execution role (the pipeline's jobs);
+    - `monitor`: the role of the monitor's scheduled Processing job (infra/monitoring.yaml).
     """
     if name.startswith("arn:"):
         return name
@@ -98,6 +99,8 @@ def principal_arn(name: str) -> str:
         return Stage.load(name.partition(":")[2]).deployment_role_arn
     if name == "execution":
         return arns.EXECUTION_ROLE_ARN
+    if name == "monitor":
+        return project_stacks().role_of(*MONITOR_ROLE).arn
     if name == "operator":
         template, logical = OPERATOR_ROLES[config.CI_SYSTEM]
         return project_stacks().role_of(template, logical).arn
@@ -110,6 +113,9 @@ OPERATOR_ROLES = {
     "codepipeline": ("cicd.yaml", "RunPipelineRole"),
 }
 
+
+# The monitor's scheduled job runs as this role: (template, role).
+MONITOR_ROLE = ("monitoring.yaml", "MonitorJobRole")
 
 RECORDER = Recorder()
 
