@@ -62,9 +62,9 @@ def test_the_reference_is_copied_so_that_the_next_run_cannot_change_it(local_run
     folder = tmp_path / "registry"
     package = registry.register(folder, local_run.output_dir / "model", 0.5, None, run)
     shutil.rmtree(run)
-    kept = registry.model_dir(folder, package["version"]) / package["reference"]
-    assert json.loads((kept / "profile.json").read_text()) == {"rows": 1}
-    assert json.loads((registry.model_dir(folder, package["version"]) / registry.PACKAGE_FILE).read_text()) == package
+    version = registry.model_dir(folder, package["version"])
+    assert json.loads((version / package["reference"] / "profile.json").read_text()) == {"rows": 1}
+    assert json.loads((version / registry.PACKAGE_FILE).read_text()) == package
 
 
 def test_the_approved_model_is_the_champion_and_the_margin_stops_a_retrain(

@@ -1,4 +1,4 @@
-"""The data contract: one set of rules and messages for the steps, the server, predict and the monitor.
+"""The data contract: one set of rules and messages for the steps, the server, predict, the monitor.
 
     schema.py      the schema JSON parsed into columns and their rules (SchemaError)
     rules.py       each rule's name, remedy and one-line message (DataValidationError)

@@ -97,7 +97,9 @@ def _payload(part: object, where: str) -> tuple[str, str]:
         kind = str(part.get("observedContentType", "")).lower()
         encoding = JSON if "json" in kind else CSV
     if encoding not in (CSV, JSON):
-        raise CaptureError(f"{where} has encoding {part.get('encoding')!r}, not CSV, JSON or BASE64")
+        raise CaptureError(
+            f"{where} has encoding {part.get('encoding')!r}, not CSV, JSON or BASE64"
+        )
     return encoding, text
 
 
@@ -152,6 +154,10 @@ def read_capture(folder: Path, features: list[str], categories: list[str]) -> Ca
     csv_counts: list[int] = []
     json_rows: list[dict] = []
     json_events: list[str] = []
+    # Each record's number, for every row of it: CSV and JSON rows are read apart, then put back
+    # in the order they were captured.
+    csv_records: list[int] = []
+    json_records: list[int] = []
     csv_scores: list[float] = []
     json_scores: list[float] = []
     records = 0
@@ -168,7 +174,6 @@ def read_capture(folder: Path, features: list[str], categories: list[str]) -> Ca
             encoding, text = _payload(data.get("endpointInput"), f"{where} endpointInput")
             output = data.get("endpointOutput")
             scores = _output_scores(*_payload(output, f"{where} endpointOutput"), where)
-            records += 1
             if encoding == CSV:
                 if text.startswith(header):
                     text = text[len(header) :].lstrip("\r\n")
@@ -180,11 +185,13 @@ def read_capture(folder: Path, features: list[str], categories: list[str]) -> Ca
                 csv_chunks.append(text.rstrip("\n"))
                 csv_events.append(event)
                 csv_counts.append(count)
+                csv_records.append(records)
                 rows_scores = csv_scores
             else:
                 instances = _instances(text, f"{where} endpointInput")
                 json_rows += instances
                 json_events += [event] * len(instances)
+                json_records += [records] * len(instances)
                 count = len(instances)
                 rows_scores = json_scores
             if len(scores) != count:
@@ -192,6 +199,7 @@ def read_capture(folder: Path, features: list[str], categories: list[str]) -> Ca
                     f"{where}: {count} rows in the request but {len(scores)} predictions"
                 )
             rows_scores += scores
+            records += 1
     frames, events, unreadable = [], [], 0
     if csv_chunks:
         frame = _read_csv_rows("\n".join(csv_chunks), features, categories)
@@ -208,19 +216,22 @@ def read_capture(folder: Path, features: list[str], categories: list[str]) -> Ca
         frame = pd.DataFrame.from_records(json_rows)
         for name in categories:
             if name in frame.columns:
-                frame[name] = frame[name].astype("string").astype(object).where(
-                    frame[name].notna(), None
+                frame[name] = (
+                    frame[name].astype("string").astype(object).where(frame[name].notna(), None)
                 )
         frames.append(frame)
         events.append(np.array(json_events, dtype=object))
-    rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return Capture(
-        rows=rows,
-        scores=np.array(csv_scores + json_scores, dtype=float),
-        event_ids=np.concatenate(events),
-        records=records,
-        unreadable_rows=unreadable,
-    )
+    scores = np.array(csv_scores + json_scores, dtype=float)
+    event_ids = np.concatenate(events)
+    if len(frames) == 1:
+        rows = frames[0]
+    else:
+        order = np.argsort(
+            np.concatenate([np.repeat(csv_records, csv_counts), json_records]), kind="stable"
+        )
+        rows = pd.concat(frames, ignore_index=True).iloc[order].reset_index(drop=True)
+        scores, event_ids = scores[order], event_ids[order]
+    return Capture(rows, scores, event_ids, records, unreadable)
 
 
 def _read_csv_rows(text: str, features: list[str], categories: list[str]) -> pd.DataFrame:

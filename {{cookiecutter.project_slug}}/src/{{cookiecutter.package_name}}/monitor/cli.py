@@ -75,9 +75,7 @@ def run(
     if capture is not None and ground_truth_dir is not None:
         positions, labels = join_labels(capture, read_ground_truth(ground_truth_dir))
         assert scores is not None
-        quality, found = checks.model_quality(
-            labels, scores[positions], reference, quality_floor
-        )
+        quality, found = checks.model_quality(labels, scores[positions], reference, quality_floor)
         summary["model_quality"] = quality
         violations += found
     summary["checks"] = report.summary_counts(violations)

@@ -75,9 +75,7 @@ def data_drift(
         return [], []
     numbers = [name for name in compared if schema.column(name).type != "category"]
     categories = [name for name in compared if name not in numbers]
-    definition = evidently.DataDefinition(
-        numerical_columns=numbers, categorical_columns=categories
-    )
+    definition = evidently.DataDefinition(numerical_columns=numbers, categorical_columns=categories)
     metrics = [
         ValueDrift(
             column=name,

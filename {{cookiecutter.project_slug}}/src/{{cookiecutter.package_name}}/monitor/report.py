@@ -66,7 +66,10 @@ def _bar(drift: FeatureDrift) -> str:
     width = min(100.0, 100 * drift.score / scale)
     mark = 100 * drift.threshold / scale
     state = "fail" if drift.drifted else ""
-    return f'<div class="bar"><i class="{state}" style="width:{width:.1f}%"></i><u style="left:{mark:.1f}%"></u></div>'
+    return (
+        f'<div class="bar"><i class="{state}" style="width:{width:.1f}%"></i>'
+        f'<u style="left:{mark:.1f}%"></u></div>'
+    )
 
 
 def render(violations: list[Violation], summary: dict[str, Any], drifts: list[FeatureDrift]) -> str:
@@ -79,7 +82,8 @@ def render(violations: list[Violation], summary: dict[str, Any], drifts: list[Fe
         else "No violation: the traffic looks like the training data"
     )
     cards = "".join(
-        f'<div class="card"><b>{counts[check]}</b><span>{check.replace("_", " ")} violations</span></div>'
+        f'<div class="card"><b>{counts[check]}</b>'
+        f"<span>{check.replace('_', ' ')} violations</span></div>"
         for check in CHECKS
     )
     cards += f'<div class="card"><b>{summary["rows"]:,}</b><span>rows checked</span></div>'
