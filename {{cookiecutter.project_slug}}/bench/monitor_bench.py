@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     if not capture.is_dir() or sum(1 for _ in capture.rglob("*.jsonl")) != args.files:
         size = write_capture(FOLDER, args.records, args.files)
         print(f"wrote {args.records:,} records in {args.files} files ({size / 1e6:,.0f} MB)")
-    package = "{{ cookiecutter.package_name }}"
+    package = load_reference.__module__.split(".")[0]
     monitor = (
         f"import sys; from {package}.monitor.cli import main; "
         f"sys.exit(main(['--capture', '{capture}', '--reference', '{REFERENCE}', "
