@@ -360,6 +360,9 @@ def resource_arn(call: Call, account: str) -> str:
         if key.startswith("arn:"):
             return key
         return f"arn:{PARTITION}:kms:{region}:{account}:{'' if '/' in key else 'key/'}{key}"
+    if call.prefix == "monitoring" and op == "PutMetricData":
+        # No resource type: a policy narrows it by the cloudwatch:namespace condition key.
+        return "*"
     if call.prefix == "ecr":
         registry = p.get("registryId", account)
         return f"arn:{PARTITION}:ecr:{region}:{registry}:repository/{p['repositoryName']}"
@@ -384,6 +387,8 @@ def context_of(call: Call) -> dict[str, Any]:
         context["kms:ResourceAliases"] = project_stacks().key_aliases(key)
     if call.prefix == "s3" and call.operation in ("ListObjectsV2", "ListObjects") and "Prefix" in p:
         context["s3:prefix"] = p["Prefix"]
+    if call.prefix == "monitoring" and "Namespace" in p:
+        context["cloudwatch:namespace"] = p["Namespace"]
     if call.prefix == "cloudformation" and "RoleARN" in p:
         context["cloudformation:RoleArn"] = p["RoleARN"]
     tags = p.get("Tags")
