@@ -19,7 +19,7 @@ import pytest
 from {{ cookiecutter.package_name }} import contract, local
 from {{ cookiecutter.package_name }}.monitor import checks, cli, cloudwatch, report
 from {{ cookiecutter.package_name }}.monitor.capture import join_labels, read_capture, read_ground_truth
-from {{ cookiecutter.package_name }}.monitor.reference import load_reference
+from {{ cookiecutter.package_name }}.monitor.reference import load_reference, write_reference
 
 # Requests of 1, 2 and 3 rows in turn, cycling through the ways data capture stores a payload.
 ROWS_PER_REQUEST = (1, 2, 3)
@@ -203,12 +203,20 @@ def test_model_quality_below_the_floor_is_reported_on_the_target(reference_dir, 
 
 
 def test_a_csv_file_with_a_shifted_feature_is_reported_as_local_drift_reports_it(
-    reference_dir, train, tmp_path, capsys
+    make_dataset, tmp_path, capsys
 ):
-    features, _, schema = train
-    name, moved = shifted(features, schema)
+    """`make local-drift DATA=new.csv`, on a small generated data set: its own reference from
+    its train split, then a copy with one feature shifted."""
+    frame, schema = make_dataset("regression")
+    train = tmp_path / "train"
+    train.mkdir()
+    frame.to_csv(train / "train.csv", index=False)
+    (train / contract.SCHEMA_FILE).write_text(json.dumps(schema), encoding="utf-8")
+    write_reference(train, tmp_path / "reference")
+    features = frame.drop(columns=[schema["target"]])
+    name, moved = shifted(features, contract.parse_schema(schema))
     moved.to_csv(tmp_path / "new.csv", index=False)
-    argv = ["--data", str(tmp_path / "new.csv"), "--reference", str(reference_dir)]
+    argv = ["--data", str(tmp_path / "new.csv"), "--reference", str(tmp_path / "reference")]
     assert cli.main([*argv, "--output", str(tmp_path / "out")]) == 0
     *lines, last = capsys.readouterr().out.splitlines()
     assert lines and all(f" {name}: " in line for line in lines), lines
