@@ -284,7 +284,10 @@ def test_data_quality_uses_the_contracts_rules_and_names_each_feature(reference_
             for v in checks.data_quality(rows, reference)[1]
             if v.feature_name == first
         }
-        expected = "category seen in training" if first in schema.categories else "type"
+        column = schema.column(first)
+        expected = "type"
+        if column.type == "category":
+            expected = "allowed values" if column.allowed_values else "category seen in training"
         assert any(f"column '{first}' breaks rule '{expected}" in line for line in lines), lines
 
 

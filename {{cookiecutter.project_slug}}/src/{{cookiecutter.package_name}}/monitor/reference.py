@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..contract import SCHEMA_FILE, Schema, SchemaError, load_schema, read_split
+from ..contract import SCHEMA_FILE, Schema, SchemaError, load_schema, parse_schema, read_split
 
 REFERENCE_FILE = "reference.csv"
 PROFILE_FILE = "profile.json"
@@ -108,7 +108,8 @@ def load_reference(folder: Path) -> Reference:
             "or the pipeline's Reference step)"
         )
     try:
-        schema = load_schema(paths[0])
+        # Named as the project names it in messages: the copy here is not the file to edit.
+        schema = parse_schema(json.loads(paths[0].read_text(encoding="utf-8")))
         content = json.loads(paths[2].read_text(encoding="utf-8"))
     except (SchemaError, ValueError) as error:
         raise ReferenceError(f"the reference in {folder} is not readable: {error}") from None
