@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..contract import DataValidationError, read_data
@@ -41,13 +40,16 @@ def run(
     output_dir; (violations, summary). Raises CaptureError, ReferenceError or
     DataValidationError on input it cannot read."""
     reference = load_reference(reference_dir)
-    scores: np.ndarray | None = None
     capture = None
     if capture_dir is not None:
         capture = read_capture(capture_dir, reference.features, reference.categories)
         rows, source = capture.rows, f"{capture.records:,} captured requests in {capture_dir}"
     else:
         rows, source = read_data(data), str(data)
+    # Read before the checks run: unreadable ground truth is refused without a partial report.
+    labels = None
+    if capture is not None and ground_truth_dir is not None:
+        labels = read_ground_truth(ground_truth_dir)
     typed, violations = checks.data_quality(rows, reference)
     output_dir = Path(output_dir)
     drifts, drifted = data_drift(typed, reference, output_dir / report.DRIFT_REPORT_FILE)
@@ -71,11 +73,11 @@ def run(
     }
     if capture is not None:
         summary["unreadable_rows"] = capture.unreadable_rows
-        scores = capture.scores
-    if capture is not None and ground_truth_dir is not None:
-        positions, labels = join_labels(capture, read_ground_truth(ground_truth_dir))
-        assert scores is not None
-        quality, found = checks.model_quality(labels, scores[positions], reference, quality_floor)
+    if capture is not None and labels is not None:
+        positions, joined = join_labels(capture, labels)
+        quality, found = checks.model_quality(
+            joined, capture.scores[positions], reference, quality_floor
+        )
         summary["model_quality"] = quality
         violations += found
     summary["checks"] = report.summary_counts(violations)
@@ -106,6 +108,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.metrics_namespace and not args.endpoint_name:
         parser.error("--metrics-namespace needs --endpoint-name")
+    if args.ground_truth and not args.capture:
+        parser.error("--ground-truth joins labels with captured requests: it needs --capture")
     return args
 
 
