@@ -84,8 +84,22 @@ def project_folder(context: Context) -> str:
         # Not the folder: an answer that reads `{{cookiecutter.project_slug}}`, rendered with the
         # answers before it; it stays data (and is refused once all answers are in).
         return PROJECT_FOLDER
-    rules.check_answers(cookiecutter, context.get("_cookiecutter") or cookiecutter)
+    defaults = derived_defaults(context.environment, cookiecutter)
+    rules.check_answers(cookiecutter, context.get("_cookiecutter") or cookiecutter, defaults)
     return str(cookiecutter["project_slug"])
+
+
+def derived_defaults(environment: Environment, answers: Mapping) -> dict[str, object]:
+    """The defaults cookiecutter.json makes from other answers (rules.DERIVED_FROM), rendered from
+    `answers`; one whose source answer is itself refused is left out (the rules name that)."""
+    defaults = {}
+    for answer in rules.DERIVED_FROM:
+        template = environment.from_string(rules.TEMPLATE_DEFAULTS[answer])
+        try:
+            defaults[answer] = template.render(cookiecutter=answers)
+        except rules.InvalidAnswer:
+            continue
+    return defaults
 
 
 def text_slugify(slugify: Callable[..., str]) -> Callable[..., str]:

@@ -1,10 +1,11 @@
 """The answer rules: the one table (`RULES`) of what every prompt of cookiecutter.json accepts.
 
 A refusal is one line, `ERROR: <answer>=<value>: <problem>; for example <answer>=<good value>`,
-raised as `InvalidAnswer`. The template's Jinja extension calls `check_answers` where cookiecutter
-renders the project folder's name, before it creates anything, so that cookiecutter's command
-line prints that line alone and exits 1; the pre-generation hook runs `main` again. Plain Python:
-tests call the functions directly.
+raised as `InvalidAnswer`; it names the answer the user gave (a default made from another answer,
+such as the slug from the name, is refused as that answer's doing). The template's Jinja extension
+calls `check_answers` where cookiecutter renders the project folder's name, before it creates
+anything, so that cookiecutter's command line prints that line alone on standard error and exits
+1; the pre-generation hook runs `main` again. Plain Python: tests call the functions directly.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import sys
 import tomllib
 import unicodedata
 from collections.abc import Callable, Mapping
+from email.errors import MessageError
+from email.headerregistry import Address
 from pathlib import Path
 
-from cookiecutter.exceptions import FailedHookException
+import click
 
 from mlops_template import PROJECT_TEMPLATE, ROOT, variants
 from mlops_template.schedule import schedule_problem
@@ -27,12 +30,21 @@ from mlops_template.schedule import schedule_problem
 _DATA = Path(__file__).parent
 _AWS = tomllib.loads((_DATA / "aws.toml").read_text(encoding="utf-8"))
 COMMERCIAL_REGIONS = frozenset(_AWS["commercial_regions"])
-REGIONS_WITHOUT_XGBOOST_IMAGE = frozenset(_AWS["regions_without_xgboost_image"])
+# The images AWS publishes that the pipeline runs, each with the feature that needs it and the
+# regions where the pinned SDK has it.
+IMAGES = tuple(_AWS["images"])
+ALWAYS = "always"
+# The regions every variant can run in: those of the images every variant needs.
+REGIONS = frozenset(COMMERCIAL_REGIONS).intersection(
+    *(image["regions"] for image in IMAGES if image["needed_by"] == ALWAYS)
+)
+RESERVED_BUCKET_PREFIXES = tuple(_AWS["reserved_bucket_prefixes"])
+RESERVED_BUCKET_SUFFIXES = tuple(_AWS["reserved_bucket_suffixes"])
 # (resource, name pattern, AWS's limit) of every AWS name built from the slug.
 AWS_NAMES = tuple((name["resource"], name["pattern"], name["limit"]) for name in _AWS["names"])
 # The default slug is cut to fit in every region (the slugify filter's max_length).
 DEFAULT_SLUG_MAX = min(
-    limit - len(name.format(slug="", account="0" * 12, region=max(COMMERCIAL_REGIONS, key=len)))
+    limit - len(name.format(slug="", account="0" * 12, region=max(REGIONS, key=len)))
     for _, name, limit in AWS_NAMES
 )
 
@@ -74,17 +86,38 @@ PRINTABLE_CATEGORIES = ("L", "M", "N", "P", "S", "Zs")
 TAG_VALUE_CHARS = frozenset(string.ascii_letters + string.digits + " _.:/=+-@")
 
 
-class InvalidAnswer(FailedHookException):
+def shown(value: object) -> str:
+    """A value as a refusal quotes it, cut short past 80 characters."""
+    return repr(value) if len(repr(value)) <= 80 else f"{repr(value)[:60]}...'"
+
+
+class InvalidAnswer(click.ClickException):
     """One answer is wrong; str() is the single line shown to the user.
 
-    A FailedHookException, so that cookiecutter's command line prints just this line and exits 1.
+    A ClickException, which cookiecutter's command (a click command) lets through to click: click
+    prints it (show(), below: the line alone, on standard error) and exits 1. `example` is a good
+    value of `example_answer` (default: `answer`).
     """
 
-    def __init__(self, answer: str, value: object, problem: str, example: str | None = None):
-        self.answer = answer
-        shown = repr(value) if len(repr(value)) <= 80 else f"{repr(value)[:60]}...'"
-        line = f"ERROR: {answer}={shown}: {problem}"
-        super().__init__(f"{line}; for example {answer}={example}" if example else line)
+    exit_code = 1
+
+    def __init__(
+        self,
+        answer: str,
+        value: object,
+        problem: str,
+        example: str | None = None,
+        example_answer: str | None = None,
+    ):
+        self.answer, self.value, self.problem = answer, value, problem
+        self.example, self.example_answer = example, example_answer or answer
+        line = f"ERROR: {answer}={shown(value)}: {problem}"
+        super().__init__(
+            f"{line}; for example {self.example_answer}={example}" if example else line
+        )
+
+    def show(self, file: object = None) -> None:
+        click.echo(self.format_message(), file=file, err=file is None)
 
 
 # A check takes the answer and all answers, and returns what is wrong, or None.
@@ -143,6 +176,18 @@ def a_tag_value(value: str, _: Mapping) -> str | None:
     return None
 
 
+def builds_a_package(email: str, context: Mapping) -> str | None:
+    """The author as the generated project's build backend (hatchling) writes it into the
+    package's metadata: str(Address(display_name=<author_name>, addr_spec=<email>)), the standard
+    library's parser, which refuses what RFC 5322 does (two dots in a row, a leading dot)."""
+    name = context.get("author_name")
+    try:
+        str(Address(display_name=name if isinstance(name, str) else "", addr_spec=email))
+    except (ValueError, IndexError, MessageError) as error:
+        return f"is refused by the project's build backend, hatchling ({error})"
+    return None
+
+
 def matches(pattern: re.Pattern[str], what: str) -> Check:
     def check(value: str, _: Mapping) -> str | None:
         return None if pattern.fullmatch(value) else what
@@ -164,12 +209,17 @@ def one_of(options: list[str]) -> Check:
 def fits_aws_names(slug: str, context: Mapping) -> str | None:
     region = context.get("aws_region")
     if region not in COMMERCIAL_REGIONS:
-        region = max(COMMERCIAL_REGIONS, key=len)
+        region = max(REGIONS, key=len)
     for resource, pattern, limit in AWS_NAMES:
         name = pattern.format(slug=slug, account="0" * 12, region=region)
+        shape = pattern.format(slug="<slug>", account="<account>", region=region)
         if len(name) > limit:
-            shape = pattern.format(slug="<slug>", account="<account>", region=region)
             return f"makes the {resource} name {shape} {len(name)} characters, over AWS's {limit}"
+        if resource.startswith("S3 bucket"):
+            reserved = [p for p in RESERVED_BUCKET_PREFIXES if name.startswith(p)]
+            reserved += [s for s in RESERVED_BUCKET_SUFFIXES if name.endswith(s)]
+            if reserved:
+                return f"makes the S3 bucket name {shape} take {reserved[0]!r}, which S3 reserves"
     return None
 
 
@@ -191,21 +241,33 @@ def importable_name(package: str, _: Mapping) -> str | None:
     return None
 
 
-def known_region(region: str, _: Mapping) -> str | None:
+def known_region(region: str, context: Mapping) -> str | None:
+    """A commercial region where the pinned SDK has every image the variant's pipeline runs."""
     if region not in COMMERCIAL_REGIONS:
         return "is not an AWS commercial region code"
-    if region in REGIONS_WITHOUT_XGBOOST_IMAGE:
-        return "has no SageMaker built-in XGBoost container for the pipeline yet"
+    for image in IMAGES:
+        feature = image["needed_by"]
+        if region in image["regions"]:
+            continue
+        if feature == ALWAYS:
+            return (
+                f"has no SageMaker {image['framework']} image (in the pinned SDK) for the pipeline"
+            )
+        if context.get(feature) == variants.YES:
+            return (
+                f"has no SageMaker {image['framework']} image (in the pinned SDK), which "
+                f"{feature}=yes needs; answer {feature}=no, or another region"
+            )
     return None
 
 
-def needs(required: tuple[str, ...]) -> Check:
+def needs(feature: str, required: tuple[str, ...]) -> Check:
     """A feature that cannot work without others (variants.Feature.requires) has them on."""
 
     def check(value: str, context: Mapping) -> str | None:
         for name in required:
             if value == variants.YES and context.get(name) != variants.YES:
-                return f"needs {name}=yes; answer {name}=yes too, or no here"
+                return f"needs {name}=yes; answer {name}=yes too, or {feature}=no"
         return None
 
     return check
@@ -284,6 +346,7 @@ RULES: dict[str, tuple[tuple[Check, ...], str]] = {
             at_most(254, "an e-mail address"),
             matches(EMAIL_RE, "is not an e-mail address"),
             a_tag_value,
+            builds_a_package,
         ),
         "ml-team@example.com",
     ),
@@ -305,7 +368,7 @@ RULES: dict[str, tuple[tuple[Check, ...], str]] = {
     "monthly_budget_usd": ((*DATA, whole_dollars), "500"),
     **{
         feature.name: (
-            (*DATA, one_of([variants.YES, variants.NO]), needs(feature.requires)),
+            (*DATA, one_of([variants.YES, variants.NO]), needs(feature.name, feature.requires)),
             variants.NO,
         )
         for feature in variants.FEATURES
@@ -318,6 +381,14 @@ RULES: dict[str, tuple[tuple[Check, ...], str]] = {
         (*ACCOUNT_ID, deployment_account("staging_account_id")),
         "210987654321",
     ),
+}
+
+
+# Answers whose default cookiecutter.json makes from another answer.
+DERIVED_FROM = {
+    "project_slug": "project_name",
+    "package_name": "project_slug",
+    **{feature.name: "mlops_size" for feature in variants.FEATURES},
 }
 
 
@@ -385,14 +456,49 @@ def check_existing_project(project: Path, package: str) -> None:
         )
 
 
-def check_answers(answers: Mapping[str, object], raw: Mapping[str, object]) -> None:
+def as_given(
+    error: InvalidAnswer,
+    answers: Mapping[str, object],
+    raw: Mapping[str, object],
+    defaults: Mapping[str, object],
+) -> InvalidAnswer:
+    """The refusal of an answer nobody gave (its default, made from another answer) as a refusal
+    of the answer given: `project_name='!!!': makes project_slug=''`, not `project_slug=''`.
+
+    `defaults` are the derived answers' defaults, rendered from `answers`.
+    """
+    given, answer = supplied(raw), error.answer
+    while (
+        answer in DERIVED_FROM
+        and answer not in given
+        and answer in defaults
+        and answers.get(answer) == defaults[answer]
+    ):
+        answer = DERIVED_FROM[answer]
+    if answer == error.answer:
+        return error
+    problem = (
+        f"the default it makes, {error.answer}={shown(error.value)}, is refused: {error.problem}"
+    )
+    return InvalidAnswer(answer, answers.get(answer), problem, error.example, error.answer)
+
+
+def check_answers(
+    answers: Mapping[str, object],
+    raw: Mapping[str, object],
+    defaults: Mapping[str, object] | None = None,
+) -> None:
     """Every rule, before cookiecutter writes anything.
 
     `answers` are cookiecutter's, rendered; `raw` the same before cookiecutter rendered any (its
-    `_cookiecutter`), where a config file's number or list is still what it was.
+    `_cookiecutter`), where a config file's number or list is still what it was; `defaults` the
+    defaults of DERIVED_FROM's answers, rendered from `answers`.
     """
     answers_are_data(supplied(raw))
-    validate(answers)
+    try:
+        validate(answers)
+    except InvalidAnswer as error:
+        raise as_given(error, answers, raw, defaults or {}) from None
     output_dir = answers.get("_output_dir")
     if isinstance(output_dir, str):
         project = Path(output_dir, str(answers["project_slug"]))

@@ -279,7 +279,10 @@ def test_images_install_their_group_from_the_lock(baked: BakedProject) -> None:
 def test_serve_image_runs_the_package_server_as_sagemaker_expects(baked: BakedProject) -> None:
     text = (baked.path / DOCKERFILE).read_text()
     serve = image_text(text, "serve")
-    assert f'ENTRYPOINT ["python", "-m", "{baked.package}.serve"]' in serve
+    # Every interface, as SageMaker's hosting contract requires (the server's default is
+    # 127.0.0.1, for a laptop).
+    entry = f'ENTRYPOINT ["python", "-m", "{baked.package}.serve", "--host", "0.0.0.0"]'
+    assert entry in serve
     # Root, the base image's user: SageMaker's hosting contract expects it (the generated
     # project's test_containers.py says where).
     assert not re.search(r"^USER\s", serve, re.MULTILINE)

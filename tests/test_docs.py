@@ -119,7 +119,7 @@ def test_readme_counts_come_from_the_tables() -> None:
 
 
 def test_readme_slug_limits_come_from_the_rules() -> None:
-    regions = rules.COMMERCIAL_REGIONS - rules.REGIONS_WITHOUT_XGBOOST_IMAGE
+    regions = rules.REGIONS
     longest = {
         region: min(
             limit - len(name.format(slug="", account="0" * 12, region=region))

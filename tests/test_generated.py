@@ -146,26 +146,47 @@ def test_pipeline_definitions_build_offline(bake, generated_venv: Path) -> None:
         assert [s["Type"] for s in branches["ElseSteps"]] == ["Fail"], variant
 
 
-def test_hook_region_list_matches_the_sdk_images(bake, generated_venv: Path) -> None:
-    """The regions the answer rules refuse are exactly those without an XGBoost image."""
+def test_hook_region_lists_match_the_sdk_images(bake, generated_venv: Path) -> None:
+    """The regions aws.toml gives each image the pipeline runs are exactly those where the pinned
+    SDK's image_uris has it in every scope (the SDK's own image-URI data, through its own lookup).
+    Run in the generated environment, which the slow tier installs anyway: the template's own
+    environment would need the SDK and its hundred dependencies for a few JSON files."""
+    images = [
+        {key: image[key] for key in ("framework", "version", "scopes")} for image in rules.IMAGES
+    ]
     script = f"""
+import json
 from sagemaker.core import image_uris
-for region in {sorted(rules.COMMERCIAL_REGIONS)!r}:
-    try:
-        image_uris.retrieve("xgboost", region=region, version="3.2-0")
-    except ValueError:
-        print(region)
+from {{package}}.pipeline.staging import XGBOOST_FRAMEWORK_VERSION
+found = {{"xgboost_version": XGBOOST_FRAMEWORK_VERSION, "regions": []}}
+for image in {images!r}:
+    regions = []
+    for region in {sorted(rules.COMMERCIAL_REGIONS)!r}:
+        try:
+            for scope in image["scopes"]:
+                image_uris.retrieve(
+                    image["framework"], region=region, version=image["version"], image_scope=scope
+                )
+        except ValueError:
+            continue
+        regions.append(region)
+    found["regions"].append(regions)
+print(json.dumps(found))
 """
+    project = bake()
     result = run_in_project(
-        bake(),
+        project,
         generated_venv,
         "python",
         "-c",
-        script,
+        script.replace("{package}", project.package),
         extra_env={"AWS_DEFAULT_REGION": "us-east-1"},
     )
     assert result.returncode == 0, result.stderr
-    assert set(result.stdout.split()) == rules.REGIONS_WITHOUT_XGBOOST_IMAGE
+    found = json.loads(result.stdout.splitlines()[-1])
+    (xgboost,) = (image for image in rules.IMAGES if image["framework"] == "xgboost")
+    assert found["xgboost_version"] == xgboost["version"]
+    assert found["regions"] == [sorted(image["regions"]) for image in rules.IMAGES]
 
 
 def test_pre_commit_config_is_valid(generated_venv: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import importlib.util
 import json
 import re
@@ -60,6 +61,89 @@ def test_a_refusal_is_one_line_with_an_example() -> None:
         "for example aws_region=eu-west-1"
     )
     assert error.value.answer == "aws_region"
+
+
+def test_a_refusal_is_shown_alone_on_standard_error(capsys) -> None:
+    """click shows it (cookiecutter's command lets a ClickException through): no "Error: "."""
+    with pytest.raises(rules.InvalidAnswer) as error:
+        rules.validate(GOOD | {"aws_region": "mars-1"})
+    error.value.show()
+    assert capsys.readouterr() == ("", str(error.value) + "\n")
+    assert error.value.exit_code == 1
+
+
+def test_a_refused_default_names_the_answer_it_was_made_from() -> None:
+    """project_name=!!! makes the slug '': the refusal names project_name, as typed."""
+    answers = GOOD | {"project_name": "!!!", "project_slug": "", "package_name": ""}
+    defaults = {"project_slug": "", "package_name": ""}
+    with pytest.raises(rules.InvalidAnswer) as error:
+        rules.check_answers(answers, {"project_name": "!!!"}, defaults)
+    assert str(error.value).startswith(
+        "ERROR: project_name='!!!': the default it makes, project_slug='', is refused: use "
+    )
+    assert str(error.value).endswith("; for example project_slug=customer-churn")
+    # Two steps: the name makes the slug, which makes the package.
+    answers = GOOD | {"project_name": "class", "project_slug": "class", "package_name": "class"}
+    defaults = {"project_slug": "class", "package_name": "class"}
+    with pytest.raises(rules.InvalidAnswer, match=r"^ERROR: project_name='class': the default"):
+        rules.check_answers(answers, {"project_name": "class"}, defaults)
+    # A slug given (one that differs from its default) is the answer named.
+    with pytest.raises(rules.InvalidAnswer, match=r"^ERROR: project_slug='class': the default"):
+        rules.check_answers(answers, {"project_name": "class"}, defaults | {"project_slug": "x"})
+
+
+def test_regions_follow_the_images_the_variant_runs() -> None:
+    clarify = next(image for image in rules.IMAGES if image["framework"] == "clarify")
+    without_clarify = sorted(rules.REGIONS - set(clarify["regions"]))
+    assert {"il-central-1", "ca-west-1"} <= set(without_clarify)
+    for region in without_clarify:
+        rules.validate(GOOD | {"aws_region": region})
+        with pytest.raises(rules.InvalidAnswer, match="which explainability_report=yes needs"):
+            rules.validate(GOOD | {"aws_region": region, "explainability_report": "yes"})
+    for region in rules.COMMERCIAL_REGIONS - rules.REGIONS:
+        with pytest.raises(rules.InvalidAnswer, match="has no SageMaker xgboost image"):
+            rules.validate(GOOD | {"aws_region": region})
+
+
+@pytest.mark.parametrize(
+    "email, refused",
+    [
+        ("team@example.com", False),
+        ("first.last+tag@sub.example.co", False),
+        ("a..b@example.com", True),
+        (".a@example.com", True),
+        ("a.@example.com", True),
+        ("a@b..com", True),
+    ],
+)
+def test_email_is_what_the_build_backend_accepts(email: str, refused: bool) -> None:
+    """hatchling writes the author as str(Address(display_name=name, addr_spec=email)) and fails
+    the build when that raises; the rule calls the same."""
+    from email.headerregistry import Address
+
+    try:
+        str(Address(display_name=GOOD["author_name"], addr_spec=email))
+        backend_refuses = False
+    except Exception:
+        backend_refuses = True
+    assert backend_refuses == refused
+    if refused:
+        with pytest.raises(rules.InvalidAnswer, match="author_email="):
+            rules.validate(GOOD | {"author_email": email})
+    else:
+        rules.validate(GOOD | {"author_email": email})
+
+
+def test_reserved_bucket_names_are_refused_at_either_end(monkeypatch) -> None:
+    for slug in ("sthree-churn", "amzn-s3-demo-churn"):
+        with pytest.raises(rules.InvalidAnswer, match="which S3 reserves"):
+            rules.validate(GOOD | {"project_slug": slug})
+    rules.validate(GOOD | {"project_slug": "churn-s3alias"})  # the bucket ends in the region
+    # A bucket name that ended in the slug would take its suffix.
+    names = (("S3 bucket (data)", "{account}-{slug}", 63),)
+    monkeypatch.setattr(rules, "AWS_NAMES", names)
+    with pytest.raises(rules.InvalidAnswer, match="take '-s3alias', which S3 reserves"):
+        rules.validate(GOOD | {"project_slug": "churn-s3alias"})
 
 
 def test_a_long_value_is_shortened_in_the_line() -> None:
@@ -225,9 +309,25 @@ def test_the_slug_default_refuses_a_name_that_is_not_text() -> None:
     [
         ("none", None),
         ("rate(1 day)", None),
-        ("rate(5 minutes)", None),
-        ("cron(0/15 8-17 ? * MON-FRI *)", None),
+        ("rate(5 minutes)", "retrains more often than once an hour"),
+        ("cron(15 8-17/3 ? * MON-FRI *)", None),
         ("cron(0 12 L * ? 2030)", None),
+        ("cron(0 3 29 2 ? *)", None),
+        ("cron(0 3 ? * FRI-MON *)", None),
+        ("cron(0 3 15W * ? *)", None),
+        ("cron(0 3 LW * ? *)", None),
+        ("cron(0 3 ? 2 MON#5 *)", None),
+        ("rate(60 minutes)", None),
+        ("rate(59 minutes)", "retrains more often than once an hour; use rate(1 hour) or longer"),
+        ("cron(0/15 8-17 ? * MON-FRI *)", "cron() field minutes '0/15' retrains more often"),
+        ("cron(0,30 3 ? * MON *)", "cron() field minutes '0,30' retrains more often"),
+        ("cron(0 3 30 2 ? *)", "cron() never fires: no day from today (2026-12-03, UTC) on"),
+        ("cron(0 3 31 4,6,9,11 ? *)", "cron() never fires"),
+        ("cron(0 3 29 2 ? 2027)", "cron() never fires"),
+        ("cron(0 3 ? 2 MON#5 2027-2028)", "cron() never fires"),
+        ("cron(0 3 ? * MON 2020-2025)", "cron() never fires"),
+        ("cron(0 3 1 1 ? 2026)", "cron() never fires"),
+        ("cron(0 3 W * ? *)", "cron() field day-of-month 'W' is not valid"),
         ("rate(1 days)", "must be an EventBridge rate(...) or cron(...) expression, or none"),
         ("cron(0 3 * * *)", "cron() needs 6 fields: minutes hours day-of-month month"),
         ("cron(60 3 ? * MON *)", "cron() field minutes '60' is not valid"),
@@ -236,5 +336,5 @@ def test_the_slug_default_refuses_a_name_that_is_not_text() -> None:
     ],
 )
 def test_schedule_expressions(expression: str, problem: str | None) -> None:
-    found = schedule.schedule_problem(expression)
+    found = schedule.schedule_problem(expression, today=datetime.date(2026, 12, 3))
     assert found == problem if problem is None else found.startswith(problem)

@@ -5,6 +5,7 @@ them; a command shape this module does not know fails loudly rather than being s
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from collections.abc import Iterator, Mapping
@@ -44,8 +45,11 @@ class Job:
             )
 
 
+# Read, never changed, by every test of the CI's steps: parsed once, by libyaml where PyYAML has it.
+@functools.cache
 def _load(relative: str) -> dict[str, Any]:
-    return yaml.safe_load((PROJECT / relative).read_text(encoding="utf-8"))
+    text = (PROJECT / relative).read_text(encoding="utf-8")
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _plain(variables: Mapping[str, Any] | None) -> dict[str, str]:

@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import xgboost as xgb
-import yaml
 from moto import mock_aws
 from pipeline_support import all_steps
 from sklearn.datasets import make_classification, make_regression
 
 from {{ cookiecutter.package_name }} import config, contract, local, model_io
+from {{ cookiecutter.package_name }}.deploy import templates
 from {{ cookiecutter.package_name }}.steps import preprocess, train
 
 PROBLEM_TYPES = ("binary_classification", "regression")
@@ -422,26 +422,9 @@ APPROVAL_PATTERN = {
 }
 
 
-class CloudFormationLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short tags (!Sub, !Ref, ...) read as {"Fn::Sub": ...}."""
-
-
-def _intrinsic(loader: yaml.Loader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        return {name: loader.construct_scalar(node)}
-    if isinstance(node, yaml.SequenceNode):
-        return {name: loader.construct_sequence(node, deep=True)}
-    return {name: loader.construct_mapping(node, deep=True)}
-
-
-CloudFormationLoader.add_multi_constructor("!", _intrinsic)
-
-
 def load_cloudformation(name: str) -> dict[str, Any]:
-    """infra/<name>, parsed."""
-    text = (config.PROJECT_DIR / "infra" / name).read_text(encoding="utf-8")
-    return yaml.load(text, Loader=CloudFormationLoader)
+    """infra/<name>, parsed (CloudFormation's short tags as {"Fn::Sub": ...})."""
+    return templates.load((config.PROJECT_DIR / "infra" / name).read_text(encoding="utf-8"))
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:

@@ -12,6 +12,7 @@ match, else denied. An operator it does not know fails the test instead of passi
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -40,11 +41,16 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+# The checks evaluate the same few hundred patterns against hundreds of thousands of requests.
+@functools.cache
+def _compiled(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(regex, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
 def glob(pattern: str, value: str, ignore_case: bool = False) -> bool:
     """IAM's wildcards: `*` any characters, `?` one; nothing else is special."""
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
-    return re.fullmatch(regex, value, flags) is not None
+    return _compiled(pattern, ignore_case).fullmatch(value) is not None
 
 
 def arn_like(pattern: str, value: str) -> bool:

@@ -30,13 +30,20 @@ def pyproject() -> dict:
     return tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
 
 
-def lock_closure(groups: Iterable[str]) -> set[str]:
-    """The distributions the lock installs for the core dependencies plus `groups` (with the
-    extras a dependency names; markers are not evaluated, so both sides of one count)."""
+@functools.cache
+def _locked_packages() -> dict[str, list[dict]]:
+    """uv.lock's packages by name (a name can have several versions, one per marker)."""
     lock = tomllib.loads((PROJECT / "uv.lock").read_text(encoding="utf-8"))
     packages: dict[str, list[dict]] = {}
     for package in lock["package"]:
         packages.setdefault(package["name"], []).append(package)
+    return packages
+
+
+def lock_closure(groups: Iterable[str]) -> set[str]:
+    """The distributions the lock installs for the core dependencies plus `groups` (with the
+    extras a dependency names; markers are not evaluated, so both sides of one count)."""
+    packages = _locked_packages()
     (root,) = packages[pyproject()["project"]["name"]]
     todo = list(root.get("dependencies", []))
     todo += [d for g in groups for d in root.get("dev-dependencies", {}).get(g, [])]
@@ -124,26 +131,37 @@ def imports_by_distribution(
         seen.add(path)
         where = path.relative_to(PROJECT).as_posix()
         inside = path.is_relative_to(PACKAGE)
-        package = ".".join(path.relative_to(PACKAGE.parent).parent.parts) if inside else ""
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            for distribution in _metadata_lookups(node):
-                found.setdefault(distribution, set()).add(where)
-            if not isinstance(node, ast.Import | ast.ImportFrom):
-                continue
-            for module, names in jobcode.import_targets(node, package):
-                top = module.split(".")[0]
-                if top == PACKAGE.name:
-                    todo += module_files(PACKAGE.parent, module, names)
-                elif top in locals_ and not inside:
-                    todo += module_files(TESTS, module, [])
-                elif top not in sys.stdlib_module_names and top != "__future__":
-                    owners = set()
-                    for name in names or [""]:
-                        owners |= distributions_of(f"{module}.{name}" if name else module)
-                    assert owners, f"{where} imports {module}, installed by nothing"
-                    for distribution in owners:
-                        found.setdefault(distribution, set()).add(where)
+        lookups, targets = _imports_of(path)
+        for distribution in lookups:
+            found.setdefault(distribution, set()).add(where)
+        for module, names in targets:
+            top = module.split(".")[0]
+            if top == PACKAGE.name:
+                todo += module_files(PACKAGE.parent, module, names)
+            elif top in locals_ and not inside:
+                todo += module_files(TESTS, module, [])
+            elif top not in sys.stdlib_module_names and top != "__future__":
+                owners = set()
+                for name in names or [""]:
+                    owners |= distributions_of(f"{module}.{name}" if name else module)
+                assert owners, f"{where} imports {module}, installed by nothing"
+                for distribution in owners:
+                    found.setdefault(distribution, set()).add(where)
     return found
+
+
+# Each CI step follows the imports of mostly the same files: each file is parsed once.
+@functools.cache
+def _imports_of(path: Path) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """The distributions a file reads metadata of, and the (module, names) it imports."""
+    inside = path.is_relative_to(PACKAGE)
+    package = ".".join(path.relative_to(PACKAGE.parent).parent.parts) if inside else ""
+    lookups, targets = [], []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        lookups += _metadata_lookups(node)
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            targets += jobcode.import_targets(node, package)
+    return lookups, targets
 
 
 def module_level_imports(path: Path) -> list[ast.Import | ast.ImportFrom]:

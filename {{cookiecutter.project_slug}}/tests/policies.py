@@ -76,26 +76,32 @@ class Stack:
     body: dict[str, Any]
     parameters: dict[str, str]
     stacks: Stacks = field(repr=False)
+    # Resolve only what the parameters decide (Ref to a parameter, Fn::If, Fn::FindInMap,
+    # AWS::NoValue, the parameters in a Fn::Sub), and keep references to resources and imports
+    # as written: for tests of how a template wires its resources together.
+    keep_references: bool = False
 
     def values(self) -> dict[str, Any]:
         return {**pseudo_parameters(self.account, self.name), **self.parameters}
 
     def condition(self, name: str) -> bool:
-        return bool(self._condition(self.body["Conditions"][name]))
+        return bool(self.holds(self.body["Conditions"][name]))
 
-    def _condition(self, node: Any) -> Any:
+    def holds(self, node: Any) -> Any:
+        """A condition function's value (in Conditions, a Fn::If, a rule's assertion)."""
         if isinstance(node, dict) and len(node) == 1:
             ((function, argument),) = node.items()
             if function == "Fn::Not":
-                return not self._condition(argument[0])
+                return not self.holds(argument[0])
             if function == "Fn::And":
-                return all(self._condition(item) for item in argument)
+                return all(self.holds(item) for item in argument)
             if function == "Fn::Or":
-                return any(self._condition(item) for item in argument)
+                return any(self.holds(item) for item in argument)
             if function == "Fn::Equals":
-                left, right = (self._condition(item) for item in argument)
+                left, right = (self.holds(item) for item in argument)
                 return str(left) == str(right)
-            if function == "Condition":
+            # {"Condition": name} in JSON; YAML's !Condition reads as Fn::Condition (conftest).
+            if function in ("Condition", "Fn::Condition"):
                 return self.condition(argument)
         return self.resolve(node)
 
@@ -148,6 +154,8 @@ class Stack:
             if name in ("ModelPackageGroupArn", None):
                 return f"{prefix}:sagemaker:{REGION}:{self.account}:model-package-group/{group}"
             return group
+        if name in properties:  # an attribute that is one of its properties (a model's name)
+            return self.resolve(properties[name])
         # Anything else: a name that says where it comes from (it matches no policy).
         return f"<{self.name}.{logical}{'.' + name if name else ''}>"
 
@@ -163,7 +171,11 @@ class Stack:
             if function == "Ref":
                 if argument == "AWS::NoValue":
                     return NO_VALUE
+                if self.keep_references and argument not in self.values():
+                    return node
                 return self.attribute(argument, None)
+            if self.keep_references and function in ("Fn::GetAtt", "Fn::ImportValue", "Fn::Sub"):
+                return self._partial(function, argument)
             if function == "Fn::GetAtt":
                 logical, _, name = (
                     argument.partition(".") if isinstance(argument, str) else (*argument, "")[:3]
@@ -190,12 +202,20 @@ class Stack:
                 separator, text = self.resolve(argument)
                 return text.split(separator)
             if function == "Fn::ImportValue":
-                return self.stacks.export(self.resolve(argument))
+                return self.stacks.export(self.resolve(argument), self.account)
             if function == "Fn::FindInMap":
                 table, key, attribute = self.resolve(argument)
                 return self.body["Mappings"][table][key][attribute]
         resolved = {key: self.resolve(value) for key, value in node.items()}
         return {key: value for key, value in resolved.items() if value is not NO_VALUE}
+
+    def _partial(self, function: str, argument: Any) -> Any:
+        """A reference kept (keep_references), with what the parameters decide inside it."""
+        if function == "Fn::Sub" and isinstance(argument, str):
+            values = self.values()
+            text = re.sub(r"\$\{([^}!]+)\}", lambda m: str(values.get(m[1], m[0])), argument)
+            return text if "${" not in text else {function: text}
+        return {function: self.resolve(argument)}
 
     def _name(self, name: str, local: Mapping[str, Any]) -> Any:
         if name in local:
@@ -272,15 +292,16 @@ class Stacks:
             parameters.update((overrides or {}).get(file, {}))
             self.stacks.append(Stack(file, name, account, body, parameters, self))
 
-    def export(self, name: str) -> Any:
+    def export(self, name: str, account: str) -> Any:
+        """What Fn::ImportValue gives in `account` (exports are per account and region)."""
         for stack in self.stacks:
+            if stack.account != account:
+                continue
             for output in stack.body.get("Outputs", {}).values():
                 exported = output.get("Export", {}).get("Name")
-                # Exports are per account and region: any stack's will do here, the names
-                # carry the stack's name.
                 if exported is not None and stack.resolve(exported) == name:
                     return stack.resolve(output["Value"])
-        raise KeyError(f"no stack exports {name}")
+        raise KeyError(f"no stack in {account} exports {name}")
 
     @functools.cached_property
     def roles(self) -> dict[str, Role]:

@@ -26,11 +26,12 @@ from aws_calls import load_function
 from botocore.awsrequest import AWSResponse
 from botocore.response import StreamingBody
 from conftest import load_cloudformation, resources
-from policies import project_stacks
+from policies import Stack, project_stacks
 from test_serve import call, csv_body, free_port, serve_command, wait_for_ping
 
 from {{ cookiecutter.package_name }} import config, contract
 from {{ cookiecutter.package_name }}.deploy import batch
+from {{ cookiecutter.package_name }}.deploy.stage import Stage
 from {{ cookiecutter.package_name }}.serve import scoring
 
 STAGE = config.STAGES[-1]
@@ -38,18 +39,12 @@ STAGE = config.STAGES[-1]
 # function as its own role.
 pytestmark = pytest.mark.principal(f"deployment:{STAGE}")
 ACCOUNT = config.STAGE_ACCOUNTS[STAGE]
-# What the account stack (infra/deployment-account.yaml) exports, as the stack imports it.
-# The names the project's stacks give them (tests/policies.py), so that the function's calls
-# are checked against its role's policies on these very resources.
+# What the account stack (infra/deployment-account.yaml) exports, as the stack imports it: the
+# names the project's stacks give them (tests/policies.py), so that the function's calls are
+# checked against its role's policies on these very resources.
 ACCOUNT_STACK = project_stacks().stack("deployment-account.yaml", ACCOUNT)
 SERVING_BUCKET = ACCOUNT_STACK.attribute("ServingBucket", None)
 SERVING_KEY = ACCOUNT_STACK.attribute("ServingKey", "Arn")
-ENDPOINT_ROLE = ACCOUNT_STACK.attribute("EndpointRole", "Arn")
-IMPORTS = {
-    f"{config.PROJECT_SLUG}-deployment-ServingBucketName": SERVING_BUCKET,
-    f"{config.PROJECT_SLUG}-deployment-ServingKeyArn": SERVING_KEY,
-    f"{config.PROJECT_SLUG}-deployment-EndpointRoleArn": ENDPOINT_ROLE,
-}
 PACKAGE_ARN = (
     f"arn:aws:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:model-package/"
     f"{config.MODEL_PACKAGE_GROUP}/7"
@@ -75,58 +70,19 @@ def template() -> dict[str, Any]:
     return load_cloudformation("batch-transform.yaml")
 
 
-def parameters(**settings: Any) -> dict[str, Any]:
-    """The stack's parameters as the deploy command passes them, with the pseudo parameters."""
-    values = batch.stack_parameters(STAGE, {**SETTINGS, **settings}, PACKAGE_ARN)
-    return {**values, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws"}
-
-
-def resolve(node: Any, values: dict[str, Any], template: dict[str, Any]) -> Any:
-    """A property's value in the stack, for the intrinsic functions the template uses."""
-    if isinstance(node, list):
-        return [resolve(item, values, template) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if len(node) != 1 or not next(iter(node)).startswith(("Ref", "Fn::")):
-        return {key: resolve(value, values, template) for key, value in node.items()}
-    ((function, argument),) = node.items()
-    if function == "Ref":
-        return values[argument]
-    if function == "Fn::ImportValue":
-        return IMPORTS[resolve(argument, values, template)]
-    if function == "Fn::Select":
-        index, items = resolve(argument, values, template)
-        return items[int(index)]
-    if function == "Fn::Split":
-        separator, text = resolve(argument, values, template)
-        return text.split(separator)
-    if function == "Fn::GetAtt":
-        assert argument == "Model.ModelName", argument
-        model = template["Resources"]["Model"]["Properties"]
-        return resolve(model["ModelName"], values, template)
-    if function == "Fn::Sub":
-        text, local = (argument, {}) if isinstance(argument, str) else argument
-        names = {**values, **{k: resolve(v, values, template) for k, v in local.items()}}
-        return re.sub(r"\$\{([^}]+)\}", lambda match: str(names[match.group(1)]), text)
-    raise AssertionError(f"unexpected {function}")
-
-
-def condition(name: str, values: dict[str, Any], template: dict[str, Any]) -> bool:
-    def evaluate(node: Any) -> Any:
-        if isinstance(node, dict) and "Fn::Not" in node:
-            return not evaluate(node["Fn::Not"][0])
-        if isinstance(node, dict) and "Fn::Equals" in node:
-            left, right = (evaluate(side) for side in node["Fn::Equals"])
-            return left == right
-        return resolve(node, values, template)
-
-    return evaluate(template["Conditions"][name])
+def deployed(template: dict[str, Any], package_arn: str = PACKAGE_ARN, **settings: Any) -> Stack:
+    """The stack as the deploy command deploys it: its parameters from these settings, its
+    imports from the account stack (tests/policies.py resolves both as CloudFormation does)."""
+    values = batch.stack_parameters(STAGE, {**SETTINGS, **settings}, package_arn)
+    name = Stage.load(STAGE).batch_stack_name
+    return Stack("batch-transform.yaml", name, ACCOUNT, template, values, project_stacks())
 
 
 def function_environment(template: dict[str, Any], **settings: Any) -> dict[str, str]:
     function = resources(template, "AWS::Lambda::Function")["Starter"]
     variables = function["Environment"]["Variables"]
-    return {k: str(resolve(v, parameters(**settings), template)) for k, v in variables.items()}
+    stack = deployed(template, **settings)
+    return {name: str(stack.resolve(value)) for name, value in variables.items()}
 
 
 def load_starter(template: dict[str, Any]) -> types.ModuleType:
@@ -303,8 +259,8 @@ def test_a_new_package_version_names_a_new_model(template):
     }
     names = set()
     for version in ("7", "8"):
-        values = {**parameters(), "ModelPackageArn": PACKAGE_ARN[: -len("7")] + version}
-        names.add(resolve(model["Properties"]["ModelName"], values, template))
+        stack = deployed(template, package_arn=PACKAGE_ARN[: -len("7")] + version)
+        names.add(stack.resolve(model["Properties"]["ModelName"]))
     assert names == {
         f"{config.PROJECT_SLUG}-batch-{STAGE}-v7",
         f"{config.PROJECT_SLUG}-batch-{STAGE}-v8",
@@ -322,14 +278,14 @@ def test_a_long_project_name_is_cut_to_fit_the_job_name_with_its_time(template, 
 
 
 def test_the_schedule_rule_exists_only_with_a_schedule(template):
-    assert condition("HasSchedule", parameters(), template)
-    assert not condition("HasSchedule", parameters(schedule=None), template)
-    assert not condition("HasSchedule", parameters(schedule=""), template)
+    assert deployed(template).condition("HasSchedule")
+    assert not deployed(template, schedule=None).condition("HasSchedule")
+    assert not deployed(template, schedule="").condition("HasSchedule")
     rule = template["Resources"]["ScheduleRule"]
     permission = template["Resources"]["ScheduleMayInvoke"]
     assert rule["Condition"] == permission["Condition"] == "HasSchedule"
     assert rule["Properties"]["ScheduleExpression"] == {"Ref": "Schedule"}
-    assert resolve(rule["Properties"]["Name"], parameters(), template) == batch.function_name(STAGE)
+    assert deployed(template).resolve(rule["Properties"]["Name"]) == batch.function_name(STAGE)
     (target,) = rule["Properties"]["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": "Starter.Arn"}
     assert permission["Properties"]["SourceArn"] == {"Fn::GetAtt": "ScheduleRule.Arn"}
@@ -352,7 +308,7 @@ def test_stack_parameters_are_the_templates(template):
         if "AllowedValues" in declared:
             assert value in declared["AllowedValues"], (name, value)
     function = resources(template, "AWS::Lambda::Function")["Starter"]
-    assert resolve(function["FunctionName"], parameters(), template) == batch.function_name(STAGE)
+    assert deployed(template).resolve(function["FunctionName"]) == batch.function_name(STAGE)
     with pytest.raises(ValueError, match=f"batch_transform of {STAGE}: missing instance_count"):
         without = {key: value for key, value in SETTINGS.items() if key != "instance_count"}
         batch.stack_parameters(STAGE, without, PACKAGE_ARN)
@@ -394,7 +350,7 @@ def test_the_command_line_starts_a_transform_through_the_function(template, lamb
     function = resources(template, "AWS::Lambda::Function")["Starter"]
     assert requests == [
         {
-            "FunctionName": resolve(function["FunctionName"], parameters(), template),
+            "FunctionName": deployed(template).resolve(function["FunctionName"]),
             "InvocationType": "RequestResponse",
             "Payload": b'{"source": "on-demand"}',
         }

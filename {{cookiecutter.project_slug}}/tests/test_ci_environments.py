@@ -15,6 +15,7 @@ would not reach its function-level imports, which the walk of its code does."""
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import shlex
 from dataclasses import dataclass
@@ -160,6 +161,7 @@ def files_run(argv: list[str]) -> tuple[list[Path], set[str]]:
     return [], {program_distribution(program)}
 
 
+@functools.cache
 def program_distribution(name: str, module: bool = False) -> str:
     """The distribution that installs a command (a console script or a file of its bin/) or, with
     `module`, a top-level module."""
@@ -179,6 +181,7 @@ def program_distribution(name: str, module: bool = False) -> str:
     raise AssertionError(f"no distribution installs {name}")
 
 
+@functools.cache
 def all_runs() -> dict[str, list[Run]]:
     return {relative: [run for job in jobs(relative) for run in runs(job)] for relative in CI_FILES}
 

@@ -148,7 +148,7 @@ def test_the_contract_server_and_predict_work_without_scikit_learn(tmp_path):
 def test_serve_entry_point_exists_and_imports_only_the_serve_image_libraries():
     # The serve image's ENTRYPOINT: python -m <package>.serve
     entry = DOCKERFILE.read_text()
-    module = re.search(r'^ENTRYPOINT \["python", "-m", "([\w.]+)"\]', entry, re.MULTILINE)[1]
+    module = re.search(r'^ENTRYPOINT \["python", "-m", "([\w.]+)"', entry, re.MULTILINE)[1]
     spec = importlib.util.find_spec(module)
     assert spec is not None and spec.origin, module
     origin = Path(spec.origin)
@@ -165,6 +165,18 @@ def test_serve_entry_point_takes_sagemakers_argument(tmp_path):
     result = run_natively([*ast.literal_eval(command), "serve", "--help"], tmp_path, PACKAGE.parent)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage:")
+
+
+def test_the_serve_image_answers_on_every_interface_of_port_8080():
+    """SageMaker's hosting contract: the container answers on port 8080 of every interface; the
+    server's own default, for a laptop, is 127.0.0.1 alone."""
+    from {{ cookiecutter.package_name }}.serve.__main__ import parse_args
+
+    entry = re.search(r"^ENTRYPOINT (\[.*\])$", DOCKERFILE.read_text(), re.MULTILINE)[1]
+    arguments = ast.literal_eval(entry)[3:]
+    image = parse_args([*arguments, "serve"])
+    assert (image.host, image.port) == ("0.0.0.0", 8080)
+    assert parse_args(["serve"]).host == "127.0.0.1"
 
 
 def image_user(target: str) -> str:

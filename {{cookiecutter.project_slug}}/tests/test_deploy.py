@@ -33,10 +33,11 @@ from deploy_support import (
 
 from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.deploy import __main__ as cli
-from {{ cookiecutter.package_name }}.deploy import bootstrap, stacks
+from {{ cookiecutter.package_name }}.deploy import bootstrap, stacks, templates
 from {{ cookiecutter.package_name }}.deploy.stage import (
     ENDPOINT_TYPES,
     ROLLOUT_TYPES,
+    STACK_PARAMETERS,
     ConfigError,
     Stage,
 )
@@ -191,6 +192,19 @@ def test_parameters_of_every_stage_endpoint_type_and_rollout(
             "at most 13",
         ),
         ({"alarms.max_5xx_errors": True}, "alarms.max_5xx_errors: expected a whole number"),
+        # What the stack's template allows, read from its Parameters.
+        ({"serverless.memory_mb": 2048.0}, "serverless.memory_mb: expected a whole number, got"),
+        ({"realtime.instance_type": "ml."}, "realtime.instance_type: expected one of ml.m5.large"),
+        ({"realtime.instance_type": 5}, "realtime.instance_type: expected text, got 5"),
+        ({"rollout.type": ["canary"]}, "rollout.type: expected text, got ['canary']"),
+        (
+            {"realtime.min_instances": 10**30},
+            "realtime.min_instances: expected a whole number from",
+        ),
+        ({"alarms.max_model_latency_ms": -1.5}, "alarms.max_model_latency_ms: expected a whole"),
+        ({"smoke_test.requests": 0}, "smoke_test.requests: expected a whole number at least 1"),
+        ({"serverless": [1] * 10_000}, "serverless: expected an object, got [1, 1, 1"),
+        ({"k" * 300: 1}, "unknown key 'kkk"),
 {%- if cookiecutter.model_monitoring == "yes" %}
         (
             {"data_capture.sampling_percentage": 101},
@@ -209,6 +223,56 @@ def test_a_bad_config_file_is_refused_in_one_line_naming_the_key(
     assert captured.out == ""
     assert captured.err.startswith(f"parameters failed: {folder / 'prod.json'}: {message}")
     assert captured.err.count("\n") == 1
+
+
+def test_the_choices_and_bounds_are_the_templates():
+    """Each setting that becomes a stack parameter is held to that parameter's declared
+    constraints: allowed values pass, a value just outside fails, naming the parameter."""
+    prod = json.loads((config.CONFIG_DIR / "prod.json").read_text(encoding="utf-8"))
+    checked = 0
+    for key, (template, parameter) in STACK_PARAMETERS.items():
+        section, _, name = key.rpartition(".")
+        if section and section not in prod:
+            continue
+        spec = templates.parameters(template)[parameter]
+        if not BOUNDS & set(spec):
+            continue  # nothing declared to hold the value to, beyond its type
+        good = [str(value).lower() for value in spec.get("AllowedValues", [])]
+        if spec["Type"] == "Number":
+            good = spec.get("AllowedValues") or [spec.get("MinValue", 1)]
+            bad = spec.get("MaxValue", max(good)) + 1 if "MaxValue" in spec else 0.5
+        else:
+            bad = "ml." if good else "/not-a-prefix"
+        for value in good[:3]:
+            Stage.from_dict("prod", json_with(prod, section, name, value), "prod.json")
+        with pytest.raises(ConfigError, match=rf"{key}: .* \(infra/{template}, {parameter}\)$"):
+            Stage.from_dict("prod", json_with(prod, section, name, bad), "prod.json")
+        checked += 1
+    assert checked >= 12
+
+
+BOUNDS = {"AllowedValues", "AllowedPattern", "MinValue", "MaxValue", "MinLength", "MaxLength"}
+
+
+def json_with(raw: dict[str, Any], section: str, name: str, value: Any) -> dict[str, Any]:
+    changed = json.loads(json.dumps(raw))
+    (changed[section] if section else changed)[name] = value
+    return changed
+
+
+def test_a_file_nested_too_deeply_is_refused_in_one_line(tmp_path: Path):
+    for text in ("[" * 100_000, '{"serverless": ' + "[" * 100_000):
+        (tmp_path / "prod.json").write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError, match=r"prod\.json: not valid JSON \(nested too deeply\)$"):
+            Stage.load("prod", tmp_path)
+    # Nested within the parser's limit, the value is named, cut short.
+    nested = "[" * 500 + "]" * 500
+    text = (config.CONFIG_DIR / "prod.json").read_text(encoding="utf-8")
+    (tmp_path / "prod.json").write_text(text.replace('"ml.m5.large"', nested, 1), "utf-8")
+    with pytest.raises(ConfigError) as refused:
+        Stage.load("prod", tmp_path)
+    assert len(str(refused.value)) < 250
+    assert "realtime.instance_type: expected text, got [[[[" in str(refused.value)
 
 
 def test_a_missing_key_is_refused_naming_it(tmp_path: Path):

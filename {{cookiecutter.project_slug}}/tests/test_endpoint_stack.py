@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import load_cloudformation
+from policies import Stack, project_stacks
 
 from {{ cookiecutter.package_name }} import config
 
@@ -24,7 +25,6 @@ SHADOW_PACKAGE_ARN = PACKAGE_ARN[: -len("3")] + "4"
 ENDPOINT_TYPES = ("realtime", "serverless")
 ROLLOUT_TYPES = ("CANARY", "LINEAR", "ALL_AT_ONCE")
 STAGES = ("staging", "prod")
-NO_VALUE = object()
 
 
 @pytest.fixture(scope="module")
@@ -48,63 +48,23 @@ def parameters(template: dict[str, Any], **values: Any) -> dict[str, str]:
     return chosen
 
 
-def _condition(template: dict[str, Any], node: Any, values: dict[str, str]) -> bool:
-    (function, arguments), *_ = node.items()
-    # A condition by name: `!Condition Name` (conftest's loader) or {"Condition": Name}.
-    if function in ("Condition", "Fn::Condition"):
-        return _condition(template, template["Conditions"][arguments], values)
-    if function == "Fn::Equals":
-        left, right = (_resolve(template, argument, values) for argument in arguments)
-        return str(left) == str(right)
-    if function == "Fn::Not":
-        return not _condition(template, arguments[0], values)
-    if function == "Fn::And":
-        return all(_condition(template, argument, values) for argument in arguments)
-    if function == "Fn::Or":
-        return any(_condition(template, argument, values) for argument in arguments)
-    raise AssertionError(f"condition function {function} not handled")
-
-
-def condition(template: dict[str, Any], name: str, values: dict[str, str]) -> bool:
-    return _condition(template, template["Conditions"][name], values)
-
-
-def _resolve(template: dict[str, Any], node: Any, values: dict[str, str]) -> Any:
-    """node with the parameters' values in: Refs to parameters, Fn::If, Fn::FindInMap and the
-    Fn::Subs of parameters only resolved, AWS::NoValue dropped; references to resources and
-    imports stay as they are."""
-    if isinstance(node, list):
-        items = [_resolve(template, item, values) for item in node]
-        return [item for item in items if item is not NO_VALUE]
-    if not isinstance(node, dict):
-        return node
-    if len(node) == 1:
-        (function, arguments), *_ = node.items()
-        if function == "Ref" and arguments == "AWS::NoValue":
-            return NO_VALUE
-        if function == "Ref" and arguments in values:
-            return values[arguments]
-        if function == "Fn::If":
-            name, when_true, when_false = arguments
-            chosen = when_true if condition(template, name, values) else when_false
-            return _resolve(template, chosen, values)
-        if function == "Fn::FindInMap":
-            table, key, attribute = (_resolve(template, a, values) for a in arguments)
-            return template["Mappings"][table][key][attribute]
-        if function == "Fn::Sub" and isinstance(arguments, str):
-            text = re.sub(r"\$\{([^}]+)\}", lambda m: values.get(m.group(1), m.group(0)), arguments)
-            return text if "${" not in text else {"Fn::Sub": text}
-    resolved = {key: _resolve(template, value, values) for key, value in node.items()}
-    return {key: value for key, value in resolved.items() if value is not NO_VALUE}
+def stack(template: dict[str, Any], values: dict[str, str]) -> Stack:
+    """The template with these parameter values, references to resources and imports kept (the
+    template takes either stage, whichever stages the project has)."""
+    stage = values["Stage"]
+    account = config.STAGE_ACCOUNTS.get(stage, config.AWS_ACCOUNT_ID)
+    name = f"{config.PROJECT_SLUG}-endpoint-{stage}"
+    return Stack("endpoint.yaml", name, account, template, values, project_stacks(), True)
 
 
 def resolve(template: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
     """The resources and outputs the stack has for these parameter values."""
+    deployed = stack(template, values)
     return {
         section: {
-            name: _resolve(template, item, values)
+            name: deployed.resolve(item)
             for name, item in template[section].items()
-            if "Condition" not in item or condition(template, item["Condition"], values)
+            if "Condition" not in item or deployed.condition(item["Condition"])
         }
         for section in ("Resources", "Outputs")
     }
@@ -381,12 +341,10 @@ def test_an_update_on_instances_keeps_the_fleet_auto_scaling_made(template):
 def rules_refuse(template: dict[str, Any], values: dict[str, str]) -> list[str]:
     """The template Rules whose assertions these parameter values break, as CloudFormation
     checks them before it creates or changes anything."""
-    refused = []
+    refused, deployed = [], stack(template, values)
     for name, rule in template.get("Rules", {}).items():
-        applies = "RuleCondition" not in rule or _condition(template, rule["RuleCondition"], values)
-        if applies and not all(
-            _condition(template, assertion["Assert"], values) for assertion in rule["Assertions"]
-        ):
+        applies = "RuleCondition" not in rule or deployed.holds(rule["RuleCondition"])
+        if applies and not all(deployed.holds(check["Assert"]) for check in rule["Assertions"]):
             refused.append(name)
     return refused
 

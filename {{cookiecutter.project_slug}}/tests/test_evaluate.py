@@ -6,6 +6,7 @@ with model_io's code."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import boto3
 import botocore.exceptions
@@ -84,7 +86,8 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory, tiny_model) -> Callable[
             options = ["--champion-margin", "0.02"]
             options += ["--predictions-dir", str(folder / "predictions")]
             options += ["--explain-data-dir", str(folder / "explain")]
-            report = run_evaluate(model_dir, test_dir, folder / "evaluation", None, *options)
+            output = folder / "evaluation"
+            report = run_evaluate(model_dir, test_dir, output, None, *options, plots=True)
             done[problem_type] = Evaluated(model_dir, test_dir, folder, report)
         return done[problem_type]
 
@@ -92,14 +95,23 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory, tiny_model) -> Callable[
 
 
 def run_evaluate(
-    model_dir: Path, test_dir: Path, output_dir: Path, problem_type: str | None, *options: str
+    model_dir: Path,
+    test_dir: Path,
+    output_dir: Path,
+    problem_type: str | None,
+    *options: str,
+    plots: bool = False,
 ) -> dict:
-    """evaluate.main; without a problem type it comes from the model's metadata."""
+    """evaluate.main; without a problem type it comes from the model's metadata. The plots are
+    drawn where a test looks at them (`evaluated`, and the local run's): half a second a run."""
     argv = ["--model-dir", str(model_dir), "--test-dir", str(test_dir)]
     argv += ["--output-dir", str(output_dir), *options]
     if problem_type is not None:
         argv += ["--problem-type", problem_type]
-    assert evaluate.main(argv) == 0
+    with contextlib.ExitStack() as unplotted:
+        if not plots:
+            unplotted.enter_context(mock.patch.object(evaluate, "plot_evaluation"))
+        assert evaluate.main(argv) == 0
     return json.loads((output_dir / evaluate.EVALUATION_FILE).read_text(encoding="utf-8"))
 
 

@@ -29,6 +29,9 @@ PACKAGE = "{{ cookiecutter.package_name }}"
 PROBLEM_TYPES = ["binary_classification", "regression"]
 # A loaded CI machine takes seconds to import xgboost and pandas in a fresh process.
 START_TIMEOUT = 120
+# The servers' client timeout here: long enough for any request these tests send at once, short
+# enough that the test of slow clients waits little.
+CLIENT_TIMEOUT = 2
 Call = Callable[..., tuple[int, str, str]]
 
 
@@ -54,6 +57,8 @@ def serve_command(model_dir: Path, schema: Path, port: int) -> list[str]:
         str(port),
         "--workers",
         "1",
+        "--client-timeout",
+        str(CLIENT_TIMEOUT),
     ]
 
 
@@ -325,6 +330,125 @@ def test_requests_over_the_limits_get_413(configured_url, configured, make_rows)
     text = response.read().decode()
     connection.close()
     one_line_refusal(response.status, response.headers["Content-Type"].split(";")[0], text, 413)
+
+
+def test_a_refusal_stays_short_whatever_the_request_holds(server, mixed_project):
+    project = mixed_project("binary_classification")
+    url = server(project.model, project.schema)
+    # 20,000 names the schema does not declare, one of them a megabyte long.
+    instance = {f"unknown_{i}": 1 for i in range(20_000)} | {"x" * 1_000_000: 1}
+    status, media, text = call(url, json.dumps([instance]).encode(), "application/json")
+    one_line_refusal(status, media, text, 400)
+    assert len(text) < 2000, len(text)
+    assert text.count("breaks rule 'declared'") == scoring.NAMES_SHOWN
+    assert f"and {20_001 - scoring.NAMES_SHOWN} more names not in" in text
+    # A value of a megabyte that breaks a rule is shown cut short.
+    rows = "\n".join(["x" * 1_000_000 + ",1,2,south"])
+    status, media, text = call(url, f"usage,tenure,plan,region\n{rows}\n".encode(), "text/csv")
+    one_line_refusal(status, media, text, 400)
+    assert len(text) < 2000, len(text)
+
+
+def test_json_values_that_are_no_numbers_break_the_type_rule(server, mixed_project, make_rows):
+    """true is no number (numpy would take it for 1), nor an integer beyond a float's range."""
+    project = mixed_project("regression")
+    schema = schema_of(project.schema)
+    url = server(project.model, project.schema)
+    for value in (True, False, 10**400, -(10**400)):
+        instances = json_body(make_rows(schema, rows=3, seed=13, with_target=False))
+        instances[1]["usage"] = value
+        status, media, text = call(url, json.dumps(instances).encode(), "application/json")
+        one_line_refusal(status, media, text, 400)
+        assert text.startswith(
+            "column 'usage' breaks rule 'type number': 1 of 3 rows, first at row 2"
+        )
+
+
+def test_blank_lines_count_against_the_row_cap(configured_url, configured, make_rows):
+    schema = schema_of(configured.schema)
+    row = csv_body(make_rows(schema, rows=1, seed=14, with_target=False))
+    body = b"\n" * scoring.MAX_ROWS + row
+    one_line_refusal(*call(configured_url, body, "text/csv"), 413)
+    status, _, text = call(configured_url, b"\n" * 10 + row, "text/csv")
+    assert status == 200, text
+
+
+@pytest.mark.parametrize(
+    "accept, request_type, answer",
+    [
+        ("text/csv;q=0, application/json", "text/csv", "application/json"),
+        ("application/json;q=0.5, text/csv;q=0.9", "application/json", "text/csv"),
+        ("*/*;q=0.1, application/json;q=0", "application/json", "text/csv"),
+        ("text/*, application/json", "application/json", "text/csv"),
+        ("application/json, text/csv", "text/csv", "application/json"),
+        ("*/*", "application/json", "application/json"),
+        ("text/csv;q=0", "text/csv", None),
+        ("*/*;q=0", "application/json", None),
+        ("text/html, application/*;q=0", "application/json", None),
+    ],
+)
+def test_accept_weighs_each_type_by_its_q(accept, request_type, answer):
+    if answer is None:
+        with pytest.raises(scoring.RequestError) as refused:
+            scoring.negotiate(accept, request_type)
+        assert refused.value.status == 406
+    else:
+        assert scoring.negotiate(accept, request_type) == answer
+
+
+def test_q_0_is_honoured_over_http(configured_url, configured, make_rows):
+    schema = schema_of(configured.schema)
+    body = csv_body(make_rows(schema, rows=2, seed=15, with_target=False))
+    status, media, _ = call(configured_url, body, "text/csv", "text/csv;q=0, application/json")
+    assert (status, media) == (200, "application/json")
+    one_line_refusal(*call(configured_url, body, "text/csv", "text/csv;q=0"), 406)
+
+
+def test_a_head_past_its_limit_gets_431(configured_url):
+    from {{ cookiecutter.package_name }}.serve import protocol
+
+    host, port = configured_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.request("POST", "/invocations", b"1", {"X-Filler": "x" * protocol.MAX_HEAD_BYTES})
+    response = connection.getresponse()
+    text = response.read().decode()
+    connection.close()
+    one_line_refusal(response.status, response.headers["Content-Type"].split(";")[0], text, 431)
+    # One that never ends is refused as soon as it passes the limit, not read to the end.
+    host, port = configured_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(b"GET /ping HTTP/1.1\r\nX-Filler: ")
+        with contextlib.suppress(OSError):  # the server may close before all is sent
+            for _ in range(1000):
+                connection.sendall(b"y" * 65536)
+        assert connection.recv(65536).startswith(b"HTTP/1.1 431 ")
+
+
+def test_idle_and_slow_clients_are_cut_off(configured_url):
+    """A connection that sends nothing, a head that stops half way, a body that stops half way:
+    each is closed after the client timeout, the two requests with a 408 and one line."""
+    host, port = configured_url.removeprefix("http://").split(":")
+    started = time.monotonic()
+    sockets = [socket.create_connection((host, int(port)), timeout=30) for _ in range(3)]
+    _, slow_head, slow_body = sockets
+    slow_head.sendall(b"POST /invocations HTTP/1.1\r\nHost: x\r\n")
+    slow_body.sendall(
+        b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+        b"Content-Length: 100\r\n\r\n1,2,3"
+    )
+    answers = []
+    for connection in sockets:
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+        answers.append(answer)
+        connection.close()
+    assert time.monotonic() - started >= CLIENT_TIMEOUT * 0.9
+    assert answers[0] == b""
+    for answer, part in zip(answers[1:], ("head", "body"), strict=True):
+        assert answer.startswith(b"HTTP/1.1 408 "), answer
+        text = answer.split(b"\r\n\r\n", 1)[1].decode()
+        assert text == f"the request's {part} did not arrive within {CLIENT_TIMEOUT} s\n"
 
 
 def test_missing_values_are_those_preprocess_reads_as_missing():

@@ -30,13 +30,12 @@ from importlib import resources as package_data
 from typing import Any
 
 import pytest
-import yaml
-from conftest import CloudFormationLoader, load_cloudformation
+from conftest import load_cloudformation
 from iam_evaluation import Request, allows
 from policies import pseudo_parameters
 
 from {{ cookiecutter.package_name }} import config
-from {{ cookiecutter.package_name }}.deploy import stacks
+from {{ cookiecutter.package_name }}.deploy import stacks, templates
 from {{ cookiecutter.package_name }}.deploy.stage import Stage
 
 PARTITION = "aws"
@@ -555,7 +554,7 @@ def missing_calls(stage_name: str, monkeypatch: pytest.MonkeyPatch) -> tuple[lis
     assert deployed and {item.role_arn for item in deployed} == {stage.cloudformation_role_arn}
     for item in deployed:
         statements = role_statements(account_stack, item.role_arn)
-        template = yaml.load(item.template, Loader=CloudFormationLoader)
+        template = templates.load(item.template)
         stack = Stack(
             template, item.stack_name, stage.account, item.parameters, account_stack.exports()
         )

@@ -45,12 +45,14 @@ def fmt(value: float) -> str:
 
 def shown(value: Any) -> str:
     """A value as a message shows it: `missing`, or the plain Python value's repr (numpy scalars
-    print as np.float64(...) otherwise)."""
+    print as np.float64(...) otherwise), cut short past 80 characters (a request's or a file's
+    value may be megabytes)."""
     if hasattr(value, "item"):
         value = value.item()
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "missing"
-    return repr(value)
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
 
 
 def type_rule(column: Column, source: str) -> Rule:

@@ -1,7 +1,9 @@
 """A stage's settings, from config/<stage>.json, and the parameters of its endpoint stack.
 
-The file is checked key by key before anything reaches AWS: a missing, unknown or ill-typed key
-is refused in one line naming the file and the key (`config/prod.json: rollout.type: ...`).
+The file is checked key by key before anything reaches AWS: a missing, unknown or ill-typed key,
+or a value outside what its stack's template allows (STACK_PARAMETERS: the bounds its
+Parameters declare), is refused in one line naming the file and the key
+(`config/prod.json: rollout.type: ...`).
 """
 
 from __future__ import annotations
@@ -13,11 +15,43 @@ from pathlib import Path
 from typing import Any
 
 from .. import arns, config
+from . import templates
 
-ENDPOINT_TYPES = ("realtime", "serverless")
-ROLLOUT_TYPES = ("canary", "linear", "all_at_once")
-# Serverless endpoints take these memory sizes only (MB).
-SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+ENDPOINT_TEMPLATE = "endpoint.yaml"
+BATCH_TEMPLATE = "batch-transform.yaml"
+# Each setting that becomes a stack parameter: (template, parameter). Its value must meet the
+# constraints that parameter declares (templates.problem), as the file writes it.
+STACK_PARAMETERS = {
+    "endpoint_type": (ENDPOINT_TEMPLATE, "EndpointType"),
+    "realtime.instance_type": (ENDPOINT_TEMPLATE, "InstanceType"),
+    "realtime.min_instances": (ENDPOINT_TEMPLATE, "MinInstances"),
+    "realtime.max_instances": (ENDPOINT_TEMPLATE, "MaxInstances"),
+    "realtime.target_invocations_per_instance": (ENDPOINT_TEMPLATE, "TargetInvocationsPerInstance"),
+    "serverless.memory_mb": (ENDPOINT_TEMPLATE, "ServerlessMemoryMB"),
+    "serverless.max_concurrency": (ENDPOINT_TEMPLATE, "ServerlessMaxConcurrency"),
+    "rollout.type": (ENDPOINT_TEMPLATE, "RolloutType"),
+    "rollout.step_percent": (ENDPOINT_TEMPLATE, "RolloutStepPercent"),
+    "rollout.wait_minutes": (ENDPOINT_TEMPLATE, "WaitMinutes"),
+    "alarms.max_5xx_errors": (ENDPOINT_TEMPLATE, "Max5xxErrors"),
+    "alarms.max_model_latency_ms": (ENDPOINT_TEMPLATE, "MaxModelLatencyMs"),
+    "data_capture.sampling_percentage": (ENDPOINT_TEMPLATE, "CaptureSamplingPercentage"),
+    "batch_transform.instance_type": (BATCH_TEMPLATE, "InstanceType"),
+    "batch_transform.instance_count": (BATCH_TEMPLATE, "InstanceCount"),
+    "batch_transform.input_prefix": (BATCH_TEMPLATE, "InputPrefix"),
+    "batch_transform.output_prefix": (BATCH_TEMPLATE, "OutputPrefix"),
+}
+
+
+def allowed_values(key: str) -> tuple[Any, ...]:
+    """The values a choice of the config accepts, as its stack's template lists them (lower
+    case, as the file writes them)."""
+    template, parameter = STACK_PARAMETERS[key]
+    allowed = templates.parameters(template)[parameter]["AllowedValues"]
+    return tuple(str(value).lower() if isinstance(value, str) else value for value in allowed)
+
+
+ENDPOINT_TYPES = allowed_values("endpoint_type")
+ROLLOUT_TYPES = allowed_values("rollout.type")
 
 # The new fleet's start, which a rollout's timeout must leave room for (minutes).
 FLEET_START_MINUTES = 30
@@ -127,8 +161,10 @@ class Stage:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"{shown}: no such file") from None
-        except json.JSONDecodeError as error:
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ConfigError(f"{shown}: not valid JSON ({error})") from None
+        except RecursionError:
+            raise ConfigError(f"{shown}: not valid JSON (nested too deeply)") from None
         return cls.from_dict(name, raw, shown)
 
     @classmethod
@@ -176,36 +212,46 @@ class Stage:
         return parameters
 
 
-def _integer(value: Any, key: str, source: str, low: int, high: int | None = None) -> int:
-    # bool is an int in Python; true is no instance count.
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{source}: {key}: expected a whole number, got {value!r}")
-    if value < low or (high is not None and value > high):
-        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
-        raise ConfigError(f"{source}: {key}: expected a whole number {bounds}, got {value}")
-    return value
-
-
-def _choice(value: Any, key: str, source: str, choices: tuple[Any, ...]) -> Any:
-    if value not in choices:
-        names = ", ".join(str(choice) for choice in choices)
-        raise ConfigError(f"{source}: {key}: expected one of {names}, got {value!r}")
+def _integer(value: Any, key: str, source: str, low: int) -> int:
+    # bool is an int in Python; true is no count.
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(
+            f"{source}: {key}: expected a whole number at least {low}, got {templates.shown(value)}"
+        )
     return value
 
 
 def _keys(raw: Any, expected: tuple[str, ...], where: str, source: str) -> None:
     """The exact keys of a section: none missing, none unknown (a typo would be ignored)."""
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: {where or 'the file'}: expected an object, got {raw!r}")
+        shown = templates.shown(raw)
+        raise ConfigError(f"{source}: {where or 'the file'}: expected an object, got {shown}")
     prefix = f"{where}." if where else ""
     for key in raw:
         if key not in expected:
+            name = key if len(key) <= 60 else f"{key[:57]}..."
             raise ConfigError(
-                f"{source}: unknown key '{prefix}{key}' (expected {', '.join(expected)})"
+                f"{source}: unknown key '{prefix}{name}' (expected {', '.join(expected)})"
             )
     for key in expected:
         if key not in raw:
             raise ConfigError(f"{source}: missing key '{prefix}{key}'")
+
+
+def _values(raw: dict[str, Any], source: str) -> dict[str, Any]:
+    """Every setting of STACK_PARAMETERS the file has, by its dotted key, each checked against
+    its parameter's constraints in the template."""
+    values = {}
+    for key, (template, parameter) in STACK_PARAMETERS.items():
+        section, _, name = key.rpartition(".")
+        holder = raw.get(section) if section else raw
+        if not isinstance(holder, dict) or name not in holder:
+            continue  # a section this variant does not have, or an optional setting
+        problem = templates.problem(holder[name], templates.parameters(template)[parameter])
+        if problem:
+            raise ConfigError(f"{source}: {key}: {problem} (infra/{template}, {parameter})")
+        values[key] = holder[name]
+    return values
 
 
 def _checked(raw: Any, source: str) -> dict[str, Any]:
@@ -219,35 +265,20 @@ def _checked(raw: Any, source: str) -> dict[str, Any]:
     for section, keys in _SECTIONS.items():
         if keys is not None:
             _keys(raw[section], keys, section, source)
-    realtime, serverless, rollout = raw["realtime"], raw["serverless"], raw["rollout"]
-    alarms, smoke = raw["alarms"], raw["smoke_test"]
-    instance_type = realtime["instance_type"]
-    if not (isinstance(instance_type, str) and instance_type.startswith("ml.")):
-        raise ConfigError(
-            f"{source}: realtime.instance_type: expected an instance type such as ml.m5.large, "
-            f"got {instance_type!r}"
-        )
-    # The bounds infra/endpoint.yaml's parameters declare: refused here, before any AWS call.
-    minimum = _integer(realtime["min_instances"], "realtime.min_instances", source, 1, 100)
-    maximum = _integer(realtime["max_instances"], "realtime.max_instances", source, 1, 100)
+    if config.MODEL_MONITORING:
+        _keys(raw[CAPTURE_SECTION], ("sampling_percentage",), CAPTURE_SECTION, source)
+    batch = raw.get(BATCH_SECTION)
+    if config.BATCH_TRANSFORM and not isinstance(batch, dict):
+        shown = templates.shown(batch)
+        raise ConfigError(f"{source}: {BATCH_SECTION}: expected an object, got {shown}")
+    values = _values(raw, source)
+    minimum, maximum = values["realtime.min_instances"], values["realtime.max_instances"]
     if maximum < minimum:
         raise ConfigError(
             f"{source}: realtime.max_instances: {maximum} is below min_instances {minimum}"
         )
-    capture = None
-    if config.MODEL_MONITORING:
-        _keys(raw[CAPTURE_SECTION], ("sampling_percentage",), CAPTURE_SECTION, source)
-        capture = _integer(
-            raw[CAPTURE_SECTION]["sampling_percentage"],
-            "data_capture.sampling_percentage",
-            source,
-            0,
-            100,
-        )
-    rollout_type = _choice(rollout["type"], "rollout.type", source, ROLLOUT_TYPES)
-    # SageMaker's bounds: a canary is at most half the traffic, a linear step 10 to 50%.
-    step = _integer(rollout["step_percent"], "rollout.step_percent", source, 10, 50)
-    wait = _integer(rollout["wait_minutes"], "rollout.wait_minutes", source, 1, 40)
+    rollout_type = values["rollout.type"]
+    step, wait = values["rollout.step_percent"], values["rollout.wait_minutes"]
     # Within the endpoint stack's timeout, the deploy helper's wait and the CI job's
     # (config.MAX_ROLLOUT_MINUTES): a longer one would be rolled back by SageMaker every time.
     longest = longest_rollout_minutes(rollout_type, step, wait)
@@ -260,41 +291,24 @@ def _checked(raw: Any, source: str) -> dict[str, Any]:
             f"{longest} minutes, more than the {config.MAX_ROLLOUT_MINUTES} a rollout may take: "
             f"at most {most} (or larger steps)"
         )
-    batch = raw.get(BATCH_SECTION)
-    if config.BATCH_TRANSFORM and not isinstance(batch, dict):
-        raise ConfigError(f"{source}: {BATCH_SECTION}: expected an object, got {batch!r}")
+    smoke = raw["smoke_test"]
     return {
-        "endpoint_type": _choice(raw["endpoint_type"], "endpoint_type", source, ENDPOINT_TYPES),
-        "instance_type": instance_type,
+        "endpoint_type": values["endpoint_type"],
+        "instance_type": values["realtime.instance_type"],
         "min_instances": minimum,
         "max_instances": maximum,
-        "target_invocations_per_instance": _integer(
-            realtime["target_invocations_per_instance"],
-            "realtime.target_invocations_per_instance",
-            source,
-            1,
-            100_000,
-        ),
-        "serverless_memory_mb": _choice(
-            serverless["memory_mb"], "serverless.memory_mb", source, SERVERLESS_MEMORY_MB
-        ),
-        # SageMaker's limit of one serverless endpoint's concurrency.
-        "serverless_max_concurrency": _integer(
-            serverless["max_concurrency"], "serverless.max_concurrency", source, 1, 200
-        ),
+        "target_invocations_per_instance": values["realtime.target_invocations_per_instance"],
+        "serverless_memory_mb": values["serverless.memory_mb"],
+        "serverless_max_concurrency": values["serverless.max_concurrency"],
         "rollout_type": rollout_type,
         "rollout_step_percent": step,
         "wait_minutes": wait,
-        "max_5xx_errors": _integer(
-            alarms["max_5xx_errors"], "alarms.max_5xx_errors", source, 0, 100_000
-        ),
-        "max_model_latency_ms": _integer(
-            alarms["max_model_latency_ms"], "alarms.max_model_latency_ms", source, 1, 60_000
-        ),
+        "max_5xx_errors": values["alarms.max_5xx_errors"],
+        "max_model_latency_ms": values["alarms.max_model_latency_ms"],
         "smoke_test_requests": _integer(smoke["requests"], "smoke_test.requests", source, 1),
         "smoke_test_max_p99_latency_ms": _integer(
             smoke["max_p99_latency_ms"], "smoke_test.max_p99_latency_ms", source, 1
         ),
         "batch_transform": batch,
-        "capture_sampling_percentage": capture,
+        "capture_sampling_percentage": values.get("data_capture.sampling_percentage"),
     }

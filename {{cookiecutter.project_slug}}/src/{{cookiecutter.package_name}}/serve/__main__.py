@@ -3,9 +3,11 @@
     python -m {{ cookiecutter.package_name }}.serve [serve] [--model-dir DIR] [--port N] ...
 
 SageMaker starts a serving container as `docker run <image> serve`: the image's ENTRYPOINT is
-this module, so the leading word `serve` is accepted and changes nothing. The defaults follow the
-SageMaker contract: the model from $SM_MODEL_DIR (else /opt/ml/model), port 8080 (or
-$SAGEMAKER_BIND_TO_PORT), every interface, one worker process a core.
+this module with `--host 0.0.0.0`, every interface, as SageMaker's hosting contract requires, so
+the leading word `serve` is accepted and changes nothing. Run anywhere else (`make serve` on a
+laptop) it answers on 127.0.0.1 only, unless --host says otherwise. The other defaults follow
+the contract: the model from $SM_MODEL_DIR (else /opt/ml/model), port 8080 (or
+$SAGEMAKER_BIND_TO_PORT), one worker process a core.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 import uvicorn
 
 from .. import config
-from . import app
+from . import app, protocol
 from .scoring import Scorer
 
 DEFAULT_PORT = 8080
@@ -42,7 +44,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the schema whose rules every request must meet (default: the project's, "
         "config.SCHEMA, installed with the package)",
     )
-    parser.add_argument("--host", default="0.0.0.0", help="default: every interface")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="default: 127.0.0.1, this machine only (the image passes 0.0.0.0, every interface)",
+    )
     parser.add_argument(
         "--port", type=int, default=int(os.environ.get("SAGEMAKER_BIND_TO_PORT", DEFAULT_PORT))
     )
@@ -52,7 +58,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=int(os.environ.get("SAGEMAKER_MODEL_SERVER_WORKERS", os.cpu_count() or 1)),
         help="worker processes, each with the model loaded (default: one a core)",
     )
+    parser.add_argument(
+        "--client-timeout",
+        type=positive_seconds,
+        default=protocol.DEFAULT_CLIENT_TIMEOUT,
+        help="seconds a client has to send a request's head, and again its body; an idle new "
+        f"connection is closed after as long (default: {protocol.DEFAULT_CLIENT_TIMEOUT:g})",
+    )
     return parser.parse_args(argv)
+
+
+def positive_seconds(text: str) -> float:
+    seconds = float(text)
+    if not 0 < seconds < float("inf"):
+        raise ValueError(text)
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,13 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     # The workers uvicorn starts read these in create_app().
     os.environ[app.MODEL_DIR_ENV] = str(args.model_dir.resolve())
     os.environ[app.SCHEMA_ENV] = str(args.schema.resolve())
+    os.environ[protocol.CLIENT_TIMEOUT_ENV] = str(args.client_timeout)
     uvicorn.run(
         f"{__package__}.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        http="httptools",
+        http=f"{__package__}.protocol:BoundedHttpToolsProtocol",
         loop="uvloop" if sys.platform != "win32" else "asyncio",
         # A log line a request costs throughput; SageMaker counts invocations in CloudWatch.
         access_log=False,

@@ -4,11 +4,13 @@ stack it keeps connections alive and spends no thread per request; `make bench` 
 against Flask on gunicorn.
 
 Each worker process builds the app with create_app(), which loads the model once: /ping answers
-200 only from a worker that holds the model.
+200 only from a worker that holds the model. The protocol (protocol.py) bounds a request's head;
+the app bounds its body, in bytes (MAX_BODY_BYTES) and in time (the client timeout).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from pathlib import Path
@@ -19,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import config
+from .protocol import client_timeout
 from .scoring import MAX_BODY_BYTES, RequestError, Scorer
 
 # How the command line hands its settings to the worker processes uvicorn starts.
@@ -30,7 +33,9 @@ log = logging.getLogger(__name__)
 
 
 def refuse(error: RequestError) -> Response:
-    return Response(f"{error}\n", status_code=error.status, media_type="text/plain")
+    # A client too slow to send its body may still be sending it: its connection closes.
+    headers = {"connection": "close"} if error.status == 408 else None
+    return Response(f"{error}\n", error.status, headers, media_type="text/plain")
 
 
 async def read_body(request: Request) -> bytes:
@@ -54,6 +59,7 @@ def create_app(model_dir: str | Path | None = None, schema: str | Path | None = 
         model_dir or os.environ.get(MODEL_DIR_ENV, DEFAULT_MODEL_DIR),
         schema or os.environ.get(SCHEMA_ENV, str(config.SCHEMA)),
     )
+    timeout = client_timeout()
 
     async def ping(request: Request) -> Response:
         return Response(status_code=200)
@@ -61,7 +67,13 @@ def create_app(model_dir: str | Path | None = None, schema: str | Path | None = 
     async def invocations(request: Request) -> Response:
         headers = request.headers
         try:
-            body = await read_body(request)
+            try:
+                async with asyncio.timeout(timeout):
+                    body = await read_body(request)
+            except TimeoutError:
+                raise RequestError(
+                    408, f"the request's body did not arrive within {timeout:g} s"
+                ) from None
             # Scored on the event loop, not in a thread: the work is CPU-bound and each worker
             # is one process a core, so a thread would only add a hand-off.
             answer, media = scorer.invoke(headers.get("content-type"), headers.get("accept"), body)

@@ -41,6 +41,10 @@ CONTENT_TYPES = (CSV, JSON)
 MAX_BODY_BYTES = 6 * 1024 * 1024
 MAX_ROWS = 10_000
 MAX_ROWS_ENV = "SERVE_MAX_ROWS"
+# A refusal names at most this many of a request's unknown names (and of the features it lacks),
+# each cut to NAME_SHOWN characters: its size is the server's, not the request's.
+NAMES_SHOWN = 3
+NAME_SHOWN = 60
 # The cells pandas.read_csv reads as missing (its default na_values), as contract.read_data reads a
 # file.
 NA_TEXT = frozenset(
@@ -89,7 +93,10 @@ class Feature:
 
 
 def _to_float(value: Any) -> float:
-    """A value as pandas.to_numeric reads it: NaN when it is no number."""
+    """A value as pandas.to_numeric reads it: NaN when it is no number (JSON's true and false
+    are none; an integer beyond a float's range neither)."""
+    if isinstance(value, bool):
+        return np.nan
     if isinstance(value, str):
         # Python's float() also takes digit separators and non-ASCII digits; pandas does not.
         if "_" in value or not value.isascii():
@@ -99,8 +106,16 @@ def _to_float(value: Any) -> float:
         except ValueError:
             return np.nan
     if isinstance(value, NUMBER_TYPES):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            return np.nan
     return np.nan
+
+
+def brief(name: str) -> str:
+    """A name from a request as a refusal quotes it, cut to NAME_SHOWN characters."""
+    return name if len(name) <= NAME_SHOWN else f"{name[: NAME_SHOWN - 3]}..."
 
 
 def max_rows_setting(environ: Mapping[str, str] = os.environ) -> int:
@@ -185,11 +200,15 @@ class Scorer:
         rows: list[list[str]] = []
         reader = csv.reader(io.StringIO(text), strict=True, skipinitialspace=True)
         start = 1  # the line the record being read starts at
+        blank = 0  # blank lines, which pandas skips too, but which count against the row cap
         try:
             for row in reader:
                 line, start = start, reader.line_num + 1
                 if not row:
-                    continue  # a blank line, which pandas skips too
+                    blank += 1
+                    if blank + len(rows) > self.max_rows:
+                        raise RequestError(413, f"more than {self.max_rows} rows in one request")
+                    continue
                 if not rows and [value.strip() for value in row] == self.features:
                     continue  # the header row
                 if len(row) != width:
@@ -199,7 +218,7 @@ class Scorer:
                         f"{width} features, in this order: {', '.join(self.features)}",
                     )
                 rows.append(row)
-                if len(rows) > self.max_rows:
+                if len(rows) + blank > self.max_rows:
                     raise RequestError(413, f"more than {self.max_rows} rows in one request")
         except csv.Error as error:
             raise RequestError(400, f"line {start} is not valid CSV ({error})") from None
@@ -223,6 +242,8 @@ class Scorer:
             )
         if len(instances) > self.max_rows:
             raise RequestError(413, f"more than {self.max_rows} rows in one request")
+        if not instances:
+            raise RequestError(400, "the request has no rows")
         seen: set[str] = set()
         for number, instance in enumerate(instances, 1):
             if not isinstance(instance, dict):
@@ -232,11 +253,20 @@ class Scorer:
             for name, value in instance.items():
                 if isinstance(value, list | dict):
                     raise RequestError(
-                        400, f"instance {number}: '{name}' holds a list or object, not a value"
+                        400,
+                        f"instance {number}: '{brief(name)}' holds a list or object, not a value",
                     )
             seen.update(instance)
-        problems = [rules.required(name, self.source) for name in self.features if name not in seen]
-        problems += [rules.declared(name, self.source) for name in sorted(seen - self.names)]
+        absent = [name for name in self.features if name not in seen]
+        problems = [rules.required(name, self.source) for name in absent[:NAMES_SHOWN]]
+        if len(absent) > NAMES_SHOWN:
+            problems.append(
+                f"and {len(absent) - NAMES_SHOWN} more features of {self.source} absent"
+            )
+        unknown = sorted(seen - self.names)
+        problems += [rules.declared(brief(name), self.source) for name in unknown[:NAMES_SHOWN]]
+        if len(unknown) > NAMES_SHOWN:
+            problems.append(f"and {len(unknown) - NAMES_SHOWN} more names not in {self.source}")
         if problems:
             raise RequestError(400, " | ".join(problems))
         return [[instance.get(name) for name in self.features] for instance in instances]
@@ -277,12 +307,15 @@ class Scorer:
             values = np.array(raw, dtype=float)
             # numpy takes what float() takes; pandas refuses separators and non-ASCII digits.
             try:
-                text = "".join(map("".join, raw))
+                text, text_only = "".join(map("".join, raw)), True
             except TypeError:  # JSON numbers among the values
                 text = "".join(value for row in raw for value in row if isinstance(value, str))
+                text_only = False
             if "_" in text or not text.isascii():
                 raise ValueError
-        except (ValueError, TypeError):
+            if text_only is False and any(type(v) is bool for row in raw for v in row):
+                raise ValueError  # JSON's true and false, which numpy takes for 1 and 0
+        except (ValueError, TypeError, OverflowError):
             values = np.array([[_to_float(value) for value in row] for row in raw], dtype=float)
         absent = np.zeros(values.shape, dtype=bool)
         unknown = ~np.isfinite(values)
@@ -398,21 +431,50 @@ def media_type(content_type: str | None) -> str:
     CSV or JSON."""
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media not in CONTENT_TYPES:
-        given = f"'{media}'" if media else "no Content-Type"
+        given = f"'{brief(media)}'" if media else "no Content-Type"
         raise RequestError(415, f"{given} is not supported: send {CSV} or {JSON}")
     return media
 
 
 def negotiate(accept: str | None, default: str) -> str:
-    """The response's media type: the first type of the Accept header that the server writes
-    (a wildcard or no header: the request's type); RequestError(406) when none."""
+    """The response's media type: of the types the server writes, the one the Accept header gives
+    the highest quality (q, 1 unless given; q=0 refuses a type), each type taking the q of the
+    most specific range that names it; on a tie the type named first, then the request's. No
+    header, or a blank one: the request's type. RequestError(406) when it accepts neither."""
     if not accept or not accept.strip():
         return default
-    for part in accept.split(","):
-        media = part.split(";", 1)[0].strip().lower()
-        if media in CONTENT_TYPES:
-            return media
-        wildcard = {"*/*": default, "text/*": CSV, "application/*": JSON}.get(media)
-        if wildcard:
-            return wildcard
-    raise RequestError(406, f"cannot answer in '{accept.strip()}': accept {CSV} or {JSON}")
+    if accept in CONTENT_TYPES:  # the usual header, one type: nothing to weigh
+        return accept
+    # type -> (specificity of the range that names it, q, the range's position)
+    best: dict[str, tuple[int, float, int]] = {}
+    for position, part in enumerate(accept.split(",")):
+        media, *parameters = (item.strip().lower() for item in part.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    quality = 0.0
+        for candidate in CONTENT_TYPES:
+            specificity = _specificity(media, candidate)
+            if specificity > best.get(candidate, (-1, 0.0, 0))[0]:
+                best[candidate] = (specificity, quality, position)
+    # The highest q; on a tie the type named first, then the request's.
+    weighed = {t: (q, -position, t == default) for t, (_, q, position) in best.items()}
+    choice = max(weighed, key=weighed.__getitem__, default=None)
+    if choice is not None and weighed[choice][0] > 0:
+        return choice
+    shown = brief(accept.strip())
+    raise RequestError(406, f"cannot answer in '{shown}': accept {CSV} or {JSON}")
+
+
+def _specificity(media_range: str, media: str) -> int:
+    """How closely a media range of an Accept header names `media`: 2 exactly, 1 as type/*, 0 as
+    */*, -1 not at all."""
+    if media_range == media:
+        return 2
+    if media_range == f"{media.split('/')[0]}/*":
+        return 1
+    return 0 if media_range == "*/*" else -1
