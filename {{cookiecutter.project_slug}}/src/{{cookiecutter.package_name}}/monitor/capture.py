@@ -83,12 +83,17 @@ def _record(path: Path, number: int, line: str) -> dict:
     return record
 
 
-def _payload(part: object, where: str) -> tuple[str, str]:
+def _payload(part: object, where: str, side: str) -> tuple[str, str]:
     """(format, text) of an endpointInput/endpointOutput or groundTruthData: CSV or JSON."""
     if not isinstance(part, dict) or not isinstance(part.get("data"), str):
-        raise CaptureError(f"{where} has no 'data' text")
-    encoding = str(part.get("encoding", CSV)).upper()
+        raise CaptureError(f"{where} {side} has no 'data' text")
     text = part["data"]
+    encoding = part.get("encoding", CSV)
+    if encoding in (CSV, JSON):
+        # The common case first: a million records pass here.
+        return encoding, text
+    encoding = str(encoding).upper()
+    where = f"{where} {side}"
     if encoding == BASE64:
         try:
             text = base64.b64decode(text, validate=True).decode("utf-8")
@@ -162,17 +167,18 @@ class _Parsed:
 
 def _parse_file(path: Path, header: str) -> _Parsed:
     parsed = _Parsed()
+    name = str(path)
     for number, line in _lines(path):
         if not line.strip():
             continue
         record = _record(path, number, line)
-        where = f"{path} line {number}"
+        where = f"{name} line {number}"
         data = record.get("captureData")
         if not isinstance(data, dict):
             raise CaptureError(f"{where} has no captureData: not a data-capture record")
         event = str((record.get("eventMetadata") or {}).get("eventId", f"{path}:{number}"))
-        encoding, text = _payload(data.get("endpointInput"), f"{where} endpointInput")
-        output_encoding, output = _payload(data.get("endpointOutput"), f"{where} endpointOutput")
+        encoding, text = _payload(data.get("endpointInput"), where, "endpointInput")
+        output_encoding, output = _payload(data.get("endpointOutput"), where, "endpointOutput")
         if output_encoding == CSV and "\n" not in output.rstrip("\n"):
             # One prediction: the common case, read without splitting lines.
             scores = [_number(output.split(",", 1)[0], where)]
@@ -295,7 +301,7 @@ def read_ground_truth(folder: Path) -> dict[str, list[str]]:
             event = (record.get("eventMetadata") or {}).get("eventId")
             if event is None:
                 raise CaptureError(f"{where} has no eventMetadata.eventId to join on")
-            encoding, text = _payload(record.get("groundTruthData"), f"{where} groundTruthData")
+            encoding, text = _payload(record.get("groundTruthData"), where, "groundTruthData")
             if encoding == CSV:
                 values = [line.strip() for line in _csv_lines(text)]
             else:

@@ -30,7 +30,7 @@ DRIFT_METHODS = {
     "category": ("jensenshannon", 0.1),
 }
 
-SAMPLE_ROWS = 100_000
+SAMPLE_ROWS = 50_000
 SEED = 0
 
 
