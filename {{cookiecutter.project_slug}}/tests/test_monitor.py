@@ -18,8 +18,15 @@ import pytest
 
 from {{ cookiecutter.package_name }} import contract, local
 from {{ cookiecutter.package_name }}.monitor import checks, cli, cloudwatch, report
-from {{ cookiecutter.package_name }}.monitor.capture import join_labels, read_capture, read_ground_truth
-from {{ cookiecutter.package_name }}.monitor.reference import load_reference, write_reference
+from {{ cookiecutter.package_name }}.monitor.capture import (
+    join_labels,
+    read_capture,
+    read_ground_truth,
+)
+from {{ cookiecutter.package_name }}.monitor.reference import (
+    load_reference,
+    write_reference,
+)
 
 # Requests of 1, 2 and 3 rows in turn, cycling through the ways data capture stores a payload.
 ROWS_PER_REQUEST = (1, 2, 3)
