@@ -59,24 +59,25 @@ def test_local_run_produces_model_metrics_and_plots(
         plots = {"residuals.png", "feature_importance.png"}
     for plot in plots:
         assert (out / "evaluation" / plot).read_bytes().startswith(b"\x89PNG\r\n\x1a\n"), plot
-    baseline = out / "baseline"
-    has_baseline = baked.context["data_quality_baseline"] == "yes"
-    assert (baseline / "statistics.json").is_file() == has_baseline
-    assert (baseline / "constraints.json").is_file() == has_baseline
+    reference = out / "reference"
+    has_reference = baked.context["data_quality_baseline"] == "yes"
+    for name in ("schema.json", "reference.csv", "profile.json"):
+        assert (reference / name).is_file() == has_reference, name
     has_explain = baked.context["explainability_report"] == "yes"
     assert (out / "explainability" / "explainability.json").is_file() == has_explain
     if baked.context["model_monitoring"] == "yes":
-        # What the monitor would report on the training data itself: nothing.
-        (sample,) = (baked.path / "data" / "sample").glob("*.csv")
-        report = out / "drift" / "constraint_violations.json"
+        # `make local-drift` on the training rows themselves: nothing to report.
+        report = out / "drift"
         result = run_in_project(
             baked,
             generated_venv,
-            *("python", "-m", f"{baked.package}.drift", "--data", str(sample)),
-            *("--baseline-dir", str(baseline), "--output", str(report)),
+            *("python", "-m", f"{baked.package}.monitor"),
+            *("--data", str(reference / "reference.csv"), "--reference", str(reference)),
+            *("--output", str(report)),
         )
         assert result.returncode == 0, result.stdout + result.stderr
-        assert json.loads(report.read_text()) == {"violations": []}
+        assert json.loads((report / "violations.json").read_text())["violations"] == []
+        assert (report / "report.html").is_file()
 
 
 # Each project's `python -m <package>.pipeline definition --offline`, one project after another

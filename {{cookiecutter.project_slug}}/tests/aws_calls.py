@@ -313,9 +313,6 @@ def resource_arn(call: Call, account: str) -> str:
     resource types), for the operations this project calls; AssertionError for another, so
     that a new call gets its row here."""
     p, op, region = call.params, call.operation, REGION
-    # CloudWatch's PutMetricData takes no resource (its namespace is a condition key).
-    if call.prefix == "monitoring" and op == "PutMetricData":
-        return "*"
     if call.prefix == "s3":
         if "Key" in p:
             return f"arn:{PARTITION}:s3:::{p['Bucket']}/{p['Key']}"
@@ -368,6 +365,9 @@ def resource_arn(call: Call, account: str) -> str:
         if key.startswith("arn:"):
             return key
         return f"arn:{PARTITION}:kms:{region}:{account}:{'' if '/' in key else 'key/'}{key}"
+    if call.prefix == "monitoring" and op == "PutMetricData":
+        # No resource type: a policy narrows it by the cloudwatch:namespace condition key.
+        return "*"
     if call.prefix == "ecr":
         registry = p.get("registryId", account)
         return f"arn:{PARTITION}:ecr:{region}:{registry}:repository/{p['repositoryName']}"

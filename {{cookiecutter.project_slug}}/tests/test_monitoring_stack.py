@@ -437,6 +437,8 @@ def test_the_parameters_come_from_the_package_and_the_config(template, stage_nam
     assert parameters["EndpointType"] == Stage.load(stage_name).endpoint_type
     # The namespace the job role may publish in (infra/deployment-account.yaml).
     assert parameters["MetricsNamespace"] == monitoring.METRICS_NAMESPACE
+    # Labelled traffic is held to the floor of the quality gate the model passed.
+    assert float(parameters["QualityFloor"]) == config.QUALITY_GATE.threshold
     # Every parameter without a default given, every one declared, each accepted.
     declared = template["Parameters"]
     required = {name for name, spec in declared.items() if "Default" not in spec}

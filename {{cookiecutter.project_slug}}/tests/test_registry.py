@@ -45,34 +45,26 @@ def test_a_passing_run_registers_its_model_as_pending(local_run):
     metadata = package["metadata"]
     assert (metadata["git_commit"], metadata["git_dirty"]) == (git.commit, git.dirty)
     assert metadata["hyperparameters"] == train.HYPERPARAMETERS
-    # Its drift-check baselines, copies of the run's, recorded as the SageMaker registry does.
+    # The monitor's reference, a copy of the run's, as the pipeline records it with the package.
     if config.DATA_QUALITY_BASELINE:
-        assert set(package["drift_check_baselines"]) == {"ModelDataQuality", "ModelQuality"}
-        for kind, folder_name in local.BASELINE_FOLDERS.items():
-            for part, name in (
-                ("Statistics", "statistics.json"),
-                ("Constraints", "constraints.json"),
-            ):
-                kept = folder / package["drift_check_baselines"][kind][part]
-                assert kept.read_bytes() == (local_run.output_dir / folder_name / name).read_bytes()
+        assert package["reference"] == registry.REFERENCE_DIR
+        source = local_run.output_dir / local.REFERENCE_FOLDER
+        for path in source.iterdir():
+            assert (folder / registry.REFERENCE_DIR / path.name).read_bytes() == path.read_bytes()
     else:
-        assert "drift_check_baselines" not in package
+        assert "reference" not in package
 
 
-def test_baselines_are_copied_so_that_the_next_run_cannot_change_them(local_run, tmp_path: Path):
-    run = tmp_path / "run"
-    for folder_name in ("baseline", "model-quality"):
-        (run / folder_name).mkdir(parents=True)
-        for name in ("statistics.json", "constraints.json"):
-            (run / folder_name / name).write_text(json.dumps({folder_name: name}))
-    baselines = {kind: run / folder for kind, folder in local.BASELINE_FOLDERS.items()}
+def test_the_reference_is_copied_so_that_the_next_run_cannot_change_it(local_run, tmp_path: Path):
+    run = tmp_path / "run" / local.REFERENCE_FOLDER
+    run.mkdir(parents=True)
+    (run / "profile.json").write_text(json.dumps({"rows": 1}))
     folder = tmp_path / "registry"
-    package = registry.register(folder, local_run.output_dir / "model", 0.5, None, baselines)
+    package = registry.register(folder, local_run.output_dir / "model", 0.5, None, run)
     shutil.rmtree(run)
-    kept = registry.model_dir(folder, package["version"])
-    recorded = package["drift_check_baselines"]["ModelQuality"]["Constraints"]
-    assert json.loads((kept / recorded).read_text()) == {"model-quality": "constraints.json"}
-    assert json.loads((kept / registry.PACKAGE_FILE).read_text()) == package
+    version = registry.model_dir(folder, package["version"])
+    assert json.loads((version / package["reference"] / "profile.json").read_text()) == {"rows": 1}
+    assert json.loads((version / registry.PACKAGE_FILE).read_text()) == package
 
 
 def test_the_approved_model_is_the_champion_and_the_margin_stops_a_retrain(

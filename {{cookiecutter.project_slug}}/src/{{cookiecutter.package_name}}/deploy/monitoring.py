@@ -147,4 +147,6 @@ def stack_parameters(
         "DelayHours": str(schedule["delay_hours"]),
         "AlarmPeriodSeconds": str(min(window, MAX_ALARM_PERIOD_HOURS) * 3600),
         "MetricsNamespace": METRICS_NAMESPACE,
+        # The job's code has no config.py: the floor the model was gated at comes with it.
+        "QualityFloor": str(config.QUALITY_GATE.threshold),
     }

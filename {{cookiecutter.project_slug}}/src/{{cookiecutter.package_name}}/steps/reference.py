@@ -1,9 +1,12 @@
-"""Reference: the training split the monitor compares the endpoint's traffic with.
+"""Reference: the training split's profile that the monitor compares traffic with.
 
-    python3 <package>/steps/reference.py --train <folder of *.csv> --output <folder>
+    python3 {{ cookiecutter.package_name }}/steps/reference.py --train DIR --output DIR
+        [--problem-type binary_classification|regression]
 
-Copies the rows of every *.csv of --train (header row, target first, as preprocess writes the
-split) into --output/reference.csv. Exit 2 with one line when there is nothing to read.
+Reads the train split as preprocess writes it (*.csv with a header row, schema.json beside) and
+writes the reference folder (monitor/reference.py): schema.json, reference.csv, profile.json.
+The pipeline runs it after preprocess and records the folder with the model package; `make
+local-run` writes build/local-run/reference/.
 """
 
 from __future__ import annotations
@@ -12,33 +15,29 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
+from {{ cookiecutter.package_name }}.contract import PROBLEM_TYPES
+from {{ cookiecutter.package_name }}.monitor.reference import ReferenceError, write_reference
 
-REFERENCE_FILE = "reference.csv"
 
-
-def write_reference(train: Path, output: Path) -> Path:
-    files = sorted(Path(train).glob("*.csv"))
-    if not files:
-        raise FileNotFoundError(f"reference: no *.csv file in {train}")
-    data = pd.concat([pd.read_csv(path) for path in files], ignore_index=True)
-    output.mkdir(parents=True, exist_ok=True)
-    path = output / REFERENCE_FILE
-    data.to_csv(path, index=False)
-    return path
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train", type=Path, required=True, help="the train split's folder")
+    parser.add_argument("--output", type=Path, required=True, help="the reference folder")
+    parser.add_argument("--problem-type", choices=PROBLEM_TYPES, help="default: the schema's")
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train", type=Path, required=True)
-    parser.add_argument("--output", type=Path, required=True)
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     try:
-        path = write_reference(args.train, args.output)
-    except (FileNotFoundError, ValueError) as error:
-        print(error, file=sys.stderr)
-        return 2
-    print(f"reference: {path}")
+        reference = write_reference(args.train, args.output, args.problem_type)
+    except (ReferenceError, FileNotFoundError, ValueError) as error:
+        print(f"reference: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"reference: {len(reference.features)} features, {len(reference.rows)} of "
+        f"{reference.profile['rows']} training rows -> {args.output}"
+    )
     return 0
 
 
