@@ -209,6 +209,11 @@ def test_model_quality_below_the_floor_is_reported_on_the_target(reference_dir, 
     summary, found = checks.model_quality(joined, inverted[positions], reference, 0.5)
     assert [(v.feature_name, v.check) for v in found] == [(schema.target, checks.MODEL_QUALITY)]
     assert summary["labelled_rows"] == len(rows)
+    # One labelled row: no metric to judge (R² and AUC are undefined), no violation, and a
+    # summary that violations.json can hold (no NaN).
+    summary, found = checks.model_quality(joined[:1], inverted[positions][:1], reference, 0.5)
+    assert found == [] and summary["labelled_rows"] == 1 and "note" in summary
+    json.dumps(summary, allow_nan=False)
 
 
 def test_a_csv_file_with_a_shifted_feature_is_reported_as_local_drift_reports_it(

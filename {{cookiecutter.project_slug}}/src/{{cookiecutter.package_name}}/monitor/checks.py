@@ -107,8 +107,16 @@ def model_quality(
         summary["note"] = f"no {name}: {error}"
         return summary, []
     values = next(iter(report.values()))
-    summary["metrics"] = {key: entry["value"] for key, entry in values.items()}
-    value = float(values[name]["value"])
+    # A metric of too few labelled rows is undefined (R² of one row): left out, not judged.
+    summary["metrics"] = {
+        key: float(entry["value"])
+        for key, entry in values.items()
+        if np.isfinite(float(entry["value"]))
+    }
+    if name not in summary["metrics"]:
+        summary["note"] = f"no {name} on {len(y_true)} labelled rows"
+        return summary, []
+    value = summary["metrics"][name]
     summary.update(metric=name, value=value, floor=floor)
     if floor is None or value >= floor:
         return summary, []
