@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"local-run: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("local-run: interrupted; the registry keeps its last complete version", file=sys.stderr)
+        print("local-run: interrupted; the registry keeps its complete versions", file=sys.stderr)
         return 130
 
 

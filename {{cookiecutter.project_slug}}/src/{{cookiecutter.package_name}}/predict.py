@@ -76,7 +76,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    errors = (PredictError, contract.SchemaError, contract.DataValidationError, registry.RegistryError)
+    errors = (
+        PredictError,
+        contract.SchemaError,
+        contract.DataValidationError,
+        registry.RegistryError,
+    )
     try:
         if args.model_dir is None:
             package = registry.serving_version(args.registry_dir, args.version)

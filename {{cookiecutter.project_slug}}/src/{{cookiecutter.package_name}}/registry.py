@@ -172,7 +172,9 @@ def register(
         staging = registry_dir / f".{version}{STAGING_SUFFIX}"
         staging.mkdir()
         try:
-            package = _fill(staging, version, trained_model_dir, metric_value, data_manifest, baselines)
+            package = _fill(
+                staging, version, trained_model_dir, metric_value, data_manifest, baselines
+            )
             staging.rename(model_dir(registry_dir, version))
         except BaseException:
             # Ctrl-C (KeyboardInterrupt) included; a kill leaves the folder to the next writer.
