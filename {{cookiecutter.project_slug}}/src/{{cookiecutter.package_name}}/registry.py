@@ -109,7 +109,7 @@ def latest(registry_dir: Path, status: str) -> dict[str, Any] | None:
 def model_dir(registry_dir: Path, version: str) -> Path:
     if not VERSION_NAME.fullmatch(version):
         raise RegistryError(
-            f"'{version}' is not a version such as v0002: `make registry` lists {registry_dir}'s"
+            f"{version!r} is not a version such as v0002: `make registry` lists {registry_dir}'s"
         )
     return Path(registry_dir) / version
 
