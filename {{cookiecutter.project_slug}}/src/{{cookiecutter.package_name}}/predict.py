@@ -36,7 +36,10 @@ class PredictError(ValueError):
 def load(model_dir: Path) -> xgb.Booster:
     if not (model_dir / model_io.MODEL_FILE).is_file():
         raise PredictError(f"no model in {model_dir}: run `make local-run` first")
-    booster, _ = model_io.load_model(model_dir)
+    try:
+        booster, _ = model_io.load_model(model_dir)
+    except ValueError as error:
+        raise PredictError(str(error)) from None
     return booster
 
 

@@ -64,7 +64,7 @@ def locked(lock_file: Path, wait: bool = True) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "unknown"
+            holder = (handle.read().split() or ["unknown"])[-1]
             raise RegistryError(f"another run (process {holder}) holds {lock_file}") from None
         handle.seek(0)
         handle.truncate()
