@@ -36,16 +36,14 @@ class Feature:
 FEATURES: tuple[Feature, ...] = (
     Feature(
         name="data_quality_baseline",
-        summary="Data- and model-quality baselines in the pipeline (Model Monitor's analyzer "
-        "in QualityCheck steps; a local twin for `make local-run`), registered with the model "
-        "as its drift-check baselines",
+        summary="The monitor's reference in the pipeline: a processing step profiles "
+        "the training split (`make local-run` writes the same), recorded with the model package",
         defaults={"small": False, "medium": True, "large": True},
         paths=(
-            "src/{package}/steps/baseline.py",
-            "src/{package}/pipeline/quality_checks.py",
-            "src/{package}/twins/data_quality.py",
-            "src/{package}/twins/model_quality.py",
-            "tests/test_baseline.py",
+            "src/{package}/monitor/__init__.py",
+            "src/{package}/monitor/reference.py",
+            "src/{package}/steps/reference.py",
+            "src/{package}/pipeline/reference.py",
         ),
     ),
     Feature(
@@ -87,16 +85,25 @@ FEATURES: tuple[Feature, ...] = (
     ),
     Feature(
         name="model_monitoring",
-        summary="Data capture on the endpoints, Model Monitor data- and model-quality schedules "
-        "against the registered baselines, alarms, a dashboard, and a violation that starts "
-        "retraining; `make local-drift` shows a violation report before deploying",
+        summary="Data capture on the endpoints and the project's own monitor on a schedule in "
+        "each stage (drift per feature with Evidently, data quality by the data contract, model "
+        "quality on ground truth; an HTML report, CloudWatch metrics), alarms that notify and "
+        "start retraining; `make local-monitor` and `make local-drift` run the same code locally",
         defaults={"small": False, "medium": True, "large": True},
         paths=(
             "infra/monitoring.yaml",
             "monitoring",
-            "src/{package}/drift.py",
             "src/{package}/deploy/monitoring.py",
-            "tests/test_drift.py",
+            "src/{package}/monitor/__main__.py",
+            "src/{package}/monitor/capture.py",
+            "src/{package}/monitor/checks.py",
+            "src/{package}/monitor/cli.py",
+            "src/{package}/monitor/cloudwatch.py",
+            "src/{package}/monitor/drift.py",
+            "src/{package}/monitor/report.py",
+            "src/{package}/steps/monitor.py",
+            "bench/monitor_bench.py",
+            "tests/test_monitor.py",
             "tests/test_monitoring_stack.py",
         ),
         requires=("data_quality_baseline",),

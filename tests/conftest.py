@@ -443,8 +443,8 @@ def assert_suite_passed(project: BakedProject, report: Path) -> None:
     steps = {"test_preprocess", "test_train", "test_evaluate", "test_local"}
     pipeline = ("definition", "contract", "registration", "staging", "cli")
     steps |= {f"test_pipeline_{part}" for part in pipeline}
-    if project.context["data_quality_baseline"] == "yes":
-        steps.add("test_baseline")
+    if project.context["model_monitoring"] == "yes":
+        steps.add("test_monitor")
     if project.context["explainability_report"] == "yes":
         steps.add("test_explain")
     assert steps <= test_files, sorted(test_files)

@@ -4,7 +4,7 @@ generated test that makes the call, and the failure names the call and its princ
 
 The generated suites of every variant run the check (test_generated.py); here each case takes
 an action away from one principal of the largest variant: the deployer, the stage's deployment
-role (across accounts, on either side: its own policy and the tooling group's policy), the two
+role (across accounts, on either side: its own policy and the tooling group's policy), the three
 Lambda functions' roles and the pipeline's operator. Removals of different calls share one baked
 copy and one run of the generated tests that make them.
 """
@@ -90,6 +90,17 @@ CASES = {
         (
             "sagemaker.CreateTransformJob as arn:aws:iam::333333333333:role/{slug}-batch-starter",
             "no statement of infra/deployment-account.yaml BatchStarterRole allows it",
+        ),
+    ),
+    "monitoring function starts the job": Removal(
+        "deployment-account.yaml",
+        "                  - sagemaker:CreateProcessingJob\n",
+        "",
+        "tests/test_monitoring_stack.py -k window_and_publishes",
+        (
+            "sagemaker.CreateProcessingJob as arn:aws:iam::333333333333:role/"
+            "{slug}-monitor-starter (from monitoring.yaml#Starter:",
+            "no statement of infra/deployment-account.yaml MonitorStarterRole allows it",
         ),
     ),
     "operator upserts the pipeline": Removal(

@@ -135,8 +135,9 @@ def test_readme_diagram_shows_this_variants_steps(baked: BakedProject) -> None:
     ):
         assert f"{step}[" in diagram or f"{step}{{" in diagram, step
     baseline = baked.context["data_quality_baseline"] == variants.YES
-    for node in ("BaselineData[", "Baseline{", "ModelQualityBaseline{"):
+    for node in ("Reference[",):
         assert (node in diagram) == baseline, node
+    assert "QualityCheck" not in diagram
     explain = baked.context["explainability_report"] == variants.YES
     for node in ("CreateModel[", "Explain{"):
         assert (node in diagram) == explain, node
@@ -166,10 +167,22 @@ def test_readme_diagram_shows_the_loop_from_drift_to_retraining(baked: BakedProj
         assert title not in readme
         return
     diagram = readme.split(title)[1].split("```mermaid")[1].split("```")[0]
-    for node in ("capture[", "monitor{", "alarm{", "topic[", "rule[", "cooldown{", "retrain["):
+    for node in (
+        "capture[",
+        "schedule[",
+        "starter[",
+        "job[",
+        "report[",
+        "alarm{",
+        "topic[",
+        "rule[",
+        "cooldown{",
+        "retrain[",
+    ):
         assert node in diagram, node
     slug = baked.context["project_slug"]
     assert f"{slug}-training" in diagram and baked.context["author_email"] in diagram
+    assert "Model Monitor" not in diagram
 
 
 # The variant table and cookiecutter.json must describe the same options.

@@ -59,24 +59,25 @@ def test_local_run_produces_model_metrics_and_plots(
         plots = {"residuals.png", "feature_importance.png"}
     for plot in plots:
         assert (out / "evaluation" / plot).read_bytes().startswith(b"\x89PNG\r\n\x1a\n"), plot
-    baseline = out / "baseline"
-    has_baseline = baked.context["data_quality_baseline"] == "yes"
-    assert (baseline / "statistics.json").is_file() == has_baseline
-    assert (baseline / "constraints.json").is_file() == has_baseline
+    reference = out / "reference"
+    has_reference = baked.context["data_quality_baseline"] == "yes"
+    for name in ("schema.json", "reference.csv", "profile.json"):
+        assert (reference / name).is_file() == has_reference, name
     has_explain = baked.context["explainability_report"] == "yes"
     assert (out / "explainability" / "explainability.json").is_file() == has_explain
     if baked.context["model_monitoring"] == "yes":
-        # What the monitor would report on the training data itself: nothing.
-        (sample,) = (baked.path / "data" / "sample").glob("*.csv")
-        report = out / "drift" / "constraint_violations.json"
+        # `make local-drift` on the training rows themselves: nothing to report.
+        report = out / "drift"
         result = run_in_project(
             baked,
             generated_venv,
-            *("python", "-m", f"{baked.package}.drift", "--data", str(sample)),
-            *("--baseline-dir", str(baseline), "--output", str(report)),
+            *("python", "-m", f"{baked.package}.monitor"),
+            *("--data", str(reference / "reference.csv"), "--reference", str(reference)),
+            *("--output", str(report)),
         )
         assert result.returncode == 0, result.stdout + result.stderr
-        assert json.loads(report.read_text()) == {"violations": []}
+        assert json.loads((report / "violations.json").read_text())["violations"] == []
+        assert (report / "report.html").is_file()
 
 
 # Each project's `python -m <package>.pipeline definition --offline`, one project after another
@@ -110,9 +111,8 @@ print(json.dumps(results))
 def expected_steps(context: dict[str, str]) -> set[str]:
     expected = {"Preprocess", "Train", "Evaluate", "CheckQuality"}
     if context["data_quality_baseline"] == "yes":
-        # Model Monitor's analyzer on a header-less copy of the training features, and on
-        # Evaluate's test predictions.
-        expected |= {"BaselineData", "Baseline", "ModelQualityBaseline"}
+        # The monitor's reference, from the training split, in the project's steps image.
+        expected |= {"Reference"}
     if context["explainability_report"] == "yes":
         # Clarify explains a model of the trained artifact.
         expected |= {"CreateModel", "Explain"}
@@ -135,8 +135,7 @@ def test_pipeline_definitions_build_offline(bake, generated_venv: Path) -> None:
         assert status == 0, f"{variant}: {err[-3000:]}"
         steps = {step["Name"]: step for step in json.loads(out)["Steps"]}
         assert set(steps) == expected_steps(baked.context), variant
-        checks = {"Baseline": "QualityCheck", "ModelQualityBaseline": "QualityCheck"}
-        checks |= {"Explain": "ClarifyCheck"}
+        checks = {"Reference": "Processing", "Explain": "ClarifyCheck"}
         for name, kind in checks.items():
             if name in steps:
                 assert steps[name]["Type"] == kind, (variant, name)

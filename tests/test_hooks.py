@@ -191,7 +191,7 @@ def test_post_gen_removes_unused_files_and_is_idempotent(tmp_path: Path) -> None
     removed = post_gen.remove_unused(tmp_path, context)
     assert removed == variants.paths_to_remove(context)
     assert "data/sample/breast_cancer.csv" in removed
-    assert "src/churn/steps/baseline.py" in removed
+    assert "src/churn/steps/reference.py" in removed
     for kept in variants.paths_to_keep(context):
         assert (tmp_path / kept).exists()
     assert post_gen.remove_unused(tmp_path, context) == []

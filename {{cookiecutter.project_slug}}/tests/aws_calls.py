@@ -88,7 +88,9 @@ def principal_arn(name: str) -> str:
     - `deployer`: the tooling account's deployer (CI's deploy jobs, `deploy latest`);
     - `deployment:<stage>`: the stage account's deployment role (CI's deploy and smoke test);
     - `operator`: the CI role that upserts and starts the pipeline (base.yaml's operator policy);
-    - `execution`: the SageMaker execution role (the pipeline's jobs).
+    - `execution`: the SageMaker execution role (the pipeline's jobs);
+    - the logical ID of a role of infra/deployment-account.yaml (e.g. `MonitorJobRole`, what the
+      monitoring jobs run as): that role in the last stage's account.
     """
     if name.startswith("arn:"):
         return name
@@ -101,6 +103,10 @@ def principal_arn(name: str) -> str:
     if name == "operator":
         template, logical = OPERATOR_ROLES[config.CI_SYSTEM]
         return project_stacks().role_of(template, logical).arn
+    account = config.STAGE_ACCOUNTS[config.STAGES[-1]]
+    stack = project_stacks().stack("deployment-account.yaml", account)
+    if stack.body["Resources"].get(name, {}).get("Type") == "AWS::IAM::Role":
+        return stack.attribute(name, "Arn")
     raise ValueError(f"unknown principal {name!r}")
 
 
@@ -250,6 +256,9 @@ def recording() -> Iterator[Recorder]:
 # Operations whose IAM action is not `<prefix>:<operation>`, each from the service's own
 # documentation of the permissions an operation needs.
 ACTION_EXCEPTIONS = {
+    # CloudWatch signs as "monitoring"; its IAM actions are cloudwatch:*.
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+    ("monitoring", "PutMetricData"): "cloudwatch:PutMetricData",
     # https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
     ("s3", "HeadObject"): "s3:GetObject",
     # https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html
@@ -328,6 +337,8 @@ def resource_arn(call: Call, account: str) -> str:
             return p["ResourceArn"]
         if op in ("CreateTransformJob", "DescribeTransformJob"):
             return _sagemaker_arn("transform-job", p["TransformJobName"], account)
+        if op in ("CreateProcessingJob", "DescribeProcessingJob"):
+            return _sagemaker_arn("processing-job", p["ProcessingJobName"], account)
         if op in ("DescribeEndpoint", "InvokeEndpoint"):
             return _sagemaker_arn("endpoint", p["EndpointName"], account)
         if op == "DescribeModel":
@@ -354,6 +365,9 @@ def resource_arn(call: Call, account: str) -> str:
         if key.startswith("arn:"):
             return key
         return f"arn:{PARTITION}:kms:{region}:{account}:{'' if '/' in key else 'key/'}{key}"
+    if call.prefix == "monitoring" and op == "PutMetricData":
+        # No resource type: a policy narrows it by the cloudwatch:namespace condition key.
+        return "*"
     if call.prefix == "ecr":
         registry = p.get("registryId", account)
         return f"arn:{PARTITION}:ecr:{region}:{registry}:repository/{p['repositoryName']}"
@@ -380,6 +394,8 @@ def context_of(call: Call) -> dict[str, Any]:
         context["s3:prefix"] = p["Prefix"]
     if call.prefix == "cloudformation" and "RoleARN" in p:
         context["cloudformation:RoleArn"] = p["RoleARN"]
+    if call.prefix == "monitoring" and "Namespace" in p:
+        context["cloudwatch:namespace"] = p["Namespace"]
     tags = p.get("Tags")
     if isinstance(tags, list) and tags and isinstance(tags[0], dict) and "Key" in tags[0]:
         context["aws:TagKeys"] = [tag["Key"] for tag in tags]
@@ -407,6 +423,15 @@ def requests_of(call: Call) -> list[Request]:
     action = ACTION_EXCEPTIONS.get(key, f"{call.prefix}:{call.operation}")
     resource = resource_arn(call, call.principal.account)
     requests = [Request(call.principal, action, resource, context_of(call))]
+    if (
+        call.prefix == "sagemaker"
+        and call.operation.startswith("Create")
+        and "RoleArn" in call.params
+    ):
+        # A job started as a role passes it to SageMaker: iam:PassRole as the caller.
+        # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html
+        passed = {**context_of(call), "iam:PassedToService": "sagemaker.amazonaws.com"}
+        requests.append(Request(call.principal, "iam:PassRole", call.params["RoleArn"], passed))
     if call.prefix == "s3" and call.operation in S3_KMS_ACTIONS:
         stacks = project_stacks()
         bucket = call.params["Bucket"]

@@ -44,6 +44,29 @@ if config.MODEL_MONITORING:
     ENDPOINT_PARAMETERS.add("CaptureSamplingPercentage")
 PACKAGE_ARN = f"arn:aws:sagemaker:{REGION}:{config.AWS_ACCOUNT_ID}:model-package/{GROUP}/7"
 LIVE_ARN = f"arn:aws:sagemaker:{REGION}:{config.AWS_ACCOUNT_ID}:model-package/{GROUP}/6"
+# What the pipeline records on a package for its monitor (pipeline/reference.py), as
+# CustomerMetadataProperties: the reference, the monitor's code and the steps image it ran.
+TRAINING = f"s3://{config.DEFAULT_BUCKET}/{config.PIPELINE_NAME}"
+MONITOR_METADATA = {
+    "monitor_reference": f"{TRAINING}/abcdef123456/Reference/reference",
+    "monitor_code": f"{TRAINING}/code/0123456789abcdef/",
+    "steps_image": (
+        f"{config.AWS_ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/{config.STEPS_IMAGE_REPOSITORY}"
+        "@sha256:" + "a" * 64
+    ),
+}
+
+
+def registered_package(arn: str = PACKAGE_ARN, **metadata: str) -> dict[str, Any]:
+    """describe_model_package's answer for a package the pipeline registered."""
+    return {
+        "ModelPackageName": f"{GROUP}/{arn.rsplit('/', 1)[1]}",
+        "ModelPackageArn": arn,
+        "CreationTime": datetime.datetime(2026, 12, 2, tzinfo=datetime.UTC),
+        "ModelPackageStatus": "Completed",
+        "ModelPackageStatusDetails": {"ValidationStatuses": []},
+        "CustomerMetadataProperties": {"git_commit": "0" * 40, **MONITOR_METADATA, **metadata},
+    }
 
 
 def write_config(folder: Path, stage: str, **changes: Any) -> Path:

@@ -77,26 +77,16 @@ def processing_steps(steps: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def check_steps(steps: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """The steps that run Model Monitor's analyzer or Clarify (processing jobs of AWS's images)."""
-    return [step for step in steps.values() if step["Type"] in ("QualityCheck", "ClarifyCheck")]
+    """The steps that run Clarify (processing jobs of AWS's image)."""
+    return [step for step in steps.values() if step["Type"] == "ClarifyCheck"]
 
 
 # The checks this project has: step name -> (type, CheckType, its parameters' middle name).
-CHECKS = {
-    **(
-        {
-            "Baseline": ("QualityCheck", "DATA_QUALITY", "DataQuality"),
-            "ModelQualityBaseline": ("QualityCheck", "MODEL_QUALITY", "ModelQuality"),
-        }
-        if config.DATA_QUALITY_BASELINE
-        else {}
-    ),
-    **(
-        {"Explain": ("ClarifyCheck", "MODEL_EXPLAINABILITY", "Explainability")}
-        if config.EXPLAINABILITY_REPORT
-        else {}
-    ),
-}
+CHECKS = (
+    {"Explain": ("ClarifyCheck", "MODEL_EXPLAINABILITY", "Explainability")}
+    if config.EXPLAINABILITY_REPORT
+    else {}
+)
 
 
 def expected_tags() -> dict[str, str]:

@@ -13,12 +13,13 @@ import pytest
 from aws_calls import acting_as
 from botocore.stub import ANY, Stubber
 from deploy_support import (
-    GROUP,
     LIVE_ARN,
+    MONITOR_METADATA,
     PACKAGE_ARN,
     REGION,
     assert_accepted,
     described_stack,
+    registered_package,
     stub_executed_change_set,
     stubbed_cloudformation,
 )
@@ -273,21 +274,9 @@ def test_deploy_creates_the_stages_stacks_from_the_projects_templates(stage_name
     if config.MODEL_MONITORING:
         from {{ cookiecutter.package_name }}.deploy import monitoring
 
-        # The registry's answer for the live package, with the baselines the pipeline registers.
-        package = {
-            "ModelPackageName": f"{GROUP}/7",
-            "ModelPackageArn": PACKAGE_ARN,
-            "CreationTime": datetime.datetime(2026, 12, 2, tzinfo=datetime.UTC),
-            "ModelPackageStatus": "Completed",
-            "ModelPackageStatusDetails": {"ValidationStatuses": []},
-            "DriftCheckBaselines": {
-                group: {
-                    kind: {"ContentType": "application/json", "S3Uri": f"s3://b/{group}/{kind}"}
-                    for kind in ("Statistics", "Constraints")
-                }
-                for group in ("ModelDataQuality", "ModelQuality")
-            },
-        }
+        # The registry's answer for the live package, with what the pipeline records for its
+        # monitor.
+        package = registered_package(PACKAGE_ARN)
         registry = boto3.client(
             "sagemaker",
             region_name=REGION,
@@ -300,9 +289,7 @@ def test_deploy_creates_the_stages_stacks_from_the_projects_templates(stage_name
         )
         registry_stubber.activate()
         monitoring_parameters = monitoring.stack_parameters(stage, package)
-        assert monitoring_parameters["ModelQualityConstraintsUri"] == (
-            "s3://b/ModelQuality/Constraints"
-        )
+        assert monitoring_parameters["ReferenceUri"] == MONITOR_METADATA["monitor_reference"]
         template = monitoring.TEMPLATE
         stub_create(stubber, stage, stage.monitoring_stack_name, template, monitoring_parameters)
         expected[stage.monitoring_stack_name] = "created"

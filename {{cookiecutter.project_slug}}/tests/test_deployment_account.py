@@ -22,7 +22,13 @@ TOOLING = config.AWS_ACCOUNT_ID
 STAGE_ACCOUNTS = sorted(set(config.STAGE_ACCOUNTS.values()))
 DEPLOYER = f"arn:aws:iam::{TOOLING}:role/{SLUG}-deployer"
 # Role policy statements whose resource is `*`, each because its actions take no other.
-WILDCARD_RESOURCE_STATEMENTS = {"TakeNoResource", "DescribeScalingTargetsAndPolicies"}
+WILDCARD_RESOURCE_STATEMENTS = {
+    "TakeNoResource",
+    "DescribeScalingTargetsAndPolicies",
+    # cloudwatch:PutMetricData, limited to the monitor's namespace by a condition.
+    "PublishTheViolations",
+}
+PULL = {"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}
 
 
 def in_stage(value: Any) -> Any:
@@ -165,10 +171,15 @@ def test_only_deployment_accounts_get_grants_in_the_tooling_account(base) -> Non
         # One account: its IAM policies decide; no resource policy names anyone else.
         assert found == {name: [] for name in found}
         return
-    assert found["steps image"] == []  # the pipeline's image stays in the tooling account
+    # The steps image leaves the tooling account only for the monitoring jobs, which also list
+    # the pipeline's outputs (their code and reference are S3 prefixes).
+    monitored = 1 if config.MODEL_MONITORING else 0
+    assert len(found["steps image"]) == monitored
     # The group: reading, and making models of its packages (AWS's cross-account example).
-    counts = {name: 2 if name == "model package group" else 1 for name in found}
-    assert all(len(found[name]) == counts[name] for name in found if name != "steps image"), found
+    counts = {"model package group": 2, "bucket": 1 + monitored, "key": 1, "serve image": 1}
+    assert {name: len(statements) for name, statements in found.items() if statements} == {
+        name: count for name, count in {**counts, "steps image": monitored}.items() if count
+    }
 
 {%- if cookiecutter.deployment_accounts == "yes" %}
 
@@ -182,10 +193,7 @@ def test_the_stage_accounts_roles_may_read_and_nothing_more(base, stage_roles) -
     expected = {
         "key": (readers, {"kms:Decrypt", "kms:DescribeKey"}),
         "bucket": (readers, {"s3:GetObject"}),
-        "serve image": (
-            ["endpoint"],
-            {"ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"},
-        ),
+        "serve image": (["endpoint"], PULL),
         "model package group": (
             ["deployment", "cloudformation"],
             {
@@ -195,6 +203,9 @@ def test_the_stage_accounts_roles_may_read_and_nothing_more(base, stage_roles) -
             },
         ),
     }
+    if config.MODEL_MONITORING:
+        # The monitoring jobs run in the steps image.
+        expected["steps image"] = (["monitor"], PULL)
     assert set(found) == set(expected)
     for name, (roles, actions) in expected.items():
         statement = found[name]
@@ -204,9 +215,18 @@ def test_the_stage_accounts_roles_may_read_and_nothing_more(base, stage_roles) -
             (account, f"{SLUG}-{role}") for account in STAGE_ACCOUNTS for role in roles
         }, name
         assert set(roles) <= set(stage_roles), f"{name}: the stage stack makes no role {roles}"
-    # The bucket: the pipeline's outputs (models, baselines) only, never the data.
+    # The bucket: the pipeline's outputs (models, the monitor's code and reference) only, never
+    # the data; the monitoring jobs list them too, under the same prefix.
     bucket = f"arn:aws:s3:::{config.DEFAULT_BUCKET}"
     assert in_tooling(found["bucket"]["Resource"]) == f"{bucket}/{SLUG}-training/*"
+    if config.MODEL_MONITORING:
+        listing = grants(base)["bucket"][1]
+        assert as_list(listing["Action"]) == ["s3:ListBucket"]
+        assert in_tooling(listing["Resource"]) == bucket
+        assert listing["Condition"]["StringLike"] == {"s3:prefix": f"{SLUG}-training/*"}
+        assert granted_roles(listing) == {
+            (account, f"{SLUG}-monitor") for account in STAGE_ACCOUNTS
+        }
     # Only the CloudFormation roles make models of the packages (they create the stacks' models).
     make_models = grants(base)["model package group"][1]
     assert as_list(make_models["Action"]) == ["sagemaker:CreateModel"]
@@ -235,6 +255,34 @@ def test_what_the_endpoint_role_reads_is_what_the_tooling_account_grants(base, s
     }
     alias = resources(base, "AWS::KMS::Alias")["KeyAlias"]["AliasName"]
     assert in_tooling(alias) == f"alias/{SLUG}"
+{%- if cookiecutter.model_monitoring == "yes" %}
+
+
+def test_what_the_monitoring_jobs_read_is_what_the_tooling_account_grants(
+    base, stage_roles
+) -> None:
+    """The monitor job role's cross-account reads (its image, code and reference) against the
+    tooling account's grants."""
+    statements = {
+        statement["Sid"]: statement
+        for policy in stage_roles["monitor"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    }
+    read, listing = grants(base)["bucket"]
+    assert in_stage(statements["ReadTheCodeAndReference"]["Resource"]) == in_tooling(
+        read["Resource"]
+    )
+    assert in_stage(statements["ListTheCodeAndReference"]["Resource"]) == in_tooling(
+        listing["Resource"]
+    )
+    assert in_stage(statements["ListTheCodeAndReference"]["Condition"]) == {
+        "StringLike": listing["Condition"]["StringLike"]
+    }
+    assert in_stage(statements["PullTheStepsImage"]["Resource"]) == (
+        f"arn:aws:ecr:{config.AWS_REGION}:{TOOLING}:repository/{config.STEPS_IMAGE_REPOSITORY}"
+    )
+    assert set(statements["PullTheStepsImage"]["Action"]) == PULL
+{%- endif %}
 {%- endif %}
 
 

@@ -484,7 +484,7 @@ def test_the_deploy_helper_reads_the_deployed_package_back_from_the_outputs(temp
 
 
 def test_realtime_endpoints_capture_into_the_serving_bucket_and_serverless_ones_cannot(template):
-    """Model Monitor reads capture/ of the serving bucket; Serverless Inference refuses data
+    """The monitor reads capture/ of the serving bucket; Serverless Inference refuses data
     capture, so a serverless configuration must not ask for it."""
     slug = config.PROJECT_SLUG
     realtime = the(

@@ -96,8 +96,9 @@ KEY_PROPERTIES: dict[str, dict[tuple[str, ...], str]] = {
     "AWS::SQS::Queue": {("KmsMasterKeyId",): "queue"},
     "AWS::Lambda::Function": {
         ("KmsKeyArn",): "function environment",
-        # The batch stack's function starts transform jobs with this key (their volumes).
-        ("Environment", "Variables", "KMS_KEY_ARN"): "transform jobs",
+        # The batch and monitoring stacks' functions start jobs with this key (their volumes;
+        # a monitoring job's manifests and outputs, written by the function and the job's role).
+        ("Environment", "Variables", "KMS_KEY_ARN"): "jobs",
     },
     "AWS::S3::Bucket": {
         (
@@ -112,14 +113,6 @@ KEY_PROPERTIES: dict[str, dict[tuple[str, ...], str]] = {
     "AWS::SageMaker::EndpointConfig": {
         ("KmsKeyId",): "endpoint volumes",
         ("DataCaptureConfig", "KmsKeyId"): "captured data",
-    },
-    "AWS::SageMaker::DataQualityJobDefinition": {
-        ("JobResources", "ClusterConfig", "VolumeKmsKeyId"): "job volume",
-        ("DataQualityJobOutputConfig", "KmsKeyId"): "job output",
-    },
-    "AWS::SageMaker::ModelQualityJobDefinition": {
-        ("JobResources", "ClusterConfig", "VolumeKmsKeyId"): "job volume",
-        ("ModelQualityJobOutputConfig", "KmsKeyId"): "job output",
     },
     "AWS::CodeBuild::Project": {("EncryptionKey",): "build artifacts"},
     "AWS::CodePipeline::Pipeline": {("ArtifactStore", "EncryptionKey", "Id"): "pipeline artifacts"},
@@ -455,8 +448,12 @@ def needs(project: Project, stack: Stack, logical: str, path: tuple[str, ...]) -
             found.append(Need(where, function["Role"], SQS_PRODUCER))
     elif use == "function environment":
         found.append(Need(where, properties["Role"], LAMBDA_ENVIRONMENT))
-    elif use == "transform jobs":
+    elif use == "jobs":
         found.append(Need(where, properties["Role"], SAGEMAKER_VOLUME))
+        job_role = properties["Environment"]["Variables"].get("ROLE_ARN")
+        if job_role:
+            found.append(Need(where, properties["Role"], S3_WRITER))
+            found.append(Need(where, job_role, S3_WRITER))
     elif use == "account":
         found.append(Need(where, f"arn:{PARTITION}:iam::{account}:role/any-role", ACCOUNT_DECIDES))
     elif kind == "AWS::SageMaker::EndpointConfig" and use == "endpoint volumes":
@@ -473,10 +470,6 @@ def needs(project: Project, stack: Stack, logical: str, path: tuple[str, ...]) -
             )
             role = project.properties(stack, model)["ExecutionRoleArn"]
             found.append(Need(where, role, S3_WRITER))
-    elif use == "job volume":
-        found.append(Need(where, properties["RoleArn"], SAGEMAKER_VOLUME))
-    elif use == "job output":
-        found.append(Need(where, properties["RoleArn"], S3_WRITER))
     elif kind == "AWS::CodeBuild::Project":
         found.append(Need(where, properties["ServiceRole"], S3_WRITER))
     elif kind == "AWS::CodePipeline::Pipeline":

@@ -59,7 +59,7 @@ def test_preprocess_reads_the_input_data_url_and_the_uploaded_schema(steps):
     assert s3_object(schema_uri) == config.SCHEMA.read_bytes()
 
 
-SCRIPTS = {"Preprocess": "preprocess.py", "Evaluate": "evaluate.py", "BaselineData": "baseline.py"}
+SCRIPTS = {"Preprocess": "preprocess.py", "Evaluate": "evaluate.py", "Reference": "reference.py"}
 
 
 def uploaded_code(prefix: str) -> dict[str, bytes]:
@@ -272,21 +272,24 @@ def test_replay_the_container_contract_locally(
     test_split = (local_run.output_dir / "processed" / "test" / "test.csv").read_text()
     header, *test_rows = test_split.splitlines()
     if config.DATA_QUALITY_BASELINE:
-        # What the analyzer reads: the training features without header (as captured
-        # requests are), and the predictions by the columns the check names.
-        (features,) = produced[output_of("BaselineData", "features")["Get"]].iterdir()
-        train_split = (local_run.output_dir / "processed" / "train" / "train.csv").read_text()
-        expected_rows = [row.split(",", 1)[1] for row in train_split.splitlines()[1:]]
-        assert features.read_text().splitlines() == expected_rows
-        (predictions,) = produced[output_of("Evaluate", "predictions")["Get"]].iterdir()
-        columns = predictions.read_text().splitlines()[0].split(",")
-        environment = steps["ModelQualityBaseline"]["Arguments"]["Environment"]
-        named = [environment[f"{kind}_attribute"] for kind in ("ground_truth", "inference")]
-        if config.PROBLEM_TYPE == "binary_classification":
-            named.append(environment["probability_attribute"])
-        assert columns == named
-        on_the_laptop = local_run.output_dir / "predictions" / predictions.name
-        assert predictions.read_text() == on_the_laptop.read_text()
+        # The monitor's reference: what reference.py writes from the local run's train split.
+        from {{ cookiecutter.package_name }}.steps import reference
+
+        produced_reference = produced[output_of("Reference", "reference")["Get"]]
+        on_the_laptop = tmp_path / "reference-on-the-laptop"
+        train_dir = local_run.output_dir / "processed" / "train"
+        assert reference.main(["--train", str(train_dir), "--output", str(on_the_laptop)]) == 0
+        written = {
+            p.relative_to(on_the_laptop): p.read_bytes()
+            for p in on_the_laptop.rglob("*")
+            if p.is_file()
+        }
+        shipped = {
+            p.relative_to(produced_reference): p.read_bytes()
+            for p in produced_reference.rglob("*")
+            if p.is_file()
+        }
+        assert shipped == written
     if config.EXPLAINABILITY_REPORT:
         # Clarify reads the test split without header, by the headers of its analysis config.
         (explain_data,) = produced[output_of("Evaluate", "explain-data")["Get"]].iterdir()

@@ -17,6 +17,7 @@ from pipeline_support import (
     expected_tags,
     inputs_by_path,
     output_of,
+    outputs_by_name,
     processing_steps,
     references,
 )
@@ -41,7 +42,7 @@ def upstream(step: dict[str, Any]) -> set[str]:
 def optional_steps() -> list[str]:
     names = []
     if config.DATA_QUALITY_BASELINE:
-        names += ["BaselineData", "Baseline", "ModelQualityBaseline"]
+        names += ["Reference"]
     if config.EXPLAINABILITY_REPORT:
         names += ["CreateModel", "Explain"]
     return names
@@ -75,13 +76,9 @@ def test_dependency_graph(steps):
         "QualityGateFailed": {"Evaluate"},
     }
     if config.DATA_QUALITY_BASELINE:
-        expected["BaselineData"] = {"Preprocess"}
-        expected["Baseline"] = {"BaselineData"}
-        expected["ModelQualityBaseline"] = {"Evaluate"}
-        expected["Register"] |= {"Baseline", "ModelQualityBaseline"}
-        # Its model quality is the analyzer's now, no longer evaluation.json (the gate still
-        # puts it after Evaluate).
-        expected["Register"].discard("Evaluate")
+        # The reference of the monitor: from the train split, recorded on the package.
+        expected["Reference"] = {"Preprocess"}
+        expected["Register"].add("Reference")
     if config.EXPLAINABILITY_REPORT:
         expected["CreateModel"] = {"Train"}
         expected["Explain"] = {"CreateModel", "Evaluate"}
@@ -100,15 +97,13 @@ def test_data_flows_from_split_to_training_to_evaluation(steps):
     assert MODEL_ARTIFACTS in evaluated
     assert output_of("Preprocess", "test") in evaluated
     if config.DATA_QUALITY_BASELINE:
-        # Model Monitor profiles the data the model was trained on, features only, and the
-        # model's predictions of the test split beside the labels.
-        baseline_data = inputs_by_path(steps["BaselineData"])
-        assert baseline_data[f"{PROCESSING_ROOT}/input/train"] == output_of("Preprocess", "train")
-        assert list(inputs_by_path(steps["Baseline"]).values()) == [
-            output_of("BaselineData", "features")
-        ]
-        assert list(inputs_by_path(steps["ModelQualityBaseline"]).values()) == [
-            output_of("Evaluate", "predictions")
+        # The monitor's reference is the data the model was trained on, as preprocess wrote it.
+        reference = inputs_by_path(steps["Reference"])
+        assert reference[f"{PROCESSING_ROOT}/input/train"] == output_of("Preprocess", "train")
+        arguments = steps["Reference"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+        assert arguments == [
+            *("--train", f"{PROCESSING_ROOT}/input/train"),
+            *("--output", outputs_by_name(steps["Reference"])["reference"]),
         ]
     if config.EXPLAINABILITY_REPORT:
         # Clarify explains the trained model (served by the model CreateModel makes) on the
@@ -130,8 +125,8 @@ def test_parameters_and_defaults(definition):
     assert input_type == "String"
     assert input_url == default_input_data_url(), "where upload-data puts config.DATA"
     assert input_url.endswith("/"), "a prefix: every CSV file under it is read"
-    # No champion in moto's registry: every check is skipped (there is nothing to compare
-    # with) and every new baseline registered.
+    # No champion in moto's registry: the check is skipped (there is nothing to compare
+    # with) and its new baseline registered.
     lifecycle = {
         f"{prefix}{check}{suffix}": ("Boolean", True)
         for _, _, check in CHECKS.values()
@@ -198,24 +193,21 @@ def test_default_definition_names_no_key_and_disables_nothing(definition):
     assert not re.search(r'"Enable\w+": false', text)
 
 
-{%- if cookiecutter.data_quality_baseline == "yes" or cookiecutter.explainability_report == "yes" %}
+{%- if cookiecutter.explainability_report == "yes" or cookiecutter.model_monitoring == "yes" %}
+{%- if cookiecutter.explainability_report == "yes" %}
 
 
-def test_check_steps_run_the_regions_model_monitor_and_clarify_images(steps):
-    """The real tools, not an imitation: Model Monitor's analyzer and Clarify's container, as
-    the SDK's image table names them for the project's region."""
+def test_check_steps_run_the_regions_clarify_image(steps):
+    """The real tool, not an imitation: Clarify's container, as the SDK's image table names it
+    for the project's region."""
     from sagemaker.core import image_uris
 
-    images = {
-        "QualityCheck": image_uris.retrieve("model-monitor", region=config.AWS_REGION),
-        "ClarifyCheck": image_uris.retrieve("clarify", region=config.AWS_REGION),
-    }
-    assert "sagemaker-model-monitor-analyzer" in images["QualityCheck"]
-    assert "sagemaker-clarify-processing" in images["ClarifyCheck"]
+    image = image_uris.retrieve("clarify", region=config.AWS_REGION)
+    assert "sagemaker-clarify-processing" in image
     for name, (step_type, check_type, _) in CHECKS.items():
         step = steps[name]
         assert (step["Type"], step["CheckType"]) == (step_type, check_type), name
-        assert step["Arguments"]["AppSpecification"]["ImageUri"] == images[step_type], name
+        assert step["Arguments"]["AppSpecification"]["ImageUri"] == image, name
 
 
 def test_each_check_compares_with_the_champion_and_is_steered_by_its_parameters(steps):
@@ -232,43 +224,16 @@ def test_each_check_compares_with_the_champion_and_is_steered_by_its_parameters(
         # Every run keeps its results under its own execution's prefix.
         output = step["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
         assert {"Get": "Execution.PipelineExecutionId"} in output["Std:Join"]["Values"], name
-
-{%- if cookiecutter.data_quality_baseline == "yes" %}
-
-
-def test_quality_checks_read_their_data_as_the_scripts_write_it(steps):
-    data_quality = steps["Baseline"]["Arguments"]["Environment"]
-    # Headerless features: the analyzer names the columns _c0, _c1... as in captured requests.
-    assert json.loads(data_quality["dataset_format"]) == {
-        "csv": {"header": False, "output_columns_position": "START"}
-    }
-    model_quality = steps["ModelQualityBaseline"]["Arguments"]["Environment"]
-    assert json.loads(model_quality["dataset_format"])["csv"]["header"] is True
-    assert model_quality["analysis_type"] == "MODEL_QUALITY"
-    expected = {
-        "binary_classification": ("BinaryClassification", ["label", "prediction", "probability"]),
-        "regression": ("Regression", ["label", "prediction"]),
-    }[config.PROBLEM_TYPE]
-    assert model_quality["problem_type"] == expected[0]
-    import numpy as np
-
-    from {{ cookiecutter.package_name }} import model_io
-    from {{ cookiecutter.package_name }}.steps import evaluate
-
-    frame = evaluate.predictions_frame(np.array([0, 1]), np.array([0.2, 0.9]), config.PROBLEM_TYPE)
-    assert list(frame.columns) == expected[1]
-    named = {model_quality[f"{kind}_attribute"] for kind in ("ground_truth", "inference")}
-    if config.PROBLEM_TYPE == "binary_classification":
-        named.add(model_quality["probability_attribute"])
-        assert float(model_quality["probability_threshold_attribute"]) == model_io.LABEL_THRESHOLD
-    assert named == set(frame.columns)
 {%- endif %}
 
 
 @pytest.fixture(scope="module")
-def championed_definition(emulated_aws: None) -> dict[str, Any]:
-    """The definition as upserted once the champion, an Approved package, has a data-quality
-    baseline (and no other)."""
+def championed_definition(emulated_aws: None, definition: dict[str, Any]) -> dict[str, Any]:
+    """The definition as upserted once the champion, an Approved package, has registered the
+    baselines of this project's checks (Clarify's explanation); without a check, the champion
+    changes nothing in it."""
+    if not CHECKS:
+        return definition
     import contextlib
 
     import boto3
@@ -277,7 +242,7 @@ def championed_definition(emulated_aws: None) -> dict[str, Any]:
 
     sagemaker = boto3.client("sagemaker", region_name=config.AWS_REGION)
     group = config.MODEL_PACKAGE_GROUP
-    source = {"ContentType": "application/json", "S3Uri": "s3://somewhere/statistics.json"}
+    source = {"ContentType": "application/json", "S3Uri": "s3://somewhere/analysis.json"}
     with contextlib.suppress(sagemaker.exceptions.ClientError):
         sagemaker.create_model_package_group(ModelPackageGroupName=group)
     arn = sagemaker.create_model_package(
@@ -288,33 +253,35 @@ def championed_definition(emulated_aws: None) -> dict[str, Any]:
             "SupportedContentTypes": ["text/csv"],
             "SupportedResponseMIMETypes": ["text/csv"],
         },
-        DriftCheckBaselines={"ModelDataQuality": {"Statistics": source, "Constraints": source}},
+        DriftCheckBaselines={"Explainability": {"Constraints": source}},
     )["ModelPackageArn"]
     try:
         described = sagemaker.describe_model_package(ModelPackageName=arn)
-        assert described["DriftCheckBaselines"]["ModelDataQuality"]
+        assert described["DriftCheckBaselines"]["Explainability"]
         return json.loads(get_pipeline().definition())
     finally:
         # No champion for the other tests (moto cannot delete a package).
         sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+{%- if cookiecutter.explainability_report == "yes" %}
 
 
 def test_checks_run_once_the_champion_has_registered_baselines(championed_definition):
-    """With an Approved package that has a data-quality baseline, that check runs by default
-    (Skip...Check false); the checks whose baseline it lacks stay skipped."""
+    """With an Approved package that has the check's baseline, the check runs by default
+    (Skip...Check false)."""
     defaults = {p["Name"]: p["DefaultValue"] for p in championed_definition["Parameters"]}
     for _, _, check in CHECKS.values():
-        assert defaults[f"Skip{check}Check"] is (check != "DataQuality"), check
+        assert defaults[f"Skip{check}Check"] is False, check
         assert defaults[f"RegisterNew{check}Baseline"] is True, check
+{%- endif %}
 {%- if cookiecutter.model_monitoring == "yes" %}
 
 
 def test_a_drift_started_run_registers_the_new_datas_baseline(championed_definition, monkeypatch):
     """The champion's monitor found drift and the trigger (infra/triggers.yaml) retrains on the
-    newest data set: the run's data-quality check, which fails on a violation of the champion's
-    baseline, must register the new data's baseline instead (SkipCheck and RegisterNewBaseline
-    true, BASELINE_LIFECYCLE in test_pipeline_role.py), or nothing trained on drifted data is
-    ever registered."""
+    newest data set: no step may fail on the champion's baselines, or nothing trained on
+    drifted data is ever registered. The Reference step compares with nothing; a check that
+    fails on a violation of the champion's baseline registers the new one instead (SkipCheck
+    and RegisterNewBaseline true, BASELINE_LIFECYCLE in test_pipeline_role.py)."""
     import types
 
     import boto3
@@ -343,7 +310,7 @@ def test_a_drift_started_run_registers_the_new_datas_baseline(championed_definit
         "source": "aws.cloudwatch",
         "detail-type": "CloudWatch Alarm State Change",
         "id": "drift",
-        "detail": {"alarmName": f"{config.PROJECT_SLUG}-{stage}-data-quality-violations"},
+        "detail": {"alarmName": f"{config.PROJECT_SLUG}-{stage}-data-drift-violations"},
     }
     started = starter.handler(alarm)["started"]
     given = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=started)
@@ -362,9 +329,14 @@ def test_a_drift_started_run_registers_the_new_datas_baseline(championed_definit
             return values[value["Get"].removeprefix("Parameters.")]
         return value
 
-    (check,) = [step for step in championed_definition["Steps"] if step["Name"] == "Baseline"]
-    assert check["FailOnViolation"] is True
-    assert (resolved(check["SkipCheck"]), resolved(check["RegisterNewBaseline"])) == (True, True)
+    checks = [step for step in championed_definition["Steps"] if "SkipCheck" in step]
+    assert [step["Name"] for step in checks] == list(CHECKS)
+    for check in checks:
+        assert check["FailOnViolation"] is True
+        assert (resolved(check["SkipCheck"]), resolved(check["RegisterNewBaseline"])) == (
+            True,
+            True,
+        )
     # On the newest data set.
     assert values["InputDataUrl"].endswith(f"/{config.PROJECT_SLUG}/data/drifted/")
 {%- endif %}

@@ -1,11 +1,10 @@
 """The end of the SageMaker pipeline (pipeline/registration.py): the quality gate against the
 champion and the floor, and the model package Register creates: the model, its metrics and
-baselines, and what made it, as the registry stores it."""
+baselines, the monitor's reference, and what made it, as the registry stores it."""
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import re
 from typing import Any
@@ -108,54 +107,28 @@ def check_property(step: str, name: str) -> dict[str, Any]:
 
 
 def test_register_attaches_the_checks_baselines(steps):
-    """ModelMetrics: what the checks calculated on this run; DriftCheckBaselines: what they
-    used for the drift check (this run's with RegisterNew...Baseline, else the champion's),
-    which Model Monitor's schedules of this version compare with."""
+    """ModelMetrics: evaluation.json as the model's quality{% if cookiecutter.explainability_report == "yes" %}, Clarify's report as its explanation;
+    DriftCheckBaselines: the explanation the next version's check compares with (this run's with
+    RegisterNewExplainabilityBaseline, else the champion's){% endif %}. Nothing shaped for Model
+    Monitor: the monitor's reference is in CustomerMetadataProperties."""
     arguments = steps["Register"]["Arguments"]
     metrics = arguments["ModelMetrics"]
-    drift: dict[str, Any] = {}
-    if config.DATA_QUALITY_BASELINE:
-        for kind, step in (
-            ("ModelQuality", "ModelQualityBaseline"),
-            ("ModelDataQuality", "Baseline"),
-        ):
-            assert metrics[kind] == {
-                "Statistics": check_property(step, "CalculatedBaselineStatistics"),
-                "Constraints": check_property(step, "CalculatedBaselineConstraints"),
-            }, kind
-            drift[kind] = {
-                "Statistics": check_property(step, "BaselineUsedForDriftCheckStatistics"),
-                "Constraints": check_property(step, "BaselineUsedForDriftCheckConstraints"),
-            }
-    else:
-        assert metrics["ModelQuality"] == {
-            "Statistics": json_file_in(output_of("Evaluate", "evaluation"), "evaluation.json")
-        }
-        assert "ModelDataQuality" not in metrics
+    assert metrics["ModelQuality"] == {
+        "Statistics": json_file_in(output_of("Evaluate", "evaluation"), "evaluation.json")
+    }
+    assert "ModelDataQuality" not in metrics
     if config.EXPLAINABILITY_REPORT:
-        from {{ cookiecutter.package_name }}.pipeline.staging import CODE_PREFIX
-
-        explainability = importlib.import_module(f"{config.__package__}.pipeline.explainability")
-
         # Clarify's analysis.json.
         assert metrics["Explainability"] == {
             "Report": check_property("Explain", "CalculatedBaselineConstraints")
         }
-        config_file = arguments["DriftCheckBaselines"]["Explainability"]["ConfigFile"]
-        assert config_file["ContentType"] == "application/json"
-        # The monitoring configuration the SDK made, stored under its content's key.
-        analysis = json.loads(s3_object(config_file["S3Uri"]))
-        assert config_file["S3Uri"].startswith(f"s3://{config.DEFAULT_BUCKET}/{CODE_PREFIX}/")
-        assert analysis["methods"]["shap"]["num_samples"] == explainability.SHAP_SAMPLES
-        drift["Explainability"] = {
-            "Constraints": check_property("Explain", "BaselineUsedForDriftCheckConstraints"),
-            "ConfigFile": config_file,
+        assert arguments["DriftCheckBaselines"] == {
+            "Explainability": {
+                "Constraints": check_property("Explain", "BaselineUsedForDriftCheckConstraints")
+            }
         }
     else:
         assert not metrics.get("Explainability")
-    if drift:
-        assert arguments["DriftCheckBaselines"] == drift
-    else:
         assert "DriftCheckBaselines" not in arguments
 
 
@@ -243,6 +216,15 @@ def test_model_package_records_what_made_the_model(definition, steps):
     pairs = dict(item.split("=", 1) for item in recorded["hyperparameters"].split(" "))
     assert pairs == {name: str(value) for name, value in HYPERPARAMETERS.items()}
     assert described["MetadataProperties"]["GeneratedBy"] == execution
+    if config.DATA_QUALITY_BASELINE:
+        # What the monitoring stack runs on (deploy/monitoring.py reads them): the reference
+        # this execution's Reference step wrote, and the monitor's code as this build uploaded it.
+        assert recorded["monitor_reference"] == resolve(output_of("Reference", "reference"), values)
+        if config.MODEL_MONITORING:
+            from {{ cookiecutter.package_name }} import jobcode
+
+            for name, path in jobcode.files("monitor.py").items():
+                assert s3_object(recorded["monitor_code"] + name) == path.read_bytes(), name
     marks, limit = allowed_metadata_text("CustomerMetadataValue")
     for key, value in recorded.items():
         assert fits(key, marks, 128) and fits(value, marks, limit), (key, value)

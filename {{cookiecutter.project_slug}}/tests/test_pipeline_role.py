@@ -98,15 +98,14 @@ PROCESSING = (
     ),
     Need(("cloudwatch:PutMetricData",), "*", PROCESSING_ROLE),
 )
-# A check compares with the champion's registered baseline, which Pipelines looks up in the
-# group (the latest Approved package) unless the check is skipped.
+# Clarify's check compares with the champion's registered baseline, which Pipelines looks up in
+# the group (the latest Approved package) unless the check is skipped.
 CHAMPION_BASELINE = (
     Need(("sagemaker:ListModelPackages",), "*", BASELINE_LIFECYCLE),
     Need(("sagemaker:DescribeModelPackage",), "model-package", BASELINE_LIFECYCLE),
 )
 STEP_NEEDS: dict[str, tuple[Need, ...]] = {
     "Processing": PROCESSING,
-    "QualityCheck": (*PROCESSING, *CHAMPION_BASELINE),
     "ClarifyCheck": (
         *PROCESSING,
         *CHAMPION_BASELINE,
@@ -308,7 +307,7 @@ def resources_of(
         return [s3_arn(render(v, definition, steps)) for v in values]
 
     def image() -> list[str]:
-        # SageMaker pulls its own images (Model Monitor's analyzer, Clarify) itself; the
+        # SageMaker pulls its own image (Clarify's) itself; the
         # images the role pulls are the pipeline's parameters: the project's, or XGBoost's.
         image = step_image(step)
         return [image_repository(render(image, definition, steps))] if "Get" in image else []

@@ -48,34 +48,26 @@ def test_a_passing_run_registers_its_model_as_pending(local_run):
     metadata = package["metadata"]
     assert (metadata["git_commit"], metadata["git_dirty"]) == (git.commit, git.dirty)
     assert metadata["hyperparameters"] == train.HYPERPARAMETERS
-    # Its drift-check baselines, copies of the run's, recorded as the SageMaker registry does.
+    # The monitor's reference, a copy of the run's, as the pipeline records it with the package.
     if config.DATA_QUALITY_BASELINE:
-        assert set(package["drift_check_baselines"]) == {"ModelDataQuality", "ModelQuality"}
-        for kind, folder_name in local.BASELINE_FOLDERS.items():
-            for part, name in (
-                ("Statistics", "statistics.json"),
-                ("Constraints", "constraints.json"),
-            ):
-                kept = folder / package["drift_check_baselines"][kind][part]
-                assert kept.read_bytes() == (local_run.output_dir / folder_name / name).read_bytes()
+        assert package["reference"] == registry.REFERENCE_DIR
+        source = local_run.output_dir / local.REFERENCE_FOLDER
+        for path in source.iterdir():
+            assert (folder / registry.REFERENCE_DIR / path.name).read_bytes() == path.read_bytes()
     else:
-        assert "drift_check_baselines" not in package
+        assert "reference" not in package
 
 
-def test_baselines_are_copied_so_that_the_next_run_cannot_change_them(local_run, tmp_path: Path):
-    run = tmp_path / "run"
-    for folder_name in ("baseline", "model-quality"):
-        (run / folder_name).mkdir(parents=True)
-        for name in ("statistics.json", "constraints.json"):
-            (run / folder_name / name).write_text(json.dumps({folder_name: name}))
-    baselines = {kind: run / folder for kind, folder in local.BASELINE_FOLDERS.items()}
+def test_the_reference_is_copied_so_that_the_next_run_cannot_change_it(local_run, tmp_path: Path):
+    run = tmp_path / "run" / local.REFERENCE_FOLDER
+    run.mkdir(parents=True)
+    (run / "profile.json").write_text(json.dumps({"rows": 1}))
     folder = tmp_path / "registry"
-    package = registry.register(folder, local_run.output_dir / "model", 0.5, None, baselines)
+    package = registry.register(folder, local_run.output_dir / "model", 0.5, None, run)
     shutil.rmtree(run)
-    kept = registry.model_dir(folder, package["version"])
-    recorded = package["drift_check_baselines"]["ModelQuality"]["Constraints"]
-    assert json.loads((kept / recorded).read_text()) == {"model-quality": "constraints.json"}
-    assert json.loads((kept / registry.PACKAGE_FILE).read_text()) == package
+    version = registry.model_dir(folder, package["version"])
+    assert json.loads((version / package["reference"] / "profile.json").read_text()) == {"rows": 1}
+    assert json.loads((version / registry.PACKAGE_FILE).read_text()) == package
 
 
 def test_the_approved_model_is_the_champion_and_the_margin_stops_a_retrain(
@@ -197,7 +189,7 @@ def interrupt_on_call(number: int, write):
 WRITE_STEPS = [
     ("register", "shutil.copy2", 1),  # the model file
     ("register", "shutil.copy2", 2),  # the data manifest
-    ("register", "shutil.copy2", 3),  # a drift-check baseline
+    ("register", "shutil.copytree", 1),  # the monitor's reference
     ("register", "Path.write_text", 1),  # package.json, half-way
     ("register", "Path.rename", 1),  # the staging folder into place
     ("approve", "Path.write_text", 1),  # the new package.json, half-way
@@ -212,10 +204,9 @@ def test_ctrl_c_at_any_write_leaves_every_version_whole(
     next registration or status change completes."""
     run = local_run.output_dir
     manifest = run / "processed" / contract.MANIFEST_DIR / contract.MANIFEST_FILE
-    baselines = {kind: tmp_path / "baselines" for kind in local.BASELINE_FOLDERS}
-    for name in ("statistics.json", "constraints.json"):
-        (tmp_path / "baselines").mkdir(exist_ok=True)
-        (tmp_path / "baselines" / name).write_text("{}")
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    (reference / "reference.json").write_text("{}")
     folder = tmp_path / "registry"
     registry.register(folder, run / "model", 0.5)
     for operation, target, number in WRITE_STEPS:
@@ -234,12 +225,12 @@ def test_ctrl_c_at_any_write_leaves_every_version_whole(
                 if operation == "approve":
                     registry.set_status(folder, registry.APPROVED, "v0001")
                 else:
-                    registry.register(folder, run / "model", 0.6, manifest, baselines)
+                    registry.register(folder, run / "model", 0.6, manifest, reference)
         assert registry.versions(folder) == before, target  # readable, and unchanged
         assert sorted(path.name for path in folder.iterdir() if path.name.startswith("v")) == [
             package["version"] for package in before
         ]
-    package = registry.register(folder, run / "model", 0.7, manifest, baselines)
+    package = registry.register(folder, run / "model", 0.7, manifest, reference)
     assert package["version"] == "v0002"
     assert registry.set_status(folder, registry.APPROVED, "v0001")["status"] == registry.APPROVED
     assert [p["status"] for p in registry.versions(folder)] == [registry.APPROVED, registry.PENDING]

@@ -31,6 +31,7 @@ from typing import Any
 
 import pytest
 from conftest import load_cloudformation
+from deploy_support import registered_package
 from iam_evaluation import Request, allows
 from policies import pseudo_parameters
 
@@ -100,10 +101,6 @@ ONLY_WITH: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "AWS::SNS::Subscription": {"SubscriptionRoleArn": ("iam:GetRole", "iam:PassRole")},
     "AWS::SageMaker::EndpointConfig": {"ExecutionRoleArn": ("iam:PassRole",)},
-    # An inline job definition's role (a schedule of a named job definition passes none).
-    "AWS::SageMaker::MonitoringSchedule": {
-        "MonitoringScheduleConfig.MonitoringJobDefinition": ("iam:PassRole",)
-    },
     # The rule's own role, or a target's role (a Lambda target needs none).
     "AWS::Events::Rule": {"RoleArn": ("iam:PassRole",), "Targets.RoleArn": ("iam:PassRole",)},
     "AWS::ApplicationAutoScaling::ScalableTarget": {
@@ -396,7 +393,13 @@ def calls_of(stack: Stack, tags: dict[str, str]) -> Iterator[Call]:
             for action, paths in only_with.items()
             if not any(property_set(resource.get("Properties", {}), path) for path in paths)
         }
-        named = [text for text in strings(properties) if text.startswith("arn:")]
+        # A function's environment is data its code reads: CloudFormation acts on none of it.
+        acted_on = {
+            key: value
+            for key, value in properties.items()
+            if not (kind == "AWS::Lambda::Function" and key == "Environment")
+        }
+        named = [text for text in strings(acted_on) if text.startswith("arn:")]
         own_arn = stack.arn(logical)
         tagging = set(schema.get("tagging", {}).get("permissions", []))
         for phase, action in handler_permissions(schema):
@@ -511,28 +514,14 @@ def deployed_stacks(stage: Stage, monkeypatch: pytest.MonkeyPatch) -> list[Deplo
         return "created"
 
     class Registry:
-        """The tooling account's answer for the package, with the baselines the pipeline
-        registers (what the monitoring stack's parameters are read from)."""
+        """The tooling account's answer for the package, with what the pipeline records for
+        its monitor (what the monitoring stack's parameters are read from)."""
 
         def describe_model_package(self, ModelPackageName: str) -> dict[str, Any]:
-            return {
-                "ModelPackageArn": ModelPackageName,
-                "DriftCheckBaselines": {
-                    group: {
-                        kind: {"ContentType": "application/json", "S3Uri": f"s3://b/{kind}"}
-                        for kind in ("Statistics", "Constraints")
-                    }
-                    for group in ("ModelDataQuality", "ModelQuality")
-                },
-            }
+            return registered_package(ModelPackageName)
 
     monkeypatch.setattr(stacks, "create_or_update", create_or_update)
     monkeypatch.setattr(stacks, "describe_stack", lambda *_: None)
-    if config.MODEL_MONITORING:
-        from {{ cookiecutter.package_name }}.deploy import monitoring
-
-        image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-model-monitor-analyzer"
-        monkeypatch.setattr(monitoring, "monitor_image_uri", lambda *_: image)
     package = (
         f"arn:{PARTITION}:sagemaker:{REGION}:{config.AWS_ACCOUNT_ID}:model-package/"
         f"{config.MODEL_PACKAGE_GROUP}/1"

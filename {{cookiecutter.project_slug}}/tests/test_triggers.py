@@ -162,7 +162,7 @@ def test_the_rules_match_what_the_function_handles(triggers):
 {%- if cookiecutter.model_monitoring == "yes" %}
 
 
-def alarm_event(stage: str = config.STAGES[-1], kind: str = "data-quality") -> dict[str, Any]:
+def alarm_event(stage: str = config.STAGES[-1], kind: str = "data-drift") -> dict[str, Any]:
     """A drift alarm going off, as CloudWatch sends it (forwarded from the stage's account)."""
     return {
         "source": "aws.cloudwatch",
@@ -191,7 +191,7 @@ def test_a_drift_alarm_retrains_on_the_newest_data_set(starter):
 
 def test_a_second_alarm_within_the_cool_down_starts_nothing_and_says_why(starter, capsys):
     put(f"{config.PROJECT_SLUG}/data/current/a.csv")
-    first = starter.handler(alarm_event(kind="data-quality"))
+    first = starter.handler(alarm_event(kind="data-drift"))
     assert first["started"]
     second = starter.handler(alarm_event(kind="model-quality"))
     assert second["started"] is None and second["cooldown_since"]
@@ -219,7 +219,7 @@ def test_alarms_that_go_off_together_name_one_execution(starter, monkeypatch):
     monkeypatch.setattr(starter, "recent_start", lambda sagemaker, now: None)
     tokens = start_tokens(monkeypatch)
     for stage in config.STAGES:
-        for kind in ("data-quality", "model-quality"):
+        for kind in ("data-drift", "model-quality"):
             assert starter.handler(alarm_event(stage, kind))["started"]
     assert len(tokens) == 2 * len(config.STAGES) and len(set(tokens)) == 1
 
@@ -234,7 +234,7 @@ def test_the_drift_rule_takes_exactly_the_stages_alarms_to_the_starter(triggers)
     assert sorted(pattern["detail"]["alarmName"]) == sorted(
         f"{config.PROJECT_SLUG}-{stage}-{kind}-violations"
         for stage in config.STAGES
-        for kind in ("data-quality", "model-quality")
+        for kind in ("data-drift", "model-quality")
     )
     (target,) = rule["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": "Starter.Arn"}

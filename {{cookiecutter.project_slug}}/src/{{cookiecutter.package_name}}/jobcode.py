@@ -16,6 +16,7 @@ reaches a job, and editing it changes no step's code.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 from pathlib import Path
 
@@ -58,12 +59,21 @@ def _imported(path: Path, source_dir: Path) -> list[Path]:
     """The package's files that the module at path imports, at any depth of its code."""
     package = ".".join(path.relative_to(source_dir).parent.parts)
     found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            for module, names in import_targets(node, package):
-                if module.split(".")[0] == PACKAGE:
-                    found += _module_files(source_dir, module, names)
+    for module, names in _import_targets(path.read_text(encoding="utf-8"), package):
+        if module.split(".")[0] == PACKAGE:
+            found += _module_files(source_dir, module, names)
     return found
+
+
+# Every step's code reads the package's shared modules: each text is parsed once a process.
+@functools.cache
+def _import_targets(text: str, package: str) -> list[tuple[str, list[str]]]:
+    return [
+        target
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for target in import_targets(node, package)
+    ]
 
 
 def files(script: str, source_dir: Path | None = None) -> dict[str, Path]:

@@ -3,7 +3,7 @@
     python -m {{ cookiecutter.package_name }}.local [--data CSV] [--output-dir build/local-run]
         [--registry-dir build/registry]
 
-Runs preprocess, train and evaluate (and the data-quality baseline and the explainability report
+Runs preprocess, train and evaluate (and the monitor's reference and the explainability report
 when this project has them) through each script's main(), exactly as the SageMaker pipeline runs
 them, then applies the pipeline's quality gate to evaluation.json: the model must reach the floor
 in config.QUALITY_GATE and the champion's metric plus the margin (evaluation.json's
@@ -12,15 +12,13 @@ champion.required). The champion is the latest Approved version of the local reg
 in. A model that passes is registered there as PendingManualApproval (`make approve` makes it the
 champion). Exits 1 when a step or the quality gate fails.
 
-Where the pipeline runs a managed service's container (Model Monitor's analyzer, Clarify),
-this runs the project's own twin of it (twins/): same file structure, values of its own code.
+Where the pipeline runs a managed service's container (Clarify), this runs the project's own
+twin of it (twins/): same file structure, values of its own code.
 
 Output folders: processed/{train,validation,test}, model, evaluation (evaluation.json and the
-plots), and with the baselines baseline (data quality: statistics.json, constraints.json of the
-training features, twins/data_quality.py), predictions (the test split's predictions.csv) and
-model-quality (statistics.json, constraints.json of the model on the test split,
-twins/model_quality.py), and explainability (twins/explain.py); a registered version keeps
-copies of both baselines as its drift-check baselines, as the SageMaker model registry does.
+plots), and with the reference reference (steps/reference.py: what `make local-monitor` and
+`make local-drift` compare traffic with), and explainability (twins/explain.py); a registered
+version keeps a copy of the reference, as the pipeline records it with the model package.
 The registry lives outside the output folders: a run replaces them.
 """
 
@@ -43,15 +41,13 @@ OUTPUT_FOLDERS = (
     "processed",
     "model",
     "evaluation",
-    "baseline",
-    "predictions",
-    "model-quality",
+    "reference",
     "explainability",
 )
 # A step's (or twin's) main(): its arguments in, its exit code out.
 Step = Callable[[list[str]], int]
-# The local registry's drift-check baselines of a version: its kind -> the output folder.
-BASELINE_FOLDERS = {"ModelDataQuality": "baseline", "ModelQuality": "model-quality"}
+# The monitor's reference, in the output folder and in a registered version.
+REFERENCE_FOLDER = "reference"
 # Held for a whole run, in the output folder: two runs at once would overwrite each other's files.
 RUN_LOCK = ".lock"
 
@@ -93,9 +89,6 @@ def run(
     problem_type = config.PROBLEM_TYPE
     champion = registry.latest(registry_dir, registry.APPROVED)
     champion_options: dict[str, object] = {"champion_margin": config.QUALITY_GATE.champion_margin}
-    if config.DATA_QUALITY_BASELINE:
-        # The test split's predictions, for the model-quality baseline.
-        champion_options["predictions_dir"] = output_dir / "predictions"
     if champion is not None:
         champion_options["champion_model_dir"] = registry.model_dir(
             registry_dir, champion["version"]
@@ -145,22 +138,19 @@ def run(
 
 
 def twins(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[str]]]:
-    """The local twins of the pipeline's check steps this project has (twins/), run after the
-    steps on what they wrote into output_dir."""
+    """The steps after evaluate this project has: the monitor's reference (steps/reference.py)
+    and the local twins of the pipeline's check steps (twins/), on what the steps wrote into
+    output_dir."""
     found: list[tuple[str, Step, list[str]]] = []
     splits = output_dir / "processed"
     if config.DATA_QUALITY_BASELINE:
-        # Imported here: projects generated without the baselines have no such twins.
-        from .twins import data_quality, model_quality
+        # Imported here: projects generated without the reference have no such step.
+        from .steps import reference
 
-        baseline_argv = _argv(input_dir=splits / "train", output_dir=output_dir / "baseline")
-        found.append(("baseline", data_quality.main, baseline_argv))
-        model_quality_argv = _argv(
-            predictions_dir=output_dir / "predictions",
-            output_dir=output_dir / "model-quality",
-            problem_type=problem_type,
+        reference_argv = _argv(
+            train=splits / "train", output=output_dir / REFERENCE_FOLDER, problem_type=problem_type
         )
-        found.append(("model quality", model_quality.main, model_quality_argv))
+        found.append(("reference", reference.main, reference_argv))
     if config.EXPLAINABILITY_REPORT:
         from .twins import explain
 
@@ -231,13 +221,9 @@ def run_and_register(args: argparse.Namespace) -> int:
     if not passed:
         return 1
     manifest = args.output_dir / "processed" / MANIFEST_DIR / MANIFEST_FILE
-    baselines = (
-        {kind: args.output_dir / folder for kind, folder in BASELINE_FOLDERS.items()}
-        if config.DATA_QUALITY_BASELINE
-        else None
-    )
+    reference = args.output_dir / REFERENCE_FOLDER if config.DATA_QUALITY_BASELINE else None
     package = registry.register(
-        args.registry_dir, args.output_dir / "model", value, manifest, baselines
+        args.registry_dir, args.output_dir / "model", value, manifest, reference
     )
     version = package["version"]
     print(

@@ -4,8 +4,7 @@ confusion matrix, ROC and precision-recall curves, ...) or `regression_metrics` 
 r2), each metric `{"value": ..., "standard_deviation": ...}`, computed with scikit-learn.
 
 Evaluate writes them into evaluation.json for the model, the champion and the naive baseline;
-the local twin of the model-quality baseline (twins/model_quality.py) writes them as its
-statistics.
+the monitor (monitor/checks.py) computes them on captured predictions joined with ground truth.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from .contract import MANIFEST_FILE
 
 DEFAULT_DIR = Path("build/registry")
 PACKAGE_FILE = "package.json"
-DRIFT_CHECK_BASELINES = "drift-check-baselines"
+REFERENCE_DIR = "reference"
 PENDING, APPROVED, REJECTED = "PendingManualApproval", "Approved", "Rejected"
 LOCK_FILE = ".lock"
 STAGING_SUFFIX = ".staging"
@@ -150,15 +150,14 @@ def register(
     trained_model_dir: Path,
     metric_value: float,
     data_manifest: Path | None = None,
-    baselines: dict[str, Path] | None = None,
+    reference: Path | None = None,
 ) -> dict[str, Any]:
     """Copy the model into a new version, PendingManualApproval, with the value of the gate
     metric in its evaluation; returns its package.json. The version appears whole or not at all.
 
-    baselines: kind (ModelDataQuality, ModelQuality) -> a folder with statistics.json and
-    constraints.json, copied into the version as its drift-check baselines and recorded in
-    package.json as the SageMaker registry records them (`drift_check_baselines`:
-    {kind: {"Statistics": path, "Constraints": path}}, paths relative to the version folder).
+    reference: the monitor's reference folder (steps/reference.py), copied into the version and
+    recorded in package.json (`reference`: its path relative to the version folder), as the
+    pipeline records the reference's S3 URI with the model package.
     """
     registry_dir = Path(registry_dir)
     with locked(registry_dir / LOCK_FILE):
@@ -173,7 +172,7 @@ def register(
         staging.mkdir()
         try:
             package = _fill(
-                staging, version, trained_model_dir, metric_value, data_manifest, baselines
+                staging, version, trained_model_dir, metric_value, data_manifest, reference
             )
             staging.rename(model_dir(registry_dir, version))
         except BaseException:
@@ -189,7 +188,7 @@ def _fill(
     trained_model_dir: Path,
     metric_value: float,
     data_manifest: Path | None,
-    baselines: dict[str, Path] | None,
+    reference: Path | None,
 ) -> dict[str, Any]:
     """Write a version's files into folder, package.json last; returns the package."""
     model_file = model_io.MODEL_FILE
@@ -206,14 +205,9 @@ def _fill(
         shutil.copy2(data_manifest, folder / MANIFEST_FILE)
         metadata["data_manifest"] = MANIFEST_FILE
         metadata["data_sha256"] = json.loads(data_manifest.read_text(encoding="utf-8"))["sha256"]
-    drift_check_baselines: dict[str, dict[str, str]] = {}
-    for kind, source in (baselines or {}).items():
-        target = folder / DRIFT_CHECK_BASELINES / kind
-        target.mkdir(parents=True)
-        drift_check_baselines[kind] = {}
-        for part, name in (("Statistics", "statistics.json"), ("Constraints", "constraints.json")):
-            shutil.copy2(Path(source) / name, target / name)
-            drift_check_baselines[kind][part] = f"{DRIFT_CHECK_BASELINES}/{kind}/{name}"
+    if reference is not None:
+        # Copied: the run's output folders are replaced by the next run.
+        shutil.copytree(reference, folder / REFERENCE_DIR)
     package = {
         "version": version,
         "status": PENDING,
@@ -221,8 +215,8 @@ def _fill(
         "metric": {"name": config.QUALITY_GATE.metric, "value": float(metric_value)},
         "metadata": metadata,
     }
-    if drift_check_baselines:
-        package["drift_check_baselines"] = drift_check_baselines
+    if reference is not None:
+        package["reference"] = REFERENCE_DIR
     _write(folder, package)
     return package
 

@@ -1,4 +1,4 @@
-"""The data contract: one set of rules and messages for the steps, the server, predict and drift.
+"""The data contract: one set of rules and messages for the steps, the server, predict, the monitor.
 
     schema.py      the schema JSON parsed into columns and their rules (SchemaError)
     rules.py       each rule's name, remedy and one-line message (DataValidationError)
@@ -20,7 +20,7 @@ from .manifest import MANIFEST_DIR, MANIFEST_FILE, data_manifest
 from .rules import DataValidationError
 from .schema import PROBLEM_TYPES, Column, Schema, SchemaError, load_schema, parse_schema
 from .splits import SCHEMA_FILE, SPLITS, category_columns, read_split, write_splits
-from .validate import check_rows, encode_target, validate
+from .validate import check_column, check_rows, encode_target, validate
 
 __all__ = [
     "MANIFEST_DIR",
@@ -33,6 +33,7 @@ __all__ = [
     "Schema",
     "SchemaError",
     "category_columns",
+    "check_column",
     "check_rows",
     "data_files",
     "data_manifest",

@@ -29,11 +29,11 @@ def _line(column: str, rule: rules.Rule, mask: pd.Series, shown: pd.Series) -> s
     return rule.line(column, len(positions), len(mask), row, None if pd.isna(value) else value)
 
 
-def _check_column(
+def check_column(
     raw: pd.Series, column: Column, source: str, is_target: bool = False
 ) -> tuple[pd.Series, list[str]]:
     """The column typed (numbers, or stripped text for a category), and a message for each
-    rule the raw values break."""
+    rule the raw values break (validate, and the monitor on captured requests)."""
     problems = []
     missing = raw.isna()
     if column.type == "category":
@@ -120,7 +120,7 @@ def validate(
                 # The share of missing values is a rule for a data set; one row to score may
                 # lack a value, which the model handles.
                 column = replace(column, max_missing_fraction=1.0)
-            typed[column.name], column_problems = _check_column(
+            typed[column.name], column_problems = check_column(
                 data[column.name], column, schema.source, is_target
             )
             problems += column_problems

@@ -1,8 +1,10 @@
 """The monitoring stack of a stage (infra/monitoring.yaml): its parameters from monitoring/
-monitoring.json and the served package's DriftCheckBaselines.
+monitoring.json and the served package's CustomerMetadataProperties (where the pipeline that made
+the model put the monitor's reference and code, and the steps image it ran).
 
-Every key of monitoring.json is checked before anything reaches AWS; a package without the
-baselines the monitors compare with is refused in one line naming what is missing.
+Every key of monitoring.json is checked before anything reaches AWS, each value that becomes a
+stack parameter against the constraints its template declares (deploy/templates.py); a package
+without what the monitor needs is refused in one line naming what is missing.
 """
 
 from __future__ import annotations
@@ -12,91 +14,50 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import botocore.loaders
-import botocore.regions
-
 from .. import config
+from . import templates
 from .stage import ConfigError, Stage
 
 TEMPLATE = config.PROJECT_DIR / "infra" / "monitoring.yaml"
 SETTINGS = config.PROJECT_DIR / "monitoring" / "monitoring.json"
-# The data-quality alarm watches this many features' drift metrics (infra/monitoring.yaml).
-ALARM_FEATURES = 8
-# The registered package's baselines the stack takes: (parameter, path in DriftCheckBaselines).
-BASELINES = {
-    "DataQualityStatisticsUri": ("ModelDataQuality", "Statistics"),
-    "DataQualityConstraintsUri": ("ModelDataQuality", "Constraints"),
-    "ModelQualityConstraintsUri": ("ModelQuality", "Constraints"),
+# Where the monitoring jobs publish the Violations metric; the job role may publish nowhere else
+# (infra/deployment-account.yaml, MonitorJobRole).
+METRICS_NAMESPACE = f"{config.PROJECT_SLUG}/monitoring"
+# The package's CustomerMetadataProperties the stack takes: parameter -> key
+# (pipeline/reference.py and pipeline/registration.py write them).
+PACKAGE_METADATA = {
+    "ReferenceUri": "monitor_reference",
+    "CodeUri": "monitor_code",
+    "StepsImageUri": "steps_image",
 }
-PROBLEM_TYPES = {"binary_classification": "BinaryClassification", "regression": "Regression"}
-# Model Monitor's analyzer image: the account that publishes it in each region, as the pinned
-# SageMaker SDK lists them (sagemaker/core/image_uri_config/model-monitor.json). A copy, because
-# the deploy step's environment has boto3 only (the SDK would add some fifty distributions to it);
-# tests/test_monitoring_stack.py holds every region against the SDK's answer.
-MONITOR_IMAGE_REPOSITORY = "sagemaker-model-monitor-analyzer"
-MONITOR_IMAGE_ACCOUNTS = {
-    "af-south-1": "875698925577",
-    "ap-east-1": "001633400207",
-    "ap-northeast-1": "574779866223",
-    "ap-northeast-2": "709848358524",
-    "ap-northeast-3": "990339680094",
-    "ap-south-1": "126357580389",
-    "ap-southeast-1": "245545462676",
-    "ap-southeast-2": "563025443158",
-    "ap-southeast-3": "669540362728",
-    "ca-central-1": "536280801234",
-    "cn-north-1": "453000072557",
-    "cn-northwest-1": "453252182341",
-    "eu-central-1": "048819808253",
-    "eu-central-2": "590183933784",
-    "eu-north-1": "895015795356",
-    "eu-south-1": "933208885752",
-    "eu-south-2": "437450045455",
-    "eu-west-1": "468650794304",
-    "eu-west-2": "749857270468",
-    "eu-west-3": "680080141114",
-    "il-central-1": "843974653677",
-    "me-central-1": "588750061953",
-    "me-south-1": "607024016150",
-    "sa-east-1": "539772159869",
-    "us-east-1": "156813124566",
-    "us-east-2": "777275614652",
-    "us-isof-east-1": "853188333426",
-    "us-isof-south-1": "467912361380",
-    "us-west-1": "890145073186",
-    "us-west-2": "159807026194",
+# monitoring.json's settings that become stack parameters, by key ("stage." for each stage's):
+# (template, parameter), whose declared constraints the value must meet.
+STACK_PARAMETERS = {
+    "instance_type": ("monitoring.yaml", "InstanceType"),
+    "max_runtime_seconds": ("monitoring.yaml", "MaxRuntimeSeconds"),
+    "stage.schedule": ("monitoring.yaml", "ScheduleExpression"),
+    "stage.window_hours": ("monitoring.yaml", "WindowHours"),
+    "stage.delay_hours": ("monitoring.yaml", "DelayHours"),
+    "retraining.cooldown_hours": ("triggers.yaml", "RetrainCooldownHours"),
 }
-# Model Monitor's model-metrics an alarm may watch: errors alarm above their limit, scores below.
-ERROR_METRICS = ("rmse", "mae")
-SCORE_METRICS = ("accuracy", "precision", "recall", "f1", "auc", "r2")
+# A run reads whole hours; its alarms evaluate one period of at most a day (CloudWatch's limit
+# for a period of one evaluation).
+MAX_ALARM_PERIOD_HOURS = 24
 _KEYS = {
-    "": (
-        "instance_type",
-        "max_runtime_seconds",
-        "stages",
-        "data_quality",
-        "model_quality",
-        "retraining",
-    ),
-    "data_quality": ("max_baseline_drift", "alarm_features"),
-    "model_quality": (
-        "metric",
-        "threshold",
-        "ground_truth_start_offset",
-        "ground_truth_end_offset",
-    ),
+    "": ("instance_type", "max_runtime_seconds", "stages", "retraining"),
     "retraining": ("cooldown_hours",),
-    "stage": ("data_quality_schedule", "model_quality_schedule"),
+    "stage": ("schedule", "window_hours", "delay_hours"),
 }
 
 
-class MissingBaseline(ConfigError):
-    """A model package without a DriftCheckBaselines entry the monitors need."""
+class MissingMonitorInput(ConfigError):
+    """A model package without the reference, code or steps image the monitor runs on."""
 
 
 def _keys(raw: Any, expected: tuple[str, ...], where: str, source: str) -> dict[str, Any]:
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: {where or 'the file'}: expected an object, got {raw!r}")
+        shown = templates.shown(raw)
+        raise ConfigError(f"{source}: {where or 'the file'}: expected an object, got {shown}")
     prefix = f"{where}." if where else ""
     for key in raw:
         if key not in expected:
@@ -105,6 +66,13 @@ def _keys(raw: Any, expected: tuple[str, ...], where: str, source: str) -> dict[
         if key not in raw:
             raise ConfigError(f"{source}: missing key '{prefix}{key}'")
     return raw
+
+
+def _check(value: Any, key: str, where: str, source: str) -> None:
+    template, parameter = STACK_PARAMETERS[key]
+    problem = templates.problem(value, templates.parameters(template)[parameter])
+    if problem:
+        raise ConfigError(f"{source}: {where}: {problem} (infra/{template}, {parameter})")
 
 
 def load_settings(path: Path = SETTINGS) -> dict[str, Any]:
@@ -117,113 +85,68 @@ def load_settings(path: Path = SETTINGS) -> dict[str, Any]:
     except json.JSONDecodeError as error:
         raise ConfigError(f"{source}: not valid JSON ({error})") from None
     _keys(raw, _KEYS[""], "", source)
-    for section in ("data_quality", "model_quality", "retraining"):
-        _keys(raw[section], _KEYS[section], section, source)
+    _keys(raw["retraining"], _KEYS["retraining"], "retraining", source)
     _keys(raw["stages"], tuple(config.STAGES), "stages", source)
+    for key in ("instance_type", "max_runtime_seconds"):
+        _check(raw[key], key, key, source)
+    cooldown = "retraining.cooldown_hours"
+    _check(raw["retraining"]["cooldown_hours"], cooldown, cooldown, source)
     for stage in config.STAGES:
-        for key in _keys(raw["stages"][stage], _KEYS["stage"], f"stages.{stage}", source).values():
-            if not (isinstance(key, str) and key.startswith("cron(") and key.endswith(")")):
-                raise ConfigError(f"{source}: stages.{stage}: expected cron(...), got {key!r}")
-    metric = raw["model_quality"]["metric"]
-    if metric not in ERROR_METRICS + SCORE_METRICS:
-        raise ConfigError(f"{source}: model_quality.metric: unknown metric {metric!r}")
-    hours = raw["retraining"]["cooldown_hours"]
-    if isinstance(hours, bool) or not isinstance(hours, int) or hours < 0:
-        raise ConfigError(f"{source}: retraining.cooldown_hours: expected hours, got {hours!r}")
+        where = f"stages.{stage}"
+        settings = _keys(raw["stages"][stage], _KEYS["stage"], where, source)
+        for name, value in settings.items():
+            _check(value, f"stage.{name}", f"{where}.{name}", source)
     return raw
 
 
-def features() -> list[str]:
-    """The schema's feature columns, in order (every column but the target)."""
-    schema = json.loads(config.SCHEMA.read_text(encoding="utf-8"))
-    return [column["name"] for column in schema["columns"] if column["name"] != schema["target"]]
-
-
-def analyzer_name(feature: str) -> str:
-    """A feature's name in the registered baseline and in Model Monitor's metrics: the analyzer
-    reads header-less rows (as the endpoint captures them) and names the columns _c0, _c1, ...
-    by position (steps/baseline.py)."""
-    return f"_c{features().index(feature)}"
-
-
-def drift_features(chosen: list[str], source: str = "monitoring/monitoring.json") -> list[str]:
-    """Exactly ALARM_FEATURES names of Model Monitor's drift metrics for the alarm: the chosen
-    features (or the schema's first), by their analyzer names, repeated to fill the list."""
-    known = features()
-    unknown = [name for name in chosen if name not in known]
-    if unknown:
-        raise ConfigError(
-            f"{source}: data_quality.alarm_features: not in the schema: {', '.join(unknown)}"
-        )
-    if len(chosen) > ALARM_FEATURES:
-        raise ConfigError(
-            f"{source}: data_quality.alarm_features: at most {ALARM_FEATURES}, got {len(chosen)}"
-        )
-    names = [analyzer_name(name) for name in list(chosen) or known[:ALARM_FEATURES]]
-    return [names[index % len(names)] for index in range(ALARM_FEATURES)]
-
-
-def baselines(package: Mapping[str, Any]) -> dict[str, str]:
-    """The baseline parameters from describe_model_package's answer; MissingBaseline names the
-    first missing entry."""
-    drift = package.get("DriftCheckBaselines") or {}
+def package_inputs(package: Mapping[str, Any]) -> dict[str, str]:
+    """The stack's parameters from describe_model_package's answer; MissingMonitorInput names the
+    first missing property, or a steps image that is not the project's own."""
+    arn = package.get("ModelPackageArn", "?")
+    recorded = package.get("CustomerMetadataProperties") or {}
     found = {}
-    for parameter, (group, kind) in BASELINES.items():
-        uri = ((drift.get(group) or {}).get(kind) or {}).get("S3Uri")
-        if not uri:
-            raise MissingBaseline(
-                f"model package {package.get('ModelPackageArn', '?')} has no "
-                f"DriftCheckBaselines.{group}.{kind}.S3Uri: register it with the pipeline's "
-                "baselines to monitor it"
+    for parameter, key in PACKAGE_METADATA.items():
+        if not recorded.get(key):
+            raise MissingMonitorInput(
+                f"model package {arn} has no CustomerMetadataProperties.{key}: register it with "
+                "a pipeline that writes the monitor's reference to monitor it"
             )
-        found[parameter] = uri
+        found[parameter] = recorded[key]
+    # The job pulls the image from the project's repository (its role may pull nothing else),
+    # and only the project's steps image has the monitor's libraries.
+    repository = (
+        f"{config.AWS_ACCOUNT_ID}.dkr.ecr.{config.AWS_REGION}.amazonaws.com/"
+        f"{config.STEPS_IMAGE_REPOSITORY}@sha256:"
+    )
+    if not found["StepsImageUri"].startswith(repository):
+        raise MissingMonitorInput(
+            f"model package {arn} ran the steps in {found['StepsImageUri']}, not the project's "
+            f"steps image ({config.STEPS_IMAGE_REPOSITORY}): the monitor runs in that image; "
+            "train with the project's images to monitor it"
+        )
     return found
 
 
-def monitor_image_uri(region: str = config.AWS_REGION) -> str:
-    """Model Monitor's analyzer image of the region (offline), built as the SDK builds it: the
-    publishing account's registry at the region's ECR endpoint (botocore's endpoint data)."""
-    if region not in MONITOR_IMAGE_ACCOUNTS:
-        raise ConfigError(f"Model Monitor publishes no analyzer image in {region}")
-    resolver = botocore.regions.EndpointResolver(
-        botocore.loaders.create_loader().load_data("endpoints")
-    )
-    endpoint = resolver.construct_endpoint("ecr", region) or {}
-    # The SDK's own fallback for a region botocore's data lists without ECR.
-    hostname = endpoint.get("hostname", f"ecr.{region}.amazonaws.com")
-    return f"{MONITOR_IMAGE_ACCOUNTS[region]}.dkr.{hostname}/{MONITOR_IMAGE_REPOSITORY}"
-
-
 def stack_parameters(
-    stage: Stage,
-    package: Mapping[str, Any],
-    settings: Mapping[str, Any] | None = None,
-    image_uri: str | None = None,
+    stage: Stage, package: Mapping[str, Any], settings: Mapping[str, Any] | None = None
 ) -> dict[str, str]:
     """The monitoring stack's parameters for the stage and the package it serves (the answer of
     describe_model_package)."""
     settings = settings if settings is not None else load_settings()
-    schedules = settings["stages"][stage.name]
-    model_quality = settings["model_quality"]
-    metric = model_quality["metric"]
+    schedule = settings["stages"][stage.name]
+    window = schedule["window_hours"]
     return {
         "Stage": stage.name,
         "EndpointType": stage.endpoint_type,
         "ToolingAccountId": config.AWS_ACCOUNT_ID,
-        **baselines(package),
-        "MonitorImageUri": image_uri or monitor_image_uri(),
+        **package_inputs(package),
         "InstanceType": str(settings["instance_type"]),
         "MaxRuntimeSeconds": str(settings["max_runtime_seconds"]),
-        "DataQualityScheduleExpression": schedules["data_quality_schedule"],
-        "ModelQualityScheduleExpression": schedules["model_quality_schedule"],
-        "GroundTruthStartOffset": model_quality["ground_truth_start_offset"],
-        "GroundTruthEndOffset": model_quality["ground_truth_end_offset"],
-        "ProblemType": PROBLEM_TYPES[config.PROBLEM_TYPE],
-        "DriftFeatures": ",".join(drift_features(settings["data_quality"]["alarm_features"])),
-        "MaxBaselineDrift": str(settings["data_quality"]["max_baseline_drift"]),
-        "ModelQualityMetric": metric,
-        "ModelQualityThreshold": str(model_quality["threshold"]),
-        "ModelQualityComparison": (
-            "GreaterThanThreshold" if metric in ERROR_METRICS else "LessThanThreshold"
-        ),
+        "ScheduleExpression": schedule["schedule"],
+        "WindowHours": str(window),
+        "DelayHours": str(schedule["delay_hours"]),
+        "AlarmPeriodSeconds": str(min(window, MAX_ALARM_PERIOD_HOURS) * 3600),
+        "MetricsNamespace": METRICS_NAMESPACE,
+        # The job's code has no config.py: the floor the model was gated at comes with it.
+        "QualityFloor": str(config.QUALITY_GATE.threshold),
     }

@@ -171,9 +171,9 @@ def deploy(
     sagemaker: Any = None,
 ) -> dict[str, str]:
     """Deploy the stage's endpoint stack (and its batch stack, with batch transform; its
-    monitoring stack, with model monitoring, whose baselines `sagemaker`, a client of the
-    tooling account, reads from the package) with a CloudFormation client of the stage's
-    account; stack name -> outcome. All of them within config.DEPLOY_WAIT_MINUTES."""
+    monitoring stack, with model monitoring, whose reference, code and image `sagemaker`, a
+    client of the tooling account, reads from the package) with a CloudFormation client of the
+    stage's account; stack name -> outcome. All of them within config.DEPLOY_WAIT_MINUTES."""
     deadline = time.monotonic() + config.DEPLOY_WAIT_MINUTES * 60
     stack = describe_stack(cloudformation, stage.stack_name)
     parameters = endpoint_parameters(stage, model_package_arn, shadow, stack)
@@ -208,7 +208,7 @@ def deploy(
     if config.MODEL_MONITORING:
         from . import monitoring  # only the projects with model monitoring have it
 
-        # The live package's baselines: the monitors watch what the clients get.
+        # The live package's reference: the monitor watches what the clients get.
         package = sagemaker.describe_model_package(ModelPackageName=parameters["ModelPackageArn"])
         outcomes[stage.monitoring_stack_name] = create_or_update(
             cloudformation,

@@ -1,6 +1,6 @@
 """The SageMaker pipeline: preprocess, train, evaluate, quality gate, register.
 
-Preprocess -> Train -> Evaluate (plus Baseline and Explain when this project has them) ->
+Preprocess -> Train -> Evaluate (plus Reference and Explain when this project has them) ->
 CheckQuality, which registers the model in the model registry if it reaches the floor and beats
 the champion (the group's latest Approved model, scored by Evaluate on the same test split; the
 naive baseline while there is none) by the margin, and fails the execution with the metric, the
@@ -26,7 +26,7 @@ The modules, in the order a definition is built:
                       code shipped to it, tags, cache and retries
     training.py       Preprocess, Train, Evaluate
 {%- if cookiecutter.data_quality_baseline == "yes" %}
-    quality_checks.py BaselineData, Baseline, ModelQualityBaseline (Model Monitor's analyzer)
+    reference.py      Reference: what the project's monitor compares the endpoint's traffic with
 {%- endif %}
 {%- if cookiecutter.explainability_report == "yes" %}
     explainability.py CreateModel, Explain (Clarify's SHAP)

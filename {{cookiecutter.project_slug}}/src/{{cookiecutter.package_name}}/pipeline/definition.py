@@ -60,10 +60,10 @@ def get_pipeline(
     steps: list[Step] = [preprocess, train, evaluate]
     record = registration.Record.from_evaluation(evaluate)
     if config.DATA_QUALITY_BASELINE:
-        # Imported here: projects generated without the baselines have no quality_checks.py.
-        from .quality_checks import quality_check_steps
+        # Imported here: projects generated without the monitor's reference have no reference.py.
+        from .reference import reference_step
 
-        steps.extend(quality_check_steps(build, preprocess, evaluate, record))
+        steps.append(reference_step(build, preprocess, record))
     if config.EXPLAINABILITY_REPORT:
         # Imported here: projects generated without the explanation have no explainability.py.
         from .explainability import explainability_steps

@@ -1,6 +1,6 @@
 """The model's explanation: Clarify's KernelSHAP (Explain, a ClarifyCheck step) on the test split,
 against the model served on a shadow endpoint of Clarify's own (CreateModel); the model package
-registers the report and the analysis configuration a model-explainability monitor reuses."""
+registers the report, and the explanation the next version's check compares with."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import hashlib
 import json
 
 from sagemaker.core.clarify import DataConfig, ModelConfig, SHAPConfig
-from sagemaker.core.model_metrics import FileSource
 from sagemaker.mlops.workflow.clarify_check_step import (
     ClarifyCheckStep,
     ModelExplainabilityCheckConfig,
@@ -39,15 +38,10 @@ def explainability_steps(
     """The two steps, the explanation added to what the model package records."""
     create_model = create_model_step(build, train)
     explain = explain_step(build, evaluate, create_model)
-    config_uri = explain.clarify_check_config.monitoring_analysis_config_uri
     # Clarify's analysis.json.
     record.metrics["explainability"] = json_source(explain.properties.CalculatedBaselineConstraints)
     record.drift["explainability_constraints"] = json_source(
         explain.properties.BaselineUsedForDriftCheckConstraints
-    )
-    # The analysis configuration a model-explainability monitor of this version reuses.
-    record.drift["explainability_config_file"] = FileSource(
-        content_type="application/json", s3_uri=config_uri
     )
     return [create_model, explain]
 

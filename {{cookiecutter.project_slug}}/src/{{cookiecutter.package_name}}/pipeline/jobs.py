@@ -108,7 +108,7 @@ class Build:
         return processor.run(inputs=[*inputs, code], **run)
 
     def check_job(self, name: str) -> CheckJobConfig:
-        """The job of a check step (Model Monitor's analyzer or Clarify, in AWS's images)."""
+        """The job of the check step (Clarify, in AWS's image)."""
         return CheckJobConfig(
             role=self.role_arn,
             instance_count=1,

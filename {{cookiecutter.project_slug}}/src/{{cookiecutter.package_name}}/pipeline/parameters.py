@@ -1,7 +1,7 @@
 """The pipeline's parameters: what an execution may override (`start --parameter NAME=VALUE`),
 with the defaults this build gives them: where the data is, the images by digest, the instance
-types, the approval status and floor of the quality gate, and each check's lifecycle as the
-champion's registered baselines allow it."""
+types, the approval status and floor of the quality gate, and the explanation check's lifecycle
+as the champion's registered baseline allows it."""
 
 from __future__ import annotations
 
@@ -18,16 +18,9 @@ from .staging import default_input_data_url, pinned_image, xgboost_image
 PROCESSING_INSTANCE_TYPE = "ml.m5.large"
 TRAINING_INSTANCE_TYPE = "ml.m5.xlarge"
 # The registry's names of the baselines each check compares with (DriftCheckBaselines).
-CHECK_BASELINES = {
-    "DataQuality": "ModelDataQuality",
-    "ModelQuality": "ModelQuality",
-    "Explainability": "Explainability",
-}
-# The checks this project's pipeline runs, in the order of their steps.
-CHECKS = [
-    *(["DataQuality", "ModelQuality"] if config.DATA_QUALITY_BASELINE else []),
-    *(["Explainability"] if config.EXPLAINABILITY_REPORT else []),
-]
+CHECK_BASELINES = {"Explainability": "Explainability"}
+# The checks this project's pipeline runs (Clarify's explanation, when it has one).
+CHECKS = ["Explainability"] if config.EXPLAINABILITY_REPORT else []
 
 
 @dataclass(frozen=True)

@@ -36,16 +36,18 @@ TRANSFORM_INSTANCES = ["ml.m5.large", "ml.m5.xlarge"]
 
 @dataclass
 class Record:
-    """What the package records: its quality, its data, its explanation (ModelMetrics), and what
-    Model Monitor's checks of this model version compare against (DriftCheckBaselines), by the
-    SDK's argument names. The check steps add theirs."""
+    """What the package records: its quality and its explanation (ModelMetrics), what the
+    explanation check of the next version compares against (DriftCheckBaselines), by the SDK's
+    argument names, and where the monitor's reference and code are (CustomerMetadataProperties).
+    The check and reference steps add theirs."""
 
     metrics: dict[str, MetricsSource] = field(default_factory=dict)
     drift: dict[str, MetricsSource | FileSource] = field(default_factory=dict)
+    metadata: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def from_evaluation(cls, evaluate: ProcessingStep) -> Record:
-        """evaluation.json as the model's quality, until a check gives the analyzer's."""
+        """evaluation.json as the model's quality."""
         evaluation = file_in(output_uri(evaluate, "evaluation"), "evaluation.json")
         return cls(metrics={"model_statistics": json_source(evaluation)})
 
@@ -58,8 +60,9 @@ def register_step(
     record: Record,
     own_serve_image: bool,
 ) -> ModelStep:
-    """The trained model as a package of the group, with its metrics and baselines, and what
-    made it (code commit, data hash, image digests, hyperparameters, execution)."""
+    """The trained model as a package of the group, with its metrics, baselines and monitor
+    reference, and what made it (code commit, data hash, image digests, hyperparameters,
+    execution)."""
     parameters = build.parameters
     content_types = CONTENT_TYPES if own_serve_image else XGBOOST_CONTENT_TYPES
     manifest_uri = file_in(output_uri(preprocess, "manifest"), contract.MANIFEST_FILE)
@@ -91,6 +94,7 @@ def register_step(
             "training_job": train.properties.TrainingJobName,
             "pipeline_execution_arn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
             "sagemaker_sdk": SAGEMAKER_SDK_VERSION,
+            **record.metadata,
         },
     )
     # register() has no tags argument; CreateModelPackage takes them in the request.

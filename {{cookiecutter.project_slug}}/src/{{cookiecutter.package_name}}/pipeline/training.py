@@ -42,9 +42,7 @@ MANIFEST_DIR = f"{SPLITS_DIR}/{contract.MANIFEST_DIR}"
 MODEL_DIR = f"{PROCESSING}/model"
 TEST_DIR = f"{PROCESSING}/test"
 EVALUATION_DIR = f"{PROCESSING}/evaluation"
-# Evaluate's outputs for the check steps: the test split's predictions beside its labels (Model
-# Monitor's model-quality analyzer), and the test split without its header row (Clarify).
-PREDICTIONS_DIR = f"{PROCESSING}/predictions"
+# Evaluate's output for the explanation step: the test split without its header row (Clarify).
 EXPLAIN_DATA_DIR = f"{PROCESSING}/explain-data"
 
 # What the model package and the quality gate read from the steps' JSON files.
@@ -151,11 +149,8 @@ def model_artifacts(train: TrainingStep) -> object:
 
 def evaluate_step(build: Build, preprocess: ProcessingStep, train: TrainingStep) -> ProcessingStep:
     """evaluate.py: the model and the champion on the test split (evaluation.json, the gate's
-    numbers), and what the check steps read."""
+    numbers), and what the explanation step reads."""
     outputs, arguments = [], []
-    if config.DATA_QUALITY_BASELINE:
-        outputs.append(build.output("Evaluate", "predictions", PREDICTIONS_DIR))
-        arguments.extend(["--predictions-dir", PREDICTIONS_DIR])
     if config.EXPLAINABILITY_REPORT:
         outputs.append(build.output("Evaluate", "explain-data", EXPLAIN_DATA_DIR))
         arguments.extend(["--explain-data-dir", EXPLAIN_DATA_DIR])

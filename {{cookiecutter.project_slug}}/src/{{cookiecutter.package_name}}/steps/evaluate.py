@@ -26,7 +26,7 @@ Writes into --output-dir:
 With --predictions-dir, predictions.csv there: the test split's true `label` beside the model's
 `prediction` (the class at the threshold, or the value) and, for a classifier, `probability` of
 class 1, with a header row: the input of Model Monitor's model-quality baseline (the pipeline's
-ModelQualityBaseline step) and of its local twin (twins/model_quality.py).
+ModelQualityBaseline step).
 With --explain-data-dir, the test split there as SageMaker Clarify reads CSV: the same rows and
 columns, target first, without the header row (the pipeline gives Clarify the column names).
 """

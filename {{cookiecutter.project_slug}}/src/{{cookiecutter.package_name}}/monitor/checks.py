@@ -1,0 +1,119 @@
+"""The data-quality and model-quality checks; each finding is a Violation naming its feature by
+the schema's name.
+
+Data quality applies the data contract's own rules and messages (contract/): a feature absent
+from the traffic (`required`), a column the schema does not declare (`declared`), values of the
+wrong type, outside min/max or the allowed values, more missing values than the schema's
+max_missing_fraction; and one rule of its own in the contract's form, categories the model never
+saw in training (it treats them as missing). Model quality scores the model's captured
+predictions against ground truth with the metrics evaluate uses (metrics.py), and flags the
+quality gate's metric below its floor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import metrics
+from ..contract import check_column, encode_target, rules
+from .reference import Reference
+
+DATA_DRIFT, DATA_QUALITY, MODEL_QUALITY = "data_drift", "data_quality", "model_quality"
+CHECKS = (DATA_DRIFT, DATA_QUALITY, MODEL_QUALITY)
+
+
+@dataclass(frozen=True)
+class Violation:
+    feature_name: str
+    check: str
+    description: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def unseen_rule(source: str) -> rules.Rule:
+    remedy = "the model treats them as missing; retrain on data that has them"
+    return rules.Rule("unseen", "category seen in training", remedy)
+
+
+def data_quality(rows: pd.DataFrame, reference: Reference) -> tuple[pd.DataFrame, list[Violation]]:
+    """The traffic's feature columns typed as validate types them (a value breaking its type
+    becomes missing), and every broken rule as a violation."""
+    schema = reference.schema
+    source = schema.source
+    found = [
+        Violation(name, DATA_QUALITY, rules.required(name, source))
+        for name in schema.features
+        if name not in rows.columns
+    ]
+    found += [
+        Violation(str(name), DATA_QUALITY, rules.declared(str(name), source))
+        for name in rows.columns
+        # The target may ride along in a request; the server ignores it, so does the monitor.
+        if name not in schema.features and name != schema.target
+    ]
+    typed: dict[str, pd.Series] = {}
+    for name in schema.features:
+        if name not in rows.columns:
+            typed[name] = pd.Series(np.nan, index=rows.index, dtype=float)
+            continue
+        values, problems = check_column(rows[name], schema.column(name), source)
+        found += [Violation(name, DATA_QUALITY, line) for line in problems]
+        seen = reference.profile["features"].get(name, {}).get("categories")
+        if seen is not None and schema.column(name).allowed_values is None:
+            unseen = values.notna() & ~values.isin(seen)
+            if unseen.any():
+                first = int(np.flatnonzero(unseen.to_numpy())[0])
+                line = unseen_rule(source).line(
+                    name, int(unseen.sum()), len(unseen), first + 1, values.iloc[first]
+                )
+                found.append(Violation(name, DATA_QUALITY, line))
+        typed[name] = values
+    return pd.DataFrame(typed, index=rows.index), found
+
+
+def encode_labels(labels: pd.Series, reference: Reference) -> pd.Series:
+    """Ground-truth labels as the model learns the target: numbers, or 1 for the positive class
+    of a text target."""
+    schema = reference.schema
+    if schema.column(schema.target).type == "category":
+        return encode_target(labels.astype(str).str.strip(), schema).astype(float)
+    return pd.to_numeric(labels, errors="coerce").astype(float)
+
+
+def model_quality(
+    labels: pd.Series, scores: np.ndarray, reference: Reference, floor: float | None
+) -> tuple[dict[str, Any], list[Violation]]:
+    """The metrics of the scores against the labels (rows with a label), and a violation when
+    the headline metric is below the floor."""
+    problem_type = reference.problem_type
+    y_true = encode_labels(labels, reference).to_numpy()
+    known = ~np.isnan(y_true)
+    y_true, y_score = y_true[known], np.asarray(scores, dtype=float)[known]
+    summary: dict[str, Any] = {"labelled_rows": int(known.sum())}
+    if problem_type is None or not len(y_true):
+        return summary, []
+    # The quality gate's metric; higher is better for both.
+    name = metrics.HEADLINE_METRICS[problem_type]
+    try:
+        report = metrics.scalar_metrics(metrics.metrics_report(y_true, y_score, problem_type))
+    except ValueError as error:
+        # e.g. AUC of labels of one class: nothing to judge yet.
+        summary["note"] = f"no {name}: {error}"
+        return summary, []
+    values = next(iter(report.values()))
+    summary["metrics"] = {key: entry["value"] for key, entry in values.items()}
+    value = float(values[name]["value"])
+    summary.update(metric=name, value=value, floor=floor)
+    if floor is None or value >= floor:
+        return summary, []
+    description = (
+        f"{name} {value:.4f} on {len(y_true)} labelled rows is below the floor {floor} "
+        "the model had to reach to be registered"
+    )
+    return summary, [Violation(reference.schema.target, MODEL_QUALITY, description)]
