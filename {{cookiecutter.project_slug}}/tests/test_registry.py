@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import {{ cookiecutter.package_name }}
 from {{ cookiecutter.package_name }} import (
     config,
     contract,
@@ -331,3 +332,17 @@ def test_an_unwritable_registry_is_refused_in_one_line(
     assert local.main(argv) == 1
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("local-run: [Errno 20] Not a directory")
+
+
+def test_ctrl_c_while_a_command_loads_is_one_line(capsys: pytest.CaptureFixture[str]):
+    """The hook `python -m <package>.<command>` gets before its module's imports: Ctrl-C there
+    prints one line; any other error keeps Python's traceback."""
+    hook = {{ cookiecutter.package_name }}._interrupted
+    hook(KeyboardInterrupt, KeyboardInterrupt(), None)
+    assert capsys.readouterr().err == "interrupted\n"
+    try:
+        raise ValueError("kept")
+    except ValueError as error:
+        hook(ValueError, error, error.__traceback__)
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback") and err.endswith("ValueError: kept\n")
