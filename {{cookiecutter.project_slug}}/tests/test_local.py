@@ -176,3 +176,20 @@ def test_job_code_imports_only_the_xgboost_image_libraries():
                     continue
                 for module in modules:
                     assert module.split(".")[0] in allowed, f"{name} imports {module}"
+
+
+@pytest.mark.parametrize("champion", [0.5, 0.9, 0.9998, 1.0])
+def test_a_champion_near_the_maximum_leaves_the_gate_passable(champion: float):
+    """The gate's one rule (evaluate writes it as champion.required, which the local run and the
+    pipeline's condition compare with): a full margin where there is room, else half the room
+    left, so that R^2 0.9998 does not ask for 1.0048 and a perfect champion can be matched."""
+    gate = config.QUALITY_GATE
+    margin = gate.champion_margin
+    maximum = metrics.METRIC_MAXIMUM[gate.metric]
+    required = metrics.required_to_beat(champion, margin, gate.metric)
+    assert champion <= required <= maximum
+    assert gate.meets(maximum, required)  # a better model (here, a perfect one) can pass
+    if champion + margin <= maximum:
+        assert required == pytest.approx(champion + margin)
+    if champion < maximum:
+        assert not gate.meets(champion, required)  # a retrain that scores the same does not

@@ -4,13 +4,14 @@ training is scored as missing, and counted), and the predictions appended."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import config, contract, model_io, predict
+from {{ cookiecutter.package_name }} import config, contract, model_io, predict, registry
 
 
 def added_columns(problem_type: str) -> list[str]:
@@ -130,3 +131,50 @@ def test_main_refuses_rows_that_break_the_schema_one_line_a_rule(
     )
     assert len(lines) == 2
     assert not output.exists()
+
+
+def test_main_uses_the_last_run_that_passed_the_gate_and_says_which(
+    configured, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """The registry's newest version that is not Rejected (a failed run registers nothing, so it
+    never replaces that model), or --version; one line on standard error names it."""
+    folder = tmp_path / "registry"
+    rows = tmp_path / "rows.csv"
+    pd.read_csv(config.DATA, dtype=str).head(5).to_csv(rows, index=False)
+    argv = ["--data", str(rows), "--output", str(tmp_path / "out.csv"), "--registry-dir"]
+    assert predict.main([*argv, str(folder)]) == 1
+    assert capsys.readouterr().err == (
+        f"predict failed: no model in {folder} has passed the quality gate: "
+        "run `make local-run` first\n"
+    )
+    for value in (0.1, 0.2, 0.3):
+        registry.register(folder, configured.model, value)
+    registry.set_status(folder, registry.APPROVED, "v0001")
+    registry.set_status(folder, registry.REJECTED, "v0003")
+    expected = {
+        None: ("v0002", "PendingManualApproval, the last run that passed the gate"),
+        "v0001": ("v0001", "Approved, the approved champion"),
+        "v0003": ("v0003", "Rejected, chosen by VERSION"),
+    }
+    for version, (used, why) in expected.items():
+        chosen = ["--version", version] if version else []
+        assert predict.main([*argv, str(folder), *chosen]) == 0
+        assert capsys.readouterr().err == f"predict: model {used} of {folder} ({why})\n"
+
+
+def test_main_refuses_a_fifo_and_an_unwritable_output_in_one_line(
+    configured, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """A named pipe as the data (reading it would wait for a writer for ever), and an output
+    folder that cannot be made."""
+    fifo = tmp_path / "rows.csv"
+    os.mkfifo(fifo)
+    argv = ["--data", str(fifo), "--model-dir", str(configured.model)]
+    assert predict.main([*argv, "--output", str(tmp_path / "out.csv")]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"predict failed: {fifo}")
+    (tmp_path / "build").write_text("")
+    argv = ["--data", str(config.DATA), "--model-dir", str(configured.model), "--output"]
+    assert predict.main([*argv, str(tmp_path / "build" / "predictions.csv")]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("predict failed: [Errno ") and str(tmp_path / "build") in line

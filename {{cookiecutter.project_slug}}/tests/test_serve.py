@@ -10,6 +10,7 @@ import csv
 import http.client
 import io
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -22,8 +23,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import contract, predict
-from {{ cookiecutter.package_name }}.serve import scoring
+from {{ cookiecutter.package_name }} import contract, predict, registry
+from {{ cookiecutter.package_name }}.serve import app, scoring
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 PROBLEM_TYPES = ["binary_classification", "regression"]
@@ -525,3 +526,34 @@ def test_a_bad_row_cap_stops_the_server_with_one_line(configured, monkeypatch):
         1,
         [f"serve failed: {scoring.MAX_ROWS_ENV}='lots': expected a positive whole number of rows"],
     )
+
+
+def test_make_serve_serves_the_registrys_last_passing_run_and_says_which(
+    configured, tmp_path, monkeypatch
+):
+    """`make serve` (--registry-dir) picks the model as `make predict` does and names it in one
+    line; without a passing run it stops with one line."""
+    from {{ cookiecutter.package_name }}.serve import __main__ as entry
+
+    folder = tmp_path / "registry"
+    argv = ["--registry-dir", str(folder), "--schema", str(configured.schema)]
+    error = io.StringIO()
+    with contextlib.redirect_stderr(error):
+        assert entry.main(argv) == 1
+    assert error.getvalue() == (
+        f"serve failed: no model in {folder} has passed the quality gate: "
+        "run `make local-run` first\n"
+    )
+    registry.register(folder, configured.model, 0.5)
+    started = []
+    monkeypatch.setattr(entry.uvicorn, "run", lambda *args, **kwargs: started.append(kwargs))
+    monkeypatch.setenv(app.MODEL_DIR_ENV, "")  # main sets it for the workers
+    error = io.StringIO()
+    with contextlib.redirect_stderr(error):
+        assert entry.main(argv) == 0
+    assert error.getvalue() == (
+        f"serve: model v0001 of {folder} (PendingManualApproval, the last run that passed the "
+        "gate)\n"
+    )
+    assert os.environ[app.MODEL_DIR_ENV] == str((folder / "v0001").resolve())
+    assert started and started[0]["host"] == "127.0.0.1"

@@ -48,6 +48,8 @@ OUTPUT_FOLDERS = (
 Step = Callable[[list[str]], int]
 # The monitor's reference, in the output folder and in a registered version.
 REFERENCE_FOLDER = "reference"
+# Held for a whole run, in the output folder: two runs at once would overwrite each other's files.
+RUN_LOCK = ".lock"
 
 
 def metric_value(evaluation: dict[str, Any], json_path: str) -> float:
@@ -187,7 +189,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """One run at a time in an output folder: a second is refused in one line (waiting for the
+    first, a minute or more, would look like a hang), and so is a folder it cannot write."""
     args = parse_args(argv)
+    try:
+        with registry.locked(args.output_dir / RUN_LOCK, wait=False):
+            return run_and_register(args)
+    except (registry.RegistryError, OSError) as error:
+        print(f"local-run: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("local-run: interrupted; the registry keeps its complete versions", file=sys.stderr)
+        return 130
+
+
+def run_and_register(args: argparse.Namespace) -> int:
+    """Run the steps, apply the quality gate, register a model that passes; the exit code."""
     gate = dataclasses.replace(config.QUALITY_GATE, threshold=args.threshold)
     try:
         evaluation = run(args.data, args.output_dir, args.schema, args.seed, args.registry_dir)

@@ -18,8 +18,10 @@ from sklearn import metrics
 from .model_io import LABEL_THRESHOLD as THRESHOLD
 
 # The metric the quality gate judges, per problem type (config.QUALITY_GATE names the same one).
-# Both are higher-is-better, so what a challenger must reach is the champion's value + margin.
+# Both are higher-is-better, so what a challenger must reach is the champion's value + margin
+# (required_to_beat), and both are at most 1.0: a perfect ranking, a perfect fit.
 HEADLINE_METRICS = {"binary_classification": "auc", "regression": "r2"}
+METRIC_MAXIMUM = {"auc": 1.0, "r2": 1.0}
 # Model Monitor's convention for standard deviations: the metric on 5 random 80 % samples,
 # reported only from 200 rows up ("NaN" below that).
 STD_MIN_ROWS = 200
@@ -141,6 +143,17 @@ def scalar_metrics(report: dict[str, Any]) -> dict[str, Any]:
     """{section: {metric: {"value": ...}}}: the scalar values of a report's first section."""
     (section, entries), *_ = report.items()
     return {section: {name: {"value": e["value"]} for name, e in entries.items() if "value" in e}}
+
+
+def required_to_beat(champion_value: float, margin: float, metric: str) -> float:
+    """What a challenger's gate metric must reach to replace a champion: the champion's value plus
+    the margin, the margin cut to half of what is left below the metric's maximum. Near the
+    maximum (AUC or R^2 of 0.9998) a full margin would ask for more than 1.0, a gate no model can
+    pass; this way a better model still passes, and one at the maximum matches one there. The one
+    rule of the gate: evaluate writes it into evaluation.json (champion.required), which the local
+    run and the pipeline's condition both compare with."""
+    headroom = max(METRIC_MAXIMUM[metric] - champion_value, 0.0)
+    return champion_value + min(margin, headroom / 2)
 
 
 def naive_scores(y_true: np.ndarray) -> np.ndarray:

@@ -120,7 +120,12 @@ def read_metadata(booster: xgb.Booster) -> dict[str, Any]:
 def load_model(model_dir: str | Path) -> tuple[xgb.Booster, dict[str, Any]]:
     """The booster and metadata that save_model wrote."""
     booster = xgb.Booster()
-    booster.load_model(bytearray((Path(model_dir) / MODEL_FILE).read_bytes()))
+    model_file = Path(model_dir) / MODEL_FILE
+    try:
+        booster.load_model(bytearray(model_file.read_bytes()))
+    except xgb.core.XGBoostError:
+        # Its message is xgboost's C++ backtrace, dozens of lines.
+        raise ValueError(f"{model_file} is not a model xgboost can read: cut short?") from None
     return booster, read_metadata(booster)
 
 

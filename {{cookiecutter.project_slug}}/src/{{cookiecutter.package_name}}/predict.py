@@ -1,6 +1,11 @@
-"""Score a CSV file with the model of the last local run, the way the model will be served.
+"""Score a CSV file with a model of the local registry, the way the model will be served.
 
     python -m {{ cookiecutter.package_name }}.predict --data new.csv [--output out.csv]
+        [--registry-dir build/registry [--version v0002] | --model-dir DIR]
+
+The model is the registry's last run that passed the quality gate (registry.serving_version: the
+newest version not Rejected), or --version, or the model folder --model-dir; which one is said
+in one line on standard error.
 
 The rows are checked against the project's schema first (the feature columns; a target column,
 if the file has one, is ignored): a file that breaks a rule is refused with one line per rule,
@@ -19,9 +24,8 @@ from pathlib import Path
 import pandas as pd
 import xgboost as xgb
 
-from . import config, contract, model_io
+from . import config, contract, model_io, registry
 
-DEFAULT_MODEL_DIR = Path("build/local-run/model")
 DEFAULT_OUTPUT = Path("build/predictions.csv")
 
 
@@ -32,7 +36,10 @@ class PredictError(ValueError):
 def load(model_dir: Path) -> xgb.Booster:
     if not (model_dir / model_io.MODEL_FILE).is_file():
         raise PredictError(f"no model in {model_dir}: run `make local-run` first")
-    booster, _ = model_io.load_model(model_dir)
+    try:
+        booster, _ = model_io.load_model(model_dir)
+    except ValueError as error:
+        raise PredictError(str(error)) from None
     return booster
 
 
@@ -59,7 +66,12 @@ def score(
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True, help="CSV file (or folder) to score")
-    parser.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--model-dir", type=Path, help="a model folder, instead of the registry")
+    source.add_argument("--registry-dir", type=Path, default=registry.DEFAULT_DIR)
+    parser.add_argument(
+        "--version", help="the registry's version (default: the last run that passed the gate)"
+    )
     parser.add_argument("--schema", type=Path, default=config.SCHEMA)
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     return parser.parse_args(argv)
@@ -67,15 +79,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    errors = (
+        PredictError,
+        contract.SchemaError,
+        contract.DataValidationError,
+        registry.RegistryError,
+    )
     try:
-        booster = load(args.model_dir)
+        if args.model_dir is None:
+            package = registry.serving_version(args.registry_dir, args.version)
+            model_dir = registry.model_dir(args.registry_dir, package["version"])
+            using = registry.serving_line(args.registry_dir, package)
+        else:
+            model_dir, using = args.model_dir, f"model in {args.model_dir}"
+        booster = load(model_dir)
         schema = contract.load_schema(args.schema)
         scored, unseen = score(booster, contract.read_data(args.data), schema)
-    except (PredictError, contract.SchemaError, contract.DataValidationError) as error:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        scored.to_csv(args.output, index=False)
+    except (*errors, OSError) as error:
+        # OSError: an output folder that cannot be written (a read-only build/).
         print(f"predict failed: {error}", file=sys.stderr)
         return 1
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    scored.to_csv(args.output, index=False)
+    print(f"predict: {using}", file=sys.stderr)
     for name, count in unseen.items():
         print(f"predict: column '{name}': {count} values unseen in training, scored as missing")
     print(f"predict: {len(scored)} rows scored -> {args.output}")

@@ -254,8 +254,12 @@ def data_files(path: str | Path) -> list[Path]:
     """The CSV file, or every *.csv in a folder in name order: the files read_data reads."""
     path = Path(path)
     files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
-    if not files or not files[0].is_file():
+    if not files or not files[0].exists():
         raise DataValidationError(f"no CSV files found at {path}")
+    for file in files:
+        if not file.is_file():
+            # A named pipe or a device: reading it could wait for a writer for ever.
+            raise DataValidationError(f"{file} is not a regular file: save the data to a CSV file")
     return files
 
 

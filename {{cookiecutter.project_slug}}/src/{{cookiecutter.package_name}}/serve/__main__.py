@@ -7,7 +7,9 @@ this module with `--host 0.0.0.0`, every interface, as SageMaker's hosting contr
 the leading word `serve` is accepted and changes nothing. Run anywhere else (`make serve` on a
 laptop) it answers on 127.0.0.1 only, unless --host says otherwise. The other defaults follow
 the contract: the model from $SM_MODEL_DIR (else /opt/ml/model), port 8080 (or
-$SAGEMAKER_BIND_TO_PORT), one worker process a core.
+$SAGEMAKER_BIND_TO_PORT), one worker process a core. `make serve` serves a version of the local
+registry instead (--registry-dir): the last run that passed the gate, or --version, named in one
+line on standard error.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 import uvicorn
 
-from .. import config
+from .. import config, registry
 from . import app, protocol
 from .scoring import Scorer
 
@@ -37,6 +39,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=Path(os.environ.get(app.MODEL_DIR_ENV, app.DEFAULT_MODEL_DIR)),
         help="the folder holding the xgboost-model file (default: $SM_MODEL_DIR, /opt/ml/model)",
     )
+    parser.add_argument(
+        "--registry-dir",
+        type=Path,
+        help="serve a version of this local registry instead of --model-dir: the last run that "
+        "passed the quality gate, or --version",
+    )
+    parser.add_argument("--version", help="with --registry-dir: the version to serve, e.g. v0002")
     parser.add_argument(
         "--schema",
         type=Path,
@@ -78,11 +87,17 @@ def positive_seconds(text: str) -> float:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        using = f"model in {args.model_dir}"
+        if args.registry_dir is not None:
+            package = registry.serving_version(args.registry_dir, args.version)
+            args.model_dir = registry.model_dir(args.registry_dir, package["version"])
+            using = registry.serving_line(args.registry_dir, package)
         # Once here, so that a missing or mismatched model stops the server with one line.
         Scorer.load(args.model_dir, args.schema)
     except (OSError, ValueError, KeyError) as error:
         print(f"serve failed: {error}", file=sys.stderr)
         return 1
+    print(f"serve: {using}", file=sys.stderr)
     # The workers uvicorn starts read these in create_app().
     os.environ[app.MODEL_DIR_ENV] = str(args.model_dir.resolve())
     os.environ[app.SCHEMA_ENV] = str(args.schema.resolve())

@@ -15,7 +15,8 @@ Writes into --output-dir:
   reach, which the pipeline's quality gate reads:
       {"model_package": ARN or local registry version, or null,
        "strategy": where the champion came from,
-       "margin": --champion-margin, "required": the champion's gate metric + margin,
+       "margin": --champion-margin, "required": the champion's gate metric + margin, the
+       margin cut to half the distance to the metric's maximum (metrics.required_to_beat),
        "<section>": {"<metric>": {"value": ...}, ...}}
   The champion is --champion-model-dir (a model folder found by the caller, e.g. local.py's
   registry) or, with --model-package-group, the latest Approved package of that group in the
@@ -53,6 +54,7 @@ from {{ cookiecutter.package_name }}.metrics import (
     metrics_report,
     naive_baseline,
     naive_scores,
+    required_to_beat,
     scalar_metrics,
 )
 from {{ cookiecutter.package_name }}.plots import plot_evaluation
@@ -120,7 +122,8 @@ def champion_section(
             scores = model_io.predict(booster, features[metadata["feature_names"]])
     scalar = scalar_metrics(metrics_report(y_true, scores, problem_type))
     (entries,) = scalar.values()
-    required = entries[HEADLINE_METRICS[problem_type]]["value"] + margin
+    headline = HEADLINE_METRICS[problem_type]
+    required = required_to_beat(entries[headline]["value"], margin, headline)
     return {
         "model_package": model_package,
         "strategy": strategy,
