@@ -1,7 +1,7 @@
 """Infer a schema from a CSV file and make it the project's data set.
 
     python -m {{ cookiecutter.package_name }}.infer_schema --data your.csv --target column
-    make schema DATA=your.csv TARGET=column [POSITIVE=label]
+    make schema DATA=your.csv TARGET=column [POSITIVE=label] [DROP=col1,col2]
 
 Writes schemas/<name>.json (name: the file's stem) and sets config.DATASET to it, the one
 setting that points the project at a data set; nothing else needs an edit. From the data:
@@ -16,6 +16,16 @@ setting that points the project at a data set; nothing else needs an edit. From 
   such as "yes" or "true", else the rarer label);
 - whether rows without a target are dropped (when the file has any, said on the console).
 
+It looks for what silently ruins a model, and names the column with the fix:
+- numbers written for people ("1,234", "$12.50"): refused, the file must hold plain numbers
+  (a category would lose their order; the decimal mark of "1,234" is the file's to say);
+- a column with a different value in every row (a row number, a key, free text): written with
+  "role": "id", left out of the features and passed through by `make predict`;
+- a constant column, or one that alone predicts the target almost perfectly (a leak: a value
+  known only after the outcome): written with "role": "ignored", left out of the features;
+- the columns named by --drop (DROP=): written with "role": "ignored" too.
+Each column handled so is said in one line; with no feature left, the schema is refused.
+
 What it cannot infer it refuses with one line that says what to pass. Review the result: bounds
 from a sample are a start, not a contract.
 """
@@ -27,9 +37,11 @@ import json
 import math
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import config
@@ -40,12 +52,20 @@ from .contract import (
     read_data,
     validate,
 )
+from .contract.rules import formatted_number
 
 MAX_CATEGORIES = 50
 HEADROOM = 0.1
 # Labels that name the positive class of a binary target, in the order they are looked for.
 POSITIVE_WORDS = ("1", "yes", "y", "true", "t", "positive", "pos")
 DATASET_LINE = re.compile(r"^DATASET = .*$", re.MULTILINE)
+# A feature that alone ranks the target this well (AUC, or |rank correlation| for regression)
+# is a leak rather than a signal; fewer rows than MIN_ROWS_TO_JUDGE say too little to tell.
+LEAK_SCORE = 0.99
+MIN_ROWS_TO_JUDGE = 20
+# A category is judged as a leak only with this many rows per value on average (fewer: its
+# in-sample target rates would fit any target).
+ROWS_PER_CATEGORY = 10
 
 
 class InferenceError(ValueError):
@@ -153,15 +173,169 @@ def infer_target(
     return column, decided
 
 
+def _present(raw: pd.Series) -> pd.Series:
+    text = raw.dropna().astype(str).str.strip()
+    return text[text != ""]
+
+
+def _is_id(present: pd.Series, rows: int) -> bool:
+    """A value in every row, each different: text (a key, free text), or whole numbers that
+    count rows (in file order, or all of a range)."""
+    if rows < MIN_ROWS_TO_JUDGE or len(present) < rows or present.nunique() < rows:
+        return False
+    numbers = _numbers(present)
+    if numbers is None:
+        return True
+    if not (numbers == numbers.round()).all():
+        return False
+    ordered = numbers.is_monotonic_increasing or numbers.is_monotonic_decreasing
+    return ordered or numbers.max() - numbers.min() + 1 == rows
+
+
+def _auc(score: pd.Series, positive: pd.Series) -> float:
+    """The area under the ROC curve of `score` for the 0/1 labels `positive` (ties half)."""
+    ranks = score.rank()
+    hits = int(positive.sum())
+    misses = len(positive) - hits
+    return float((ranks[positive == 1].sum() - hits * (hits + 1) / 2) / (hits * misses))
+
+
+def _leak_score(raw: pd.Series, target: pd.Series, problem_type: str) -> tuple[str, float]:
+    """How well the column alone predicts the target, in the sample: ("AUC", a) with a folded
+    to >= 0.5, or ("rank correlation", |rho|); ("", 0) when there is too little to judge."""
+    present = raw.astype("string").str.strip()
+    pairs = pd.DataFrame({"x": present, "y": target}).dropna()
+    pairs = pairs[pairs["x"] != ""]
+    if len(pairs) < MIN_ROWS_TO_JUDGE or pairs["y"].nunique() < 2:
+        return "", 0.0
+    numbers = _numbers(pairs["x"].astype(str))
+    if numbers is not None:
+        x = numbers.to_numpy()
+    elif pairs["x"].nunique() * ROWS_PER_CATEGORY <= len(pairs):
+        # A category scores its rows by its mean target: how well its values alone sort them.
+        x = pairs.groupby("x")["y"].transform("mean").to_numpy()
+    else:
+        return "", 0.0
+    x, y = pd.Series(x, dtype=float), pd.Series(pairs["y"].to_numpy(), dtype=float)
+    if problem_type == "binary_classification":
+        auc = _auc(x, y)
+        return "AUC", max(auc, 1 - auc)
+    rho = x.rank().corr(y.rank())
+    return "rank correlation", 0.0 if np.isnan(rho) else abs(float(rho))
+
+
+def _encoded_target(raw: pd.Series, decided: dict[str, Any]) -> pd.Series:
+    """The target as numbers (1 for the positive class), NaN where missing."""
+    text = raw.astype("string").str.strip()
+    if decided.get("positive_class") is not None:
+        return (text == decided["positive_class"]).astype(float).where(text.notna())
+    return pd.to_numeric(text, errors="coerce")
+
+
+def _formatted(name: str, present: pd.Series) -> str | None:
+    """The refusal of a column of numbers written for people ("1,234", "$12.50"), if it is one."""
+    if present.empty or _numbers(present) is not None:
+        return None
+    plain = pd.to_numeric(present, errors="coerce").notna()
+    formatted = present[~plain].map(formatted_number)
+    if not formatted.all():
+        return None
+    return (
+        f"column '{name}' holds numbers written with separators or currency signs "
+        f"(e.g. {present[~plain].iloc[0]!r}): write them as plain numbers (1234.5) in the file, "
+        f"or leave the column out with DROP={name}"
+    )
+
+
+def inspect_columns(
+    data: pd.DataFrame, target: str, decided: dict[str, Any], drop: Sequence[str] = ()
+) -> tuple[dict[str, str], list[str]]:
+    """The role of each feature column that is no feature ("id" or "ignored") and the one-line
+    warning that says so; raises InferenceError for what the file itself must fix."""
+    roles: dict[str, str] = {}
+    warnings: list[str] = []
+    refusals: list[str] = []
+    label = _encoded_target(data[target], decided)
+    for name in data.columns:
+        if name == target:
+            continue
+        if name in drop:
+            roles[name] = "ignored"
+            continue
+        present = _present(data[name])
+        where = f'its "role" in {_relative(config.SCHEMA.parent / decided["dataset"])}.json'
+        if present.nunique() <= 1:
+            roles[name] = "ignored"
+            value = f"the same value {present.iloc[0]!r} in every row" if len(present) else ""
+            warnings.append(
+                f"column '{name}' has {value or 'no value in any row'}, so a model learns nothing "
+                'from it: written with "role": "ignored" (left out of the features)'
+            )
+        elif (refusal := _formatted(name, present)) is not None:
+            refusals.append(refusal)
+        elif _is_id(present, len(data)):
+            roles[name] = "id"
+            warnings.append(
+                f"column '{name}' has a different value in every row (an ID): written with "
+                '"role": "id", left out of the features and passed through by make predict; '
+                f"if it is a real feature, delete {where}"
+            )
+        else:
+            measure, score = _leak_score(data[name], label, decided["problem_type"])
+            if score >= LEAK_SCORE:
+                roles[name] = "ignored"
+                warnings.append(
+                    f"column '{name}' alone predicts '{target}' almost perfectly ({measure} "
+                    f"{score:.3f}), as a value known only after the outcome would (a leak): "
+                    'written with "role": "ignored"; if it is known when predicting, delete '
+                    f"{where}"
+                )
+    if refusals:
+        raise InferenceError("; ".join(refusals))
+    if all(name in roles for name in data.columns if name != target):
+        left = ", ".join(f"'{name}' ({role})" for name, role in roles.items())
+        raise InferenceError(
+            f"no feature is left to learn '{target}' from: {left}; add feature columns to the data"
+        )
+    return roles, warnings
+
+
 def infer_schema(
-    data: pd.DataFrame, target: str, dataset: str, data_path: str, positive_class: str | None
+    data: pd.DataFrame,
+    target: str,
+    dataset: str,
+    data_path: str,
+    positive_class: str | None,
+    drop: Sequence[str] = (),
+    warnings: list[str] | None = None,
 ) -> dict[str, Any]:
+    """The schema of the data; the one-line warnings of columns it left out of the features are
+    appended to `warnings`."""
     if target not in data.columns:
         raise InferenceError(
             f"TARGET={target!r} is not a column of the data; its columns are {list(data.columns)}"
         )
+    unknown = [name for name in drop if name not in data.columns]
+    if unknown:
+        raise InferenceError(
+            f"DROP={','.join(unknown)} names no column of the data; its columns are "
+            f"{list(data.columns)}"
+        )
+    if target in drop:
+        raise InferenceError(f"DROP names the target '{target}'; pick another TARGET instead")
     label, decided = infer_target(target, data[target], positive_class)
+    roles, found = inspect_columns(data, target, {**decided, "dataset": dataset}, drop)
+    if warnings is not None:
+        warnings.extend(found)
     features = [infer_column(name, data[name]) for name in data.columns if name != target]
+    # A column left out keeps its type (deleting its role makes it a feature again) and no
+    # rule: its values are never checked.
+    features = [
+        {"name": c["name"], "type": c["type"], "role": roles[c["name"]]}
+        if c["name"] in roles
+        else c
+        for c in features
+    ]
     schema = {
         "dataset": dataset,
         "description": f"Inferred from {Path(data_path).name} by `make schema`: review the "
@@ -200,6 +374,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--target", required=True, help="the column to predict")
     parser.add_argument("--positive-class", help="the label of a text binary target that is 1")
     parser.add_argument("--name", help="the schema's name (default: the file's stem)")
+    parser.add_argument(
+        "--drop",
+        type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
+        default=[],
+        help="columns to leave out of the features, comma-separated (DROP=)",
+    )
     parser.add_argument("--schemas-dir", type=Path, default=config.SCHEMA.parent)
     return parser.parse_args(argv)
 
@@ -209,20 +389,28 @@ def main(argv: list[str] | None = None) -> int:
     name = args.name or re.sub(r"\W+", "_", args.data.stem).strip("_").lower() or "dataset"
     try:
         data = read_data(args.data)
-        schema = infer_schema(data, args.target, name, _relative(args.data), args.positive_class)
+        warnings: list[str] = []
+        schema = infer_schema(
+            data, args.target, name, _relative(args.data), args.positive_class, args.drop, warnings
+        )
         path = args.schemas_dir / f"{name}.json"
         path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         point_config_at(name)
     except (InferenceError, SchemaError, DataValidationError) as error:
         print(f"schema failed: {error}", file=sys.stderr)
         return 1
-    kinds = pd.Series([c["type"] for c in schema["columns"][1:]]).value_counts().to_dict()
+    features = [c for c in schema["columns"][1:] if "role" not in c]
+    kinds = pd.Series([c["type"] for c in features]).value_counts().to_dict()
     print(
         f"schema: {path} ({schema['problem_type']}, target '{args.target}', "
         f"{len(data)} rows, features: {kinds}); config.DATASET = {name!r}"
     )
     if schema.get("positive_class") is not None:
         print(f"schema: positive class {schema['positive_class']!r} (change it with POSITIVE=)")
+    for warning in warnings:
+        print(f"schema: warning: {warning}")
+    if args.drop:
+        print(f"schema: left out as asked (DROP=): {', '.join(args.drop)}")
     missing_target = int(data[args.target].isna().sum())
     if missing_target:
         print(f"schema: {missing_target} rows have no target: preprocess will drop them")

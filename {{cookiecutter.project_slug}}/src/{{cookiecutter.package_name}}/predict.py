@@ -12,7 +12,9 @@ if the file has one, is ignored): a file that breaks a rule is refused with one 
 naming the column. They are then encoded with the encoding saved in the model (model_io.encode): a
 category the model never saw in training is scored as a missing value, and counted. The output
 is the input with the predictions appended: `probability` (of the positive class) and
-`predicted_label` for classification, `prediction` for regression.
+`predicted_label` for classification, `prediction` for regression. Columns the schema declares
+with "role": "id" (or "ignored") are not fed to the model and stay in the output as they came,
+so the predictions join back on the id.
 """
 
 from __future__ import annotations

@@ -10,10 +10,24 @@ library only: every server worker imports it.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from .schema import Column
+
+# A number as spreadsheets and reports print it: a currency sign, thousands separators or a
+# decimal comma ("$1,234.50", "1 234", "12,5 €"). Read as text, it would make a category.
+FORMATTED_NUMBER = re.compile(
+    r"[-+]?\s*[$€£¥₹]?\s*[-+]?(?:\d{1,3}(?:[,'.\s]\d{3})+|\d+)(?:[.,]\d+)?\s*[$€£¥₹%]?"
+)
+PLAIN_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def formatted_number(value: Any) -> bool:
+    """Whether a value is a number written for people, not a plain one: "1,234", "$12.50"."""
+    text = str(value).strip()
+    return not PLAIN_NUMBER.fullmatch(text) and bool(FORMATTED_NUMBER.fullmatch(text))
 
 
 class DataValidationError(ValueError):
@@ -55,10 +69,21 @@ def shown(value: Any) -> str:
     return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
 
 
-def type_rule(column: Column, source: str) -> Rule:
+def type_rule(column: Column, source: str, scoring: bool = False) -> Rule:
     """A value of a number or integer column that is no such number (shown as the file has it:
-    text such as 'abc' is the usual culprit)."""
-    remedy = f'fix the values, or declare the column "type": "category" in {source}'
+    text such as 'abc' is the usual culprit). Rows to score cannot change the type: the model
+    was trained on numbers."""
+    if scoring:
+        remedy = f"fix the values: the model was trained on {column.type} values in this column"
+    else:
+        remedy = f'fix the values, or declare the column "type": "category" in {source}'
+    return Rule("type", f"type {column.type}", remedy)
+
+
+def formatted_rule(column: Column) -> Rule:
+    """Numbers of a number column written with separators or currency signs: a category would
+    lose their order, so the remedy is the data's formatting, wherever the user is."""
+    remedy = 'write the numbers plainly (1234.5, not "1,234.50" or "$1,234.50")'
     return Rule("type", f"type {column.type}", remedy)
 
 
@@ -101,16 +126,29 @@ BINARY_TARGET = Rule(
 )
 
 
-def required(name: str, source: str) -> str:
-    """A declared column absent from the data (or from every instance of a request)."""
+def required(name: str, source: str, scoring: bool = False) -> str:
+    """A declared column absent from the data (or from every instance of a request). Rows to
+    score must have it: the trained model takes it, whatever the schema says now."""
+    if scoring:
+        return (
+            f"column '{name}' breaks rule 'required': the model was trained with this feature; "
+            "add it to the rows to score"
+        )
     return (
         f"column '{name}' breaks rule 'required': it is declared in {source} "
         "but absent from the data; add it to the data or remove it from the schema"
     )
 
 
-def declared(name: str, source: str) -> str:
-    """A column of the data that the schema does not declare."""
+def declared(name: str, source: str, scoring: bool = False) -> str:
+    """A column of the data that the schema does not declare. In rows to score, declaring it an
+    id keeps it beside the predictions without changing what the model takes."""
+    if scoring:
+        return (
+            f"column '{name}' breaks rule 'declared': it is in the rows to score but not in "
+            f'{source}; remove it, or declare it "role": "id" there to keep it beside the '
+            "predictions"
+        )
     return (
         f"column '{name}' breaks rule 'declared': it is in the data but not in {source}; "
         "declare it in the schema or remove it from the data"

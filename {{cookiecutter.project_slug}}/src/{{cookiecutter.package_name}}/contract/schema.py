@@ -2,7 +2,11 @@
 
 A schema names the target and declares every column (type number, integer or category; min, max,
 allowed_values, max_missing_fraction), the problem type and, for a text target, the positive
-class. parse_schema refuses anything the rules could not enforce, with one line naming the key.
+class. A column with a "role" other than "feature" is no feature: "id" (a key such as a row
+number or customer ID, passed through by `make predict` so predictions can be joined back) or
+"ignored" (a column the file has that the model must not use: a leak, a constant, DROP=). Such a
+column needs no type and has no rule: it may be absent, and its values are never checked.
+parse_schema refuses anything the rules could not enforce, with one line naming the key.
 Standard library only: the server, the steps and the tools all read the schema through it.
 """
 
@@ -30,8 +34,11 @@ SCHEMA_KEYS = frozenset(
     }
 )
 COLUMN_KEYS = frozenset(
-    {"name", "type", "description", "min", "max", "allowed_values", "max_missing_fraction"}
+    {"name", "type", "role", "description", "min", "max", "allowed_values", "max_missing_fraction"}
 )
+# "feature" (the default) is what the model learns from; the others are carried, never learned.
+ROLES = ("feature", "id", "ignored")
+RULE_KEYS = ("min", "max", "allowed_values", "max_missing_fraction")
 
 
 class SchemaError(ValueError):
@@ -43,11 +50,12 @@ class Column:
     """One declared column: the rules its values must meet."""
 
     name: str
-    type: str
+    type: str | None
     min: float | None = None
     max: float | None = None
     allowed_values: tuple[float, ...] | tuple[str, ...] | None = None
     max_missing_fraction: float = 0.0
+    role: str = "feature"
 
 
 @dataclass(frozen=True)
@@ -66,16 +74,23 @@ class Schema:
 
     @property
     def names(self) -> list[str]:
+        """Every declared column, ids and ignored ones included: what data may have."""
         return [column.name for column in self.columns]
 
     @property
     def features(self) -> list[str]:
-        return [name for name in self.names if name != self.target]
+        """The columns the model learns from, in the order it takes them."""
+        return [c.name for c in self.columns if c.role == "feature" and c.name != self.target]
+
+    @property
+    def ids(self) -> list[str]:
+        """The columns with "role": "id", passed through beside the predictions."""
+        return [c.name for c in self.columns if c.role == "id"]
 
     @property
     def categories(self) -> list[str]:
         """The feature columns of type category."""
-        return [c.name for c in self.columns if c.type == "category" and c.name != self.target]
+        return [name for name in self.features if self.column(name).type == "category"]
 
     def column(self, name: str) -> Column:
         return self.columns[self.names.index(name)]
@@ -117,6 +132,19 @@ def _parse_column(raw: Any, source: str) -> Column:
     unknown = sorted(set(raw) - COLUMN_KEYS)
     if unknown:
         raise SchemaError(f"{where} has unknown keys {unknown}; allowed: {sorted(COLUMN_KEYS)}")
+    role = raw.get("role", "feature")
+    if role not in ROLES:
+        raise SchemaError(f"{where}: role must be one of {list(ROLES)}, got {role!r}")
+    if role != "feature":
+        ruled = [key for key in RULE_KEYS if key in raw]
+        if ruled:
+            raise SchemaError(
+                f"{where}: a column with role {role!r} is not checked, so it takes no {ruled}; "
+                "remove them, or the role to make it a feature"
+            )
+        if raw.get("type") not in (None, *COLUMN_TYPES):
+            raise SchemaError(f"{where}: type must be one of {list(COLUMN_TYPES)} or absent")
+        return Column(name, raw.get("type"), role=role)
     kind = raw.get("type")
     if kind not in COLUMN_TYPES:
         raise SchemaError(
@@ -171,6 +199,10 @@ def parse_schema(raw: Any, source: str = "the schema") -> Schema:
     if not isinstance(drop, bool):
         raise SchemaError(f"{source}: drop_rows_with_missing_target must be true or false")
     label = columns[names.index(target)]
+    if label.role != "feature":
+        raise SchemaError(f"{source}: the target '{target}' cannot have a role; remove it")
+    if not any(c.role == "feature" and c.name != target for c in columns):
+        raise SchemaError(f"{source}: declare at least one feature besides the target")
     # A model cannot learn from a row without a label: such rows are refused or dropped.
     if label.max_missing_fraction:
         raise SchemaError(

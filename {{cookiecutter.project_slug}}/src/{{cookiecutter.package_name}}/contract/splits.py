@@ -42,7 +42,9 @@ def category_columns(split: Path) -> list[str]:
     return [
         column["name"]
         for column in schema["columns"]
-        if column.get("type") == "category" and column["name"] != schema.get("target")
+        if column.get("type") == "category"
+        and column["name"] != schema.get("target")
+        and column.get("role", "feature") == "feature"
     ]
 
 

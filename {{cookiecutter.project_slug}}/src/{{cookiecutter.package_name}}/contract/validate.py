@@ -30,10 +30,11 @@ def _line(column: str, rule: rules.Rule, mask: pd.Series, shown: pd.Series) -> s
 
 
 def check_column(
-    raw: pd.Series, column: Column, source: str, is_target: bool = False
+    raw: pd.Series, column: Column, source: str, is_target: bool = False, scoring: bool = False
 ) -> tuple[pd.Series, list[str]]:
     """The column typed (numbers, or stripped text for a category), and a message for each
-    rule the raw values break (validate, and the monitor on captured requests)."""
+    rule the raw values break (validate, and the monitor on captured requests). scoring: the
+    values are rows for a trained model, whose schema the remedies do not change."""
     problems = []
     missing = raw.isna()
     if column.type == "category":
@@ -45,8 +46,12 @@ def check_column(
         if column.type == "integer":
             wrong_type |= ~missing & (values != values.round())
     if wrong_type.any():
-        # Shown as the file has it: text such as 'abc' is the usual culprit.
-        problems.append(_line(column.name, rules.type_rule(column, source), wrong_type, raw))
+        # Shown as the file has it: text such as 'abc' is the usual culprit, or "1,234".
+        if raw[wrong_type].map(rules.formatted_number).all():
+            rule = rules.formatted_rule(column)
+        else:
+            rule = rules.type_rule(column, source, scoring)
+        problems.append(_line(column.name, rule, wrong_type, raw))
     present = ~missing & ~wrong_type
     for rule in rules.value_rules(column, source):
         if rule.kind == "min":
@@ -100,16 +105,22 @@ def validate(
     Raises DataValidationError with one line for every broken rule, so that one run shows
     everything to fix.
     """
-    names = schema.names if with_target else schema.features
+    # The columns the model takes; an id or ignored column may be there, and is left out.
+    names = [schema.target, *schema.features] if with_target else schema.features
     dropped = 0
     if with_target and schema.drop_rows_with_missing_target and schema.target in data.columns:
         keep = data[schema.target].notna()
         dropped = int((~keep).sum())
         # The index keeps each row's number in the file, so messages still point at it.
         data = data[keep]
-    problems = [rules.required(name, schema.source) for name in names if name not in data.columns]
+    scoring = not with_target
+    problems = [
+        rules.required(name, schema.source, scoring) for name in names if name not in data.columns
+    ]
     problems += [
-        rules.declared(name, schema.source) for name in data.columns if name not in schema.names
+        rules.declared(name, schema.source, scoring)
+        for name in data.columns
+        if name not in schema.names
     ]
     typed = {}
     target_broken = False
@@ -121,7 +132,7 @@ def validate(
                 # lack a value, which the model handles.
                 column = replace(column, max_missing_fraction=1.0)
             typed[column.name], column_problems = check_column(
-                data[column.name], column, schema.source, is_target
+                data[column.name], column, schema.source, is_target, scoring
             )
             problems += column_problems
             target_broken = target_broken or (is_target and bool(column_problems))

@@ -34,7 +34,11 @@ def sample_rows(schema: dict[str, Any], rows: int, seed: int = 0) -> list[list[s
     within min and max (an integer for an integer column); categories without declared values
     get made-up labels, which the model scores as unseen."""
     rng = random.Random(seed)
-    columns = [column for column in schema["columns"] if column["name"] != schema["target"]]
+    columns = [
+        column
+        for column in schema["columns"]
+        if column["name"] != schema["target"] and column.get("role", "feature") == "feature"
+    ]
     table = []
     for _ in range(rows):
         row = []

@@ -58,7 +58,8 @@ def create_model_step(build: Build, train: TrainingStep) -> ModelStep:
 def explain_step(
     build: Build, evaluate: ProcessingStep, create_model: ModelStep
 ) -> ClarifyCheckStep:
-    headers = [column["name"] for column in SCHEMA["columns"]]
+    # The split's columns: ids and ignored columns never reach it.
+    headers = [c["name"] for c in SCHEMA["columns"] if c.get("role", "feature") == "feature"]
     shap = {"num_samples": SHAP_SAMPLES, "agg_method": "mean_abs"}
     # The analysis configuration is uploaded while the pipeline is built, under a key named
     # after what it is made of, so that a running version's configuration never changes.
