@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -243,3 +244,220 @@ def test_main_refuses_in_one_line_and_writes_nothing(
     assert len(err.strip().splitlines()) == 1
     assert list((tmp_path / "schemas").iterdir()) == []
     assert config_copy.read_text(encoding="utf-8") == before
+
+
+# What silently ruins a model, found by `make schema` on data sets generated in the test, one
+# shape each: the roles it writes, and the one-line warning or refusal it gives, by column name.
+ROWS = 120
+
+
+def shaped(shape: str, rows: int = ROWS, seed: int = 0) -> pd.DataFrame:
+    """A data set of the given shape as read_data gives it (text, None for an empty cell), with a
+    binary target `label` ("yes"/"no") that the feature `x` predicts only in part (or a number,
+    for the "two-columns" shape, with the integer feature `n`)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=rows)
+    label = np.where(x + rng.normal(size=rows) > 0, "yes", "no")
+    plain = {"x": x.round(3), "label": label}
+    columns: dict[str, object] = {
+        "one-numeric": plain,
+        "only-categories": {
+            "colour": rng.choice(["red", "green", "blue"], rows),
+            "size": np.where(x > 0, rng.choice(["S", "M"], rows), rng.choice(["M", "L"], rows)),
+            "label": label,
+        },
+        "two-columns": {
+            "n": (n := rng.integers(0, 50, rows)),
+            "label": (3 * n + rng.normal(0, 30, rows)).round(1),
+        },
+        "id": {
+            "row": np.arange(rows),
+            "key": [f"K{i:05d}" for i in rng.permutation(rows)],
+            **plain,
+        },
+        "constant": {"source": "export-7", "blank": None, **plain},
+        "leak": {
+            "refund": np.where(label == "yes", 10.0, 0.0) + rng.random(rows).round(2),
+            **plain,
+        },
+        "separators": {"amount": [f"${v:,.2f}" for v in rng.uniform(500, 9000, rows)], **plain},
+    }[shape]
+    frame = pd.DataFrame(columns)
+    return frame.astype(object).where(frame.notna(), None).map(lambda v: v if v is None else str(v))
+
+
+def inferred(frame: pd.DataFrame, drop: tuple[str, ...] = ()) -> tuple[dict, list[str]]:
+    warnings: list[str] = []
+    schema = infer_schema.infer_schema(
+        frame, "label", "shape", "data/shape.csv", None, drop, warnings
+    )
+    return schema, warnings
+
+
+def roles(schema: dict) -> dict[str, str]:
+    return {c["name"]: c.get("role", c["type"]) for c in schema["columns"]}
+
+
+# Where the warnings say the schema is: the project's schemas folder.
+WHERE = f'its "role" in {config.SCHEMA.parent.relative_to(config.PROJECT_DIR) / "shape.json"}'
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected", "warned"),
+    [
+        ("one-numeric", {"label": "category", "x": "number"}, []),
+        ("only-categories", {"label": "category", "colour": "category", "size": "category"}, []),
+        ("two-columns", {"label": "number", "n": "integer"}, []),
+        (
+            "id",
+            {"label": "category", "row": "id", "key": "id", "x": "number"},
+            [
+                f"column '{name}' has a different value in every row (an ID): written with "
+                '"role": "id", left out of the features and passed through by make predict; '
+                f"if it is a real feature, delete {WHERE}"
+                for name in ("row", "key")
+            ],
+        ),
+        (
+            "constant",
+            {"label": "category", "source": "ignored", "blank": "ignored", "x": "number"},
+            [
+                f"column '{name}' has {value}, so a model learns nothing from it: written with "
+                '"role": "ignored" (left out of the features)'
+                for name, value in [
+                    ("source", "the same value 'export-7' in every row"),
+                    ("blank", "no value in any row"),
+                ]
+            ],
+        ),
+        (
+            "leak",
+            {"label": "category", "refund": "ignored", "x": "number"},
+            [
+                "column 'refund' alone predicts 'label' almost perfectly (AUC 1.000), as a value "
+                'known only after the outcome would (a leak): written with "role": "ignored"; '
+                f"if it is known when predicting, delete {WHERE}"
+            ],
+        ),
+    ],
+)
+def test_each_shape_gets_its_roles_and_one_line_a_column_left_out(
+    shape: str, expected: dict[str, str], warned: list[str]
+):
+    frame = shaped(shape)
+    schema, warnings = inferred(frame)
+    assert roles(schema) == expected
+    assert warnings == warned
+    # The schema is one preprocess accepts for the data: the columns left out are not checked,
+    # and the features are what is left.
+    parsed = contract.parse_schema(json.loads(json.dumps(schema)))
+    kept = [name for name, role in expected.items() if role not in ("id", "ignored")]
+    assert parsed.features == kept[1:]
+    assert parsed.ids == [name for name, role in expected.items() if role == "id"]
+    checked = contract.validate(frame, parsed, schema["problem_type"])
+    assert list(checked.columns) == kept
+
+
+def test_numbers_written_with_separators_are_refused_with_the_fix():
+    frame = shaped("separators")
+    frame.loc[0, "amount"] = "1234.5"  # a plain number among them changes nothing
+    with pytest.raises(infer_schema.InferenceError) as error:
+        inferred(frame)
+    assert str(error.value) == (
+        "column 'amount' holds numbers written with separators or currency signs "
+        f"(e.g. {frame.loc[1, 'amount']!r}): write them as plain numbers (1234.5) in the file, "
+        "or leave the column out with DROP=amount"
+    )
+    # Declared a number by hand, training refuses them with the same fix, not a traceback.
+    raw = {
+        "target": "label",
+        "columns": [{"name": "label", "type": "number"}, {"name": "amount", "type": "number"}],
+    }
+    with pytest.raises(contract.DataValidationError) as refused:
+        contract.validate(frame.assign(label="1"), contract.parse_schema(raw), "regression")
+    assert str(refused.value).endswith(
+        '; write the numbers plainly (1234.5, not "1,234.50" or "$1,234.50")'
+    )
+    # Left out as the refusal says, the rest makes a schema.
+    schema, warnings = inferred(frame, drop=("amount",))
+    assert roles(schema) == {"label": "category", "amount": "ignored", "x": "number"}
+    assert warnings == []
+
+
+@pytest.mark.parametrize(
+    ("shape", "drop", "message"),
+    [
+        (
+            "id",
+            ("x", "key"),
+            "no feature is left to learn 'label' from: 'row' (id), 'key' (ignored), 'x' "
+            "(ignored); add feature columns to the data",
+        ),
+        (
+            "one-numeric",
+            ("x", "nope"),
+            "DROP=nope names no column of the data; its columns are ['x', 'label']",
+        ),
+        (
+            "one-numeric",
+            ("label",),
+            "DROP names the target 'label'; pick another TARGET instead",
+        ),
+    ],
+)
+def test_a_drop_that_leaves_nothing_to_learn_is_refused(
+    shape: str, drop: tuple[str, ...], message: str
+):
+    with pytest.raises(infer_schema.InferenceError) as error:
+        inferred(shaped(shape), drop)
+    assert str(error.value) == message
+
+
+def test_main_drops_the_columns_named_and_prints_one_line_a_finding(
+    main_in, tmp_path: Path, capsys
+):
+    frame = pd.concat([shaped("id"), shaped("constant")[["source"]]], axis=1)
+    frame.to_csv(tmp_path / "shape.csv", index=False)
+    argv = ["--data", str(tmp_path / "shape.csv"), "--target", "label", "--drop", "key, source"]
+    assert main_in(*argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    written = json.loads((tmp_path / "schemas" / "shape.json").read_text(encoding="utf-8"))
+    assert roles(written) == {
+        "label": "category",
+        "row": "id",
+        "key": "ignored",
+        "x": "number",
+        "source": "ignored",
+    }
+    assert [line for line in out if "warning" in line] == [
+        "schema: warning: column 'row' has a different value in every row (an ID): written with "
+        '"role": "id", left out of the features and passed through by make predict; '
+        f"if it is a real feature, delete {WHERE}"
+    ]
+    assert "schema: left out as asked (DROP=): key, source" in out
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [
+        (
+            {"name": "key", "role": "owner"},
+            "s.json: column 'key': role must be one of ['feature', 'id', 'ignored'], got 'owner'",
+        ),
+        (
+            {"name": "key", "role": "id", "min": 0},
+            "s.json: column 'key': a column with role 'id' is not checked, so it takes no "
+            "['min']; remove them, or the role to make it a feature",
+        ),
+    ],
+)
+def test_a_role_the_contract_cannot_enforce_is_refused(column: dict, message: str):
+    raw = {"target": "label", "columns": [{"name": "label", "type": "number"}, column]}
+    raw["columns"].append({"name": "x", "type": "number"})
+    with pytest.raises(contract.SchemaError) as error:
+        contract.parse_schema(raw, "s.json")
+    assert str(error.value) == message
+    raw["columns"] = [{"name": "label", "type": "number", "role": "id"}, {"name": "x"}]
+    raw["columns"][1]["type"] = "number"
+    with pytest.raises(contract.SchemaError, match="the target 'label' cannot have a role"):
+        contract.parse_schema(raw, "s.json")

@@ -4,6 +4,7 @@ training is scored as missing, and counted), and the predictions appended."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -178,3 +179,43 @@ def test_main_refuses_a_fifo_and_an_unwritable_output_in_one_line(
     assert predict.main([*argv, str(tmp_path / "build" / "predictions.csv")]) == 1
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("predict failed: [Errno ") and str(tmp_path / "build") in line
+
+
+def test_an_id_column_is_passed_through_beside_the_predictions(mixed_project):
+    """A column with "role": "id" is no feature: the model scores the rows as without it, and it
+    stays in the output, so that the predictions join back on it."""
+    project = mixed_project("regression")
+    raw = json.loads(project.schema.read_text(encoding="utf-8"))
+    raw["columns"].insert(1, {"name": "ticket", "type": "category", "role": "id"})
+    schema = contract.parse_schema(raw, "mixed.json")
+    booster = predict.load(project.model)
+    rows = pd.read_csv(project.data, dtype=str).head(8).drop(columns="label")
+    tickets = pd.Series([f"T-{n}" for n in range(8)], name="ticket")
+    scored, _ = predict.score(booster, pd.concat([tickets, rows], axis=1), schema)
+    without, _ = predict.score(booster, rows, schema)  # an id may also be absent
+    assert scored["ticket"].tolist() == tickets.tolist()
+    np.testing.assert_array_equal(scored["prediction"], without["prediction"])
+
+
+def test_rows_to_score_get_remedies_for_a_trained_model(mixed_project):
+    """The model is trained: a refusal of rows to score asks to fix the rows, never the schema
+    (except to declare an id, which leaves the model's features as they are)."""
+    project = mixed_project("regression")
+    schema = contract.load_schema(project.schema)
+    rows = pd.read_csv(project.data, dtype=str).head(4).drop(columns=["label", "plan"])
+    rows["ticket"] = ["a", "b", "c", "d"]
+    rows.loc[1, "tenure"] = "many"
+    rows.loc[2, "usage"] = "1,234.5"
+    with pytest.raises(contract.DataValidationError) as error:
+        contract.validate(rows, schema, "regression", with_target=False)
+    assert str(error.value).splitlines() == [
+        "column 'plan' breaks rule 'required': the model was trained with this feature; "
+        "add it to the rows to score",
+        "column 'ticket' breaks rule 'declared': it is in the rows to score but not in "
+        'mixed.json; remove it, or declare it "role": "id" there to keep it beside the '
+        "predictions",
+        "column 'usage' breaks rule 'type number': 1 of 4 rows, first at row 3 (value "
+        '\'1,234.5\'); write the numbers plainly (1234.5, not "1,234.50" or "$1,234.50")',
+        "column 'tenure' breaks rule 'type integer': 1 of 4 rows, first at row 2 (value "
+        "'many'); fix the values: the model was trained on integer values in this column",
+    ]
