@@ -272,6 +272,11 @@ def test_every_rule_of_every_column_type_gives_preprocess_message(server, mixed_
     expected = validation_message(rows, schema)
     assert expected.count(" | ") == 4
     assert call(url, csv_body(rows), "text/csv") == (400, "text/plain", expected + "\n")
+    # A number written for people gets the same remedy as in predict: write it plainly.
+    rows = make_rows(schema, rows=2, seed=9, with_target=False).assign(usage=["$1,234.50", "7"])
+    expected = validation_message(rows, schema)
+    assert "write the numbers plainly" in expected
+    assert call(url, csv_body(rows), "text/csv") == (400, "text/plain", expected + "\n")
 
 
 def one_line_refusal(status: int, media: str, text: str, expected_status: int) -> None:

@@ -158,7 +158,7 @@ class Scorer:
         self.specs = [
             Feature(
                 column,
-                rules.type_rule(column, source),
+                rules.type_rule(column, source, scoring=True),
                 tuple(rules.value_rules(column, source)),
                 {value: code for code, value in enumerate(known[name])} if name in known else None,
             )
@@ -258,13 +258,16 @@ class Scorer:
                     )
             seen.update(instance)
         absent = [name for name in self.features if name not in seen]
-        problems = [rules.required(name, self.source) for name in absent[:NAMES_SHOWN]]
+        # A request is rows for a trained model: the remedies fix the rows, not the schema.
+        problems = [rules.required(name, self.source, True) for name in absent[:NAMES_SHOWN]]
         if len(absent) > NAMES_SHOWN:
             problems.append(
                 f"and {len(absent) - NAMES_SHOWN} more features of {self.source} absent"
             )
         unknown = sorted(seen - self.names)
-        problems += [rules.declared(brief(name), self.source) for name in unknown[:NAMES_SHOWN]]
+        problems += [
+            rules.declared(brief(name), self.source, True) for name in unknown[:NAMES_SHOWN]
+        ]
         if len(unknown) > NAMES_SHOWN:
             problems.append(f"and {len(unknown) - NAMES_SHOWN} more names not in {self.source}")
         if problems:
@@ -340,8 +343,12 @@ class Scorer:
         problems = []
         for k, j in enumerate(self.numeric):
             feature = self.specs[j]
-            # As sent: text such as 'abc' is the usual culprit of the type rule.
-            checks = [(feature.type_rule, wrong[:, k], [row[k] for row in raw])]
+            # As sent: text such as 'abc' is the usual culprit of the type rule, or "1,234".
+            sent = [row[k] for row in raw]
+            type_rule = feature.type_rule
+            if all(rules.formatted_number(sent[i]) for i in np.flatnonzero(wrong[:, k])):
+                type_rule = rules.formatted_rule(feature.column)
+            checks = [(type_rule, wrong[:, k], sent)]
             breaking = {"min": below[:, k], "max": above[:, k], "allowed": outside[:, k]}
             checks += [(rule, breaking[rule.kind], values[:, k]) for rule in feature.value_rules]
             problems += [
