@@ -390,8 +390,14 @@ def test_numbers_written_with_separators_are_refused_with_the_fix():
         (
             "id",
             ("x", "key"),
-            "no feature is left to learn 'label' from: 'row' (id), 'key' (ignored), 'x' "
-            "(ignored); add feature columns to the data",
+            "no feature is left to learn 'label' from: 'row' (an ID), 'key' (DROP=), 'x' "
+            "(DROP=); add feature columns to the data",
+        ),
+        (
+            "leak",
+            ("x",),
+            "no feature is left to learn 'label' from: 'refund' (a leak: AUC 1.000), 'x' "
+            "(DROP=); add feature columns to the data",
         ),
         (
             "one-numeric",

@@ -87,7 +87,7 @@ def _numbers(values: pd.Series) -> pd.Series | None:
     if values.str.fullmatch(r"[-+]?0\d+").any():
         return None
     numbers = pd.to_numeric(values, errors="coerce")
-    if numbers.isna().any() or not numbers.map(math.isfinite).all():
+    if numbers.isna().any() or not np.isfinite(numbers.to_numpy(dtype=float)).all():
         return None
     return numbers.astype(float)
 
@@ -178,12 +178,11 @@ def _present(raw: pd.Series) -> pd.Series:
     return text[text != ""]
 
 
-def _is_id(present: pd.Series, rows: int) -> bool:
+def _is_id(present: pd.Series, numbers: pd.Series | None, rows: int) -> bool:
     """A value in every row, each different: text (a key, free text), or whole numbers that
     count rows (in file order, or all of a range)."""
     if rows < MIN_ROWS_TO_JUDGE or len(present) < rows or present.nunique() < rows:
         return False
-    numbers = _numbers(present)
     if numbers is None:
         return True
     if not (numbers == numbers.round()).all():
@@ -200,23 +199,24 @@ def _auc(score: pd.Series, positive: pd.Series) -> float:
     return float((ranks[positive == 1].sum() - hits * (hits + 1) / 2) / (hits * misses))
 
 
-def _leak_score(raw: pd.Series, target: pd.Series, problem_type: str) -> tuple[str, float]:
+def _leak_score(
+    present: pd.Series, numbers: pd.Series | None, target: pd.Series, problem_type: str
+) -> tuple[str, float]:
     """How well the column alone predicts the target, in the sample: ("AUC", a) with a folded
     to >= 0.5, or ("rank correlation", |rho|); ("", 0) when there is too little to judge."""
-    present = raw.astype("string").str.strip()
-    pairs = pd.DataFrame({"x": present, "y": target}).dropna()
-    pairs = pairs[pairs["x"] != ""]
-    if len(pairs) < MIN_ROWS_TO_JUDGE or pairs["y"].nunique() < 2:
+    y = target.reindex(present.index)
+    known = y.notna().to_numpy()
+    y = y[known]
+    if len(y) < MIN_ROWS_TO_JUDGE or y.nunique() < 2:
         return "", 0.0
-    numbers = _numbers(pairs["x"].astype(str))
     if numbers is not None:
-        x = numbers.to_numpy()
-    elif pairs["x"].nunique() * ROWS_PER_CATEGORY <= len(pairs):
+        x = numbers[known]
+    elif present.nunique() * ROWS_PER_CATEGORY <= len(present):
         # A category scores its rows by its mean target: how well its values alone sort them.
-        x = pairs.groupby("x")["y"].transform("mean").to_numpy()
+        x = y.groupby(present[known]).transform("mean")
     else:
         return "", 0.0
-    x, y = pd.Series(x, dtype=float), pd.Series(pairs["y"].to_numpy(), dtype=float)
+    x, y = x.astype(float).reset_index(drop=True), y.astype(float).reset_index(drop=True)
     if problem_type == "binary_classification":
         auc = _auc(x, y)
         return "AUC", max(auc, 1 - auc)
@@ -232,9 +232,9 @@ def _encoded_target(raw: pd.Series, decided: dict[str, Any]) -> pd.Series:
     return pd.to_numeric(text, errors="coerce")
 
 
-def _formatted(name: str, present: pd.Series) -> str | None:
+def _formatted(name: str, present: pd.Series, numbers: pd.Series | None) -> str | None:
     """The refusal of a column of numbers written for people ("1,234", "$12.50"), if it is one."""
-    if present.empty or _numbers(present) is not None:
+    if present.empty or numbers is not None:
         return None
     plain = pd.to_numeric(present, errors="coerce").notna()
     formatted = present[~plain].map(formatted_number)
@@ -255,35 +255,38 @@ def inspect_columns(
     roles: dict[str, str] = {}
     warnings: list[str] = []
     refusals: list[str] = []
+    # Why each column is no feature, for the refusal when none is left.
+    reasons: dict[str, str] = {}
     label = _encoded_target(data[target], decided)
     for name in data.columns:
         if name == target:
             continue
         if name in drop:
-            roles[name] = "ignored"
+            roles[name], reasons[name] = "ignored", "DROP="
             continue
         present = _present(data[name])
+        numbers = _numbers(present) if not present.empty else None
         where = f'its "role" in {_relative(config.SCHEMA.parent / decided["dataset"])}.json'
         if present.nunique() <= 1:
-            roles[name] = "ignored"
+            roles[name], reasons[name] = "ignored", "constant"
             value = f"the same value {present.iloc[0]!r} in every row" if len(present) else ""
             warnings.append(
                 f"column '{name}' has {value or 'no value in any row'}, so a model learns nothing "
                 'from it: written with "role": "ignored" (left out of the features)'
             )
-        elif (refusal := _formatted(name, present)) is not None:
+        elif (refusal := _formatted(name, present, numbers)) is not None:
             refusals.append(refusal)
-        elif _is_id(present, len(data)):
-            roles[name] = "id"
+        elif _is_id(present, numbers, len(data)):
+            roles[name], reasons[name] = "id", "an ID"
             warnings.append(
                 f"column '{name}' has a different value in every row (an ID): written with "
                 '"role": "id", left out of the features and passed through by make predict; '
                 f"if it is a real feature, delete {where}"
             )
         else:
-            measure, score = _leak_score(data[name], label, decided["problem_type"])
+            measure, score = _leak_score(present, numbers, label, decided["problem_type"])
             if score >= LEAK_SCORE:
-                roles[name] = "ignored"
+                roles[name], reasons[name] = "ignored", f"a leak: {measure} {score:.3f}"
                 warnings.append(
                     f"column '{name}' alone predicts '{target}' almost perfectly ({measure} "
                     f"{score:.3f}), as a value known only after the outcome would (a leak): "
@@ -293,7 +296,7 @@ def inspect_columns(
     if refusals:
         raise InferenceError("; ".join(refusals))
     if all(name in roles for name in data.columns if name != target):
-        left = ", ".join(f"'{name}' ({role})" for name, role in roles.items())
+        left = ", ".join(f"'{name}' ({reason})" for name, reason in reasons.items())
         raise InferenceError(
             f"no feature is left to learn '{target}' from: {left}; add feature columns to the data"
         )
