@@ -142,12 +142,13 @@ def rows_from_schema(
 ) -> pd.DataFrame:
     """Rows that meet the schema, as text (the way preprocess reads a file), target first: each
     value drawn from the column's allowed values or range; a binary target alternates its two
-    classes. Categories without declared values get made-up labels."""
+    classes. Categories without declared values get made-up labels. Columns with a role (an id,
+    an ignored column) are left out: the model never takes them."""
     rng = np.random.default_rng(seed)
     frame = {}
     for column in schema.columns:
         is_target = column.name == schema.target
-        if is_target and not with_target:
+        if (is_target and not with_target) or column.role != "feature":
             continue
         integer = column.type == "integer"
         if is_target and schema.problem_type == "binary_classification":

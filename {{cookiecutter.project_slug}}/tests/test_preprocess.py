@@ -313,6 +313,8 @@ def breakable_rules(schema: contract.Schema) -> list[tuple[str, str, str]]:
     value rule of the schema: type, min, max and allowed values."""
     found = []
     for column in schema.columns:
+        if column.role != "feature":
+            continue  # an id or ignored column has no rule
         if column.type != "category":
             found.append((column.name, "not a number", f"type {column.type}"))
         if column.min is not None:
@@ -517,7 +519,7 @@ def test_schema_folder_must_hold_exactly_one_json(tmp_path: Path):
 def test_configured_data_meets_its_schema(configured_data: pd.DataFrame, configured_schema):
     assert configured_schema.problem_type == config.PROBLEM_TYPE
     checked = contract.validate(configured_data, configured_schema, config.PROBLEM_TYPE)
-    assert list(checked.columns) == configured_schema.names  # target first
+    assert list(checked.columns) == configured_schema.model_columns  # target first
     assert len(checked) == len(configured_data) - checked.attrs["dropped_rows"]
     target = checked[configured_schema.target]
     assert target.notna().all()
@@ -568,10 +570,10 @@ def comparable(frame: pd.DataFrame, schema: contract.Schema) -> pd.DataFrame:
         .map(lambda value: value if value is None else str(value))
         if name in schema.categories
         else pd.to_numeric(frame[name]).astype(float)
-        for name in schema.names
+        for name in schema.model_columns
     }
     rows = pd.DataFrame(columns)
-    return rows.sort_values(schema.names, ignore_index=True, na_position="last")
+    return rows.sort_values(schema.model_columns, ignore_index=True, na_position="last")
 
 
 def test_main_writes_the_configured_splits_with_the_target_first(
@@ -584,7 +586,7 @@ def test_main_writes_the_configured_splits_with_the_target_first(
         for name in contract.SPLITS
     }
     for name, part in splits.items():
-        assert list(part.columns) == configured_schema.names, name
+        assert list(part.columns) == configured_schema.model_columns, name
         # The schema travels with each split: train, evaluate and explain read it.
         written = json.loads((configured.splits / name / contract.SCHEMA_FILE).read_text())
         assert contract.parse_schema(written) == contract.parse_schema(configured_schema.raw)

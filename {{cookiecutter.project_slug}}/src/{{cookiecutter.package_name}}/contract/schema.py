@@ -83,6 +83,11 @@ class Schema:
         return [c.name for c in self.columns if c.role == "feature" and c.name != self.target]
 
     @property
+    def model_columns(self) -> list[str]:
+        """The target and the features: the columns of a split, target first."""
+        return [self.target, *self.features]
+
+    @property
     def ids(self) -> list[str]:
         """The columns with "role": "id", passed through beside the predictions."""
         return [c.name for c in self.columns if c.role == "id"]

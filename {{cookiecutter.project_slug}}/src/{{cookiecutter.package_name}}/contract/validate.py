@@ -106,7 +106,7 @@ def validate(
     everything to fix.
     """
     # The columns the model takes; an id or ignored column may be there, and is left out.
-    names = [schema.target, *schema.features] if with_target else schema.features
+    names = schema.model_columns if with_target else schema.features
     dropped = 0
     if with_target and schema.drop_rows_with_missing_target and schema.target in data.columns:
         keep = data[schema.target].notna()
