@@ -197,6 +197,11 @@ def _mistakes(problem_type: str) -> dict[str, tuple[str, list[dict[str, object]]
             good,
             ["'plan' has 3 text labels", "map them to two labels"],
         ),
+        "numbers-with-separators": (
+            f"make schema DATA=build/mistake.csv TARGET={target}",
+            [row | {"tenure": f"{row['tenure']},000"} for row in good],
+            ["column 'tenure'", "separators", "plain numbers", "DROP=tenure"],
+        ),
         "empty-file": ("make schema DATA=build/mistake.csv TARGET=x", [], ["mistake.csv"]),
     }
 
