@@ -92,10 +92,15 @@ def _numbers(values: pd.Series) -> pd.Series | None:
     return numbers.astype(float)
 
 
+def _present(raw: pd.Series) -> pd.Series:
+    """The values present, as stripped text (an empty cell is missing)."""
+    text = raw.dropna().astype(str).str.strip()
+    return text[text != ""]
+
+
 def infer_column(name: str, raw: pd.Series) -> dict[str, Any]:
     """The schema entry of one feature column."""
-    present = raw.dropna().astype(str).str.strip()
-    present = present[present != ""]
+    present = _present(raw)
     column: dict[str, Any] = {"name": name}
     numbers = _numbers(present) if not present.empty else None
     if numbers is None:
@@ -142,8 +147,7 @@ def infer_target(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The target's schema entry and the schema keys it decides (problem type, positive class,
     what to do with rows that lack it)."""
-    present = raw.dropna().astype(str).str.strip()
-    present = present[present != ""]
+    present = _present(raw)
     counts = present.value_counts()
     labels = sorted(counts.index)
     numbers = _numbers(present) if not present.empty else None
@@ -171,11 +175,6 @@ def infer_target(
     column = infer_column(name, raw.dropna())
     column.pop("max_missing_fraction")
     return column, decided
-
-
-def _present(raw: pd.Series) -> pd.Series:
-    text = raw.dropna().astype(str).str.strip()
-    return text[text != ""]
 
 
 def _is_id(present: pd.Series, numbers: pd.Series | None, rows: int) -> bool:
