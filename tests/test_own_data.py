@@ -116,7 +116,12 @@ def swapped(bake, own_data_variant: Variant) -> BakedProject:
         command = command.replace("path/to/your.csv", "data/churn.csv")
         command = command.replace("your_target_column", TARGETS[problem_type])
         command = command.replace("path/to/new_rows.csv", "data/new_rows.csv")
-        report = {"PYTEST_ADDOPTS": "--junitxml=build/pytest.xml"}
+        # `-n auto` on one worker (xdist's own setting): the template's two workers already keep
+        # both cores busy, and a second worker a project would only import everything again.
+        report = {
+            "PYTEST_ADDOPTS": "--junitxml=build/pytest.xml",
+            "PYTEST_XDIST_AUTO_NUM_WORKERS": "1",
+        }
         result = make(project, command, **(report if command == "make test" else {}))
         assert result.returncode == 0, f"{command}\n{result.stdout[-4000:]}{result.stderr[-3000:]}"
     return project
