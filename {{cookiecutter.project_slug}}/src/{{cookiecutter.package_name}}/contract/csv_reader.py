@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .rules import DataValidationError
+from .rules import MISSING_TEXT, DataValidationError
 
 # How much of a file's start is read to tell text from binary data.
 SNIFF_BYTES = 8192
@@ -232,7 +232,13 @@ def _read_file(file: Path) -> pd.DataFrame:
         # Text, not inferred types: the type rule then sees exactly what the file holds.
         # index_col=False: never take a column as the index, whatever the row lengths.
         frame = pd.read_csv(
-            file, dtype=str, skipinitialspace=True, encoding="utf-8-sig", index_col=False
+            file,
+            dtype=str,
+            skipinitialspace=True,
+            encoding="utf-8-sig",
+            index_col=False,
+            na_values=MISSING_TEXT,
+            keep_default_na=False,
         )
     except DataValidationError:
         raise

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .csv_reader import data_files
-
 # Where preprocess writes it, under its output folder.
 MANIFEST_DIR = "manifest"
 MANIFEST_FILE = "data_manifest.json"
@@ -27,6 +25,12 @@ def _sha256(file: Path) -> str:
     return digest.hexdigest()
 
 
+def listing_hash(files: list[dict[str, Any]]) -> str:
+    """One SHA-256 of the files' names and SHA-256s, in the order given (name order)."""
+    listing = "".join(f"{entry['name']}\0{entry['sha256']}\n" for entry in files)
+    return hashlib.sha256(listing.encode("utf-8")).hexdigest()
+
+
 def data_manifest(
     path: str | Path,
     input_data_url: str | None = None,
@@ -38,6 +42,9 @@ def data_manifest(
     them with boto3, which only its job needs) each file's version ID; a listing that fails (the
     role may not make it) is noted, not fatal, since the content hashes already identify the
     data."""
+    # Imported here: the Spark job's driver builds its manifest with `listing_hash` alone.
+    from .csv_reader import data_files
+
     root = Path(path) if Path(path).is_dir() else Path(path).parent
     files = [
         {
@@ -47,11 +54,7 @@ def data_manifest(
         }
         for file in data_files(path)
     ]
-    listing = "".join(f"{entry['name']}\0{entry['sha256']}\n" for entry in files)
-    manifest: dict[str, Any] = {
-        "sha256": hashlib.sha256(listing.encode("utf-8")).hexdigest(),
-        "files": files,
-    }
+    manifest: dict[str, Any] = {"sha256": listing_hash(files), "files": files}
     if input_data_url:
         manifest["source"] = input_data_url
     if input_data_url and s3_versions is not None:

@@ -22,6 +22,30 @@ FORMATTED_NUMBER = re.compile(
     r"[-+]?\s*[$€£¥₹]?\s*[-+]?(?:\d{1,3}(?:[,'.\s]\d{3})+|\d+)(?:[.,]\d+)?\s*[$€£¥₹%]?"
 )
 PLAIN_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+# The texts a CSV cell means "missing" by (after its leading spaces): pandas' defaults, written
+# out so that both engines (csv_reader.py, and the Spark job of steps/preprocess_spark.py when
+# the project has one) read the same cells as missing.
+MISSING_TEXT = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
 
 
 def formatted_number(value: Any) -> bool:

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 PROBLEM_TYPES = ("binary_classification", "regression")
+# The schema's name beside each split the steps hand on (splits.py).
+SCHEMA_FILE = "schema.json"
 # "category": text labels (or codes) with no order; train.py gives XGBoost their categories.
 COLUMN_TYPES = ("number", "integer", "category")
 SCHEMA_KEYS = frozenset(

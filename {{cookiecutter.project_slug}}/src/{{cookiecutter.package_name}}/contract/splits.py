@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .schema import Schema
+from .sampling import SPLITS
+from .schema import SCHEMA_FILE, Schema
 
-SPLITS = ("train", "validation", "test")
-SCHEMA_FILE = "schema.json"
+__all__ = ["SCHEMA_FILE", "SPLITS", "category_columns", "read_split", "write_splits"]
 
 
 def write_splits(

@@ -21,8 +21,8 @@ an unclosed quote, a ragged row...) and the line: lines are the file's own, the 
 line 1. So does data too small or too uniform to learn from (--min-rows, --min-class-count, a
 regression target with one value).
 
-The rules, the CSV reader and the manifest are the package's data contract (contract/), which
-the pipeline ships with this script; the split, with scikit-learn, is this step's own.
+The rules, the CSV reader, the manifest and the split's rule (contract/sampling.py) are the
+package's data contract (contract/), which the pipeline ships with this script.
 """
 
 from __future__ import annotations
@@ -32,19 +32,22 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from {{ cookiecutter.package_name }}.contract import (
     MANIFEST_DIR,
     MANIFEST_FILE,
     PROBLEM_TYPES,
+    SPLITS,
     DataValidationError,
+    Schema,
     SchemaError,
     check_rows,
     data_manifest,
     load_schema,
     read_data,
+    sampling,
     validate,
     write_splits,
 )
@@ -57,33 +60,57 @@ def split(
     validation_fraction: float = 0.15,
     test_fraction: float = 0.15,
     seed: int = 42,
+    rows: np.ndarray | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Split rows into train, validation and test; stratified on the target for classification."""
-    if not (0 < validation_fraction < 1 and 0 < test_fraction < 1) or (
-        validation_fraction + test_fraction >= 1
-    ):
-        raise ValueError("validation and test fractions must be in (0, 1) and sum to less than 1")
+    """Split rows into train, validation and test by the contract's rule (contract/sampling.py):
+    each row's key from the seed and its number in the data (`rows`, from 1; by default the
+    frame's order), stratified on the target for classification. Each split is in key order."""
+    numbers = np.arange(1, len(frame) + 1) if rows is None else np.asarray(rows)
+    keys = row_keys(seed, numbers)
     stratify = problem_type == "binary_classification"
-    try:
-        rest, test = train_test_split(
-            frame,
-            test_size=test_fraction,
-            random_state=seed,
-            stratify=frame[target] if stratify else None,
+    strata = frame[target].to_numpy(dtype=float) if stratify else np.zeros(len(frame))
+    labels, sizes = np.unique(strata, return_counts=True)
+    sizes_of = {float(label): int(size) for label, size in zip(labels, sizes, strict=True)}
+    counts = sampling.split_counts(sizes_of, validation_fraction, test_fraction)
+    problem = sampling.refusal(len(frame), sizes_of, counts)
+    if problem:
+        raise DataValidationError(problem)
+    # Rows by stratum, then key (and number: keys of two rows could meet), and each row's rank
+    # within its stratum.
+    order = np.lexsort((numbers, keys, strata))
+    rank = np.empty(len(frame), dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    rank[order] = np.arange(len(frame)) - np.repeat(starts, sizes)
+    test_cut = np.array([counts[float(s)][0] for s in labels])[np.searchsorted(labels, strata)]
+    validation_cut = (
+        test_cut + np.array([counts[float(s)][1] for s in labels])[np.searchsorted(labels, strata)]
+    )
+    part = np.where(rank < test_cut, 2, np.where(rank < validation_cut, 1, 0))
+    by_key = np.argsort(keys, kind="stable")
+    return {
+        name: frame.iloc[by_key[part[by_key] == index]].reset_index(drop=True)
+        for index, name in enumerate(SPLITS)
+    }
+
+
+def row_keys(seed: int, rows: np.ndarray) -> np.ndarray:
+    """sampling.row_key of every row number, at once (uint64 arithmetic wraps as the rule's)."""
+    with np.errstate(over="ignore"):
+        z = rows.astype(np.uint64) + np.uint64(
+            (sampling.seed_base(seed) + sampling.GAMMA) & sampling.MASK
         )
-        train, validation = train_test_split(
-            rest,
-            # The fraction of the whole data set, taken from what is left after the test split.
-            test_size=validation_fraction / (1 - test_fraction),
-            random_state=seed,
-            stratify=rest[target] if stratify else None,
-        )
-    except ValueError as error:
-        raise DataValidationError(
-            f"cannot split {len(frame)} rows into train, validation and test: {error}"
-        ) from error
-    parts = {"train": train, "validation": validation, "test": test}
-    return {name: part.reset_index(drop=True) for name, part in parts.items()}
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(sampling.MIX1)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(sampling.MIX2)
+        return ((z ^ (z >> np.uint64(31))) >> np.uint64(1)).astype(np.int64)
+
+
+def kept_rows(data: pd.DataFrame, schema: Schema) -> np.ndarray:
+    """The numbers (from 1) of the rows validate keeps: all, less those without a target when
+    the schema drops them. The split's keys come from these numbers, as the Spark job's do."""
+    numbers = np.arange(1, len(data) + 1)
+    if schema.drop_rows_with_missing_target and schema.target in data.columns:
+        return numbers[data[schema.target].notna().to_numpy()]
+    return numbers
 
 
 def s3_versions(url: str) -> dict[str, str]:
@@ -148,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         problem_type = args.problem_type or schema.problem_type
         if problem_type is None:
             raise SchemaError(f"{schema.source} has no problem_type; pass --problem-type")
-        frame = validate(read_data(args.input_dir), schema, problem_type)
+        data = read_data(args.input_dir)
+        frame = validate(data, schema, problem_type)
         check_rows(frame, schema, problem_type, args.min_rows, args.min_class_count)
         splits = split(
             frame,
@@ -157,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             args.validation_fraction,
             args.test_fraction,
             args.seed,
+            kept_rows(data, schema),
         )
     except (SchemaError, DataValidationError) as error:
         print(f"preprocess failed: {error}", file=sys.stderr)
