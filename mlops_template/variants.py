@@ -108,6 +108,20 @@ FEATURES: tuple[Feature, ...] = (
         ),
         requires=("data_quality_baseline",),
     ),
+    Feature(
+        name="spark_processing",
+        summary="Preprocessing and validation as a PySpark job in SageMaker's Spark processing "
+        "container, over several instances, for data that outgrows one machine: the same "
+        "contract rules, messages and split as the pandas step, tested equal in Spark local mode "
+        "(`make test-spark`)",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=(
+            "src/{package}/steps/preprocess_spark.py",
+            "src/{package}/pipeline/spark.py",
+            "tests/test_preprocess_spark.py",
+            "bench/spark_bench.py",
+        ),
+    ),
 )
 
 FEATURES_BY_NAME: dict[str, Feature] = {feature.name: feature for feature in FEATURES}

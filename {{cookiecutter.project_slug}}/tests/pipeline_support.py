@@ -76,6 +76,17 @@ def processing_steps(steps: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return [step for step in steps.values() if step["Type"] == "Processing"]
 
 
+def runs_spark(step: dict[str, Any]) -> bool:
+    """A step of SageMaker's Spark processing image (pipeline/spark.py), not a step script."""
+    image = step["Arguments"]["AppSpecification"]["ImageUri"]
+    return "sagemaker-spark-processing" in str(image)
+
+
+def script_steps(steps: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The processing steps that run a step script in the project's (or XGBoost's) image."""
+    return [step for step in processing_steps(steps) if not runs_spark(step)]
+
+
 def check_steps(steps: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """The steps that run Clarify (processing jobs of AWS's image)."""
     return [step for step in steps.values() if step["Type"] == "ClarifyCheck"]

@@ -23,7 +23,9 @@ from {{ cookiecutter.package_name }} import config, jobcode
 PROJECT = config.PROJECT_DIR
 PACKAGE = config.PACKAGE_DIR
 DOCKERFILE = PROJECT / "containers" / "Dockerfile"
-STEP_SCRIPTS = sorted(p.name for p in config.STEPS_DIR.glob("*.py") if p.name != "__init__.py")
+# The Spark job runs in SageMaker's Spark image (tests/test_preprocess_spark.py).
+OTHER_IMAGES = {"__init__.py", "preprocess_spark.py"}
+STEP_SCRIPTS = sorted(p.name for p in config.STEPS_DIR.glob("*.py") if p.name not in OTHER_IMAGES)
 
 
 def dockerfile_python() -> str:

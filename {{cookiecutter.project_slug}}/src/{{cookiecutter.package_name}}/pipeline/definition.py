@@ -54,7 +54,13 @@ def get_pipeline(
         parameters=pipeline_parameters(session, bucket, steps_image, serve_image),
     )
 
-    preprocess = training.preprocess_step(build)
+    if config.SPARK_PROCESSING:
+        # Imported here: projects generated without Spark have no spark.py.
+        from .spark import preprocess_step
+
+        preprocess = preprocess_step(build)
+    else:
+        preprocess = training.preprocess_step(build)
     train = training.train_step(build, preprocess)
     evaluate = training.evaluate_step(build, preprocess, train)
     steps: list[Step] = [preprocess, train, evaluate]

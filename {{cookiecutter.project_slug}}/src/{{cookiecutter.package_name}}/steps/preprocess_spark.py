@@ -380,28 +380,43 @@ def split(
     return keyed.withColumn(PART, part)
 
 
-def write_splits(
-    parted: DataFrame, schema: Schema, data_url: str, output_dir: Path
-) -> dict[str, int]:
-    """Each split's rows as CSV under <data_url>/<split>/ (header in each part, in key order
-    within a part), then schema.json beside them in <output_dir>/<split>/ (the same folder when
-    data_url is output_dir; in the job, the folder SageMaker uploads to the same S3 prefix)."""
+def write_splits(parted: DataFrame, schema: Schema, data_url: str, output_dir: Path) -> dict[str, int]:
+    """Each split's rows as CSV under <data_url>/<split>/ (a header in each part, rows in key
+    order within a part), copied into <output_dir>/<split>/ when data_url is elsewhere (the
+    cluster's HDFS in the job), then schema.json beside them."""
     sizes = {}
     for index, name in enumerate(sampling.SPLITS):
         rows = parted.filter(F.col(PART) == index)
+        url = f"{data_url.rstrip('/')}/{name}"
         (
             rows.sortWithinPartitions(KEY, ROW)
             .select(*[col(column) for column in schema.model_columns])
             .write.mode("overwrite")
             .option("header", True)
             .option("escape", '"')
-            .csv(f"{data_url.rstrip('/')}/{name}")
+            .csv(url)
         )
         sizes[name] = rows.count()
         folder = output_dir / name
+        if Path(data_url).resolve() != output_dir.resolve():
+            _copy_parts(parted.sparkSession, url, folder)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / SCHEMA_FILE).write_text(json.dumps(schema.raw, indent=2) + "\n")
     return sizes
+
+
+def _copy_parts(spark: SparkSession, url: str, folder: Path) -> None:
+    """The CSV parts under url (any Hadoop file system) into a local folder, by Hadoop's own
+    client: the driver's copy of what the executors wrote."""
+    hadoop = spark.sparkContext._jvm.org.apache.hadoop.fs  # type: ignore[union-attr]
+    source = hadoop.Path(url)
+    system = source.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())  # type: ignore[union-attr]
+    folder.mkdir(parents=True, exist_ok=True)
+    for status in system.listStatus(source):
+        part = status.getPath()
+        if part.getName().endswith(".csv"):
+            # useRawLocalFileSystem: no .crc checksum files beside the copies.
+            system.copyToLocalFile(False, part, hadoop.Path(str(folder / part.getName())), True)
 
 
 def data_manifest(spark: SparkSession, url: str) -> dict[str, Any]:
