@@ -224,14 +224,33 @@ def test_the_job_code_is_python_of_the_spark_container(path: Path) -> None:
 
 
 def test_the_jobs_driver_imports_no_library_but_pyspark() -> None:
-    """The container's pandas and numpy are not the lock's: the driver must not import them."""
+    """The container's pandas and numpy are not the lock's: the package modules the driver
+    imports import neither (pyspark itself may import its container's numpy), and the script
+    imports pyspark, the standard library and those modules only."""
     import subprocess
 
+    package = config.__package__
+    used = ("rules", "sampling", "schema", "manifest")
     code = (
-        "import sys; import {{ cookiecutter.package_name }}.steps.preprocess_spark; "
+        f"import sys; from {package}.contract import {', '.join(used)}; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'numpy', 'sklearn'}))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+    script = config.STEPS_DIR / "preprocess_spark.py"
+    allowed = {"pyspark", "__future__", *sys.stdlib_module_names}
+    for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules = [node.module or ""]
+        else:
+            continue
+        for module in modules:
+            top, *rest = module.split(".")
+            if top == package:
+                assert rest[:1] == ["contract"] and rest[1:2] in ([], *[[u] for u in used])
+            else:
+                assert top in allowed, module

@@ -36,7 +36,11 @@ from pyspark.sql import functions as F
 from pyspark.sql.utils import AnalysisException, CapturedException
 
 from {{ cookiecutter.package_name }}.contract import rules, sampling
-from {{ cookiecutter.package_name }}.contract.manifest import MANIFEST_DIR, MANIFEST_FILE, listing_hash
+from {{ cookiecutter.package_name }}.contract.manifest import (
+    MANIFEST_DIR,
+    MANIFEST_FILE,
+    listing_hash,
+)
 from {{ cookiecutter.package_name }}.contract.rules import DataValidationError
 from {{ cookiecutter.package_name }}.contract.schema import (
     PROBLEM_TYPES,
@@ -380,7 +384,9 @@ def split(
     return keyed.withColumn(PART, part)
 
 
-def write_splits(parted: DataFrame, schema: Schema, data_url: str, output_dir: Path) -> dict[str, int]:
+def write_splits(
+    parted: DataFrame, schema: Schema, data_url: str, output_dir: Path
+) -> dict[str, int]:
     """Each split's rows as CSV under <data_url>/<split>/ (a header in each part, rows in key
     order within a part), copied into <output_dir>/<split>/ when data_url is elsewhere (the
     cluster's HDFS in the job), then schema.json beside them."""
