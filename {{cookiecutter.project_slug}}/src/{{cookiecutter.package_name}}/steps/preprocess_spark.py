@@ -165,13 +165,14 @@ class Checks:
         return index
 
 
-def validate(rows: DataFrame, schema: Schema, problem_type: str) -> tuple[DataFrame, int, int]:
-    """validate.validate on Spark rows: the rows typed, target first (encoded) with their number,
+def validate(
+    rows: DataFrame, schema: Schema, problem_type: str, before: int
+) -> tuple[DataFrame, int, int]:
+    """validate.validate on the `before` rows read_rows read: the rows typed, target first (encoded) with their number,
     how many there are, and how many were dropped without a target. Raises DataValidationError
     with validate's lines, in its order."""
     names = schema.model_columns
     columns = [name for name in rows.columns if name != ROW]
-    before = rows.count()
     if schema.drop_rows_with_missing_target and schema.target in columns:
         rows = rows.filter(col(schema.target).isNotNull())
     total = rows.count() if schema.drop_rows_with_missing_target else before
@@ -386,11 +387,10 @@ def split(
 
 def write_splits(
     parted: DataFrame, schema: Schema, data_url: str, output_dir: Path
-) -> dict[str, int]:
+) -> None:
     """Each split's rows as CSV under <data_url>/<split>/ (a header in each part, rows in key
     order within a part), copied into <output_dir>/<split>/ when data_url is elsewhere (the
     cluster's HDFS in the job), then schema.json beside them."""
-    sizes = {}
     for index, name in enumerate(sampling.SPLITS):
         rows = parted.filter(F.col(PART) == index)
         url = f"{data_url.rstrip('/')}/{name}"
@@ -402,13 +402,11 @@ def write_splits(
             .option("escape", '"')
             .csv(url)
         )
-        sizes[name] = rows.count()
         folder = output_dir / name
         if Path(data_url).resolve() != output_dir.resolve():
             _copy_parts(parted.sparkSession, url, folder)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / SCHEMA_FILE).write_text(json.dumps(schema.raw, indent=2) + "\n")
-    return sizes
 
 
 def _copy_parts(spark: SparkSession, url: str, folder: Path) -> None:
@@ -484,9 +482,9 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
     problem_type = args.problem_type or schema.problem_type
     if problem_type is None:
         raise SchemaError(f"{schema.source} has no problem_type; pass --problem-type")
-    raw, _ = read_rows(spark, args.input_url)
+    raw, read = read_rows(spark, args.input_url)
     try:
-        frame, rows, dropped = validate(raw, schema, problem_type)
+        frame, rows, dropped = validate(raw, schema, problem_type, read)
         strata = check_rows(frame, schema, problem_type, rows, args.min_rows, args.min_class_count)
         parted = split(
             frame,
@@ -498,7 +496,11 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
             args.seed,
         )
         data_url = args.data_output_url or str(args.output_dir)
-        sizes = write_splits(parted, schema, data_url, args.output_dir)
+        write_splits(parted, schema, data_url, args.output_dir)
+        counts = sampling.split_counts(strata, args.validation_fraction, args.test_fraction)
+        test = sum(part[0] for part in counts.values())
+        validation = sum(part[1] for part in counts.values())
+        sizes = {"train": rows - test - validation, "validation": validation, "test": test}
     finally:
         raw.unpersist()
     manifest = data_manifest(spark, args.input_url)
