@@ -168,9 +168,9 @@ class Checks:
 def validate(
     rows: DataFrame, schema: Schema, problem_type: str, before: int
 ) -> tuple[DataFrame, int, int]:
-    """validate.validate on the `before` rows read_rows read: the rows typed, target first (encoded) with their number,
-    how many there are, and how many were dropped without a target. Raises DataValidationError
-    with validate's lines, in its order."""
+    """validate.validate on the `before` rows read_rows read: the rows typed, target first
+    (encoded) with their number, how many there are, and how many were dropped without a
+    target. Raises DataValidationError with validate's lines, in its order."""
     names = schema.model_columns
     columns = [name for name in rows.columns if name != ROW]
     if schema.drop_rows_with_missing_target and schema.target in columns:
@@ -385,9 +385,7 @@ def split(
     return keyed.withColumn(PART, part)
 
 
-def write_splits(
-    parted: DataFrame, schema: Schema, data_url: str, output_dir: Path
-) -> None:
+def write_splits(parted: DataFrame, schema: Schema, data_url: str, output_dir: Path) -> None:
     """Each split's rows as CSV under <data_url>/<split>/ (a header in each part, rows in key
     order within a part), copied into <output_dir>/<split>/ when data_url is elsewhere (the
     cluster's HDFS in the job), then schema.json beside them."""
