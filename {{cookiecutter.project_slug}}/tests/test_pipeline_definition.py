@@ -346,3 +346,24 @@ def test_a_drift_started_run_registers_the_new_datas_baseline(championed_definit
     assert values["InputDataUrl"].endswith(f"/{config.PROJECT_SLUG}/data/drifted/")
 {%- endif %}
 {%- endif %}
+
+
+@pytest.mark.skipif(not config.SPARK_PROCESSING, reason="no Spark job in this project")
+def test_preprocess_runs_the_spark_job_in_the_pinned_spark_image(steps):
+    """The Spark image pinned by its version tag (Spark 3.5, Python 3.12: pyspark's and the job
+    code's versions, tests/test_preprocess_spark.py), the committed entry script submitted, the
+    package on the driver's path, the outputs the pandas step has."""
+    from {{ cookiecutter.package_name }}.pipeline import spark
+
+    arguments = steps["Preprocess"]["Arguments"]
+    image = arguments["AppSpecification"]["ImageUri"]
+    assert image.endswith(
+        f"/sagemaker-spark-processing:{spark.SPARK_VERSION}-cpu-{spark.SPARK_PYTHON}"
+        f"-v{spark.SPARK_CONTAINER}"
+    )
+    entrypoint = arguments["AppSpecification"]["ContainerEntrypoint"]
+    assert entrypoint[0] == "smspark-submit"
+    assert entrypoint[-1].endswith("/preprocess_spark.py")
+    assert arguments["Environment"]["PYTHONPATH"] == spark.PACKAGE_DIR
+    outputs = {o["OutputName"] for o in arguments["ProcessingOutputConfig"]["Outputs"]}
+    assert outputs == {"train", "validation", "test", "manifest"}

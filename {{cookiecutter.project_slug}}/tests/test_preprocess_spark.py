@@ -1,9 +1,9 @@
 """The Spark engine (steps/preprocess_spark.py) against the pandas one (steps/preprocess.py): on
 the same data, the same valid rows, the same refusals line for line, the same split.
 
-Every test here starts Spark (a JVM: seconds on 2 cores), so they share one local session and
-carry the `spark` mark: `make test` leaves them out and `make test-spark` runs them (CI runs
-both). Java must be installed; `make install` says so when it is not.
+The tests that start Spark (a JVM: seconds on 2 cores) share one local session and carry the
+`spark` mark: `make test` leaves them out and `make test-spark` runs them (CI runs both). Java
+must be installed; `make install` says so when it is not.
 """
 
 from __future__ import annotations
