@@ -28,6 +28,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--driver-memory", default="4g", help="Spark's heap in local mode")
     args = parser.parse_args()
     schema = contract.load_schema(config.SCHEMA)
     with tempfile.TemporaryDirectory() as folder:
@@ -47,7 +48,7 @@ def main() -> None:
         assert status == 0, "pandas refused the rows"
 
         start = time.perf_counter()
-        spark = preprocess_spark.session(args.master)
+        spark = preprocess_spark.session(args.master, args.driver_memory)
         session_seconds = time.perf_counter() - start
         spark_args = preprocess_spark.parse_args(
             ["--input-url", str(root / "data"), *argv, "--output-dir", str(root / "spark")]

@@ -17,7 +17,7 @@ MANIFEST_DIR = "manifest"
 MANIFEST_FILE = "data_manifest.json"
 
 
-def _sha256(file: Path) -> str:
+def file_sha256(file: Path) -> str:
     digest = hashlib.sha256()
     with file.open("rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
@@ -50,7 +50,7 @@ def data_manifest(
         {
             "name": file.relative_to(root).as_posix(),
             "bytes": file.stat().st_size,
-            "sha256": _sha256(file),
+            "sha256": file_sha256(file),
         }
         for file in data_files(path)
     ]

@@ -39,6 +39,7 @@ from {{ cookiecutter.package_name }}.contract import rules, sampling
 from {{ cookiecutter.package_name }}.contract.manifest import (
     MANIFEST_DIR,
     MANIFEST_FILE,
+    file_sha256,
     listing_hash,
 )
 from {{ cookiecutter.package_name }}.contract.rules import DataValidationError
@@ -62,12 +63,15 @@ STRIP = r"(?U)^\s+|\s+$"
 RANGE_BITS = 16
 
 
-def session(master: str | None = None) -> SparkSession:
-    """The Spark session (the cluster's, in the job); 64-bit arithmetic wraps, as the split's
-    keys need (ANSI mode, Spark 4's default, would refuse the overflow)."""
+def session(master: str | None = None, memory: str | None = None) -> SparkSession:
+    """The Spark session (the cluster's, in the job; `memory`: the driver's heap in local
+    mode); 64-bit arithmetic wraps, as the split's keys need (ANSI mode, Spark 4's default,
+    would refuse the overflow)."""
     builder = SparkSession.builder.appName("preprocess")
     if master:
         builder = builder.master(master)
+    if memory:
+        builder = builder.config("spark.driver.memory", memory)
     spark = builder.getOrCreate()
     spark.conf.set("spark.sql.ansi.enabled", "false")
     return spark
@@ -422,8 +426,16 @@ def _copy_parts(spark: SparkSession, url: str, folder: Path) -> None:
 
 
 def data_manifest(spark: SparkSession, url: str) -> dict[str, Any]:
-    """contract/manifest.py's manifest, each file's SHA-256 computed where the file is read
-    (a file holds at most 2 GB here: Spark's binary file reader takes each whole)."""
+    """contract/manifest.py's manifest. Files on S3 are hashed where Spark reads them (a file
+    holds at most 2 GB there: Spark's binary file reader takes each whole); a local folder (a
+    laptop, the tests) is hashed here, streamed."""
+    if "://" not in url:
+        root = Path(url)
+        paths = sorted(root.glob("*.csv")) if root.is_dir() else [root]
+        local = [
+            {"name": p.name, "bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in paths
+        ]
+        return {"sha256": listing_hash(local), "files": local}
     files = (
         spark.read.format("binaryFile")
         .option("pathGlobFilter", "*.csv")
