@@ -296,6 +296,32 @@ def deployment_account(other: str) -> Check:
     return check
 
 
+def artifact_account(value: str, context: Mapping) -> str | None:
+    """The shared-artifact account: one of its own (not the tooling account, nor a stage's)
+    with artifact_account=yes, the tooling account otherwise."""
+    tooling = context.get("aws_account_id")
+    if context.get("artifact_account") != variants.YES:
+        if value != tooling:
+            return (
+                f"differs from aws_account_id {tooling}, but artifact_account=no keeps the "
+                f"artifacts there; answer artifact_account=yes, or leave it at {tooling}"
+            )
+        return None
+    if value == tooling:
+        return "is the tooling account (aws_account_id); artifact_account=yes needs its own"
+    for stage in ("staging_account_id", "prod_account_id"):
+        if value == context.get(stage):
+            return f"is also {stage}; the shared artifacts need an account of their own"
+    return None
+
+
+def retention_days(value: str, _: Mapping) -> str | None:
+    # S3 Object Lock's default retention takes 1 to 36500 days.
+    if not re.fullmatch(r"[1-9][0-9]{0,4}", value, re.ASCII) or int(value) > 36500:
+        return "must be a whole number of days from 1 to 36500"
+    return None
+
+
 def whole_dollars(value: str, _: Mapping) -> str | None:
     if not re.fullmatch(r"[1-9][0-9]{0,6}", value, re.ASCII):
         return "must be a whole number of US dollars from 1 to 9999999"
@@ -381,6 +407,8 @@ RULES: dict[str, tuple[tuple[Check, ...], str]] = {
         (*ACCOUNT_ID, deployment_account("staging_account_id")),
         "210987654321",
     ),
+    "artifact_account_id": ((*ACCOUNT_ID, artifact_account), "555555555555"),
+    "artifact_retention_days": ((*DATA, retention_days), "365"),
 }
 
 

@@ -108,6 +108,20 @@ FEATURES: tuple[Feature, ...] = (
         ),
         requires=("data_quality_baseline",),
     ),
+    Feature(
+        name="artifact_account",
+        summary="On approval the model's artifact, evaluation, monitor reference and images are "
+        "copied to a shared-artifact account (an S3 Object Lock bucket, governance mode for "
+        "`artifact_retention_days`; ECR replication) that the stage accounts deploy from: "
+        "production never reads from the tooling account",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=(
+            "infra/artifact-account.yaml",
+            "src/{package}/deploy/artifacts.py",
+            "tests/test_artifact_account.py",
+        ),
+        requires=("deployment_accounts",),
+    ),
 )
 
 FEATURES_BY_NAME: dict[str, Feature] = {feature.name: feature for feature in FEATURES}

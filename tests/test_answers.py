@@ -173,6 +173,41 @@ BAD_ANSWERS: dict[str, tuple[str, object, str]] = {
         ["prod_account_id=444444444444"],
         "differs from aws_account_id 111111111111, but deployment_accounts=no",
     ),
+    "cli-artifacts-without-accounts": (
+        "cli",
+        ["mlops_size=medium", "deployment_accounts=no", "artifact_account=yes"],
+        "needs deployment_accounts=yes; answer deployment_accounts=yes too, or artifact_account=no",
+    ),
+    "cli-artifact-account-short": (
+        "cli",
+        ["mlops_size=large", "artifact_account_id=5555"],
+        "must be exactly 12 ASCII digits",
+    ),
+    "cli-artifact-account-is-tooling": (
+        "cli",
+        ["mlops_size=large", "artifact_account_id=111111111111"],
+        "is the tooling account (aws_account_id); artifact_account=yes needs its own",
+    ),
+    "cli-artifact-account-is-prod": (
+        "cli",
+        ["mlops_size=large", "artifact_account_id=333333333333"],
+        "is also prod_account_id; the shared artifacts need an account of their own",
+    ),
+    "cli-artifact-account-without-feature": (
+        "cli",
+        ["artifact_account_id=555555555555"],
+        "differs from aws_account_id 111111111111, but artifact_account=no",
+    ),
+    "cli-retention-zero": (
+        "cli",
+        ["mlops_size=large", "artifact_retention_days=0"],
+        "must be a whole number of days from 1 to 36500",
+    ),
+    "cli-retention-over": (
+        "cli",
+        ["mlops_size=large", "artifact_retention_days=36501"],
+        "must be a whole number of days from 1 to 36500",
+    ),
     "cli-name-newline": ("cli", ["project_name=churn\n"], "contains U+000A (a line break)"),
     "cli-name-blank": ("cli", ["project_name=   "], "is blank"),
     "cli-name-padded": ("cli", ["project_name= Churn"], "starts or ends with spaces"),

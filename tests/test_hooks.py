@@ -41,6 +41,8 @@ GOOD = {
     "monthly_budget_usd": "500",
     "staging_account_id": "123456789012",
     "prod_account_id": "123456789012",
+    "artifact_account_id": "123456789012",
+    "artifact_retention_days": "365",
 } | {feature.name: variants.NO for feature in variants.FEATURES}
 
 

@@ -27,6 +27,7 @@ STAGING_STAGE = {{ cookiecutter.staging_stage == "yes" }}
 DEPLOYMENT_ACCOUNTS = {{ cookiecutter.deployment_accounts == "yes" }}
 BATCH_TRANSFORM = {{ cookiecutter.batch_transform == "yes" }}
 MODEL_MONITORING = {{ cookiecutter.model_monitoring == "yes" }}
+ARTIFACT_ACCOUNT = {{ cookiecutter.artifact_account == "yes" }}
 CI_SYSTEM = {{ cookiecutter.ci_system | tojson }}
 MONTHLY_BUDGET_USD = {{ cookiecutter.monthly_budget_usd | int }}
 
@@ -39,6 +40,11 @@ _ACCOUNTS = {
     "prod": {{ cookiecutter.prod_account_id | tojson }},
 }
 STAGE_ACCOUNTS = {stage: _ACCOUNTS[stage] for stage in STAGES}
+# With ARTIFACT_ACCOUNT: the shared-artifact account (infra/artifact-account.yaml), where each
+# approved model's artifact, evaluation, monitor reference and images are copied and kept under
+# S3 Object Lock; the stages deploy from it. Else the tooling account.
+ARTIFACT_ACCOUNT_ID = {{ cookiecutter.artifact_account_id | tojson }}
+ARTIFACT_RETENTION_DAYS = {{ cookiecutter.artifact_retention_days | int }}
 
 # AWS names derived from the slug, so that every resource of this project is recognisable.
 PIPELINE_NAME = f"{PROJECT_SLUG}-training"
@@ -46,6 +52,8 @@ MODEL_PACKAGE_GROUP = PROJECT_SLUG
 # What the base stack (infra/base.yaml, `make base-stack`) creates, by the names it gives them.
 BASE_STACK = f"{PROJECT_SLUG}-base"
 DEFAULT_BUCKET = f"{PROJECT_SLUG}-{AWS_ACCOUNT_ID}-{AWS_REGION}"
+# The shared-artifact account's bucket: the same name in its own account.
+ARTIFACT_BUCKET = f"{PROJECT_SLUG}-{ARTIFACT_ACCOUNT_ID}-{AWS_REGION}"
 # The execution role's and the base key's ARNs, in the region's partition: arns.py.
 # The ECR repositories of the project's own images (containers/).
 STEPS_IMAGE_REPOSITORY = f"{PROJECT_SLUG}/steps"

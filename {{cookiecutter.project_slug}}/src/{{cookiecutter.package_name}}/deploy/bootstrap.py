@@ -90,7 +90,8 @@ def _step(account: str, file: str, stack_name: str, infra_dir: Path) -> StackSte
 def steps(infra_dir: Path = INFRA_DIR) -> list[StackStep]:
     """Every stack to deploy once, in order. The roles trust each other by ARN, not by reference,
     so no stack waits for another's resources: the order is the tooling account's base first,
-    then each stage account's deployment roles, then CI, which deploys into them."""
+    then each stage account's deployment roles, the shared-artifact account's stack (when this
+    project has one), then CI, which deploys into them."""
     tooling = config.AWS_ACCOUNT_ID
     stage_accounts = list(dict.fromkeys(config.STAGE_ACCOUNTS.values()))
     planned: list[tuple[str, str, str]] = [(tooling, "base.yaml", f"{SLUG}-base")]
@@ -98,6 +99,9 @@ def steps(infra_dir: Path = INFRA_DIR) -> list[StackStep]:
         planned.append((account, "deployment-account.yaml", f"{SLUG}-deployment"))
         if account != tooling:
             planned.append((account, "budget.yaml", f"{SLUG}-budget"))
+    # The shared-artifact account before CI: its registry policy must let the tooling account
+    # replicate when CI pushes the first images (replication copies images as they are pushed).
+    planned.append((config.ARTIFACT_ACCOUNT_ID, "artifact-account.yaml", f"{SLUG}-artifacts"))
     planned += [(tooling, file, stack) for file, stack in CI_STACKS[config.CI_SYSTEM]]
     planned += [
         (tooling, "triggers.yaml", f"{SLUG}-triggers"),
@@ -112,6 +116,8 @@ def describe_account(account: str) -> str:
     if account == config.AWS_ACCOUNT_ID:
         roles.append("tooling: pipeline, registry, images, CI")
     roles += [f"{stage} endpoint" for stage, id_ in config.STAGE_ACCOUNTS.items() if id_ == account]
+    if config.ARTIFACT_ACCOUNT and account == config.ARTIFACT_ACCOUNT_ID:
+        roles.append("shared artifacts: approved models' copies under Object Lock, image replicas")
     return f"account {account} ({', '.join(roles)})"
 
 

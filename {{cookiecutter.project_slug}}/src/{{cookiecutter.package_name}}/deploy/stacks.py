@@ -162,6 +162,20 @@ def endpoint_parameters(
     )
 
 
+def copies(sagemaker: Any, parameters: Mapping[str, str]) -> dict[str, str]:
+    """With a shared-artifact account: the endpoint stack's parameters that name the copies of
+    its live (and shadow) package there (deploy/artifacts.py), from the packages `sagemaker`
+    (a client of the tooling account's registry) describes; else none."""
+    if not config.ARTIFACT_ACCOUNT:
+        return {}
+    from . import artifacts  # only the projects with a shared-artifact account have it
+
+    live = sagemaker.describe_model_package(ModelPackageName=parameters["ModelPackageArn"])
+    shadow_arn = parameters.get("ShadowModelPackageArn")
+    shadow = sagemaker.describe_model_package(ModelPackageName=shadow_arn) if shadow_arn else None
+    return artifacts.endpoint_parameters(live, shadow)
+
+
 def deploy(
     stage: Stage,
     model_package_arn: str,
@@ -173,10 +187,13 @@ def deploy(
     """Deploy the stage's endpoint stack (and its batch stack, with batch transform; its
     monitoring stack, with model monitoring, whose reference, code and image `sagemaker`, a
     client of the tooling account, reads from the package) with a CloudFormation client of the
-    stage's account; stack name -> outcome. All of them within config.DEPLOY_WAIT_MINUTES."""
+    stage's account; stack name -> outcome. All of them within config.DEPLOY_WAIT_MINUTES.
+    With a shared-artifact account, every stack takes the package's copies there (`deploy
+    publish` made them)."""
     deadline = time.monotonic() + config.DEPLOY_WAIT_MINUTES * 60
     stack = describe_stack(cloudformation, stage.stack_name)
     parameters = endpoint_parameters(stage, model_package_arn, shadow, stack)
+    parameters.update(copies(sagemaker, parameters))
     outcomes = {
         stage.stack_name: create_or_update(
             cloudformation,
@@ -195,11 +212,16 @@ def deploy(
         # The live package: a shadow is only tried on the endpoint's requests.
         live = parameters["ModelPackageArn"]
         settings = stage.batch_transform or {}
+        batch_parameters = batch.stack_parameters(stage.name, settings, live)
+        # The live variant's copies, as the endpoint's.
+        batch_parameters.update(
+            {key: parameters[key] for key in ("ModelDataUrl", "ImageUri") if key in parameters}
+        )
         outcomes[stage.batch_stack_name] = create_or_update(
             cloudformation,
             stage.batch_stack_name,
             BATCH_TEMPLATE.read_text(encoding="utf-8"),
-            batch.stack_parameters(stage.name, settings, live),
+            batch_parameters,
             stage.cloudformation_role_arn,
             tags(stage),
             poll_seconds,
