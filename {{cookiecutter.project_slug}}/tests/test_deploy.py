@@ -26,6 +26,7 @@ from deploy_support import (
     REGION,
     assert_accepted,
     described_stack,
+    registered_package,
     stub_executed_change_set,
     stubbed_cloudformation,
     write_config,
@@ -116,18 +117,35 @@ def test_the_stages_config_files_are_what_the_answers_chose():
         assert (stage.batch_transform is not None) == config.BATCH_TRANSFORM
 
 
+class Registry:
+    """The tooling account's registry as the deploy helper reads it: the package the pipeline
+    registered (where the shared-artifact account's copies are named from)."""
+
+    def describe_model_package(self, ModelPackageName: str) -> dict[str, Any]:
+        return registered_package(ModelPackageName)
+
+
 def test_the_parameters_are_exactly_those_of_the_endpoint_template():
     declared = set(load_cloudformation("endpoint.yaml")["Parameters"])
     assert declared == ENDPOINT_PARAMETERS
-    assert set(Stage.load("prod").stack_parameters(PACKAGE_ARN)) == declared
+    rendered = Stage.load("prod").stack_parameters(PACKAGE_ARN)
+    assert set(rendered) | set(stacks.copies(Registry(), rendered)) == declared
+
+
+def copies_read_from_the_registry(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The `parameters` command's copies, read from Registry; those of PACKAGE_ARN."""
+    real = stacks.copies
+    monkeypatch.setattr(stacks, "copies", lambda _, parameters: real(Registry(), parameters))
+    return real(Registry(), {"ModelPackageArn": PACKAGE_ARN, "ShadowModelPackageArn": ""})
 
 
 @pytest.mark.parametrize("stage_name", config.STAGES)
 @pytest.mark.parametrize("endpoint_type", ENDPOINT_TYPES)
 @pytest.mark.parametrize("rollout", ROLLOUT_TYPES)
 def test_parameters_of_every_stage_endpoint_type_and_rollout(
-    stage_name: str, endpoint_type: str, rollout: str, tmp_path: Path, capsys
+    stage_name: str, endpoint_type: str, rollout: str, tmp_path: Path, capsys, monkeypatch
 ):
+    copied = copies_read_from_the_registry(monkeypatch)
     folder = write_config(
         tmp_path, stage_name, endpoint_type=endpoint_type, **{"rollout.type": rollout}
     )
@@ -140,6 +158,7 @@ def test_parameters_of_every_stage_endpoint_type_and_rollout(
         captured["CaptureSamplingPercentage"] = str(raw["data_capture"]["sampling_percentage"])
     assert printed == {
         **captured,
+        **copied,
         "Stage": stage_name,
         "ModelPackageArn": PACKAGE_ARN,
         "ShadowModelPackageArn": "",
@@ -492,7 +511,9 @@ def test_bootstrap_lists_exactly_this_variants_stacks_with_their_commands(capsys
         if (infra / Path(template).name).is_file():
             assert sorted(placed) == sorted(wanted)  # once in each account
     for step in plan:
-        if step.template not in ("infra/deployment-account.yaml", "infra/budget.yaml"):
+        if step.template == "infra/artifact-account.yaml":
+            assert step.account == config.ARTIFACT_ACCOUNT_ID != config.AWS_ACCOUNT_ID
+        elif step.template not in ("infra/deployment-account.yaml", "infra/budget.yaml"):
             assert step.account == config.AWS_ACCOUNT_ID
         # Every parameter without a default is given, and only parameters of the template.
         parameters = load_cloudformation(Path(step.template).name).get("Parameters", {})

@@ -171,6 +171,16 @@ def test_only_deployment_accounts_get_grants_in_the_tooling_account(base) -> Non
         # One account: its IAM policies decide; no resource policy names anyone else.
         assert found == {name: [] for name in found}
         return
+    if config.ARTIFACT_ACCOUNT:
+        # The stages read the shared-artifact account's copies (tests/test_artifact_account.py):
+        # of the tooling account, the deployment roles read the packages' records only.
+        assert {name: len(statements) for name, statements in found.items() if statements} == {
+            "model package group": 1
+        }
+        assert granted_roles(found["model package group"][0]) == {
+            (account, f"{SLUG}-deployment") for account in STAGE_ACCOUNTS
+        }
+        return
     # The steps image leaves the tooling account only for the monitoring jobs, which also list
     # the pipeline's outputs (their code and reference are S3 prefixes).
     monitored = 1 if config.MODEL_MONITORING else 0
@@ -181,7 +191,7 @@ def test_only_deployment_accounts_get_grants_in_the_tooling_account(base) -> Non
         name: count for name, count in {**counts, "steps image": monitored}.items() if count
     }
 
-{%- if cookiecutter.deployment_accounts == "yes" %}
+{%- if cookiecutter.deployment_accounts == "yes" and cookiecutter.artifact_account != "yes" %}
 
 
 def test_the_stage_accounts_roles_may_read_and_nothing_more(base, stage_roles) -> None:

@@ -54,6 +54,21 @@ METADATA = {
     "monitor_code": f"{TRAINING}/code/0123456789abcdef/",
     "steps_image": STEPS_IMAGE,
 }
+# What the stack takes of the package (version 3, below): what it records, or with a
+# shared-artifact account the copies there and the replica of its image (deploy/artifacts.py).
+if config.ARTIFACT_ACCOUNT:
+    COPIES = f"s3://{config.ARTIFACT_BUCKET}/{config.PROJECT_SLUG}/3"
+    TAKEN = {
+        "reference": f"{COPIES}/reference/",
+        "code": f"{COPIES}/monitor-code/",
+        "image": STEPS_IMAGE.replace(f"{config.AWS_ACCOUNT_ID}.", f"{config.ARTIFACT_ACCOUNT_ID}.", 1),
+    }
+else:
+    TAKEN = {
+        "reference": METADATA["monitor_reference"],
+        "code": METADATA["monitor_code"],
+        "image": STEPS_IMAGE,
+    }
 # A scheduled event of EventBridge, as the function gets it.
 SCHEDULED = {
     "source": "aws.events",
@@ -256,10 +271,10 @@ def test_the_job_the_function_starts_reads_its_window_and_publishes_what_the_ala
     assert read_manifest(inputs["ground-truth"]["S3Uri"]) == [bucket + labels_key]
     assert inputs["capture"]["S3DataType"] == inputs["ground-truth"]["S3DataType"] == "ManifestFile"
     # The package's code, reference and image, as the deploy helper passed them.
-    assert inputs["code"]["S3Uri"] == METADATA["monitor_code"]
-    assert inputs["reference"]["S3Uri"] == METADATA["monitor_reference"]
+    assert inputs["code"]["S3Uri"] == TAKEN["code"]
+    assert inputs["reference"]["S3Uri"] == TAKEN["reference"]
     app = job["AppSpecification"]
-    assert app["ImageUri"] == STEPS_IMAGE
+    assert app["ImageUri"] == TAKEN["image"]
     code_dir = inputs["code"]["LocalPath"]
     assert code_dir == jobcode.PROCESSING_CODE_DIR
     assert app["ContainerEntrypoint"] == [
@@ -428,9 +443,9 @@ def satisfies(spec: dict[str, Any], value: str) -> bool:
 @pytest.mark.parametrize("stage_name", config.STAGES)
 def test_the_parameters_come_from_the_package_and_the_config(template, stage_name):
     parameters = stack_parameters(stage_name)
-    assert parameters["ReferenceUri"] == METADATA["monitor_reference"]
-    assert parameters["CodeUri"] == METADATA["monitor_code"]
-    assert parameters["StepsImageUri"] == STEPS_IMAGE
+    assert parameters["ReferenceUri"] == TAKEN["reference"]
+    assert parameters["CodeUri"] == TAKEN["code"]
+    assert parameters["StepsImageUri"] == TAKEN["image"]
     schedule = monitoring.load_settings()["stages"][stage_name]
     assert parameters["ScheduleExpression"] == schedule["schedule"]
     assert parameters["WindowHours"] == str(schedule["window_hours"])

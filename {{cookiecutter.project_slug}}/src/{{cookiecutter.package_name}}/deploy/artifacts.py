@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,8 +30,10 @@ from .stage import ConfigError
 PREFIX = config.PROJECT_SLUG
 # Where the pipeline writes what the deployer may read (its role's ReadTheApprovedFiles).
 SOURCE_PREFIX = f"{config.PIPELINE_NAME}/"
-# One copy at a time, in this thread: the calls are the deployer's, in order.
+# One transfer at a time, in this thread: the calls are the deployer's, in order.
 TRANSFER = TransferConfig(use_threads=False)
+# Files up to this size are copied in memory, larger ones through a temporary file.
+IN_MEMORY_BYTES = 64 * 1024 * 1024
 IMAGE_RE = re.compile(
     r"(?P<account>[0-9]{12})(?P<host>\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?)/"
     r"(?P<repository>[^:@]+)(?::[\w.-]+)?(?:@(?P<digest>sha256:[0-9a-f]{64}))?"
@@ -149,6 +152,16 @@ def _keys(s3: Any, bucket: str, prefix: str) -> list[str]:
     return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
 
+def transfer(s3: Any, bucket: str, key: str, target: str) -> None:
+    """One object from the tooling bucket to the artifact bucket, through this process: an
+    upload carries the checksum that S3 asks of a write under Object Lock's default retention
+    (a CopyObject carries none), and is encrypted with the artifact bucket's own key."""
+    with tempfile.SpooledTemporaryFile(max_size=IN_MEMORY_BYTES) as buffer:
+        s3.download_fileobj(bucket, key, buffer, Config=TRANSFER)
+        buffer.seek(0)
+        s3.upload_fileobj(buffer, config.ARTIFACT_BUCKET, target, Config=TRANSFER)
+
+
 def publish(package: Mapping[str, Any], s3: Any) -> list[str]:
     """Copy the package's files to the artifact bucket with `s3`, a client of the tooling
     account's deployer; the URIs copied now (none when every copy is there already)."""
@@ -171,6 +184,6 @@ def publish(package: Mapping[str, Any], s3: Any) -> list[str]:
         for item, copy in pairs:
             if copy in copied_before:
                 continue
-            s3.copy({"Bucket": bucket, "Key": item}, config.ARTIFACT_BUCKET, copy, Config=TRANSFER)
+            transfer(s3, bucket, item, copy)
             copied.append(f"s3://{config.ARTIFACT_BUCKET}/{copy}")
     return copied

@@ -212,11 +212,9 @@ def deploy(
         # The live package: a shadow is only tried on the endpoint's requests.
         live = parameters["ModelPackageArn"]
         settings = stage.batch_transform or {}
-        batch_parameters = batch.stack_parameters(stage.name, settings, live)
         # The live variant's copies, as the endpoint's.
-        batch_parameters.update(
-            {key: parameters[key] for key in ("ModelDataUrl", "ImageUri") if key in parameters}
-        )
+        copied = parameters if config.ARTIFACT_ACCOUNT else None
+        batch_parameters = batch.stack_parameters(stage.name, settings, live, copied)
         outcomes[stage.batch_stack_name] = create_or_update(
             cloudformation,
             stage.batch_stack_name,
