@@ -64,12 +64,13 @@ def buckets(aws) -> Any:
     for key, body in source_files(registered_package()).items():
         s3.put_object(Bucket=config.DEFAULT_BUCKET, Key=key, Body=body)
     s3.create_bucket(
-        Bucket=config.ARTIFACT_BUCKET, CreateBucketConfiguration=where, ObjectLockEnabledForBucket=True
+        Bucket=config.ARTIFACT_BUCKET,
+        CreateBucketConfiguration=where,
+        ObjectLockEnabledForBucket=True,
     )
     bucket = resources(load_cloudformation("artifact-account.yaml"), "AWS::S3::Bucket")["Bucket"]
-    lock = project_stacks().stack("artifact-account.yaml", config.ARTIFACT_ACCOUNT_ID).resolve(
-        bucket["ObjectLockConfiguration"]
-    )
+    stack = project_stacks().stack("artifact-account.yaml", config.ARTIFACT_ACCOUNT_ID)
+    lock = stack.resolve(bucket["ObjectLockConfiguration"])
     rule = lock["Rule"]["DefaultRetention"]
     s3.put_object_lock_configuration(
         Bucket=config.ARTIFACT_BUCKET,
@@ -107,10 +108,9 @@ def test_a_copy_cannot_be_deleted_before_its_retention_ends(buckets) -> None:
     key = f"{SLUG}/{VERSION}/model/model.tar.gz"
     head = buckets.head_object(Bucket=config.ARTIFACT_BUCKET, Key=key)
     assert head["ObjectLockMode"] == "GOVERNANCE"
-    until = head["ObjectLockRetainUntilDate"] - datetime.datetime.now(datetime.UTC)
-    assert abs(until - datetime.timedelta(days=config.ARTIFACT_RETENTION_DAYS)) < datetime.timedelta(
-        hours=1
-    )
+    left = head["ObjectLockRetainUntilDate"] - datetime.datetime.now(datetime.UTC)
+    retention = datetime.timedelta(days=config.ARTIFACT_RETENTION_DAYS)
+    assert abs(left - retention) < datetime.timedelta(hours=1)
     with pytest.raises(ClientError) as refused:
         buckets.delete_object(Bucket=config.ARTIFACT_BUCKET, Key=key, VersionId=head["VersionId"])
     assert refused.value.response["Error"]["Code"] == "AccessDenied"
@@ -127,11 +127,11 @@ def test_a_package_the_stages_could_not_deploy_from_the_copies_is_refused() -> N
     other = SERVE_IMAGE.replace(f"{TOOLING}.", "763104351884.", 1)
     package = registered_package()
     package["InferenceSpecification"]["Containers"][0]["Image"] = other
-    with pytest.raises(artifacts.NotPublishable, match="is not the project's .*/serve image"):
+    with pytest.raises(artifacts.NotPublishable, match=r"is not the project's .*/serve image"):
         artifacts.publish(package, None)
     outside = registered_package()
     outside["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"] = "s3://elsewhere/e.json"
-    with pytest.raises(artifacts.NotPublishable, match="its evaluation s3://elsewhere/e.json"):
+    with pytest.raises(artifacts.NotPublishable, match=r"its evaluation s3://elsewhere/e\.json"):
         artifacts.publish(outside, None)
 
 
@@ -172,7 +172,8 @@ def test_the_stage_roles_read_the_copies_and_not_the_tooling_account(reader: str
         role = stage_role(account, reader)
         assert decision(role, "s3:GetObject", copy).allowed, (account, reader)
         assert decision(role, "kms:Decrypt", artifact_key()).allowed, (account, reader)
-        replica = f"arn:aws:ecr:{REGION}:{config.ARTIFACT_ACCOUNT_ID}:repository/{SLUG}/{repository}"
+        replica = f"arn:aws:ecr:{REGION}:{config.ARTIFACT_ACCOUNT_ID}:repository/{SLUG}/"
+        replica += repository
         for action in PULL:
             assert decision(role, action, replica).allowed, (account, reader, action)
         # Never the tooling account's bucket, key or images.
@@ -204,7 +205,8 @@ def test_the_tooling_registry_replicates_the_images_to_the_artifact_account() ->
         {"Region": {"Ref": "AWS::Region"}, "RegistryId": config.ARTIFACT_ACCOUNT_ID}
     ]
     # The prefix takes both of the project's repositories, which the artifact stack makes.
-    (prefix,) = [f["Filter"] for f in rule["RepositoryFilters"] if f["FilterType"] == "PREFIX_MATCH"]
+    filters = rule["RepositoryFilters"]
+    (prefix,) = [item["Filter"] for item in filters if item["FilterType"] == "PREFIX_MATCH"]
     artifact_stack = project_stacks().stack("artifact-account.yaml", config.ARTIFACT_ACCOUNT_ID)
     template = load_cloudformation("artifact-account.yaml")
     names = {r["RepositoryName"] for r in resources(template, "AWS::ECR::Repository").values()}

@@ -85,7 +85,9 @@ def copies(package_arn: str) -> dict[str, str] | None:
 def deployed(template: dict[str, Any], package_arn: str = PACKAGE_ARN, **settings: Any) -> Stack:
     """The stack as the deploy command deploys it: its parameters from these settings, its
     imports from the account stack (tests/policies.py resolves both as CloudFormation does)."""
-    values = batch.stack_parameters(STAGE, {**SETTINGS, **settings}, package_arn, copies(package_arn))
+    values = batch.stack_parameters(
+        STAGE, {**SETTINGS, **settings}, package_arn, copies(package_arn)
+    )
     name = Stage.load(STAGE).batch_stack_name
     return Stack("batch-transform.yaml", name, ACCOUNT, template, values, project_stacks())
 

@@ -57,11 +57,12 @@ METADATA = {
 # What the stack takes of the package (version 3, below): what it records, or with a
 # shared-artifact account the copies there and the replica of its image (deploy/artifacts.py).
 if config.ARTIFACT_ACCOUNT:
+    TOOLING_REGISTRY = f"{config.AWS_ACCOUNT_ID}."
     COPIES = f"s3://{config.ARTIFACT_BUCKET}/{config.PROJECT_SLUG}/3"
     TAKEN = {
         "reference": f"{COPIES}/reference/",
         "code": f"{COPIES}/monitor-code/",
-        "image": STEPS_IMAGE.replace(f"{config.AWS_ACCOUNT_ID}.", f"{config.ARTIFACT_ACCOUNT_ID}.", 1),
+        "image": STEPS_IMAGE.replace(TOOLING_REGISTRY, f"{config.ARTIFACT_ACCOUNT_ID}.", 1),
     }
 else:
     TAKEN = {

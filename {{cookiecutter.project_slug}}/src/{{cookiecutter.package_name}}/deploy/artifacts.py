@@ -167,16 +167,15 @@ def publish(package: Mapping[str, Any], s3: Any) -> list[str]:
     account's deployer; the URIs copied now (none when every copy is there already)."""
     found = sources(package)
     model_parameters(package)  # refuses a package whose image the stages could not pull
-    copied_before = set(
-        _keys(s3, config.ARTIFACT_BUCKET, f"{PREFIX}/{version(package)}/")
-    )
+    copied_before = set(_keys(s3, config.ARTIFACT_BUCKET, f"{PREFIX}/{version(package)}/"))
     copied = []
     for source in found:
         bucket, key = split(source.uri)
         target = split(destination(package, source))[1]
         if source.folder:
             folder = key.rstrip("/") + "/"
-            pairs = [(item, target + item.removeprefix(folder)) for item in _keys(s3, bucket, folder)]
+            keys = _keys(s3, bucket, folder)
+            pairs = [(item, target + item.removeprefix(folder)) for item in keys]
             if not pairs:
                 raise NotPublishable(f"{source.name} {source.uri} holds no file to copy")
         else:
