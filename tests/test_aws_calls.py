@@ -5,8 +5,9 @@ generated test that makes the call, and the failure names the call and its princ
 The generated suites of every variant run the check (test_generated.py); here each case takes
 an action away from one principal of the largest variant: the deployer, the stage's deployment
 role (across accounts, on either side: its own policy and the tooling group's policy), the three
-Lambda functions' roles and the pipeline's operator. Removals of different calls share one baked
-copy and one run of the generated tests that make them.
+Lambda functions' roles, the pipeline's operator, and the shared-artifact account's bucket policy
+(the deployer's copies there). Removals of different calls share one baked copy and one run of
+the generated tests that make them.
 """
 
 from __future__ import annotations
@@ -101,6 +102,25 @@ CASES = {
             "sagemaker.CreateProcessingJob as arn:aws:iam::333333333333:role/"
             "{slug}-monitor-starter (from monitoring.yaml#Starter:",
             "no statement of infra/deployment-account.yaml MonitorStarterRole allows it",
+        ),
+    ),
+    # Across accounts, the artifact account's side: its bucket policy names the deployer.
+    "the artifact bucket lets the deployer write the copies": Removal(
+        "artifact-account.yaml",
+        "          - Sid: ToolingDeployerWritesTheCopies\n"
+        "            Effect: Allow\n"
+        "            Principal:\n"
+        "              AWS: !Sub arn:${AWS::Partition}:iam::${ToolingAccountId}:root\n"
+        "            Action: s3:PutObject\n",
+        "          - Sid: ToolingDeployerWritesTheCopies\n"
+        "            Effect: Allow\n"
+        "            Principal:\n"
+        "              AWS: !Sub arn:${AWS::Partition}:iam::${ToolingAccountId}:root\n"
+        "            Action: s3:PutObjectTagging\n",
+        "tests/test_artifact_account.py -k publish_copies",
+        (
+            "s3.PutObject as arn:aws:iam::111111111111:role/{slug}-deployer",
+            "the resource policy does not allow it (infra/artifact-account.yaml BucketPolicy)",
         ),
     ),
     "operator upserts the pipeline": Removal(
