@@ -93,6 +93,30 @@ def _answers(size: str, choice: tuple[str, ...], features: dict[str, str]) -> di
     return {"mlops_size": size, **dict(zip(variants.CHOICE_PATHS, choice, strict=True)), **features}
 
 
+def _pairs(features: dict[str, str]) -> set[tuple[tuple[str, str], tuple[str, str]]]:
+    return set(itertools.combinations(sorted(features.items()), 2))
+
+
+def _pairwise(chosen: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Consistent feature combinations that, with `chosen`, put every two features together in
+    every on/off setting they can take: all combinations would double with each feature, while
+    the templates' conditions join at most two flags. Greedy, deterministic: each next one
+    covers the most settings not yet baked."""
+    consistent = [
+        features
+        for combo in itertools.product([variants.YES, variants.NO], repeat=len(FEATURE_NAMES))
+        if _consistent(features := dict(zip(FEATURE_NAMES, combo, strict=True)))
+    ]
+    pairs = [_pairs(features) for features in consistent]
+    missing = set().union(*pairs) - set().union(*map(_pairs, chosen))
+    added = []
+    while missing:
+        best = max(range(len(consistent)), key=lambda index: len(pairs[index] & missing))
+        added.append(consistent[best])
+        missing -= pairs[best]
+    return added
+
+
 def _matrix() -> tuple[list[dict[str, str]], list[int], list[int]]:
     """The answers of every variant the tests bake; which of them the slow tier runs (their local
     pipeline and definition), and which of those run their whole generated test suite.
@@ -139,11 +163,7 @@ def _matrix() -> tuple[list[dict[str, str]], list[int], list[int]]:
         _, choice = next(placements)
         flips.append(len(chosen))
         chosen.append(_answers(size, choice, features))
-    covered = {tuple(c[name] for name in FEATURE_NAMES) for c in chosen}
-    for combo in itertools.product([variants.YES, variants.NO], repeat=len(FEATURE_NAMES)):
-        features = dict(zip(FEATURE_NAMES, combo, strict=True))
-        if combo in covered or not _consistent(features):
-            continue
+    for features in _pairwise([{name: c[name] for name in FEATURE_NAMES} for c in chosen]):
         size, choice = next(placements)
         chosen.append(_answers(size, choice, features))
     rest = [index for index in range(len(chosen)) if index not in suites + flips]
