@@ -253,7 +253,9 @@ def test_ids_sent_with_the_rows_come_back_with_their_predictions(mixed_project, 
         plain.decode(), "binary_classification"
     )
     mixed = csv_body(with_ids).splitlines(keepends=True)[:2] + csv_body(features).splitlines()[2:]
-    with pytest.raises(scoring.RequestError, match="every line led by the ids \\(ticket\\) or none"):
+    with pytest.raises(
+        scoring.RequestError, match="every line led by the ids \\(ticket\\) or none"
+    ):
         scorer.invoke(scoring.CSV, scoring.CSV, b"".join(mixed[:2]) + b"\n".join(mixed[2:]))
 
 

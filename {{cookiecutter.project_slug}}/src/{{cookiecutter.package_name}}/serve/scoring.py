@@ -296,7 +296,7 @@ class Scorer:
         if not self.ids:
             return rows, None
         ids = [{name: i[name] for name in self.ids if name in i} for i in instances]
-        return rows, ids
+        return rows, ids if any(ids) else None
 
     # --- checking and encoding ---------------------------------------------------------------
 
