@@ -178,7 +178,7 @@ def card(output_dir: Path, data: Path) -> list[tuple[str, Step, list[str]]]:
     folder = output_dir / "model-card"
     folder.mkdir(parents=True, exist_ok=True)
     (output_dir / model_card.MARKDOWN_FILE).unlink(missing_ok=True)
-    facts = folder / "facts.json"
+    facts = folder / model_card.FACTS_FILE
     git = lineage.git_state()
     facts.write_text(json.dumps(lineage.model_facts(git, train.HYPERPARAMETERS)), encoding="utf-8")
     # A bias report, wherever the bias step puts it under output_dir (read if it exists).

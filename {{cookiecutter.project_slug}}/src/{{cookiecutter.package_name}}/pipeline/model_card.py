@@ -54,7 +54,7 @@ def model_card_step(
     """The card's step; Register gets its content (record.request). Built after every step
     that adds a report to `record`."""
     with tempfile.TemporaryDirectory() as folder:
-        facts = Path(folder) / "facts.json"
+        facts = Path(folder) / model_card.FACTS_FILE
         facts.write_text(json.dumps(lineage.model_facts(git, train.HYPERPARAMETERS)))
         facts_uri = build.stage.folder(facts)
     inputs = [
@@ -65,7 +65,7 @@ def model_card_step(
         ),
     ]
     arguments = [
-        *("--facts", f"{INPUT_DIR}/facts/facts.json", "--output-dir", CARD_DIR),
+        *("--facts", f"{INPUT_DIR}/facts", "--output-dir", CARD_DIR),
         *("--evaluation", f"{INPUT_DIR}/evaluation", "--manifest", f"{INPUT_DIR}/manifest"),
     ]
     for name, source in sorted(record.metrics.items()):

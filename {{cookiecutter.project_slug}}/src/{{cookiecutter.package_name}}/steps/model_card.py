@@ -36,6 +36,7 @@ from typing import Any
 CARD_FILE = "model_card.json"
 MARKDOWN_FILE = "model_card.md"
 REGISTER_FILE = "register.json"
+FACTS_FILE = "facts.json"
 EVALUATION_FILE = "evaluation.json"
 MANIFEST_FILE = "data_manifest.json"
 # The model package model card schema's limits (the SDK's ModelCardContent shapes; botocore's
@@ -295,7 +296,7 @@ def render_markdown(content: dict[str, Any], title: str) -> str:
 
 def write_card(args: argparse.Namespace) -> dict[str, Any]:
     """Read the inputs, write the three files; the content."""
-    facts = _json(args.facts)
+    facts = _json(_file(args.facts, FACTS_FILE))
     evaluation = _json(_file(args.evaluation, EVALUATION_FILE))
     manifest = _json(_file(args.manifest, MANIFEST_FILE))
     lineage = {
@@ -330,7 +331,9 @@ def write_card(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--facts", type=Path, required=True, help="lineage.model_facts as JSON")
+    parser.add_argument(
+        "--facts", type=Path, required=True, help="lineage.model_facts as JSON, or its folder"
+    )
     parser.add_argument("--evaluation", type=Path, required=True, help="evaluation.json or folder")
     parser.add_argument("--manifest", type=Path, required=True, help="the data manifest or folder")
     parser.add_argument("--output-dir", type=Path, required=True)
