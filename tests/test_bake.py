@@ -143,6 +143,8 @@ def test_readme_diagram_shows_this_variants_steps(baked: BakedProject) -> None:
     explain = baked.context["explainability_report"] == variants.YES
     for node in ("CreateModel[", "Explain{"):
         assert (node in diagram) == explain, node
+    card = baked.context["model_card"] == variants.YES
+    assert ("ModelCard[" in diagram) == card
 
 
 def test_readme_diagram_shows_the_path_from_approval_to_production(baked: BakedProject) -> None:
