@@ -75,9 +75,15 @@ def _parameters(args: argparse.Namespace, stage: Stage, session: boto3.Session) 
 def deploy(args: argparse.Namespace, stage: Stage, session: boto3.Session) -> str:
     """Deploy the stage's stacks in its account; the deployed package's ARN."""
     arn = _package(args, session)
-    cloudformation = stacks.deployment_session(stage, session).client("cloudformation")
+    # The stage account's deployment role reads the package it deploys (the group's policy
+    # allows it): whichever account the caller is in.
+    deployment = stacks.deployment_session(stage, session)
     outcomes = stacks.deploy(
-        stage, arn, args.shadow, cloudformation, sagemaker=session.client("sagemaker")
+        stage,
+        arn,
+        args.shadow,
+        deployment.client("cloudformation"),
+        sagemaker=deployment.client("sagemaker"),
     )
     for stack_name, outcome in outcomes.items():
         print(f"deploy: {stack_name}: {outcome}", file=sys.stderr)
