@@ -109,6 +109,18 @@ FEATURES: tuple[Feature, ...] = (
         requires=("data_quality_baseline",),
     ),
     Feature(
+        name="operations_account",
+        summary="The CI/CD in an operations account of its own: it builds, trains and reads the "
+        "registry through one tooling role it alone may assume, deploys to the stage accounts "
+        "(which trust its deployer), and hears of approvals through EventBridge",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=(
+            "infra/operations-account.yaml",
+            "infra/operations-access.yaml",
+            "tests/test_operations_account.py",
+        ),
+    ),
+    Feature(
         name="model_card",
         summary="A SageMaker model card on each registered model package, built by the "
         "pipeline from what it already knows (intended use, metrics, data hash, SHAP and bias "

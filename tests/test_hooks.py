@@ -41,6 +41,7 @@ GOOD = {
     "monthly_budget_usd": "500",
     "staging_account_id": "123456789012",
     "prod_account_id": "123456789012",
+    "operations_account_id": "123456789012",
 } | {feature.name: variants.NO for feature in variants.FEATURES}
 
 

@@ -85,9 +85,11 @@ class Recorder:
 
 def principal_arn(name: str) -> str:
     """The role a principal's name stands for: a role ARN as it is, or one of
-    - `deployer`: the tooling account's deployer (CI's deploy jobs, `deploy latest`);
+    - `deployer`: the CI account's deployer (CI's deploy jobs, `deploy latest`): the operations
+      account's with one (config.OPERATIONS_ACCOUNT), else the tooling account's;
     - `deployment:<stage>`: the stage account's deployment role (CI's deploy and smoke test);
-    - `operator`: the CI role that upserts and starts the pipeline (base.yaml's operator policy);
+    - `operator`: the role that upserts and starts the pipeline (base.yaml's operator policy):
+      the CI's own, or the tooling role the operations account's CI assumes;
     - `execution`: the SageMaker execution role (the pipeline's jobs);
     - the logical ID of a role of infra/deployment-account.yaml (e.g. `MonitorJobRole`, what the
       monitoring jobs run as): that role in the last stage's account.
@@ -95,13 +97,16 @@ def principal_arn(name: str) -> str:
     if name.startswith("arn:"):
         return name
     if name == "deployer":
-        return f"arn:{PARTITION}:iam::{config.AWS_ACCOUNT_ID}:role/{config.PROJECT_SLUG}-deployer"
+        account = config.OPERATIONS_ACCOUNT_ID
+        return f"arn:{PARTITION}:iam::{account}:role/{config.PROJECT_SLUG}-deployer"
     if name.startswith("deployment:"):
         return Stage.load(name.partition(":")[2]).deployment_role_arn
     if name == "execution":
         return arns.EXECUTION_ROLE_ARN
     if name == "operator":
-        template, logical = OPERATOR_ROLES[config.CI_SYSTEM]
+        template, logical = OPERATOR_ROLES[
+            "operations_account" if config.OPERATIONS_ACCOUNT else config.CI_SYSTEM
+        ]
         return project_stacks().role_of(template, logical).arn
     account = config.STAGE_ACCOUNTS[config.STAGES[-1]]
     stack = project_stacks().stack("deployment-account.yaml", account)
@@ -114,6 +119,8 @@ def principal_arn(name: str) -> str:
 OPERATOR_ROLES = {
     "github_actions": ("github-oidc.yaml", "GitHubActionsRole"),
     "codepipeline": ("cicd.yaml", "RunPipelineRole"),
+    # Either CI system from an operations account: the tooling role it assumes.
+    "operations_account": ("operations-access.yaml", "OperationsCiRole"),
 }
 
 

@@ -5,7 +5,7 @@ Each infra/ template is resolved in the account and under the stack name the boo
 defaults, the values this project knows), pseudo parameters, !Sub, !Ref, !GetAtt, !ImportValue
 (from the exporting stack's outputs), !If and the other functions the templates use. From them:
 every role and its identity policies (inline, attached managed policies, policies naming the
-role), and every resource policy (model package group, bucket, key, repository).
+role), and every resource policy (model package group, bucket, key, repository, event bus).
 
 A request is evaluated as IAM does (AWS's policy evaluation logic): an explicit Deny wins; in the
 principal's own account the identity policy or the resource policy may allow; across accounts
@@ -398,6 +398,20 @@ class Stacks:
                         "role trust",
                         (stack.attribute(logical, "Arn"),),
                         stack.resolve(properties["AssumeRolePolicyDocument"]),
+                    )
+                )
+            # An event bus's policy: one statement a resource (Statement), or a whole document.
+            for logical, properties in stack.resources("AWS::Events::EventBusPolicy"):
+                bus = properties.get("EventBusName", "default")
+                arn = f"arn:{PARTITION}:events:{REGION}:{stack.account}:event-bus/{bus}"
+                document = properties.get("Policy") or {"Statement": [properties["Statement"]]}
+                found.append(
+                    ResourcePolicy(
+                        stack.account,
+                        f"{where} {logical}",
+                        "event bus",
+                        (arn,),
+                        stack.resolve(document),
                     )
                 )
             for logical, properties in stack.resources("AWS::ECR::Repository"):

@@ -27,6 +27,7 @@ STAGING_STAGE = {{ cookiecutter.staging_stage == "yes" }}
 DEPLOYMENT_ACCOUNTS = {{ cookiecutter.deployment_accounts == "yes" }}
 BATCH_TRANSFORM = {{ cookiecutter.batch_transform == "yes" }}
 MODEL_MONITORING = {{ cookiecutter.model_monitoring == "yes" }}
+OPERATIONS_ACCOUNT = {{ cookiecutter.operations_account == "yes" }}
 MODEL_CARD = {{ cookiecutter.model_card == "yes" }}
 CI_SYSTEM = {{ cookiecutter.ci_system | tojson }}
 MONTHLY_BUDGET_USD = {{ cookiecutter.monthly_budget_usd | int }}
@@ -40,6 +41,9 @@ _ACCOUNTS = {
     "prod": {{ cookiecutter.prod_account_id | tojson }},
 }
 STAGE_ACCOUNTS = {stage: _ACCOUNTS[stage] for stage in STAGES}
+# The account the CI/CD runs in: an operations account of its own (OPERATIONS_ACCOUNT), which
+# reaches the tooling account through its OPERATIONS_ROLE, or the tooling account itself.
+OPERATIONS_ACCOUNT_ID = {{ cookiecutter.operations_account_id | tojson }}
 
 # AWS names derived from the slug, so that every resource of this project is recognisable.
 PIPELINE_NAME = f"{PROJECT_SLUG}-training"
@@ -51,6 +55,9 @@ DEFAULT_BUCKET = f"{PROJECT_SLUG}-{AWS_ACCOUNT_ID}-{AWS_REGION}"
 # The ECR repositories of the project's own images (containers/).
 STEPS_IMAGE_REPOSITORY = f"{PROJECT_SLUG}/steps"
 SERVE_IMAGE_REPOSITORY = f"{PROJECT_SLUG}/serve"
+# The tooling account's role that the operations account's CI assumes
+# (infra/operations-access.yaml).
+OPERATIONS_ROLE = f"{PROJECT_SLUG}-operations-ci"
 
 
 # How long a deployment may take, each bound inside the next (tests/test_deploy.py checks the

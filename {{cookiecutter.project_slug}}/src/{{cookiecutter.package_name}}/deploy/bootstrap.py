@@ -31,6 +31,7 @@ KNOWN_VALUES = {
     "ToolingAccountId": config.AWS_ACCOUNT_ID,
     "StagingAccountId": config.STAGE_ACCOUNTS.get("staging", ""),
     "ProdAccountId": config.STAGE_ACCOUNTS["prod"],
+    "OperationsAccountId": config.OPERATIONS_ACCOUNT_ID,
 }
 
 
@@ -89,16 +90,24 @@ def _step(account: str, file: str, stack_name: str, infra_dir: Path) -> StackSte
 
 def steps(infra_dir: Path = INFRA_DIR) -> list[StackStep]:
     """Every stack to deploy once, in order. The roles trust each other by ARN, not by reference,
-    so no stack waits for another's resources: the order is the tooling account's base first,
-    then each stage account's deployment roles, then CI, which deploys into them."""
+    so no stack waits for another's resources: the order is the tooling account's base (and the
+    role the operations account's CI assumes there), then each stage account's deployment roles,
+    then CI (in the operations account, when it has one), which deploys into them."""
     tooling = config.AWS_ACCOUNT_ID
+    operations = config.OPERATIONS_ACCOUNT_ID
     stage_accounts = list(dict.fromkeys(config.STAGE_ACCOUNTS.values()))
-    planned: list[tuple[str, str, str]] = [(tooling, "base.yaml", f"{SLUG}-base")]
+    planned: list[tuple[str, str, str]] = [
+        (tooling, "base.yaml", f"{SLUG}-base"),
+        (tooling, "operations-access.yaml", f"{SLUG}-operations-access"),
+    ]
     for account in stage_accounts:
         planned.append((account, "deployment-account.yaml", f"{SLUG}-deployment"))
         if account != tooling:
             planned.append((account, "budget.yaml", f"{SLUG}-budget"))
-    planned += [(tooling, file, stack) for file, stack in CI_STACKS[config.CI_SYSTEM]]
+    planned.append((operations, "operations-account.yaml", f"{SLUG}-operations"))
+    planned += [(operations, file, stack) for file, stack in CI_STACKS[config.CI_SYSTEM]]
+    if operations != tooling:
+        planned.append((operations, "budget.yaml", f"{SLUG}-budget"))
     planned += [
         (tooling, "triggers.yaml", f"{SLUG}-triggers"),
         (tooling, "budget.yaml", f"{SLUG}-budget"),
@@ -110,7 +119,10 @@ def steps(infra_dir: Path = INFRA_DIR) -> list[StackStep]:
 def describe_account(account: str) -> str:
     roles = []
     if account == config.AWS_ACCOUNT_ID:
-        roles.append("tooling: pipeline, registry, images, CI")
+        ci = "" if config.OPERATIONS_ACCOUNT else ", CI"
+        roles.append(f"tooling: pipeline, registry, images{ci}")
+    if config.OPERATIONS_ACCOUNT and account == config.OPERATIONS_ACCOUNT_ID:
+        roles.append("operations: CI/CD")
     roles += [f"{stage} endpoint" for stage, id_ in config.STAGE_ACCOUNTS.items() if id_ == account]
     return f"account {account} ({', '.join(roles)})"
 
