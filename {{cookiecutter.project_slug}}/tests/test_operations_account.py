@@ -132,8 +132,11 @@ def test_the_operations_role_does_what_the_ci_steps_do_in_tooling_and_no_more():
         ("ecr:PutImage", f"{repository}/{config.STEPS_IMAGE_REPOSITORY}"),
     ]:
         assert may(role, action, resource), action
+    # Approving a package's model card (deploy/model_card.py) only where the project has one.
+    update = ("sagemaker:UpdateModelPackage", f"{group}:model-package/{SLUG}/1")
+    assert may(role, *update) == config.MODEL_CARD
     for action, resource in [
-        ("sagemaker:UpdateModelPackage", f"{group}:model-package/{SLUG}/1"),
+        ("sagemaker:UpdateModelPackage", f"{group}:model-package/another-project/1"),
         ("sts:AssumeRole", Stage.load(config.STAGES[-1]).deployment_role_arn),
         ("ecr:PutImage", f"{repository}/another-project"),
     ]:
