@@ -296,6 +296,27 @@ def deployment_account(other: str) -> Check:
     return check
 
 
+def account_of_its_own(feature: str) -> Check:
+    """The account of a feature that puts something in an account of its own (the data lake):
+    with the feature on, an account no other role of the project has; off, the tooling account."""
+
+    def check(value: str, context: Mapping) -> str | None:
+        tooling = context.get("aws_account_id")
+        if context.get(feature) != variants.YES:
+            if value != tooling:
+                return (
+                    f"differs from aws_account_id {tooling}, but {feature}=no keeps it in that "
+                    f"account; answer {feature}=yes, or leave it at {tooling}"
+                )
+            return None
+        for other, account in context.items():
+            if other.endswith("account_id") and other != f"{feature}_id" and account == value:
+                return f"is also {other}; {feature}=yes needs an account of its own"
+        return None
+
+    return check
+
+
 def whole_dollars(value: str, _: Mapping) -> str | None:
     if not re.fullmatch(r"[1-9][0-9]{0,6}", value, re.ASCII):
         return "must be a whole number of US dollars from 1 to 9999999"
@@ -380,6 +401,10 @@ RULES: dict[str, tuple[tuple[Check, ...], str]] = {
     "prod_account_id": (
         (*ACCOUNT_ID, deployment_account("staging_account_id")),
         "210987654321",
+    ),
+    "data_lake_account_id": (
+        (*ACCOUNT_ID, account_of_its_own("data_lake_account")),
+        "444455556666",
     ),
 }
 

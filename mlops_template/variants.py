@@ -108,6 +108,14 @@ FEATURES: tuple[Feature, ...] = (
         ),
         requires=("data_quality_baseline",),
     ),
+    Feature(
+        name="data_lake_account",
+        summary="The raw-data bucket in a data-lake account of its own: the pipeline reads it "
+        "through a bucket policy and key grant scoped to its execution role and data prefix, "
+        "and the bucket's new objects start retraining through EventBridge across accounts",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=("infra/data-lake.yaml", "tests/test_data_lake.py"),
+    ),
 )
 
 FEATURES_BY_NAME: dict[str, Feature] = {feature.name: feature for feature in FEATURES}

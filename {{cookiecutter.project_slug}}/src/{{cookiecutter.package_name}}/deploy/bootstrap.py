@@ -90,10 +90,18 @@ def _step(account: str, file: str, stack_name: str, infra_dir: Path) -> StackSte
 def steps(infra_dir: Path = INFRA_DIR) -> list[StackStep]:
     """Every stack to deploy once, in order. The roles trust each other by ARN, not by reference,
     so no stack waits for another's resources: the order is the tooling account's base first,
-    then each stage account's deployment roles, then CI, which deploys into them."""
+    then the data lake's bucket (when the raw data has an account of its own), then each stage
+    account's deployment roles, then CI, which deploys into them."""
     tooling = config.AWS_ACCOUNT_ID
     stage_accounts = list(dict.fromkeys(config.STAGE_ACCOUNTS.values()))
     planned: list[tuple[str, str, str]] = [(tooling, "base.yaml", f"{SLUG}-base")]
+    if config.DATA_LAKE_ACCOUNT:
+        # The raw data's bucket, which the pipeline reads from its first run.
+        lake = config.DATA_LAKE_ACCOUNT_ID
+        planned += [
+            (lake, "data-lake.yaml", config.DATA_LAKE_STACK),
+            (lake, "budget.yaml", f"{SLUG}-budget"),
+        ]
     for account in stage_accounts:
         planned.append((account, "deployment-account.yaml", f"{SLUG}-deployment"))
         if account != tooling:
@@ -112,6 +120,8 @@ def describe_account(account: str) -> str:
     if account == config.AWS_ACCOUNT_ID:
         roles.append("tooling: pipeline, registry, images, CI")
     roles += [f"{stage} endpoint" for stage, id_ in config.STAGE_ACCOUNTS.items() if id_ == account]
+    if config.DATA_LAKE_ACCOUNT and account == config.DATA_LAKE_ACCOUNT_ID:
+        roles.append("data lake: the raw data")
     return f"account {account} ({', '.join(roles)})"
 
 
