@@ -5,7 +5,8 @@ generated test that makes the call, and the failure names the call and its princ
 The generated suites of every variant run the check (test_generated.py); here each case takes
 an action away from one principal of the largest variant: the deployer, the stage's deployment
 role (across accounts, on either side: its own policy and the tooling group's policy), the three
-Lambda functions' roles and the pipeline's operator. Removals of different calls share one baked
+Lambda functions' roles, the pipeline's operator, and the execution role's read of the data
+lake's bucket (another account's bucket policy). Removals of different calls share one baked
 copy and one run of the generated tests that make them.
 """
 
@@ -101,6 +102,17 @@ CASES = {
             "sagemaker.CreateProcessingJob as arn:aws:iam::333333333333:role/"
             "{slug}-monitor-starter (from monitoring.yaml#Starter:",
             "no statement of infra/deployment-account.yaml MonitorStarterRole allows it",
+        ),
+    ),
+    "the data lake's bucket lets the pipeline list the versions it records": Removal(
+        "data-lake.yaml",
+        "              - s3:ListBucket\n              - s3:ListBucketVersions\n",
+        "              - s3:ListBucket\n",
+        "tests/test_preprocess.py -k manifest_records_each_files_s3_version",
+        (
+            "s3.ListObjectVersions as arn:aws:iam::111111111111:role/{slug}-sagemaker-execution",
+            "s3:ListBucketVersions is denied: the resource policy does not allow it "
+            "(infra/data-lake.yaml DataBucketPolicy)",
         ),
     ),
     "operator upserts the pipeline": Removal(

@@ -90,9 +90,7 @@ def test_new_data_starts_the_pipeline_on_its_folder(starter):
     key = f"{config.PROJECT_SLUG}/data/0123abcd/new.csv"
     put(key)
     result = starter.handler(s3_event(key))
-    assert (
-        started_on(result) == f"s3://{config.DATA_BUCKET}/{config.PROJECT_SLUG}/data/0123abcd/"
-    )
+    assert started_on(result) == f"s3://{config.DATA_BUCKET}/{config.PROJECT_SLUG}/data/0123abcd/"
 
 
 def test_the_schedule_retrains_on_the_newest_data_set(starter):
