@@ -78,8 +78,9 @@ CASES = {
         "",
         "tests/test_triggers.py -k new_data_starts_the_pipeline",
         (
+            # Named by the stack in the largest variant: the data lake's bucket policy names it.
             "sagemaker.StartPipelineExecution as arn:aws:iam::111111111111:role/"
-            "{slug}-triggers-StarterRole-111111111111 (from triggers.yaml#Starter:",
+            "{slug}-start-training (from triggers.yaml#Starter:",
             "no statement of infra/triggers.yaml StarterRole allows it",
         ),
     ),
