@@ -296,10 +296,10 @@ def deployment_account(other: str) -> Check:
     return check
 
 
-def own_account(flag: str, others: tuple[str, ...]) -> Check:
-    """The account of a role that has one of its own when `flag` is on (not the account of any
-    other role: `others`, each compared when that answer is given), the tooling account when
-    it is off."""
+def own_account(flag: str) -> Check:
+    """The account of a role that has one of its own when `flag` is on (the data lake, the
+    operations account): no other role's account (any other `*account_id` answer); off, the
+    tooling account."""
 
     def check(value: str, context: Mapping) -> str | None:
         tooling = context.get("aws_account_id")
@@ -310,8 +310,8 @@ def own_account(flag: str, others: tuple[str, ...]) -> Check:
                     f"in the tooling account; answer {flag}=yes, or leave it at {tooling}"
                 )
             return None
-        for other in ("aws_account_id", *others):
-            if value == context.get(other):
+        for other, account in context.items():
+            if other.endswith("account_id") and other != f"{flag}_id" and account == value:
                 return f"is also {other}; {flag}=yes needs an account of its own"
         return None
 
@@ -325,13 +325,6 @@ def whole_dollars(value: str, _: Mapping) -> str | None:
 
 
 # The answers that name the account of a role (besides the tooling account's aws_account_id).
-OTHER_ROLE_ACCOUNTS = (
-    "staging_account_id",
-    "prod_account_id",
-    "data_lake_account_id",
-    "artifact_account_id",
-)
-
 DATA = (is_text, no_template_syntax)
 ACCOUNT_ID = (*DATA, matches(ACCOUNT_RE, "must be exactly 12 ASCII digits"))
 FREE_TEXT = (*DATA, not_blank, printable_line)
@@ -411,8 +404,12 @@ RULES: dict[str, tuple[tuple[Check, ...], str]] = {
         (*ACCOUNT_ID, deployment_account("staging_account_id")),
         "210987654321",
     ),
+    "data_lake_account_id": (
+        (*ACCOUNT_ID, own_account("data_lake_account")),
+        "444455556666",
+    ),
     "operations_account_id": (
-        (*ACCOUNT_ID, own_account("operations_account", OTHER_ROLE_ACCOUNTS)),
+        (*ACCOUNT_ID, own_account("operations_account")),
         "666666666666",
     ),
 }

@@ -109,6 +109,14 @@ FEATURES: tuple[Feature, ...] = (
         requires=("data_quality_baseline",),
     ),
     Feature(
+        name="data_lake_account",
+        summary="The raw-data bucket in a data-lake account of its own: the pipeline reads it "
+        "through a bucket policy and key grant scoped to its execution role and data prefix, "
+        "and the bucket's new objects start retraining through EventBridge across accounts",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=("infra/data-lake.yaml", "tests/test_data_lake.py"),
+    ),
+    Feature(
         name="operations_account",
         summary="The CI/CD in an operations account of its own: it builds, trains and reads the "
         "registry through one tooling role it alone may assume, deploys to the stage accounts "

@@ -5,8 +5,9 @@ generated test that makes the call, and the failure names the call and its princ
 The generated suites of every variant run the check (test_generated.py); here each case takes
 an action away from one principal of the largest variant: the deployer, the stage's deployment
 role (across accounts, on either side: its own policy and the tooling group's policy), the three
-Lambda functions' roles, the pipeline's operator and the tooling role the operations account's CI
-assumes (its trust). Removals of different calls share one baked
+Lambda functions' roles, the pipeline's operator, the tooling role the operations account's CI
+assumes (its trust) and the execution role's read of the data lake's bucket (another account's
+bucket policy). Removals of different calls share one baked
 copy and one run of the generated tests that make them.
 """
 
@@ -83,8 +84,9 @@ CASES = {
         "",
         "tests/test_triggers.py -k new_data_starts_the_pipeline",
         (
+            # Named by the stack in the largest variant: the data lake's bucket policy names it.
             "sagemaker.StartPipelineExecution as arn:aws:iam::111111111111:role/"
-            "{slug}-triggers-StarterRole-111111111111 (from triggers.yaml#Starter:",
+            "{slug}-start-training (from triggers.yaml#Starter:",
             "no statement of infra/triggers.yaml StarterRole allows it",
         ),
     ),
@@ -107,6 +109,17 @@ CASES = {
             "sagemaker.CreateProcessingJob as arn:aws:iam::333333333333:role/"
             "{slug}-monitor-starter (from monitoring.yaml#Starter:",
             "no statement of infra/deployment-account.yaml MonitorStarterRole allows it",
+        ),
+    ),
+    "the data lake's bucket lets the pipeline list the versions it records": Removal(
+        "data-lake.yaml",
+        "              - s3:ListBucket\n              - s3:ListBucketVersions\n",
+        "              - s3:ListBucket\n",
+        "tests/test_preprocess.py -k manifest_records_each_files_s3_version",
+        (
+            "s3.ListObjectVersions as arn:aws:iam::111111111111:role/{slug}-sagemaker-execution",
+            "s3:ListBucketVersions is denied: the resource policy does not allow it "
+            "(infra/data-lake.yaml DataBucketPolicy)",
         ),
     ),
     "operator upserts the pipeline": Removal(

@@ -80,6 +80,8 @@ class Recorder:
         name = self.acting[-1] if self.acting else self.marked
         if name is None:
             return None
+        if name.startswith("policy:"):
+            return stacks.managed_policy(name.removeprefix("policy:"))
         return stacks.role(principal_arn(name))
 
 
@@ -113,6 +115,13 @@ def principal_arn(name: str) -> str:
     if stack.body["Resources"].get(name, {}).get("Type") == "AWS::IAM::Role":
         return stack.attribute(name, "Arn")
     raise ValueError(f"unknown principal {name!r}")
+
+
+# Who writes the raw data (`make upload-data`): the operator into the base bucket, or, with a
+# data lake, whoever of that account holds the writer policy of infra/data-lake.yaml.
+DATA_WRITER = (
+    f"policy:{config.PROJECT_SLUG}-data-lake-writer" if config.DATA_LAKE_ACCOUNT else "operator"
+)
 
 
 # The CI role that runs `pipeline upsert` and `start`, by CI system: (template, role).
@@ -399,7 +408,8 @@ def context_of(call: Call) -> dict[str, Any]:
         key = resource_arn(call, principal.account)
         context["kms:CallerAccount"] = principal.account
         context["kms:ResourceAliases"] = project_stacks().key_aliases(key)
-    if call.prefix == "s3" and call.operation in ("ListObjectsV2", "ListObjects") and "Prefix" in p:
+    listings = ("ListObjectsV2", "ListObjects", "ListObjectVersions")
+    if call.prefix == "s3" and call.operation in listings and "Prefix" in p:
         context["s3:prefix"] = p["Prefix"]
     if call.prefix == "cloudformation" and "RoleARN" in p:
         context["cloudformation:RoleArn"] = p["RoleARN"]

@@ -285,8 +285,13 @@ def emulated_aws() -> Iterator[None]:
         environment.delenv("AWS_PROFILE", raising=False)
         # Imported here rather than at the top, so that only these tests pay for the SDK import.
         from {{ cookiecutter.package_name }}.pipeline.offline import offline_aws
+        from {{ cookiecutter.package_name }}.pipeline.staging import bucket_location
 
         with offline_aws():
+            if config.DATA_BUCKET != config.DEFAULT_BUCKET:
+                # The data lake's bucket (another account's in AWS), which upload-data writes.
+                s3 = botocore.session.get_session().create_client("s3", config.AWS_REGION)
+                s3.create_bucket(Bucket=config.DATA_BUCKET, **bucket_location())
             yield
 
 

@@ -252,7 +252,7 @@ class ResourcePolicy:
 
     account: str
     where: str
-    kind: str  # key, bucket, repository, model package group
+    kind: str  # key, bucket, repository, model package group, event bus
     resources: tuple[str, ...]
     document: dict[str, Any]
 
@@ -400,18 +400,24 @@ class Stacks:
                         stack.resolve(properties["AssumeRolePolicyDocument"]),
                     )
                 )
-            # An event bus's policy: one statement a resource (Statement), or a whole document.
+            # An event bus's policy: a whole document (Policy), or one statement a resource
+            # (StatementId and Statement).
             for logical, properties in stack.resources("AWS::Events::EventBusPolicy"):
-                bus = properties.get("EventBusName", "default")
-                arn = f"arn:{PARTITION}:events:{REGION}:{stack.account}:event-bus/{bus}"
-                document = properties.get("Policy") or {"Statement": [properties["Statement"]]}
+                name = stack.resolve(properties.get("EventBusName", "default"))
+                bus = f"arn:{PARTITION}:events:{REGION}:{stack.account}:event-bus/{name}"
+                if "Policy" in properties:
+                    document = stack.resolve(properties["Policy"])
+                else:
+                    statement = {"Sid": stack.resolve(properties["StatementId"])}
+                    statement.update(stack.resolve(properties["Statement"]))
+                    document = {"Statement": [statement]}
                 found.append(
                     ResourcePolicy(
                         stack.account,
                         f"{where} {logical}",
                         "event bus",
-                        (arn,),
-                        stack.resolve(document),
+                        (bus,),
+                        document,
                     )
                 )
             for logical, properties in stack.resources("AWS::ECR::Repository"):

@@ -489,6 +489,7 @@ def test_bootstrap_lists_exactly_this_variants_stacks_with_their_commands(capsys
         config.AWS_ACCOUNT_ID,
         config.OPERATIONS_ACCOUNT_ID,
         *config.STAGE_ACCOUNTS.values(),
+        config.DATA_BUCKET_OWNER,
     }
     # The CI stacks (and the operations account's base) go where the CI/CD runs.
     ci = {file for file, _ in bootstrap.CI_STACKS[config.CI_SYSTEM]} | {"operations-account.yaml"}
@@ -500,6 +501,8 @@ def test_bootstrap_lists_exactly_this_variants_stacks_with_their_commands(capsys
     for step in plan:
         if Path(step.template).name in ci:
             assert step.account == config.OPERATIONS_ACCOUNT_ID, step.template
+        elif step.template == "infra/data-lake.yaml":
+            assert step.account == config.DATA_LAKE_ACCOUNT_ID
         elif step.template not in ("infra/deployment-account.yaml", "infra/budget.yaml"):
             assert step.account == config.AWS_ACCOUNT_ID
         # Every parameter without a default is given, and only parameters of the template.

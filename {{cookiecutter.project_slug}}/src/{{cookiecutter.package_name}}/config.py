@@ -27,6 +27,7 @@ STAGING_STAGE = {{ cookiecutter.staging_stage == "yes" }}
 DEPLOYMENT_ACCOUNTS = {{ cookiecutter.deployment_accounts == "yes" }}
 BATCH_TRANSFORM = {{ cookiecutter.batch_transform == "yes" }}
 MODEL_MONITORING = {{ cookiecutter.model_monitoring == "yes" }}
+DATA_LAKE_ACCOUNT = {{ cookiecutter.data_lake_account == "yes" }}
 OPERATIONS_ACCOUNT = {{ cookiecutter.operations_account == "yes" }}
 MODEL_CARD = {{ cookiecutter.model_card == "yes" }}
 CI_SYSTEM = {{ cookiecutter.ci_system | tojson }}
@@ -52,6 +53,14 @@ MODEL_PACKAGE_GROUP = PROJECT_SLUG
 BASE_STACK = f"{PROJECT_SLUG}-base"
 DEFAULT_BUCKET = f"{PROJECT_SLUG}-{AWS_ACCOUNT_ID}-{AWS_REGION}"
 # The execution role's and the base key's ARNs, in the region's partition: arns.py.
+# The raw data: with a data lake (DATA_LAKE_ACCOUNT), the bucket of infra/data-lake.yaml in that
+# account, which the pipeline only reads; else the base bucket. The pipeline's InputDataUrl, the
+# retraining triggers and `make upload-data` take the data from DATA_PREFIX in it.
+DATA_LAKE_ACCOUNT_ID = {{ cookiecutter.data_lake_account_id | tojson }}
+DATA_BUCKET_OWNER = DATA_LAKE_ACCOUNT_ID if DATA_LAKE_ACCOUNT else AWS_ACCOUNT_ID
+DATA_BUCKET = f"{PROJECT_SLUG}-{DATA_BUCKET_OWNER}-{AWS_REGION}"
+DATA_PREFIX = f"{PROJECT_SLUG}/data/"
+DATA_LAKE_STACK = f"{PROJECT_SLUG}-data-lake"
 # The ECR repositories of the project's own images (containers/).
 STEPS_IMAGE_REPOSITORY = f"{PROJECT_SLUG}/steps"
 SERVE_IMAGE_REPOSITORY = f"{PROJECT_SLUG}/serve"

@@ -91,8 +91,9 @@ def _step(account: str, file: str, stack_name: str, infra_dir: Path) -> StackSte
 def steps(infra_dir: Path = INFRA_DIR) -> list[StackStep]:
     """Every stack to deploy once, in order. The roles trust each other by ARN, not by reference,
     so no stack waits for another's resources: the order is the tooling account's base (and the
-    role the operations account's CI assumes there), then each stage account's deployment roles,
-    then CI (in the operations account, when it has one), which deploys into them."""
+    role the operations account's CI assumes there), then the data lake's bucket (when the raw
+    data has an account of its own), then each stage account's deployment roles, then CI (in
+    the operations account, when it has one), which deploys into them."""
     tooling = config.AWS_ACCOUNT_ID
     operations = config.OPERATIONS_ACCOUNT_ID
     stage_accounts = list(dict.fromkeys(config.STAGE_ACCOUNTS.values()))
@@ -100,6 +101,13 @@ def steps(infra_dir: Path = INFRA_DIR) -> list[StackStep]:
         (tooling, "base.yaml", f"{SLUG}-base"),
         (tooling, "operations-access.yaml", f"{SLUG}-operations-access"),
     ]
+    if config.DATA_LAKE_ACCOUNT:
+        # The raw data's bucket, which the pipeline reads from its first run.
+        lake = config.DATA_LAKE_ACCOUNT_ID
+        planned += [
+            (lake, "data-lake.yaml", config.DATA_LAKE_STACK),
+            (lake, "budget.yaml", f"{SLUG}-budget"),
+        ]
     for account in stage_accounts:
         planned.append((account, "deployment-account.yaml", f"{SLUG}-deployment"))
         if account != tooling:
@@ -124,6 +132,8 @@ def describe_account(account: str) -> str:
     if config.OPERATIONS_ACCOUNT and account == config.OPERATIONS_ACCOUNT_ID:
         roles.append("operations: CI/CD")
     roles += [f"{stage} endpoint" for stage, id_ in config.STAGE_ACCOUNTS.items() if id_ == account]
+    if config.DATA_LAKE_ACCOUNT and account == config.DATA_LAKE_ACCOUNT_ID:
+        roles.append("data lake: the raw data")
     return f"account {account} ({', '.join(roles)})"
 
 
