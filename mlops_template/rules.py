@@ -296,23 +296,26 @@ def deployment_account(other: str) -> Check:
     return check
 
 
-def artifact_account(value: str, context: Mapping) -> str | None:
-    """The shared-artifact account: one of its own (not the tooling account, nor a stage's)
-    with artifact_account=yes, the tooling account otherwise."""
-    tooling = context.get("aws_account_id")
-    if context.get("artifact_account") != variants.YES:
-        if value != tooling:
-            return (
-                f"differs from aws_account_id {tooling}, but artifact_account=no keeps the "
-                f"artifacts there; answer artifact_account=yes, or leave it at {tooling}"
-            )
+def own_account(flag: str) -> Check:
+    """The account of a role that has one of its own when `flag` is on (the data lake, the
+    operations account): no other role's account (any other `*account_id` answer); off, the
+    tooling account."""
+
+    def check(value: str, context: Mapping) -> str | None:
+        tooling = context.get("aws_account_id")
+        if context.get(flag) != variants.YES:
+            if value != tooling:
+                return (
+                    f"differs from aws_account_id {tooling}, but {flag}=no keeps that role "
+                    f"in the tooling account; answer {flag}=yes, or leave it at {tooling}"
+                )
+            return None
+        for other, account in context.items():
+            if other.endswith("account_id") and other != f"{flag}_id" and account == value:
+                return f"is also {other}; {flag}=yes needs an account of its own"
         return None
-    if value == tooling:
-        return "is the tooling account (aws_account_id); artifact_account=yes needs its own"
-    for stage in ("staging_account_id", "prod_account_id"):
-        if value == context.get(stage):
-            return f"is also {stage}; the shared artifacts need an account of their own"
-    return None
+
+    return check
 
 
 def retention_days(value: str, _: Mapping) -> str | None:
@@ -328,6 +331,7 @@ def whole_dollars(value: str, _: Mapping) -> str | None:
     return None
 
 
+# The answers that name the account of a role (besides the tooling account's aws_account_id).
 DATA = (is_text, no_template_syntax)
 ACCOUNT_ID = (*DATA, matches(ACCOUNT_RE, "must be exactly 12 ASCII digits"))
 FREE_TEXT = (*DATA, not_blank, printable_line)
@@ -407,8 +411,16 @@ RULES: dict[str, tuple[tuple[Check, ...], str]] = {
         (*ACCOUNT_ID, deployment_account("staging_account_id")),
         "210987654321",
     ),
-    "artifact_account_id": ((*ACCOUNT_ID, artifact_account), "555555555555"),
+    "data_lake_account_id": (
+        (*ACCOUNT_ID, own_account("data_lake_account")),
+        "444455556666",
+    ),
+    "artifact_account_id": ((*ACCOUNT_ID, own_account("artifact_account")), "555555555555"),
     "artifact_retention_days": ((*DATA, retention_days), "365"),
+    "operations_account_id": (
+        (*ACCOUNT_ID, own_account("operations_account")),
+        "666666666666",
+    ),
 }
 
 

@@ -109,6 +109,14 @@ FEATURES: tuple[Feature, ...] = (
         requires=("data_quality_baseline",),
     ),
     Feature(
+        name="data_lake_account",
+        summary="The raw-data bucket in a data-lake account of its own: the pipeline reads it "
+        "through a bucket policy and key grant scoped to its execution role and data prefix, "
+        "and the bucket's new objects start retraining through EventBridge across accounts",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=("infra/data-lake.yaml", "tests/test_data_lake.py"),
+    ),
+    Feature(
         name="artifact_account",
         summary="On approval the model's artifact, evaluation, monitor reference and images are "
         "copied to a shared-artifact account (an S3 Object Lock bucket, governance mode for "
@@ -121,6 +129,32 @@ FEATURES: tuple[Feature, ...] = (
             "tests/test_artifact_account.py",
         ),
         requires=("deployment_accounts",),
+    ),
+    Feature(
+        name="operations_account",
+        summary="The CI/CD in an operations account of its own: it builds, trains and reads the "
+        "registry through one tooling role it alone may assume, deploys to the stage accounts "
+        "(which trust its deployer), and hears of approvals through EventBridge",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=(
+            "infra/operations-account.yaml",
+            "infra/operations-access.yaml",
+            "tests/test_operations_account.py",
+        ),
+    ),
+    Feature(
+        name="model_card",
+        summary="A SageMaker model card on each registered model package, built by the "
+        "pipeline from what it already knows (intended use, metrics, data hash, SHAP and bias "
+        "reports, lineage) and approved with the package; `make local-run` writes it as "
+        "Markdown",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=(
+            "src/{package}/steps/model_card.py",
+            "src/{package}/pipeline/model_card.py",
+            "src/{package}/deploy/model_card.py",
+            "tests/test_model_card.py",
+        ),
     ),
 )
 

@@ -173,6 +173,46 @@ BAD_ANSWERS: dict[str, tuple[str, object, str]] = {
         ["prod_account_id=444444444444"],
         "differs from aws_account_id 111111111111, but deployment_accounts=no",
     ),
+    "cli-data-lake-account-is-tooling": (
+        "cli",
+        ["data_lake_account=yes", "data_lake_account_id=111111111111"],
+        "is also aws_account_id; data_lake_account=yes needs an account of its own",
+    ),
+    "cli-data-lake-account-is-prod": (
+        "cli",
+        ["mlops_size=large", "data_lake_account_id=333333333333"],
+        "is also prod_account_id; data_lake_account=yes needs an account of its own",
+    ),
+    "cli-data-lake-account-short": (
+        "cli",
+        ["mlops_size=large", "data_lake_account_id=44444444444"],
+        "must be exactly 12 ASCII digits",
+    ),
+    "cli-data-lake-account-without-the-lake": (
+        "cli",
+        ["data_lake_account_id=444444444444"],
+        "differs from aws_account_id 111111111111, but data_lake_account=no",
+    ),
+    "cli-operations-account-short": (
+        "cli",
+        ["mlops_size=large", "operations_account_id=66666666666"],
+        "must be exactly 12 ASCII digits",
+    ),
+    "cli-operations-account-is-tooling": (
+        "cli",
+        ["mlops_size=large", "operations_account_id=111111111111"],
+        "is also aws_account_id; operations_account=yes needs an account of its own",
+    ),
+    "cli-operations-account-is-prod": (
+        "cli",
+        ["mlops_size=large", "operations_account_id=333333333333"],
+        "is also prod_account_id; operations_account=yes needs an account of its own",
+    ),
+    "cli-operations-account-without-the-flag": (
+        "cli",
+        ["mlops_size=medium", "operations_account_id=666666666666"],
+        "differs from aws_account_id 111111111111, but operations_account=no keeps that role",
+    ),
     "cli-artifacts-without-accounts": (
         "cli",
         ["mlops_size=medium", "deployment_accounts=no", "artifact_account=yes"],
@@ -186,12 +226,12 @@ BAD_ANSWERS: dict[str, tuple[str, object, str]] = {
     "cli-artifact-account-is-tooling": (
         "cli",
         ["mlops_size=large", "artifact_account_id=111111111111"],
-        "is the tooling account (aws_account_id); artifact_account=yes needs its own",
+        "is also aws_account_id; artifact_account=yes needs an account of its own",
     ),
     "cli-artifact-account-is-prod": (
         "cli",
         ["mlops_size=large", "artifact_account_id=333333333333"],
-        "is also prod_account_id; the shared artifacts need an account of their own",
+        "is also prod_account_id; artifact_account=yes needs an account of its own",
     ),
     "cli-artifact-account-without-feature": (
         "cli",

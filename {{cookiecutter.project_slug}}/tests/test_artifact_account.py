@@ -31,7 +31,12 @@ from policies import REGION, Request, evaluate, project_stacks
 from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.deploy import artifacts
 
-pytestmark = pytest.mark.principal("deployer")
+# Who publishes: the deployer, or with an operations account the tooling role it assumes there
+# (`operator`, tests/aws_calls.py); the artifact account's policies name that one writer.
+PUBLISHER, WRITER = (
+    ("operator", "operations-ci") if config.OPERATIONS_ACCOUNT else ("deployer", "deployer")
+)
+pytestmark = pytest.mark.principal(PUBLISHER)
 
 SLUG = config.PROJECT_SLUG
 TOOLING = config.AWS_ACCOUNT_ID
@@ -183,9 +188,9 @@ def test_the_stage_roles_read_the_copies_and_not_the_tooling_account(reader: str
         assert not decision(role, "ecr:BatchGetImage", image).allowed
 
 
-def test_only_the_deployer_writes_the_copies() -> None:
+def test_only_the_publisher_writes_the_copies() -> None:
     copy = f"arn:aws:s3:::{config.ARTIFACT_BUCKET}/{SLUG}/{VERSION}/model/model.tar.gz"
-    deployer = project_stacks().role(f"arn:aws:iam::{TOOLING}:role/{SLUG}-deployer")
+    deployer = project_stacks().role(f"arn:aws:iam::{TOOLING}:role/{SLUG}-{WRITER}")
     assert decision(deployer, "s3:PutObject", copy).allowed
     assert decision(deployer, "kms:GenerateDataKey", artifact_key()).allowed
     # The pipeline's role, and every stage role, may not.

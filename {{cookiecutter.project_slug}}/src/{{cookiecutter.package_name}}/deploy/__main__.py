@@ -83,12 +83,14 @@ def _parameters(args: argparse.Namespace, stage: Stage, session: boto3.Session) 
 
 
 def publish(args: argparse.Namespace, session: boto3.Session) -> None:
-    """As the tooling account's deployer: the package's files to the shared-artifact account."""
+    """The package's files to the shared-artifact account, from the registry's account."""
     from . import artifacts  # only the projects with a shared-artifact account have it
 
     arn = _package(args, session)
-    package = session.client("sagemaker").describe_model_package(ModelPackageName=arn)
-    copied = artifacts.publish(package, session.client("s3"))
+    # In the registry's account: the deployer, or with an operations account the tooling role.
+    registry = stacks.registry_session(session)
+    package = registry.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    copied = artifacts.publish(package, registry.client("s3"))
     for uri in copied:
         print(f"publish: copied {uri}", file=sys.stderr)
     print(f"publish: {arn}: {len(copied)} copied, the rest were there already", file=sys.stderr)
@@ -97,9 +99,22 @@ def publish(args: argparse.Namespace, session: boto3.Session) -> None:
 def deploy(args: argparse.Namespace, stage: Stage, session: boto3.Session) -> str:
     """Deploy the stage's stacks in its account; the deployed package's ARN."""
     arn = _package(args, session)
-    cloudformation = stacks.deployment_session(stage, session).client("cloudformation")
+    if config.MODEL_CARD:
+        # Imported here: projects generated without the model card have no model_card.py. The
+        # card is the package's, in the registry's account.
+        from .model_card import approve
+
+        registry = stacks.registry_session(session).client("sagemaker")
+        print(f"deploy: model card: {approve(registry, arn)}", file=sys.stderr)
+    # The stage account's deployment role reads the package it deploys (the group's policy
+    # allows it): whichever account the caller is in.
+    deployment = stacks.deployment_session(stage, session)
     outcomes = stacks.deploy(
-        stage, arn, args.shadow, cloudformation, sagemaker=session.client("sagemaker")
+        stage,
+        arn,
+        args.shadow,
+        deployment.client("cloudformation"),
+        sagemaker=deployment.client("sagemaker"),
     )
     for stack_name, outcome in outcomes.items():
         print(f"deploy: {stack_name}: {outcome}", file=sys.stderr)
