@@ -27,6 +27,7 @@ STAGING_STAGE = {{ cookiecutter.staging_stage == "yes" }}
 DEPLOYMENT_ACCOUNTS = {{ cookiecutter.deployment_accounts == "yes" }}
 BATCH_TRANSFORM = {{ cookiecutter.batch_transform == "yes" }}
 MODEL_MONITORING = {{ cookiecutter.model_monitoring == "yes" }}
+FEATURE_STORE = {{ cookiecutter.feature_store == "yes" }}
 CI_SYSTEM = {{ cookiecutter.ci_system | tojson }}
 MONTHLY_BUDGET_USD = {{ cookiecutter.monthly_budget_usd | int }}
 
@@ -80,6 +81,8 @@ CONFIG_DIR = PROJECT_DIR / "config"  # each stage's settings: config/<stage>.jso
 # ("data", relative to the project) and the problem type, so everything else follows from it.
 DATASET = {{ {"binary_classification": "breast_cancer", "regression": "diabetes"}[cookiecutter.problem_type] | tojson }}
 SCHEMA = PACKAGE_DIR / "schemas" / f"{DATASET}.json"
+# The Feature Store's feature group of the data set (infra/feature-store.yaml).
+FEATURE_GROUP = f"{PROJECT_SLUG}-{DATASET.replace('_', '-')}"
 _SCHEMA = json.loads(SCHEMA.read_text(encoding="utf-8"))
 DATA = PROJECT_DIR / _SCHEMA["data"]
 PROBLEM_TYPE: str = _SCHEMA["problem_type"]

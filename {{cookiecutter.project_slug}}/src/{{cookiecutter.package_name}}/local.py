@@ -12,6 +12,11 @@ champion.required). The champion is the latest Approved version of the local reg
 in. A model that passes is registered there as PendingManualApproval (`make approve` makes it the
 champion). Exits 1 when a step or the quality gate fails.
 
+With the Feature Store, preprocess writes the validated rows, ingest puts them into a local
+offline store (build/feature-store/, Parquet files as the offline store writes them, kept across
+runs) and snapshot splits what the store holds as of the run's start: the pipeline's steps, with
+files for the feature group.
+
 Where the pipeline runs a managed service's container (Clarify), this runs the project's own
 twin of it (twins/): same file structure, values of its own code.
 
@@ -43,7 +48,10 @@ OUTPUT_FOLDERS = (
     "evaluation",
     "reference",
     "explainability",
+    "validated",
 )
+# The local offline store of the Feature Store's twin: kept across runs, as the offline store is.
+FEATURE_STORE_DIR = Path("build/feature-store")
 # A step's (or twin's) main(): its arguments in, its exit code out.
 Step = Callable[[list[str]], int]
 # The monitor's reference, in the output folder and in a registered version.
@@ -74,6 +82,7 @@ def run(
     schema: Path = config.SCHEMA,
     seed: int = 42,
     registry_dir: Path = registry.DEFAULT_DIR,
+    feature_store_dir: Path = FEATURE_STORE_DIR,
 ) -> dict[str, Any]:
     """Run every step into output_dir, with the registry's latest Approved version as the
     champion; return evaluation.json's content.
@@ -94,7 +103,8 @@ def run(
             registry_dir, champion["version"]
         )
         champion_options["champion_id"] = champion["version"]
-    steps: list[tuple[str, Step, list[str]]] = [
+    checks = {"min_rows": config.MIN_ROWS, "min_class_count": config.MIN_CLASS_COUNT}
+    data_steps: list[tuple[str, Step, list[str]]] = [
         (
             "preprocess",
             preprocess.main,
@@ -104,10 +114,16 @@ def run(
                 output_dir=splits,
                 seed=seed,
                 problem_type=problem_type,
-                min_rows=config.MIN_ROWS,
-                min_class_count=config.MIN_CLASS_COUNT,
+                **checks,
             ),
         ),
+    ]
+    if config.FEATURE_STORE:
+        data_steps = feature_store_steps(
+            data_steps[0][2], output_dir, feature_store_dir, schema, seed, checks
+        )
+    steps: list[tuple[str, Step, list[str]]] = [
+        *data_steps,
         (
             "train",
             train.main,
@@ -135,6 +151,53 @@ def run(
         if step(argv) != 0:
             raise RuntimeError(f"step {name} failed")
     return json.loads((evaluation / evaluate.EVALUATION_FILE).read_text(encoding="utf-8"))
+
+
+def feature_store_steps(
+    preprocess_argv: list[str],
+    output_dir: Path,
+    store: Path,
+    schema: Path,
+    seed: int,
+    checks: dict[str, int],
+) -> list[tuple[str, Step, list[str]]]:
+    """The pipeline's Feature Store steps against a local offline store (files): preprocess
+    validates into validated/, ingest puts those rows into the store, snapshot reads the store
+    back as of the run's start and writes the splits, as in AWS."""
+    # Imported here: projects generated without the Feature Store have no such steps.
+    from datetime import UTC, datetime
+
+    from .steps import ingest, snapshot
+
+    validated = output_dir / "validated"
+    started = datetime.now(UTC).isoformat()
+    return [
+        ("preprocess", preprocess.main, [*preprocess_argv, *_argv(validated_dir=validated)]),
+        (
+            "ingest",
+            ingest.main,
+            _argv(
+                validated_dir=validated,
+                run_start=started,
+                feature_group=config.FEATURE_GROUP,
+                local_store=store,
+            ),
+        ),
+        (
+            "snapshot",
+            snapshot.main,
+            _argv(
+                store_dir=store,
+                feature_group=config.FEATURE_GROUP,
+                schema=schema,
+                output_dir=output_dir / "processed",
+                run_start=started,
+                seed=seed,
+                problem_type=config.PROBLEM_TYPE,
+                **checks,
+            ),
+        ),
+    ]
 
 
 def twins(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[str]]]:
@@ -179,6 +242,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"the local model registry (default {registry.DEFAULT_DIR})",
     )
     parser.add_argument(
+        "--feature-store-dir",
+        type=Path,
+        default=FEATURE_STORE_DIR,
+        help=f"the local offline store, with the Feature Store (default {FEATURE_STORE_DIR})",
+    )
+    parser.add_argument(
         "--threshold",
         type=float,
         default=gate.threshold,
@@ -207,7 +276,14 @@ def run_and_register(args: argparse.Namespace) -> int:
     """Run the steps, apply the quality gate, register a model that passes; the exit code."""
     gate = dataclasses.replace(config.QUALITY_GATE, threshold=args.threshold)
     try:
-        evaluation = run(args.data, args.output_dir, args.schema, args.seed, args.registry_dir)
+        evaluation = run(
+            args.data,
+            args.output_dir,
+            args.schema,
+            args.seed,
+            args.registry_dir,
+            args.feature_store_dir,
+        )
     except RuntimeError:
         # The step has printed why, in one line; a second line would only repeat it.
         return 1
