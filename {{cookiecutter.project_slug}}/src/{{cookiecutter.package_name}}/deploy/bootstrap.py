@@ -54,7 +54,6 @@ class StackStep:
     def command(self) -> str:
         rendered = RENDERED.get(Path(self.template).name)
         parts = [
-            *([rendered[0], "&&"] if rendered else []),
             "aws cloudformation deploy",
             f"--template-file {rendered[1] if rendered else self.template}",
             f"--stack-name {self.stack_name}",
@@ -67,7 +66,8 @@ class StackStep:
             f"--tags project={SLUG} mlops-size={config.MLOPS_SIZE}",
             f"--profile {self.account}",
         ]
-        return " ".join(parts)
+        # A completed template is written first, on a line of its own.
+        return "\n".join([*([rendered[0]] if rendered else []), " ".join(parts)])
 
 
 def required_parameters(text: str) -> list[str]:

@@ -23,6 +23,7 @@ from .training import SCHEMA_DIR, SPLITS, SPLITS_DIR
 
 VALIDATED_DIR = f"{PROCESSING}/input/validated"
 STORE_DIR = f"{PROCESSING}/input/offline-store"
+INGESTION_DIR = f"{PROCESSING}/ingestion"
 # The offline store's S3Uri in infra/feature-store.yaml: the project bucket's prefix.
 OFFLINE_STORE_PREFIX = "feature-store"
 # The snapshot's point in time: a timestamp (ISO 8601) reproduces an earlier training set.
@@ -47,9 +48,13 @@ def feature_store_steps(build: Build, preprocess: ProcessingStep) -> list[Proces
         step_args=build.script_job(
             "Ingest",
             "ingest.py",
-            inputs=[processing_input("validated", output_uri(preprocess, "validated"), VALIDATED_DIR)],
+            inputs=[
+                processing_input("validated", output_uri(preprocess, "validated"), VALIDATED_DIR)
+            ],
+            outputs=[build.output("Ingest", "ingestion", INGESTION_DIR)],
             arguments=[
                 *("--validated-dir", VALIDATED_DIR, "--feature-group", config.FEATURE_GROUP),
+                *("--output-dir", INGESTION_DIR),
                 *("--run-start", ExecutionVariables.START_DATETIME, "--region", build.region),
             ],
         ),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import math
 import sys
 import time
@@ -31,6 +32,8 @@ from {{ cookiecutter.package_name }}.contract import SCHEMA_FILE, DataValidation
 from {{ cookiecutter.package_name }}.offline_store import FeatureGroup
 
 VALIDATED_FILE = "validated.csv"
+# What was put into which feature group: the step's output, for the run's lineage.
+RECEIPT_FILE = "ingestion.json"
 # PutRecord calls at once: each is one small HTTPS request.
 WORKERS = 8
 POLL_SECONDS = 30
@@ -137,6 +140,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--local-store", type=Path, help="a local offline store (folder)")
     parser.add_argument("--region", help="AWS: PutRecord in this region")
     parser.add_argument("--wait-minutes", type=float, default=30)
+    parser.add_argument(
+        "--output-dir", type=Path, help="where to write ingestion.json: what was put, and where"
+    )
     return parser.parse_args(argv)
 
 
@@ -152,9 +158,16 @@ def main(argv: list[str] | None = None) -> int:
     except (SchemaError, DataValidationError, ValueError) as error:
         print(f"ingest failed: {error}", file=sys.stderr)
         return 1
+    receipt = {
+        "feature_group": args.feature_group,
+        "records": len(rows),
+        "record_identifier": group.record_identifier,
+        "event_time": args.run_start if group.event_time_column is None else None,
+    }
     if args.local_store is not None:
         offline_store.write_local(args.local_store, args.feature_group, group, rows)
         print(f"ingest: {len(rows)} records into {args.local_store}/{args.feature_group}-*")
+        write_receipt(args.output_dir, receipt)
         return 0
     # boto3 here: only the pipeline's job talks to AWS, and the steps image has it.
     import boto3
@@ -169,7 +182,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ingest failed: {error}", file=sys.stderr)
         return 1
     print(f"ingest: the offline store holds the {len(rows)} records")
+    write_receipt(args.output_dir, receipt)
     return 0
+
+
+def write_receipt(folder: Path | None, receipt: dict[str, Any]) -> None:
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(receipt, indent=2) + "\n"
+        (folder / RECEIPT_FILE).write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
