@@ -508,8 +508,9 @@ def test_bootstrap_lists_exactly_this_variants_stacks_with_their_commands(capsys
         rendered = bootstrap.RENDERED.get(Path(step.template).name)
         if rendered:
             assert f"{rendered[0]}\n{command}" in out
+        template = rendered[1] if rendered else step.template
         assert command.startswith(
-            f"aws cloudformation deploy --template-file {rendered[1] if rendered else step.template} "
+            f"aws cloudformation deploy --template-file {template} "
             f"--stack-name {step.stack_name} --capabilities CAPABILITY_NAMED_IAM "
             f"--region {REGION}"
         )

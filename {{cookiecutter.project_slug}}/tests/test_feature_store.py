@@ -129,8 +129,11 @@ def test_the_snapshot_is_point_in_time_correct(tmp_path: Path, schema, group, ro
     # As of T0: the data set as ingested, typed as validate types it.
     then = offline_store.snapshot(held, group, T0)
     expected = rows.sort_values(ident)[schema.model_columns].reset_index(drop=True)
-    pd.testing.assert_frame_equal(offline_store.model_rows(then, schema), expected.astype(
-        validated.dtypes.to_dict()), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        offline_store.model_rows(then, schema),
+        expected.astype(validated.dtypes.to_dict()),
+        check_dtype=False,
+    )
 
 
 def test_the_local_run_trains_on_the_snapshot_of_the_validated_rows(configured, validated):
@@ -183,9 +186,8 @@ def test_ingestion_puts_every_row_and_waits_for_the_offline_store(aws, group, ro
     written = offline_store.offline_rows(sample, datetime.now(UTC))
     body = io.BytesIO()
     written.rename(columns=str.lower).to_parquet(body, index=False)
-    clients[1].put_object(
-        Bucket=bucket, Key=f"{prefix}/year=2026/month=01/day=05/hour=09/x.parquet", Body=body.getvalue()
-    )
+    key = f"{prefix}/year=2026/month=01/day=05/hour=09/x.parquet"
+    clients[1].put_object(Bucket=bucket, Key=key, Body=body.getvalue())
     ingest.wait_for_offline_store(sample, group, name, clients, since, 0, poll_seconds=0)
 
 
@@ -198,5 +200,5 @@ def test_a_put_record_is_refused_by_the_api_model_where_a_value_is_no_text(aws, 
             FeatureGroupName=config.FEATURE_GROUP,
             Record=[{"FeatureName": group.event_time, "ValueAsString": 1.5}],
         )
-    values = [ingest.feature_value(v, k) for v, (_, k) in zip(rows.iloc[0], group.features)]
-    assert all(isinstance(value, str) for value in values)
+    first = zip(rows.iloc[0], group.features, strict=True)
+    assert all(isinstance(ingest.feature_value(v, kind), str) for v, (_, kind) in first)

@@ -77,7 +77,9 @@ def feature_group(schema: Schema, problem_type: str | None = None) -> FeatureGro
     ids = schema.ids
     times = [c.name for c in schema.columns if c.role == "event_time"]
     if len(times) > 1:
-        raise SchemaError(f'{schema.source}: more than one column has "role": "event_time": {times}')
+        raise SchemaError(
+            f'{schema.source}: more than one column has "role": "event_time": {times}; keep one'
+        )
     problem_type = problem_type or schema.problem_type
     features: list[tuple[str, str]] = []
     for name in schema.model_columns:
@@ -169,9 +171,7 @@ def model_rows(snapshot_rows: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     frame = snapshot_rows[schema.model_columns].copy()
     for name in schema.model_columns:
         kind = schema.column(name).type
-        if name == schema.target and schema.labels is not None:
-            frame[name] = frame[name].astype("Int64")
-        elif kind == "integer":
+        if kind == "integer" or (name == schema.target and schema.labels is not None):
             frame[name] = frame[name].astype("Int64")
         elif kind == "category":
             frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
@@ -201,10 +201,10 @@ def read_store(root: str | Path, name: str, group: FeatureGroup) -> pd.DataFrame
     if not by_creation:
         raise FileNotFoundError(f"no records of the feature group {name} in {root}")
     newest = max(by_creation, key=_creation_time)
+    names = {name.lower(): name for name in columns}
     frames = []
     for file in by_creation[newest]:
         frame = pd.read_parquet(file)
-        names = {name.lower(): name for name in columns}
         frame = frame.rename(columns=lambda name: names.get(name.lower(), name))
         frames.append(frame[[name for name in columns if name in frame.columns]])
     store = pd.concat(frames, ignore_index=True)
@@ -220,9 +220,7 @@ def _creation_time(folder: Path) -> int:
     return int(found.group(1)) if found else 0
 
 
-def offline_rows(
-    rows: pd.DataFrame, written: datetime, deleted: bool = False
-) -> pd.DataFrame:
+def offline_rows(rows: pd.DataFrame, written: datetime, deleted: bool = False) -> pd.DataFrame:
     """Records as the offline store keeps them: with the columns Feature Store adds."""
     frame = rows.copy()
     stamp = pd.Timestamp(written).tz_convert("UTC") if written.tzinfo else pd.Timestamp(written)

@@ -47,7 +47,7 @@ def read_validated(folder: Path, group: FeatureGroup) -> pd.DataFrame:
     text.update(dict.fromkeys(offline_store.carried_columns(group), str))
     frame = pd.read_csv(folder / VALIDATED_FILE, dtype=text)
     for name in schema.model_columns:
-        if schema.column(name).type == "integer" or name == schema.target and schema.labels:
+        if schema.column(name).type == "integer" or (name == schema.target and schema.labels):
             frame[name] = frame[name].astype("Int64")
     return frame
 
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
 
     session = boto3.session.Session(region_name=args.region)
     put_records(rows, group, args.feature_group, session.client("sagemaker-featurestore-runtime"))
-    print(f"ingest: {len(rows)} records put into {args.feature_group}; waiting for its offline store")
+    print(f"ingest: {len(rows)} records put into {args.feature_group}; waiting for them offline")
     try:
         clients = (session.client("sagemaker"), session.client("s3"))
         wait_for_offline_store(rows, group, args.feature_group, clients, started, args.wait_minutes)
