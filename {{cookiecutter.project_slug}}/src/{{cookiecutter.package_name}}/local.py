@@ -241,12 +241,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=registry.DEFAULT_DIR,
         help=f"the local model registry (default {registry.DEFAULT_DIR})",
     )
-    parser.add_argument(
-        "--feature-store-dir",
-        type=Path,
-        default=FEATURE_STORE_DIR,
-        help=f"the local offline store, with the Feature Store (default {FEATURE_STORE_DIR})",
-    )
+    if config.FEATURE_STORE:
+        parser.add_argument(
+            "--feature-store-dir",
+            type=Path,
+            default=FEATURE_STORE_DIR,
+            help=f"the local offline store of the feature group (default {FEATURE_STORE_DIR})",
+        )
     parser.add_argument(
         "--threshold",
         type=float,
@@ -282,7 +283,7 @@ def run_and_register(args: argparse.Namespace) -> int:
             args.schema,
             args.seed,
             args.registry_dir,
-            args.feature_store_dir,
+            getattr(args, "feature_store_dir", FEATURE_STORE_DIR),
         )
     except RuntimeError:
         # The step has printed why, in one line; a second line would only repeat it.
