@@ -207,16 +207,12 @@ class LocalRun:
 @pytest.fixture(scope="session")
 def local_run(tmp_path_factory: pytest.TempPathFactory) -> LocalRun:
     """One local run (every step, then the quality gate) on the configured data set, with an
-    empty registry of its own: the project's build/registry (and its champion) stays out, as
-    does its local offline store (build/feature-store) with the Feature Store."""
+    empty registry of its own: the project's build/registry (and its champion) stays out."""
     output_dir = tmp_path_factory.mktemp("local-run")
     registry_dir = tmp_path_factory.mktemp("registry")
-    argv = ["--output-dir", str(output_dir), "--registry-dir", str(registry_dir)]
-    if config.FEATURE_STORE:
-        argv += ["--feature-store-dir", str(tmp_path_factory.mktemp("feature-store"))]
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
-        code = local.main(argv)
+        code = local.main(["--output-dir", str(output_dir), "--registry-dir", str(registry_dir)])
     return LocalRun(code, stdout.getvalue(), output_dir, registry_dir)
 
 

@@ -50,8 +50,9 @@ OUTPUT_FOLDERS = (
     "explainability",
     "validated",
 )
-# The local offline store of the Feature Store's twin: kept across runs, as the offline store is.
-FEATURE_STORE_DIR = Path("build/feature-store")
+# The local offline store of the Feature Store's twin, beside the output folder (kept across runs,
+# as the offline store is): build/feature-store for `make local-run`.
+FEATURE_STORE_FOLDER = "feature-store"
 # A step's (or twin's) main(): its arguments in, its exit code out.
 Step = Callable[[list[str]], int]
 # The monitor's reference, in the output folder and in a registered version.
@@ -82,7 +83,7 @@ def run(
     schema: Path = config.SCHEMA,
     seed: int = 42,
     registry_dir: Path = registry.DEFAULT_DIR,
-    feature_store_dir: Path = FEATURE_STORE_DIR,
+    feature_store_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Run every step into output_dir, with the registry's latest Approved version as the
     champion; return evaluation.json's content.
@@ -119,9 +120,8 @@ def run(
         ),
     ]
     if config.FEATURE_STORE:
-        data_steps = feature_store_steps(
-            data_steps[0][2], output_dir, feature_store_dir, schema, seed, checks
-        )
+        store = feature_store_dir or output_dir.parent / FEATURE_STORE_FOLDER
+        data_steps = feature_store_steps(data_steps[0][2], output_dir, store, schema, seed, checks)
     steps: list[tuple[str, Step, list[str]]] = [
         *data_steps,
         (
@@ -245,8 +245,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.add_argument(
             "--feature-store-dir",
             type=Path,
-            default=FEATURE_STORE_DIR,
-            help=f"the local offline store of the feature group (default {FEATURE_STORE_DIR})",
+            help=f"the feature group's local offline store (default: {FEATURE_STORE_FOLDER}/ "
+            "beside the output folder)",
         )
     parser.add_argument(
         "--threshold",
@@ -283,7 +283,7 @@ def run_and_register(args: argparse.Namespace) -> int:
             args.schema,
             args.seed,
             args.registry_dir,
-            getattr(args, "feature_store_dir", FEATURE_STORE_DIR),
+            getattr(args, "feature_store_dir", None),
         )
     except RuntimeError:
         # The step has printed why, in one line; a second line would only repeat it.
