@@ -126,6 +126,20 @@ FEATURES: tuple[Feature, ...] = (
             "tests/test_feature_store.py",
         ),
     ),
+    Feature(
+        name="model_card",
+        summary="A SageMaker model card on each registered model package, built by the "
+        "pipeline from what it already knows (intended use, metrics, data hash, SHAP and bias "
+        "reports, lineage) and approved with the package; `make local-run` writes it as "
+        "Markdown",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=(
+            "src/{package}/steps/model_card.py",
+            "src/{package}/pipeline/model_card.py",
+            "src/{package}/deploy/model_card.py",
+            "tests/test_model_card.py",
+        ),
+    ),
 )
 
 FEATURES_BY_NAME: dict[str, Feature] = {feature.name: feature for feature in FEATURES}

@@ -318,8 +318,10 @@ def resource_arn(call: Call, account: str) -> str:
             return f"arn:{PARTITION}:s3:::{p['Bucket']}/{p['Key']}"
         return f"arn:{PARTITION}:s3:::{p['Bucket']}"
     if call.prefix == "sagemaker":
-        if op in ("DescribeModelPackage", "UpdateModelPackage"):
+        if op == "DescribeModelPackage":
             return _sagemaker_arn("model-package", p["ModelPackageName"], account)
+        if op == "UpdateModelPackage":
+            return p["ModelPackageArn"]
         # List actions and Search take no resource.
         if op in ("ListModelPackages", "ListTransformJobs", "Search"):
             return "*"

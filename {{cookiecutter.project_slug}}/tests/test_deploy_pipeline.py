@@ -197,7 +197,15 @@ def test_the_deployer_may_assume_the_stage_deployment_roles_and_nothing_else(tem
         granted = statement["Action"]
         actions_granted |= {granted} if isinstance(granted, str) else set(granted)
     assert not any(action.endswith("*") for action in actions_granted)
+    # With the model card: approving the package's card (deploy/model_card.py).
+    card = {"sagemaker:UpdateModelPackage"} if config.MODEL_CARD else set()
     assert not {a for a in actions_granted if a.startswith("sagemaker:")} - {
         "sagemaker:DescribeModelPackage",
         "sagemaker:ListModelPackages",
+        *card,
     }
+    for action in card:
+        (statement,) = [s for s in statements if s["Action"] == action]
+        assert statement["Resource"]["Fn::Sub"].endswith(
+            f":model-package/{config.MODEL_PACKAGE_GROUP}/*"
+        )

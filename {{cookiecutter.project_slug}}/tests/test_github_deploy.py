@@ -132,15 +132,19 @@ def test_the_deployer_may_assume_the_stage_deployment_roles_and_nothing_else(tem
     for statement in statements:
         action = statement["Action"]
         granted |= {action} if isinstance(action, str) else set(action)
+    # With the model card: approving the package's card (deploy/model_card.py).
+    card = {"sagemaker:UpdateModelPackage"} if config.MODEL_CARD else set()
     assert granted == {
         "sts:AssumeRole",
         "sagemaker:DescribeModelPackage",
         "sagemaker:ListModelPackages",
+        *card,
     }
-    (describe,) = [s for s in statements if s["Action"] == "sagemaker:DescribeModelPackage"]
-    assert describe["Resource"]["Fn::Sub"].endswith(
-        f":model-package/{config.MODEL_PACKAGE_GROUP}/*"
-    )
+    for action in ("sagemaker:DescribeModelPackage", *card):
+        (statement,) = [s for s in statements if s["Action"] == action]
+        assert statement["Resource"]["Fn::Sub"].endswith(
+            f":model-package/{config.MODEL_PACKAGE_GROUP}/*"
+        )
 
 
 def test_a_job_a_stage_production_gets_what_staging_deployed(flow):

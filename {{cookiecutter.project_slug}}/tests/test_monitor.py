@@ -8,6 +8,9 @@ row by row; input it cannot read is refused in one line; the metrics reach Cloud
 from __future__ import annotations
 
 import base64
+import csv
+import dataclasses
+import io
 import json
 from pathlib import Path
 
@@ -72,17 +75,35 @@ def payload(rows: pd.DataFrame, kind: str) -> dict[str, str]:
     return {"observedContentType": content_type, "mode": "INPUT", "data": text, "encoding": kind}
 
 
+def answer(scores: np.ndarray, ids: pd.Series | None) -> str:
+    """endpointOutput's CSV as the server writes it: a prediction a line, led by the row's id
+    when the request sent it."""
+    if ids is None:
+        return "".join(f"{float(score)!r}\n" for score in scores)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(
+        [i, repr(float(s))] for i, s in zip(ids, scores, strict=True)
+    )
+    return out.getvalue()
+
+
 def write_traffic(
-    folder: Path, rows: pd.DataFrame, scores: np.ndarray, labels: list[str] | None = None
+    folder: Path,
+    rows: pd.DataFrame,
+    scores: np.ndarray,
+    labels: list[str] | None = None,
+    ids: pd.Series | None = None,
 ) -> tuple[Path, Path]:
     """rows captured as requests of ROWS_PER_REQUEST rows in every format (two files in nested
-    hourly folders), and the ground truth of each event: one label a row."""
+    hourly folders), and the ground truth of each event: one label a row. With ids (the rows'
+    first column), each answer line repeats its row's id, as the server answers."""
     captured, truth = [], []
     start, number = 0, 0
     while start < len(rows):
         size = ROWS_PER_REQUEST[number % len(ROWS_PER_REQUEST)]
         chunk, event = rows.iloc[start : start + size], f"event-{number}"
-        output = "".join(f"{float(score)!r}\n" for score in scores[start : start + size])
+        part = None if ids is None else ids.iloc[start : start + size]
+        output = answer(scores[start : start + size], part)
         record = {
             "captureData": {
                 "endpointInput": payload(chunk, FORMATS[number % len(FORMATS)]),
@@ -273,6 +294,35 @@ def test_no_capture_or_no_reference_is_refused_in_one_line(reference_dir, tmp_pa
     argv = ["--capture", str(tmp_path), "--reference", str(tmp_path), "--output", "out"]
     assert cli.main(argv) == cli.EXIT_REFUSED
     assert "make local-run" in capsys.readouterr().err
+
+
+def test_requests_sent_with_ids_are_read_as_the_same_requests_without(
+    reference_dir, train, tmp_path
+):
+    """Rows sent with the schema's id columns (leading each CSV line, or in each JSON instance)
+    are answered with their ids before the prediction (serve/scoring.py): the monitor reads the
+    same rows and predictions as without them, and an id is no undeclared column."""
+    features, target, _ = train
+    rows, scores = features.iloc[:24], target.to_numpy(dtype=float)[:24]
+    tickets = pd.Series([f"T,{n}" for n in range(len(rows))], index=rows.index, name="ticket")
+    plain, _ = write_traffic(tmp_path / "plain", rows, scores)
+    led, _ = write_traffic(
+        tmp_path / "led", pd.concat([tickets, rows], axis=1), scores, ids=tickets
+    )
+    reference = load_reference(reference_dir)
+    raw = {**reference.schema.raw}
+    raw["columns"] = [*raw["columns"], {"name": "ticket", "type": "category", "role": "id"}]
+    with_ids = dataclasses.replace(
+        reference, schema=contract.parse_schema(raw, reference.schema.source)
+    )
+    names = reference.features, reference.categories
+    expected = read_capture(plain, *names)
+    captured = read_capture(led, *names, ["ticket"])
+    np.testing.assert_array_equal(captured.scores, expected.scores)
+    pd.testing.assert_frame_equal(
+        captured.rows[reference.features].astype(str), expected.rows.astype(str)
+    )
+    assert checks.data_quality(captured.rows, with_ids)[1] == []
 
 
 def test_data_quality_uses_the_contracts_rules_and_names_each_feature(reference_dir, train):

@@ -12,6 +12,8 @@ from monitoring/monitoring.json and a package of moto's registry.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import types
@@ -149,7 +151,11 @@ def stage_stack(deployed, monkeypatch) -> Iterator[types.SimpleNamespace]:
 
 
 def capture_line(row: list[str], event_id: str) -> str:
-    """One record of SageMaker's data capture: the request (CSV features) and the answer."""
+    """One record of SageMaker's data capture: the request (CSV features, written as a client
+    writes them: a row of one missing value is `""`, not a blank line, which is no row) and the
+    answer."""
+    request = io.StringIO()
+    csv.writer(request, lineterminator="").writerow(row)
     answer = "0.5,0" if config.PROBLEM_TYPE == "binary_classification" else "100.0"
     return json.dumps(
         {
@@ -157,7 +163,7 @@ def capture_line(row: list[str], event_id: str) -> str:
                 "endpointInput": {
                     "observedContentType": "text/csv",
                     "mode": "INPUT",
-                    "data": ",".join(row),
+                    "data": request.getvalue(),
                     "encoding": "CSV",
                 },
                 "endpointOutput": {
@@ -212,8 +218,8 @@ def test_the_job_the_function_starts_reads_its_window_and_publishes_what_the_ala
     check with the dimensions and namespace of the alarms."""
     stack = stage_stack
     train = sorted((configured.splits / "train").glob("*.csv"))[0]
-    _header, *rows = train.read_text(encoding="utf-8").splitlines()
-    requests = [row.split(",") for row in rows[:40]]
+    _header, *rows = csv.reader(train.read_text(encoding="utf-8").splitlines())
+    requests = rows[:40]
     # Where the endpoint stack captures the live variant's traffic: SageMaker appends the
     # endpoint, the variant and the hour to the destination.
     endpoint_config = load_cloudformation("endpoint.yaml")["Resources"]["EndpointConfig"]

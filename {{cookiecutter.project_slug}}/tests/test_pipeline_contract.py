@@ -65,6 +65,7 @@ SCRIPTS = {
     "Snapshot": "snapshot.py",
     "Evaluate": "evaluate.py",
     "Reference": "reference.py",
+    "ModelCard": "model_card.py",
 }
 
 
@@ -185,6 +186,12 @@ def test_replay_the_container_contract_locally(
     # The Feature Store's stand-in: Ingest writes a local offline store (PutRecord's twin), which
     # Snapshot gets for its input of the offline store's prefix.
     feature_store = tmp_path / "feature-store"
+    # What the model card's job is told of its execution and training job.
+    arn = f"arn:aws:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}"
+    execution = f"{arn}:pipeline/{config.PIPELINE_NAME}/execution/y"
+    defaults["Execution.PipelineExecutionArn"] = execution
+    defaults["Steps.Train.TrainingJobArn"] = f"{arn}:training-job/t"
+    defaults[MODEL_ARTIFACTS["Get"]] = f"s3://{config.DEFAULT_BUCKET}/models/t/output/model.tar.gz"
 
     def local(argument: str | dict[str, str]) -> str:
         if isinstance(argument, dict):  # a pipeline parameter: its default value
@@ -274,6 +281,12 @@ def test_replay_the_container_contract_locally(
             archive.add(file, arcname=file.name)
     produced[MODEL_ARTIFACTS["Get"]] = artifacts
 
+    if config.EXPLAINABILITY_REPORT:
+        # Clarify's analysis.json, which the model card reads, stood in for by its local twin's
+        # report (the same structure).
+        produced["Steps.Explain.CalculatedBaselineConstraints"] = (
+            local_run.output_dir / "explainability"
+        )
     for step in processing_steps(steps):
         if step["Name"] not in before_training:
             run_processing(step)
@@ -308,6 +321,19 @@ def test_replay_the_container_contract_locally(
             if p.is_file()
         }
         assert shipped == written
+    if config.MODEL_CARD:
+        # The card the job wrote says what the local run's says, and names the execution.
+        card = produced[output_of("ModelCard", "model-card")["Get"]] / "model_card.json"
+        job_card = json.loads(card.read_text())
+        laptop = json.loads((local_run.output_dir / "model-card" / "model_card.json").read_text())
+        for part in ("intended_uses", "business_details"):
+            assert job_card[part] == laptop[part], part
+        (job_detail,) = job_card["evaluation_details"]
+        (laptop_detail,) = laptop["evaluation_details"]
+        assert job_detail["metric_groups"] == laptop_detail["metric_groups"]
+        assert job_detail["metadata"]["data_sha256"] == manifest["sha256"]
+        assert job_detail["metadata"]["pipeline_execution_arn"] == execution
+        assert job_card["model_overview"]["model_artifact"] == [defaults[MODEL_ARTIFACTS["Get"]]]
     if config.EXPLAINABILITY_REPORT:
         # Clarify reads the test split without header, by the headers of its analysis config.
         (explain_data,) = produced[output_of("Evaluate", "explain-data")["Get"]].iterdir()

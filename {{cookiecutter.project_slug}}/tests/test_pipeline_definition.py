@@ -41,9 +41,14 @@ def upstream(step: dict[str, Any]) -> set[str]:
 
 # The step whose outputs are the splits: Preprocess's, or the Feature Store's snapshot of them.
 SPLITS_STEP = "Snapshot" if config.FEATURE_STORE else "Preprocess"
-# Steps whose inputs are not their whole cache key: Evaluate (the registry's champion), and the
-# Feature Store's (every run ingests with its own event time; the offline store changes).
-UNCACHED = {"Evaluate", *(("Ingest", "Snapshot") if config.FEATURE_STORE else ())}
+# Steps whose inputs are not their whole cache key: Evaluate (the registry's champion), the model
+# card (it names its execution), and the Feature Store's (every run ingests with its own event
+# time; the offline store changes).
+UNCACHED = {
+    "Evaluate",
+    *(("ModelCard",) if config.MODEL_CARD else ()),
+    *(("Ingest", "Snapshot") if config.FEATURE_STORE else ()),
+}
 
 
 def optional_steps() -> list[str]:
@@ -52,6 +57,8 @@ def optional_steps() -> list[str]:
         names += ["Reference"]
     if config.EXPLAINABILITY_REPORT:
         names += ["CreateModel", "Explain"]
+    if config.MODEL_CARD:
+        names += ["ModelCard"]
     return names
 
 
@@ -95,6 +102,12 @@ def test_dependency_graph(steps):
         expected["CreateModel"] = {"Train"}
         expected["Explain"] = {"CreateModel", "Evaluate"}
         expected["Register"].add("Explain")
+    if config.MODEL_CARD:
+        # The card reads what every step before Register wrote, and Register reads the card.
+        expected["ModelCard"] = {"Preprocess", "Train", "Evaluate"}
+        if config.EXPLAINABILITY_REPORT:
+            expected["ModelCard"].add("Explain")
+        expected["Register"].add("ModelCard")
     assert {name: upstream(step) for name, step in steps.items()} == expected
 
 
@@ -125,6 +138,15 @@ def test_data_flows_from_split_to_training_to_evaluation(steps):
         )
         assert steps["Explain"]["ModelName"] == {"Get": "Steps.CreateModel.ModelName"}
         assert output_of("Evaluate", "explain-data") in inputs_by_path(steps["Explain"]).values()
+    if config.MODEL_CARD:
+        # The card from evaluation.json, the data manifest and the SHAP report Explain wrote.
+        card = inputs_by_path(steps["ModelCard"])
+        assert card[f"{PROCESSING_ROOT}/input/evaluation"] == output_of("Evaluate", "evaluation")
+        assert card[f"{PROCESSING_ROOT}/input/manifest"] == output_of("Preprocess", "manifest")
+        explain = {"Get": "Steps.Explain.CalculatedBaselineConstraints"}
+        assert (card.get(f"{PROCESSING_ROOT}/input/explainability") == explain) == (
+            config.EXPLAINABILITY_REPORT
+        )
 
 
 def test_parameters_and_defaults(definition):
@@ -178,7 +200,8 @@ def test_every_job_and_the_model_package_carry_the_project_tags(steps):
 
 
 def test_every_job_step_is_retried_on_aws_faults_and_cached_but_evaluate(steps):
-    """Evaluate compares with the registry's champion, which is not part of its cache key."""
+    """Evaluate compares with the registry's champion, which is not part of its cache key (and
+    the model card names its execution: no two runs have its arguments)."""
     for name, step in steps.items():
         if step["Type"] not in ("Processing", "Training"):
             continue

@@ -192,7 +192,16 @@ def test_model_package_records_what_made_the_model(definition, steps):
         ),
         "Steps.Preprocess.PropertyFiles.DataManifest.sha256": data_sha256,
     }
+    card = json.dumps({"intended_uses": {"intended_uses": config.DESCRIPTION}})
+    if config.MODEL_CARD:
+        # The package's own card: the content the ModelCard step wrote (test_model_card.py).
+        values["Steps.ModelCard.PropertyFiles.ModelCard.ModelCardContent"] = card
     request = resolve(steps["Register"]["Arguments"], values)
+    if config.MODEL_CARD:
+        assert request["ModelCard"] == {
+            "ModelCardContent": card,
+            "ModelCardStatus": "PendingReview",
+        }
     sagemaker = boto3.client("sagemaker", region_name=config.AWS_REGION)
     with contextlib.suppress(sagemaker.exceptions.ClientError):  # unless an earlier test made it
         sagemaker.create_model_package_group(ModelPackageGroupName=config.MODEL_PACKAGE_GROUP)

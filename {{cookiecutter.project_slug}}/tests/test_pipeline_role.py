@@ -216,6 +216,11 @@ def render(value: Any, definition: dict[str, Any], steps: dict[str, dict[str, An
             if o["OutputName"] == name
         ]
         return render(made, definition, steps)
+    clarify = re.fullmatch(r"Steps\.(\w+)\.CalculatedBaselineConstraints", reference)
+    if clarify:
+        # A ClarifyCheck step's report: analysis.json in its one output.
+        ((output,),) = [steps[clarify.group(1)]["Arguments"]["ProcessingOutputConfig"]["Outputs"]]
+        return f"{render(output['S3Output']['S3Uri'], definition, steps)}/analysis.json"
     artifacts = re.fullmatch(r"Steps\.(\w+)\.ModelArtifacts\.S3ModelArtifacts", reference)
     if artifacts:
         (step,) = artifacts.groups()

@@ -28,6 +28,7 @@ DEPLOYMENT_ACCOUNTS = {{ cookiecutter.deployment_accounts == "yes" }}
 BATCH_TRANSFORM = {{ cookiecutter.batch_transform == "yes" }}
 MODEL_MONITORING = {{ cookiecutter.model_monitoring == "yes" }}
 FEATURE_STORE = {{ cookiecutter.feature_store == "yes" }}
+MODEL_CARD = {{ cookiecutter.model_card == "yes" }}
 CI_SYSTEM = {{ cookiecutter.ci_system | tojson }}
 MONTHLY_BUDGET_USD = {{ cookiecutter.monthly_budget_usd | int }}
 

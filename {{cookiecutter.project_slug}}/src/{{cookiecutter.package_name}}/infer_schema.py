@@ -167,6 +167,11 @@ def infer_target(
         return {"name": name, "type": "category", "allowed_values": labels}, decided
     if numbers is None:
         shown = ", ".join(labels[:5]) + (", ..." if len(labels) > 5 else "")
+        if present.map(formatted_number).mean() > 0.5:
+            raise InferenceError(
+                f"the target '{name}' holds numbers written with separators or currency signs "
+                f"({shown}): write them as plain numbers (1234.5) in the file"
+            )
         raise InferenceError(
             f"the target '{name}' has {len(labels)} text labels ({shown}): this project does "
             "binary classification or regression; map them to two labels, or pick another TARGET"

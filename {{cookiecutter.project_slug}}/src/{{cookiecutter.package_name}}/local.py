@@ -22,8 +22,10 @@ twin of it (twins/): same file structure, values of its own code.
 
 Output folders: processed/{train,validation,test}, model, evaluation (evaluation.json and the
 plots), and with the reference reference (steps/reference.py: what `make local-monitor` and
-`make local-drift` compare traffic with), and explainability (twins/explain.py); a registered
-version keeps a copy of the reference, as the pipeline records it with the model package.
+`make local-drift` compare traffic with), explainability (twins/explain.py), and with the model
+card model-card (steps/model_card.py; model_card.md at the top of the output folder); a
+registered version keeps a copy of the reference, as the pipeline records it with the model
+package.
 The registry lives outside the output folders: a run replaces them.
 """
 
@@ -49,6 +51,7 @@ OUTPUT_FOLDERS = (
     "reference",
     "explainability",
     "validated",
+    "model-card",
 )
 # The local offline store of the Feature Store's twin, beside the output folder (kept across runs,
 # as the offline store is): build/feature-store for `make local-run`.
@@ -147,7 +150,7 @@ def run(
             ),
         ),
     ]
-    for name, step, argv in [*steps, *twins(output_dir, problem_type)]:
+    for name, step, argv in [*steps, *twins(output_dir, problem_type), *card(output_dir, data)]:
         if step(argv) != 0:
             raise RuntimeError(f"step {name} failed")
     return json.loads((evaluation / evaluate.EVALUATION_FILE).read_text(encoding="utf-8"))
@@ -224,6 +227,36 @@ def twins(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[str
         )
         found.append(("explain", explain.main, explain_argv))
     return found
+
+
+def card(output_dir: Path, data: Path) -> list[tuple[str, Step, list[str]]]:
+    """The model card (steps/model_card.py), last: from what every step before wrote, a SHAP
+    or bias report only where one was written. model_card.md at the top of output_dir."""
+    if not config.MODEL_CARD:
+        return []
+    # Imported here: projects generated without the model card have no such step.
+    from . import lineage
+    from .steps import model_card
+
+    folder = output_dir / "model-card"
+    folder.mkdir(parents=True, exist_ok=True)
+    (output_dir / model_card.MARKDOWN_FILE).unlink(missing_ok=True)
+    facts = folder / model_card.FACTS_FILE
+    git = lineage.git_state()
+    facts.write_text(json.dumps(lineage.model_facts(git, train.HYPERPARAMETERS)), encoding="utf-8")
+    # A bias report, wherever the bias step puts it under output_dir (read if it exists).
+    bias = [output_dir / "bias.json", output_dir / "bias" / "bias.json"]
+    argv = _argv(
+        facts=facts,
+        evaluation=output_dir / "evaluation",
+        manifest=output_dir / "processed" / MANIFEST_DIR,
+        explainability=output_dir / "explainability",
+        output_dir=folder,
+        markdown=output_dir / model_card.MARKDOWN_FILE,
+        model_artifact=output_dir / "model",
+        input_data_url=data,
+    ) + [item for path in bias for item in ("--bias", str(path))]
+    return [("model_card", model_card.main, argv)]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

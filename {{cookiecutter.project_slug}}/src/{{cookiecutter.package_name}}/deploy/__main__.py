@@ -75,10 +75,14 @@ def _parameters(args: argparse.Namespace, stage: Stage, session: boto3.Session) 
 def deploy(args: argparse.Namespace, stage: Stage, session: boto3.Session) -> str:
     """Deploy the stage's stacks in its account; the deployed package's ARN."""
     arn = _package(args, session)
+    sagemaker = session.client("sagemaker")
+    if config.MODEL_CARD:
+        # Imported here: projects generated without the model card have no model_card.py.
+        from .model_card import approve
+
+        print(f"deploy: model card: {approve(sagemaker, arn)}", file=sys.stderr)
     cloudformation = stacks.deployment_session(stage, session).client("cloudformation")
-    outcomes = stacks.deploy(
-        stage, arn, args.shadow, cloudformation, sagemaker=session.client("sagemaker")
-    )
+    outcomes = stacks.deploy(stage, arn, args.shadow, cloudformation, sagemaker=sagemaker)
     for stack_name, outcome in outcomes.items():
         print(f"deploy: {stack_name}: {outcome}", file=sys.stderr)
     return arn

@@ -46,16 +46,18 @@ def data_quality(rows: pd.DataFrame, reference: Reference) -> tuple[pd.DataFrame
     becomes missing), and every broken rule as a violation."""
     schema = reference.schema
     source = schema.source
+    # Traffic is rows scored by a trained model: the remedies fix the requests, not the schema.
     found = [
-        Violation(name, DATA_QUALITY, rules.required(name, source))
+        Violation(name, DATA_QUALITY, rules.required(name, source, scoring=True))
         for name in schema.features
         if name not in rows.columns
     ]
     found += [
-        Violation(str(name), DATA_QUALITY, rules.declared(str(name), source))
+        Violation(str(name), DATA_QUALITY, rules.declared(str(name), source, scoring=True))
         for name in rows.columns
-        # The target may ride along in a request; the server ignores it, so does the monitor.
-        if name not in schema.features and name != schema.target
+        # The target, ids and ignored columns may ride along in a request: the server takes
+        # them (it repeats the ids), so does the monitor.
+        if name not in schema.names
     ]
     typed: dict[str, pd.Series] = {}
     for name in schema.features:

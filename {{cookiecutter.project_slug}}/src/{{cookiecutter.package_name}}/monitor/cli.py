@@ -42,7 +42,9 @@ def run(
     reference = load_reference(reference_dir)
     capture = None
     if capture_dir is not None:
-        capture = read_capture(capture_dir, reference.features, reference.categories)
+        capture = read_capture(
+            capture_dir, reference.features, reference.categories, reference.schema.ids
+        )
         rows, source = capture.rows, f"{capture.records:,} captured requests in {capture_dir}"
     else:
         rows, source = read_data(data), str(data)

@@ -80,6 +80,12 @@ def get_pipeline(
         from .explainability import explainability_steps
 
         steps.extend(explainability_steps(build, train, evaluate, record))
+    if config.MODEL_CARD:
+        # Imported here: projects generated without the model card have no model_card.py. Last
+        # before Register: it reads every report the steps above add to the record.
+        from .model_card import model_card_step
+
+        steps.append(model_card_step(build, git, preprocess, train, evaluate, record))
     register = registration.register_step(
         build, git, preprocess, train, record, own_serve_image=bool(serve_image)
     )

@@ -39,11 +39,13 @@ class Record:
     """What the package records: its quality and its explanation (ModelMetrics), what the
     explanation check of the next version compares against (DriftCheckBaselines), by the SDK's
     argument names, and where the monitor's reference and code are (CustomerMetadataProperties).
-    The check and reference steps add theirs."""
+    The check and reference steps add theirs; `request` holds fields of CreateModelPackage's
+    request that register() does not take (the model card's)."""
 
     metrics: dict[str, MetricsSource] = field(default_factory=dict)
     drift: dict[str, MetricsSource | FileSource] = field(default_factory=dict)
     metadata: dict[str, object] = field(default_factory=dict)
+    request: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def from_evaluation(cls, evaluate: ProcessingStep) -> Record:
@@ -99,6 +101,7 @@ def register_step(
     )
     # register() has no tags argument; CreateModelPackage takes them in the request.
     registration.create_model_package_request["Tags"] = build.tags
+    registration.create_model_package_request.update(record.request)
     return ModelStep(name="Register", step_args=registration, retry_policies=[STEP_RETRY])
 
 
