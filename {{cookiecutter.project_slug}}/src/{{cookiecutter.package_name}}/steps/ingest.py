@@ -28,7 +28,12 @@ from typing import Any
 import pandas as pd
 
 from {{ cookiecutter.package_name }} import offline_store
-from {{ cookiecutter.package_name }}.contract import SCHEMA_FILE, DataValidationError, SchemaError, load_schema
+from {{ cookiecutter.package_name }}.contract import (
+    SCHEMA_FILE,
+    DataValidationError,
+    SchemaError,
+    load_schema,
+)
 from {{ cookiecutter.package_name }}.offline_store import FeatureGroup
 
 VALIDATED_FILE = "validated.csv"
