@@ -296,12 +296,35 @@ def deployment_account(other: str) -> Check:
     return check
 
 
+def own_account(flag: str) -> Check:
+    """The account of a role that has one of its own when `flag` is on (the data lake, the
+    operations account): no other role's account (any other `*account_id` answer); off, the
+    tooling account."""
+
+    def check(value: str, context: Mapping) -> str | None:
+        tooling = context.get("aws_account_id")
+        if context.get(flag) != variants.YES:
+            if value != tooling:
+                return (
+                    f"differs from aws_account_id {tooling}, but {flag}=no keeps that role "
+                    f"in the tooling account; answer {flag}=yes, or leave it at {tooling}"
+                )
+            return None
+        for other, account in context.items():
+            if other.endswith("account_id") and other != f"{flag}_id" and account == value:
+                return f"is also {other}; {flag}=yes needs an account of its own"
+        return None
+
+    return check
+
+
 def whole_dollars(value: str, _: Mapping) -> str | None:
     if not re.fullmatch(r"[1-9][0-9]{0,6}", value, re.ASCII):
         return "must be a whole number of US dollars from 1 to 9999999"
     return None
 
 
+# The answers that name the account of a role (besides the tooling account's aws_account_id).
 DATA = (is_text, no_template_syntax)
 ACCOUNT_ID = (*DATA, matches(ACCOUNT_RE, "must be exactly 12 ASCII digits"))
 FREE_TEXT = (*DATA, not_blank, printable_line)
@@ -380,6 +403,14 @@ RULES: dict[str, tuple[tuple[Check, ...], str]] = {
     "prod_account_id": (
         (*ACCOUNT_ID, deployment_account("staging_account_id")),
         "210987654321",
+    ),
+    "data_lake_account_id": (
+        (*ACCOUNT_ID, own_account("data_lake_account")),
+        "444455556666",
+    ),
+    "operations_account_id": (
+        (*ACCOUNT_ID, own_account("operations_account")),
+        "666666666666",
     ),
 }
 

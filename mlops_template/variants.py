@@ -109,6 +109,26 @@ FEATURES: tuple[Feature, ...] = (
         requires=("data_quality_baseline",),
     ),
     Feature(
+        name="data_lake_account",
+        summary="The raw-data bucket in a data-lake account of its own: the pipeline reads it "
+        "through a bucket policy and key grant scoped to its execution role and data prefix, "
+        "and the bucket's new objects start retraining through EventBridge across accounts",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=("infra/data-lake.yaml", "tests/test_data_lake.py"),
+    ),
+    Feature(
+        name="operations_account",
+        summary="The CI/CD in an operations account of its own: it builds, trains and reads the "
+        "registry through one tooling role it alone may assume, deploys to the stage accounts "
+        "(which trust its deployer), and hears of approvals through EventBridge",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=(
+            "infra/operations-account.yaml",
+            "infra/operations-access.yaml",
+            "tests/test_operations_account.py",
+        ),
+    ),
+    Feature(
         name="feature_store",
         summary="SageMaker Feature Store: a feature group of the data set (offline store in the "
         "project bucket, encrypted with its key; online store optional), an ingestion step that "

@@ -173,6 +173,46 @@ BAD_ANSWERS: dict[str, tuple[str, object, str]] = {
         ["prod_account_id=444444444444"],
         "differs from aws_account_id 111111111111, but deployment_accounts=no",
     ),
+    "cli-data-lake-account-is-tooling": (
+        "cli",
+        ["data_lake_account=yes", "data_lake_account_id=111111111111"],
+        "is also aws_account_id; data_lake_account=yes needs an account of its own",
+    ),
+    "cli-data-lake-account-is-prod": (
+        "cli",
+        ["mlops_size=large", "data_lake_account_id=333333333333"],
+        "is also prod_account_id; data_lake_account=yes needs an account of its own",
+    ),
+    "cli-data-lake-account-short": (
+        "cli",
+        ["mlops_size=large", "data_lake_account_id=44444444444"],
+        "must be exactly 12 ASCII digits",
+    ),
+    "cli-data-lake-account-without-the-lake": (
+        "cli",
+        ["data_lake_account_id=444444444444"],
+        "differs from aws_account_id 111111111111, but data_lake_account=no",
+    ),
+    "cli-operations-account-short": (
+        "cli",
+        ["mlops_size=large", "operations_account_id=66666666666"],
+        "must be exactly 12 ASCII digits",
+    ),
+    "cli-operations-account-is-tooling": (
+        "cli",
+        ["mlops_size=large", "operations_account_id=111111111111"],
+        "is also aws_account_id; operations_account=yes needs an account of its own",
+    ),
+    "cli-operations-account-is-prod": (
+        "cli",
+        ["mlops_size=large", "operations_account_id=333333333333"],
+        "is also prod_account_id; operations_account=yes needs an account of its own",
+    ),
+    "cli-operations-account-without-the-flag": (
+        "cli",
+        ["mlops_size=medium", "operations_account_id=666666666666"],
+        "differs from aws_account_id 111111111111, but operations_account=no keeps that role",
+    ),
     "cli-name-newline": ("cli", ["project_name=churn\n"], "contains U+000A (a line break)"),
     "cli-name-blank": ("cli", ["project_name=   "], "is blank"),
     "cli-name-padded": ("cli", ["project_name= Churn"], "starts or ends with spaces"),

@@ -41,6 +41,8 @@ GOOD = {
     "monthly_budget_usd": "500",
     "staging_account_id": "123456789012",
     "prod_account_id": "123456789012",
+    "data_lake_account_id": "123456789012",
+    "operations_account_id": "123456789012",
 } | {feature.name: variants.NO for feature in variants.FEATURES}
 
 
@@ -70,6 +72,19 @@ def test_a_refusal_is_shown_alone_on_standard_error(capsys) -> None:
     error.value.show()
     assert capsys.readouterr() == ("", str(error.value) + "\n")
     assert error.value.exit_code == 1
+
+
+def test_the_data_lake_needs_an_account_no_other_role_has() -> None:
+    lake = GOOD | {"data_lake_account": "yes", "data_lake_account_id": "444455556666"}
+    rules.validate(lake)
+    others = {"aws_account_id": "123456789012", "prod_account_id": "210987654321"}
+    for answer, account in others.items():
+        refused = lake | {"deployment_accounts": "yes", "staging_stage": "yes"}
+        refused |= {"staging_account_id": "111122223333", "prod_account_id": "210987654321"}
+        with pytest.raises(rules.InvalidAnswer, match=f"is also {answer};"):
+            rules.validate(refused | {"data_lake_account_id": account})
+    with pytest.raises(rules.InvalidAnswer, match="but data_lake_account=no keeps that role"):
+        rules.validate(GOOD | {"data_lake_account_id": "444455556666"})
 
 
 def test_a_refused_default_names_the_answer_it_was_made_from() -> None:

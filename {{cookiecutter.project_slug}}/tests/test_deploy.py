@@ -485,14 +485,25 @@ def test_bootstrap_lists_exactly_this_variants_stacks_with_their_commands(capsys
     assert {step.template for step in plan} == expected
     assert plan[0].template == "infra/base.yaml"
     assert plan[0].account == config.AWS_ACCOUNT_ID
-    accounts = {config.AWS_ACCOUNT_ID, *config.STAGE_ACCOUNTS.values()}
+    accounts = {
+        config.AWS_ACCOUNT_ID,
+        config.OPERATIONS_ACCOUNT_ID,
+        *config.STAGE_ACCOUNTS.values(),
+        config.DATA_BUCKET_OWNER,
+    }
+    # The CI stacks (and the operations account's base) go where the CI/CD runs.
+    ci = {file for file, _ in bootstrap.CI_STACKS[config.CI_SYSTEM]} | {"operations-account.yaml"}
     for template in ("infra/deployment-account.yaml", "infra/budget.yaml"):
         placed = [step.account for step in plan if step.template == template]
         wanted = set(config.STAGE_ACCOUNTS.values()) if "deployment" in template else accounts
         if (infra / Path(template).name).is_file():
             assert sorted(placed) == sorted(wanted)  # once in each account
     for step in plan:
-        if step.template not in ("infra/deployment-account.yaml", "infra/budget.yaml"):
+        if Path(step.template).name in ci:
+            assert step.account == config.OPERATIONS_ACCOUNT_ID, step.template
+        elif step.template == "infra/data-lake.yaml":
+            assert step.account == config.DATA_LAKE_ACCOUNT_ID
+        elif step.template not in ("infra/deployment-account.yaml", "infra/budget.yaml"):
             assert step.account == config.AWS_ACCOUNT_ID
         # Every parameter without a default is given, and only parameters of the template.
         parameters = load_cloudformation(Path(step.template).name).get("Parameters", {})

@@ -20,7 +20,9 @@ from {{ cookiecutter.package_name }} import config
 SLUG = config.PROJECT_SLUG
 TOOLING = config.AWS_ACCOUNT_ID
 STAGE_ACCOUNTS = sorted(set(config.STAGE_ACCOUNTS.values()))
-DEPLOYER = f"arn:aws:iam::{TOOLING}:role/{SLUG}-deployer"
+# The account the CI/CD runs in, whose deployer deploys: operations, or tooling.
+CI_ACCOUNT = config.OPERATIONS_ACCOUNT_ID
+DEPLOYER = f"arn:aws:iam::{CI_ACCOUNT}:role/{SLUG}-deployer"
 # Role policy statements whose resource is `*`, each because its actions take no other.
 WILDCARD_RESOURCE_STATEMENTS = {
     "TakeNoResource",
@@ -75,9 +77,9 @@ def trusted(role: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     return found
 
 
-def test_only_the_tooling_deployer_may_assume_the_deployment_role(stage_roles) -> None:
+def test_only_the_ci_accounts_deployer_may_assume_the_deployment_role(stage_roles) -> None:
     assert trusted(stage_roles["deployment"]) == [
-        ("AWS", f"arn:aws:iam::{TOOLING}:root", {"ArnEquals": {"aws:PrincipalArn": DEPLOYER}})
+        ("AWS", f"arn:aws:iam::{CI_ACCOUNT}:root", {"ArnEquals": {"aws:PrincipalArn": DEPLOYER}})
     ]
 
 

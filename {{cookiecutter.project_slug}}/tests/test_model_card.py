@@ -23,9 +23,11 @@ from {{ cookiecutter.package_name }}.contract import MANIFEST_DIR, MANIFEST_FILE
 from {{ cookiecutter.package_name }}.deploy import model_card as card_approval
 from {{ cookiecutter.package_name }}.steps import evaluate, model_card, train
 
-# CI's deploy job runs the approval as the tooling account's deployer (tests/aws_calls.py); the
+# CI's deploy job runs the approval in the registry's account: as the deployer, or with an
+# operations account as the tooling role it assumes (`operator`, tests/aws_calls.py); the
 # schema's test imports the SDK's shapes.
-pytestmark = [pytest.mark.principal("deployer"), *SDK_WARNINGS]
+APPROVER = "operator" if config.OPERATIONS_ACCOUNT else "deployer"
+pytestmark = [pytest.mark.principal(APPROVER), *SDK_WARNINGS]
 
 PACKAGE_ARN = (
     f"arn:aws:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:model-package/"

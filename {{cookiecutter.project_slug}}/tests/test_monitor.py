@@ -322,7 +322,10 @@ def test_requests_sent_with_ids_are_read_as_the_same_requests_without(
     pd.testing.assert_frame_equal(
         captured.rows[reference.features].astype(str), expected.rows.astype(str)
     )
-    assert checks.data_quality(captured.rows, with_ids)[1] == []
+    # The same findings as without the ids (a small window may break a missing-value rule).
+    found = checks.data_quality(captured.rows, with_ids)[1]
+    assert found == checks.data_quality(expected.rows, reference)[1]
+    assert "ticket" not in {violation.feature_name for violation in found}
 
 
 def test_data_quality_uses_the_contracts_rules_and_names_each_feature(reference_dir, train):

@@ -2,8 +2,9 @@
 for each step type, the requests AWS documents a job of that type making as the role (the job's
 own creation, tagging, the role passed on, its S3 data under the project key, its image, its
 logs; Clarify's shadow endpoint; the registry), each made concrete from the step in the
-definition and decided by the project's evaluator (iam_evaluation.allows) on the role's policy
-as CloudFormation renders it."""
+definition and decided as AWS would (policies.evaluate): the role's policy as CloudFormation
+renders it, and the policies of the bucket and key it reads, which decide too where they are
+another account's (a data lake's raw data)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from iam_evaluation import Request, allows, as_list
+from iam_evaluation import as_list
 from pipeline_support import SDK_WARNINGS
-from policies import project_stacks
+from policies import PARTITION, REGION, Request, Role, evaluate, project_stacks
 
 from {{ cookiecutter.package_name }} import config
 
@@ -73,9 +74,10 @@ class Need:
 JOB_DATA = (
     Need(("s3:GetObject",), "inputs", PROCESSING_ROLE),
     Need(("s3:PutObject",), "outputs", PROCESSING_ROLE),
-    Need(("s3:ListBucket",), "bucket", PROCESSING_ROLE),
-    # The bucket encrypts with the project key by default (SSE-KMS).
-    Need(("kms:Decrypt",), "key", SSE_KMS),
+    # Each input and output is a prefix, which the job lists.
+    Need(("s3:ListBucket",), "prefixes", PROCESSING_ROLE),
+    # Each bucket encrypts with its key by default (SSE-KMS): the project key, the data lake's.
+    Need(("kms:Decrypt",), "input-keys", SSE_KMS),
     Need(("kms:GenerateDataKey",), "key", SSE_KMS),
 )
 PROCESSING = (
@@ -298,18 +300,44 @@ def step_image(step: dict[str, Any]) -> Any:
     return arguments["AppSpecification"]["ImageUri"]
 
 
+# A resource a request names, or (resource, the condition keys this resource gives the request).
+Named = str | tuple[str, dict[str, Any]]
+
+
+def s3_key_context(object_arn: str) -> dict[str, Any]:
+    """What S3 asks KMS with, as the caller, for an object of a bucket encrypted with a key."""
+    bucket = object_arn.split("/", 1)[0]
+    return {
+        "kms:ViaService": f"s3.{REGION}.amazonaws.com",
+        "kms:EncryptionContext:aws:s3:arn": [bucket, object_arn],
+    }
+
+
+def prefix_of(object_arn: str) -> tuple[str, dict[str, Any]]:
+    """The bucket that an object is listed in, with the prefix listed (s3:prefix)."""
+    bucket, _, key = object_arn.partition("/")
+    return bucket, {"s3:prefix": key.rsplit("/", 1)[0] + "/"}
+
+
 def resources_of(
     step: dict[str, Any], definition: dict[str, Any], steps: dict[str, Any]
-) -> dict[str, Callable[[], list[str]]]:
+) -> dict[str, Callable[[], list[Named]]]:
     """Resource kind -> the ARNs of that kind a step's requests name."""
     name, kind = step["Name"], step["Type"]
     group = config.MODEL_PACKAGE_GROUP
     sagemaker_kind = {"Training": "training-job"}.get(kind, "processing-job")
-    bucket = f"arn:aws:s3:::{config.DEFAULT_BUCKET}"
     model = "CreateModel" if kind == "ClarifyCheck" else name
 
     def rendered(values: list[Any]) -> list[str]:
         return [s3_arn(render(v, definition, steps)) for v in values]
+
+    def input_keys() -> list[Named]:
+        """The key of each input's bucket, as S3 uses it for the object."""
+        stacks, keys = project_stacks(), []
+        for arn in rendered(job_inputs(step)):
+            key = stacks.bucket_key(arn.removeprefix(f"arn:{PARTITION}:s3:::").split("/")[0])
+            keys.append((key, s3_key_context(arn)))
+        return keys
 
     def image() -> list[str]:
         # SageMaker pulls its own image (Clarify's) itself; the
@@ -323,7 +351,10 @@ def resources_of(
         "role": lambda: [step["Arguments"].get("RoleArn") or step["Arguments"]["ExecutionRoleArn"]],
         "inputs": lambda: rendered(job_inputs(step)),
         "outputs": lambda: rendered(job_outputs(step)),
-        "bucket": lambda: [bucket],
+        "prefixes": lambda: [
+            prefix_of(arn) for arn in rendered(job_inputs(step) + job_outputs(step))
+        ],
+        "input-keys": input_keys,
         "key": lambda: [
             project_stacks().stack("base.yaml", config.AWS_ACCOUNT_ID).attribute("Key", "Arn")
         ],
@@ -376,30 +407,43 @@ def requests(
     for step in steps.values():
         resolve = resources_of(step, definition, steps)
         for need in STEP_NEEDS[step["Type"]]:
-            for resource in resolve[need.resource]():
+            for named in resolve[need.resource]():
+                resource, given = named if isinstance(named, tuple) else (named, {})
                 for action in need.actions:
-                    context = context_of(step, need.context)
+                    context = {**context_of(step, need.context), **given}
                     made.append((step["Name"], action, resource, context, need.doc))
     return made
 
 
 @pytest.fixture(scope="module")
-def role() -> list[dict[str, Any]]:
+def execution_role() -> Role:
     stacks = project_stacks()
     base = stacks.stack("base.yaml", config.AWS_ACCOUNT_ID)
-    role = stacks.role(base.attribute("ExecutionRole", "Arn"))
+    return stacks.role(base.attribute("ExecutionRole", "Arn"))
+
+
+@pytest.fixture(scope="module")
+def role(execution_role: Role) -> list[dict[str, Any]]:
     return [
         {**s, "Action": as_list(s["Action"])}
-        for document in role.documents
+        for document in execution_role.documents
         for s in as_list(document["Statement"])
     ]
 
 
-def denied(role: list[dict[str, Any]], made: list[tuple]) -> list[str]:
+def denied(execution_role: Role, role: list[dict[str, Any]], made: list[tuple]) -> list[str]:
+    """The requests that the role with these statements may not make, by its policy and by the
+    policies of what it acts on."""
+    held = Role(execution_role.arn, execution_role.where, ({"Statement": role},))
+    principal = {
+        "aws:PrincipalArn": held.arn,
+        "aws:PrincipalAccount": held.account,
+        "aws:SecureTransport": "true",
+    }
     return [
         f"{step}: {action} on {resource} ({doc})"
         for step, action, resource, context, doc in made
-        if not allows([{"Statement": role}], Request(action, resource, context=context))
+        if not evaluate(Request(held, action, resource, {**principal, **context})).allowed
     ]
 
 
@@ -407,15 +451,15 @@ def test_every_step_type_of_the_pipeline_has_its_needs_written_down(steps):
     assert {step["Type"] for step in steps.values()} <= set(STEP_NEEDS)
 
 
-def test_the_role_holds_what_each_step_type_needs(definition, steps, role):
+def test_the_role_holds_what_each_step_type_needs(definition, steps, execution_role, role):
     made = requests(definition, steps)
     assert {step for step, *_ in made} == set(steps) - {
         name for name, step in steps.items() if not STEP_NEEDS[step["Type"]]
     }
-    assert denied(role, made) == []
+    assert denied(execution_role, role, made) == []
 
 
-def test_each_action_the_steps_need_is_load_bearing(definition, steps, role):
+def test_each_action_the_steps_need_is_load_bearing(definition, steps, execution_role, role):
     """The check can fail: the role without any one of the actions the steps need is refused
     some request."""
     made = requests(definition, steps)
@@ -425,4 +469,6 @@ def test_each_action_the_steps_need_is_load_bearing(definition, steps, role):
             for s in role
             if [a for a in s["Action"] if a != action]
         ]
-        assert denied(without, made), f"nothing needs {action}"
+        # Only the requests for that action can change (the statements lose that name only).
+        of_action = [request for request in made if request[1] == action]
+        assert denied(execution_role, without, of_action), f"nothing needs {action}"

@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_calls import DATA_WRITER, acting_as
 from pipeline_support import (
     SDK_WARNINGS,
     all_steps,
@@ -208,10 +209,13 @@ def test_every_s3_call_names_the_bucket_owner(staging, pipeline_cli, monkeypatch
 
     calls = record_s3_calls(staging, monkeypatch)
     get_pipeline()
-    assert pipeline_cli.main(["upload-data"]) == 0
+    with acting_as(DATA_WRITER):
+        assert pipeline_cli.main(["upload-data"]) == 0
     assert {name for name, _ in calls} >= {"PutObject", "HeadBucket"}
     for name, params in calls:
-        assert params.get("ExpectedBucketOwner") == config.AWS_ACCOUNT_ID, name
+        # The raw data's bucket is the data lake's, in that account, when there is one.
+        owner = config.DATA_BUCKET_OWNER if params["Bucket"] == config.DATA_BUCKET else None
+        assert params.get("ExpectedBucketOwner") == (owner or config.AWS_ACCOUNT_ID), name
 
 
 # Not a key of the project's: the operator may not use it (nor does it exist).

@@ -403,7 +403,7 @@ def test_the_manifest_records_each_files_s3_version(
     data.mkdir()
     (data / config.DATA.name).write_bytes(config.DATA.read_bytes())
     # The project's bucket and data prefix, as the pipeline's InputDataUrl has them.
-    bucket, prefix = config.DEFAULT_BUCKET, f"{config.PROJECT_SLUG}/data/input/"
+    bucket, prefix = config.DATA_BUCKET, f"{config.DATA_PREFIX}input/"
     url = f"s3://{bucket}/{prefix}"
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")

@@ -324,7 +324,12 @@ def malformed(good: bytes) -> dict[str, tuple[bytes, str, str | None, int]]:
         "unclosed quote": (b'"' + good, "text/csv", None, 400),
         "a value too many": (good + first + b",1\n", "text/csv", None, 400),
         # One feature: a line with none left is blank, which is no row.
-        "a value too few": (first.rsplit(b",", 1)[0] * (b"," in first) + b"\n", "text/csv", None, 400),
+        "a value too few": (
+            first.rsplit(b",", 1)[0] * (b"," in first) + b"\n",
+            "text/csv",
+            None,
+            400,
+        ),
         "not UTF-8": (b"\xff\xfe" + good, "text/csv", None, 400),
         "no rows": (b"", "text/csv", None, 400),
         "not JSON": (b"{", "application/json", None, 400),

@@ -27,6 +27,8 @@ STAGING_STAGE = {{ cookiecutter.staging_stage == "yes" }}
 DEPLOYMENT_ACCOUNTS = {{ cookiecutter.deployment_accounts == "yes" }}
 BATCH_TRANSFORM = {{ cookiecutter.batch_transform == "yes" }}
 MODEL_MONITORING = {{ cookiecutter.model_monitoring == "yes" }}
+DATA_LAKE_ACCOUNT = {{ cookiecutter.data_lake_account == "yes" }}
+OPERATIONS_ACCOUNT = {{ cookiecutter.operations_account == "yes" }}
 FEATURE_STORE = {{ cookiecutter.feature_store == "yes" }}
 MODEL_CARD = {{ cookiecutter.model_card == "yes" }}
 CI_SYSTEM = {{ cookiecutter.ci_system | tojson }}
@@ -41,6 +43,9 @@ _ACCOUNTS = {
     "prod": {{ cookiecutter.prod_account_id | tojson }},
 }
 STAGE_ACCOUNTS = {stage: _ACCOUNTS[stage] for stage in STAGES}
+# The account the CI/CD runs in: an operations account of its own (OPERATIONS_ACCOUNT), which
+# reaches the tooling account through its OPERATIONS_ROLE, or the tooling account itself.
+OPERATIONS_ACCOUNT_ID = {{ cookiecutter.operations_account_id | tojson }}
 
 # AWS names derived from the slug, so that every resource of this project is recognisable.
 PIPELINE_NAME = f"{PROJECT_SLUG}-training"
@@ -49,9 +54,20 @@ MODEL_PACKAGE_GROUP = PROJECT_SLUG
 BASE_STACK = f"{PROJECT_SLUG}-base"
 DEFAULT_BUCKET = f"{PROJECT_SLUG}-{AWS_ACCOUNT_ID}-{AWS_REGION}"
 # The execution role's and the base key's ARNs, in the region's partition: arns.py.
+# The raw data: with a data lake (DATA_LAKE_ACCOUNT), the bucket of infra/data-lake.yaml in that
+# account, which the pipeline only reads; else the base bucket. The pipeline's InputDataUrl, the
+# retraining triggers and `make upload-data` take the data from DATA_PREFIX in it.
+DATA_LAKE_ACCOUNT_ID = {{ cookiecutter.data_lake_account_id | tojson }}
+DATA_BUCKET_OWNER = DATA_LAKE_ACCOUNT_ID if DATA_LAKE_ACCOUNT else AWS_ACCOUNT_ID
+DATA_BUCKET = f"{PROJECT_SLUG}-{DATA_BUCKET_OWNER}-{AWS_REGION}"
+DATA_PREFIX = f"{PROJECT_SLUG}/data/"
+DATA_LAKE_STACK = f"{PROJECT_SLUG}-data-lake"
 # The ECR repositories of the project's own images (containers/).
 STEPS_IMAGE_REPOSITORY = f"{PROJECT_SLUG}/steps"
 SERVE_IMAGE_REPOSITORY = f"{PROJECT_SLUG}/serve"
+# The tooling account's role that the operations account's CI assumes
+# (infra/operations-access.yaml).
+OPERATIONS_ROLE = f"{PROJECT_SLUG}-operations-ci"
 
 
 # How long a deployment may take, each bound inside the next (tests/test_deploy.py checks the

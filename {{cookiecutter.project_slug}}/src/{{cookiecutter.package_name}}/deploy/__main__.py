@@ -75,14 +75,23 @@ def _parameters(args: argparse.Namespace, stage: Stage, session: boto3.Session) 
 def deploy(args: argparse.Namespace, stage: Stage, session: boto3.Session) -> str:
     """Deploy the stage's stacks in its account; the deployed package's ARN."""
     arn = _package(args, session)
-    sagemaker = session.client("sagemaker")
     if config.MODEL_CARD:
-        # Imported here: projects generated without the model card have no model_card.py.
+        # Imported here: projects generated without the model card have no model_card.py. The
+        # card is the package's, in the registry's account.
         from .model_card import approve
 
-        print(f"deploy: model card: {approve(sagemaker, arn)}", file=sys.stderr)
-    cloudformation = stacks.deployment_session(stage, session).client("cloudformation")
-    outcomes = stacks.deploy(stage, arn, args.shadow, cloudformation, sagemaker=sagemaker)
+        registry = stacks.registry_session(session).client("sagemaker")
+        print(f"deploy: model card: {approve(registry, arn)}", file=sys.stderr)
+    # The stage account's deployment role reads the package it deploys (the group's policy
+    # allows it): whichever account the caller is in.
+    deployment = stacks.deployment_session(stage, session)
+    outcomes = stacks.deploy(
+        stage,
+        arn,
+        args.shadow,
+        deployment.client("cloudformation"),
+        sagemaker=deployment.client("sagemaker"),
+    )
     for stack_name, outcome in outcomes.items():
         print(f"deploy: {stack_name}: {outcome}", file=sys.stderr)
     return arn

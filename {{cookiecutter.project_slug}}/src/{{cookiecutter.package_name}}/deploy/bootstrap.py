@@ -41,6 +41,7 @@ KNOWN_VALUES = {
     "ToolingAccountId": config.AWS_ACCOUNT_ID,
     "StagingAccountId": config.STAGE_ACCOUNTS.get("staging", ""),
     "ProdAccountId": config.STAGE_ACCOUNTS["prod"],
+    "OperationsAccountId": config.OPERATIONS_ACCOUNT_ID,
 }
 
 
@@ -101,18 +102,34 @@ def _step(account: str, file: str, stack_name: str, infra_dir: Path) -> StackSte
 
 def steps(infra_dir: Path = INFRA_DIR) -> list[StackStep]:
     """Every stack to deploy once, in order. The roles trust each other by ARN, not by reference,
-    so no stack waits for another's resources: the order is the tooling account's base first,
-    then each stage account's deployment roles, then CI, which deploys into them."""
+    so no stack waits for another's resources: the order is the tooling account's base (and the
+    role the operations account's CI assumes there), then the data lake's bucket (when the raw
+    data has an account of its own), then each stage account's deployment roles, then CI (in
+    the operations account, when it has one), which deploys into them."""
     tooling = config.AWS_ACCOUNT_ID
+    operations = config.OPERATIONS_ACCOUNT_ID
     stage_accounts = list(dict.fromkeys(config.STAGE_ACCOUNTS.values()))
-    planned: list[tuple[str, str, str]] = [(tooling, "base.yaml", f"{SLUG}-base")]
-    # The feature group's offline store is in the base stack's bucket, under its key.
-    planned.append((tooling, "feature-store.yaml", f"{SLUG}-feature-store"))
+    planned: list[tuple[str, str, str]] = [
+        (tooling, "base.yaml", f"{SLUG}-base"),
+        # The feature group's offline store is in the base stack's bucket, under its key.
+        (tooling, "feature-store.yaml", f"{SLUG}-feature-store"),
+        (tooling, "operations-access.yaml", f"{SLUG}-operations-access"),
+    ]
+    if config.DATA_LAKE_ACCOUNT:
+        # The raw data's bucket, which the pipeline reads from its first run.
+        lake = config.DATA_LAKE_ACCOUNT_ID
+        planned += [
+            (lake, "data-lake.yaml", config.DATA_LAKE_STACK),
+            (lake, "budget.yaml", f"{SLUG}-budget"),
+        ]
     for account in stage_accounts:
         planned.append((account, "deployment-account.yaml", f"{SLUG}-deployment"))
         if account != tooling:
             planned.append((account, "budget.yaml", f"{SLUG}-budget"))
-    planned += [(tooling, file, stack) for file, stack in CI_STACKS[config.CI_SYSTEM]]
+    planned.append((operations, "operations-account.yaml", f"{SLUG}-operations"))
+    planned += [(operations, file, stack) for file, stack in CI_STACKS[config.CI_SYSTEM]]
+    if operations != tooling:
+        planned.append((operations, "budget.yaml", f"{SLUG}-budget"))
     planned += [
         (tooling, "triggers.yaml", f"{SLUG}-triggers"),
         (tooling, "budget.yaml", f"{SLUG}-budget"),
@@ -124,8 +141,13 @@ def steps(infra_dir: Path = INFRA_DIR) -> list[StackStep]:
 def describe_account(account: str) -> str:
     roles = []
     if account == config.AWS_ACCOUNT_ID:
-        roles.append("tooling: pipeline, registry, images, CI")
+        ci = "" if config.OPERATIONS_ACCOUNT else ", CI"
+        roles.append(f"tooling: pipeline, registry, images{ci}")
+    if config.OPERATIONS_ACCOUNT and account == config.OPERATIONS_ACCOUNT_ID:
+        roles.append("operations: CI/CD")
     roles += [f"{stage} endpoint" for stage, id_ in config.STAGE_ACCOUNTS.items() if id_ == account]
+    if config.DATA_LAKE_ACCOUNT and account == config.DATA_LAKE_ACCOUNT_ID:
+        roles.append("data lake: the raw data")
     return f"account {account} ({', '.join(roles)})"
 
 

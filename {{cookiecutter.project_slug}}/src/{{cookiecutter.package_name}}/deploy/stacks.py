@@ -37,9 +37,23 @@ def tooling_session() -> boto3.Session:
     return boto3.Session(region_name=config.AWS_REGION)
 
 
+def registry_session(session: boto3.Session) -> boto3.Session:
+    """A session that reads the tooling account's model registry: `session` itself, or with an
+    operations account (config.OPERATIONS_ACCOUNT), the tooling account's operations role
+    assumed from it (CI's deployer)."""
+    if not config.OPERATIONS_ACCOUNT:
+        return session
+    role = arns.role_arn(config.AWS_ACCOUNT_ID, config.OPERATIONS_ROLE)
+    hint = (
+        f"deploy infra/operations-access.yaml in account {config.AWS_ACCOUNT_ID}, and run as "
+        f"the operations account's {config.PROJECT_SLUG}-deployer role"
+    )
+    return assumed_session(session, role, f"{config.PROJECT_SLUG}-registry", hint)
+
+
 def latest_approved(session: boto3.Session, group: str = config.MODEL_PACKAGE_GROUP) -> str:
     """The ARN of the group's newest Approved model package: the champion (champion.py)."""
-    arn = champion.latest_approved(session.client("sagemaker"), group)
+    arn = champion.latest_approved(registry_session(session).client("sagemaker"), group)
     if arn is None:
         raise DeployError(
             f"no Approved model package in group {group}: approve one "
@@ -62,29 +76,40 @@ class _Provided(CredentialProvider):
 
 
 def deployment_session(stage: Stage, session: boto3.Session) -> boto3.Session:
-    """A session as the stage account's deployment role, assumed from `session` (the tooling
+    """A session as the stage account's deployment role, assumed from `session` (the CI
     account's deployer); `session` itself when it already is that role (CI's profiles, which
-    botocore refreshes). Its credentials are assumed again before they expire: a rollout can
-    outlast the hour of an assumed role's session (a chained one cannot be longer)."""
+    botocore refreshes)."""
+    hint = (
+        f"deploy infra/deployment-account.yaml in account {stage.account}, and run as the "
+        f"{'operations' if config.OPERATIONS_ACCOUNT else 'tooling'} account's "
+        f"{config.PROJECT_SLUG}-deployer role"
+    )
+    name = f"{config.PROJECT_SLUG}-deploy-{stage.name}"
+    return assumed_session(session, stage.deployment_role_arn, name, hint)
+
+
+def assumed_session(session: boto3.Session, role_arn: str, name: str, hint: str) -> boto3.Session:
+    """A session as `role_arn`, assumed from `session`; `session` itself when it already is that
+    role. Its credentials are assumed again before they expire: a rollout can outlast the hour
+    of an assumed role's session (a chained one cannot be longer). `hint` says what to do when
+    the role refuses."""
     sts = session.client("sts")
     identity = sts.get_caller_identity()
+    _, _, _, _, account, resource = role_arn.split(":", 5)
     partition = arns.partition(session.region_name)
-    role = f"arn:{partition}:sts::{stage.account}:assumed-role/{config.PROJECT_SLUG}-deployment/"
-    if identity["Arn"].startswith(role):
+    assumed = f"arn:{partition}:sts::{account}:assumed-role/{resource.removeprefix('role/')}/"
+    if identity["Arn"].startswith(assumed):
         return session
-    name = f"{config.PROJECT_SLUG}-deploy-{stage.name}"[:64]
 
     def assume() -> dict[str, str]:
         try:
-            credentials = sts.assume_role(RoleArn=stage.deployment_role_arn, RoleSessionName=name)[
+            credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=name[:64])[
                 "Credentials"
             ]
         except ClientError as error:
             raise DeployError(
-                f"cannot assume {stage.deployment_role_arn} as {identity['Arn']}: "
-                f"{error.response['Error']['Message']} (deploy infra/deployment-account.yaml "
-                f"in account {stage.account}, and run as the tooling account's "
-                f"{config.PROJECT_SLUG}-deployer role)"
+                f"cannot assume {role_arn} as {identity['Arn']}: "
+                f"{error.response['Error']['Message']} ({hint})"
             ) from None
         return {
             "access_key": credentials["AccessKeyId"],

@@ -13,7 +13,7 @@ from sagemaker.core.workflow.parameters import ParameterBoolean, ParameterFloat,
 from sagemaker.core.workflow.pipeline_context import PipelineSession
 
 from .. import champion, config
-from .staging import default_input_data_url, pinned_image, xgboost_image
+from .staging import data_bucket, default_input_data_url, pinned_image, xgboost_image
 
 PROCESSING_INSTANCE_TYPE = "ml.m5.large"
 TRAINING_INSTANCE_TYPE = "ml.m5.xlarge"
@@ -74,7 +74,7 @@ def pipeline_parameters(
     region = session.boto_region_name
     return Parameters(
         input_data_url=ParameterString(
-            name="InputDataUrl", default_value=default_input_data_url(bucket)
+            name="InputDataUrl", default_value=default_input_data_url(data_bucket(bucket))
         ),
         steps_image_uri=ParameterString(
             name="StepsImageUri",
