@@ -67,8 +67,8 @@ class StackStep:
             f"--tags project={SLUG} mlops-size={config.MLOPS_SIZE}",
             f"--profile {self.account}",
         ]
-        # A completed template is written first, on a line of its own.
-        return "\n".join([*([rendered[0]] if rendered else []), " ".join(parts)])
+        # A completed template is written first.
+        return " && ".join([*([rendered[0]] if rendered else []), " ".join(parts)])
 
 
 def required_parameters(text: str) -> list[str]:
