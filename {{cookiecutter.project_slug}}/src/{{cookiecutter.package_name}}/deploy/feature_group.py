@@ -3,7 +3,8 @@
 columns with their types, the record identifier and the event time), as the JSON template
 `make feature-store-stack` deploys.
 
-    python -m {{ cookiecutter.package_name }}.deploy.feature_group [--output build/feature-store.json]
+    python -m {{ cookiecutter.package_name }}.deploy.feature_group
+        [--output build/feature-store.json]
 
 The features come from the schema at deploy time, not from the YAML: `make schema` changes the
 data set, and the feature group follows without an edit of infra/.
