@@ -143,6 +143,24 @@ FEATURES: tuple[Feature, ...] = (
         ),
     ),
     Feature(
+        name="feature_store",
+        summary="SageMaker Feature Store: a feature group of the data set (offline store in the "
+        "project bucket, encrypted with its key; online store optional), an ingestion step that "
+        "puts the validated rows with an event time and a record ID, and training on a "
+        "point-in-time-correct snapshot of the offline store; `make local-run` runs the same code "
+        "against a local offline store (files)",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=(
+            "infra/feature-store.yaml",
+            "src/{package}/offline_store.py",
+            "src/{package}/steps/ingest.py",
+            "src/{package}/steps/snapshot.py",
+            "src/{package}/pipeline/feature_store.py",
+            "src/{package}/deploy/feature_group.py",
+            "tests/test_feature_store.py",
+        ),
+    ),
+    Feature(
         name="model_card",
         summary="A SageMaker model card on each registered model package, built by the "
         "pipeline from what it already knows (intended use, metrics, data hash, SHAP and bias "

@@ -361,6 +361,9 @@ def resource_arn(call: Call, account: str) -> str:
             return _sagemaker_arn("endpoint", p["EndpointName"], account)
         if op == "DescribeModel":
             return _sagemaker_arn("model", p["ModelName"], account)
+        # Feature Store's data plane (sagemaker-featurestore-runtime) signs as sagemaker too.
+        if op in ("CreateFeatureGroup", "DescribeFeatureGroup", "PutRecord", "DeleteRecord"):
+            return _sagemaker_arn("feature-group", p["FeatureGroupName"], account)
         if op == "DescribeModelPackageGroup":
             return _sagemaker_arn("model-package-group", p["ModelPackageGroupName"], account)
     if call.prefix == "cloudformation":

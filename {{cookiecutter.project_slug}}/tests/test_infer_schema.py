@@ -451,7 +451,8 @@ def test_main_drops_the_columns_named_and_prints_one_line_a_finding(
     [
         (
             {"name": "key", "role": "owner"},
-            "s.json: column 'key': role must be one of ['feature', 'id', 'ignored'], got 'owner'",
+            "s.json: column 'key': role must be one of "
+            "['feature', 'id', 'ignored', 'event_time'], got 'owner'",
         ),
         (
             {"name": "key", "role": "id", "min": 0},

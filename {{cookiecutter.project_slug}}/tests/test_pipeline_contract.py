@@ -61,6 +61,8 @@ def test_preprocess_reads_the_input_data_url_and_the_uploaded_schema(steps):
 
 SCRIPTS = {
     "Preprocess": "preprocess.py",
+    "Ingest": "ingest.py",
+    "Snapshot": "snapshot.py",
     "Evaluate": "evaluate.py",
     "Reference": "reference.py",
     "ModelCard": "model_card.py",
@@ -180,6 +182,10 @@ def test_replay_the_container_contract_locally(
     produced: dict[str, Path] = {}  # an S3 location, as its Get reference -> a local stand-in
 
     defaults = {f"Parameters.{p['Name']}": p["DefaultValue"] for p in definition["Parameters"]}
+    defaults["Execution.StartDateTime"] = "2026-01-05T09:30:00.000Z"
+    # The Feature Store's stand-in: Ingest writes a local offline store (PutRecord's twin), which
+    # Snapshot gets for its input of the offline store's prefix.
+    feature_store = tmp_path / "feature-store"
     # What the model card's job is told of its execution and training job.
     arn = f"arn:aws:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}"
     execution = f"{arn}:pipeline/{config.PIPELINE_NAME}/execution/y"
@@ -196,6 +202,8 @@ def test_replay_the_container_contract_locally(
         destination.mkdir(parents=True, exist_ok=True)
         if source == {"Get": "Parameters.InputDataUrl"}:
             shutil.copy(config.DATA, destination)
+        elif isinstance(source, str) and source.endswith(f"/offline-store/{config.FEATURE_GROUP}-"):
+            shutil.copytree(feature_store, destination, dirs_exist_ok=True)
         elif isinstance(source, str):
             s3_download(source, destination)
         else:
@@ -209,14 +217,20 @@ def test_replay_the_container_contract_locally(
         code = Path(local(step["Arguments"]["Environment"]["PYTHONPATH"]))
         with job_imports(code), monkeypatch.context() as job:
             module = load_script(Path(local(entrypoint[-1])), job)
-            arguments = step["Arguments"]["AppSpecification"]["ContainerArguments"]
-            assert module.main([local(a) for a in arguments]) == 0, step["Name"]
+            specification = step["Arguments"]["AppSpecification"]
+            arguments = [local(a) for a in specification["ContainerArguments"]]
+            if step["Name"] == "Ingest":
+                arguments += ["--local-store", str(feature_store)]
+            assert module.main(arguments) == 0, step["Name"]
         for name, path in outputs_by_name(step).items():
             kept = tmp_path / "s3" / step["Name"] / name
             shutil.copytree(local(path), kept)
             produced[output_of(step["Name"], name)["Get"]] = kept
 
-    run_processing(steps["Preprocess"])
+    # The steps before Train: Preprocess, and with the Feature Store Ingest and Snapshot.
+    before_training = ["Preprocess", *(("Ingest", "Snapshot") if config.FEATURE_STORE else ())]
+    for name in before_training:
+        run_processing(steps[name])
     # The model package's data_sha256 is this JsonGet on the data manifest preprocess wrote.
     (manifest_file,) = steps["Preprocess"]["PropertyFiles"]
     manifest_dir = produced[output_of("Preprocess", manifest_file["OutputName"])["Get"]]
@@ -274,7 +288,7 @@ def test_replay_the_container_contract_locally(
             local_run.output_dir / "explainability"
         )
     for step in processing_steps(steps):
-        if step["Name"] != "Preprocess":
+        if step["Name"] not in before_training:
             run_processing(step)
 
     report = produced[output_of("Evaluate", "evaluation")["Get"]] / "evaluation.json"

@@ -39,6 +39,18 @@ def upstream(step: dict[str, Any]) -> set[str]:
     return read | set(step.get("DependsOn", []))
 
 
+# The step whose outputs are the splits: Preprocess's, or the Feature Store's snapshot of them.
+SPLITS_STEP = "Snapshot" if config.FEATURE_STORE else "Preprocess"
+# Steps whose inputs are not their whole cache key: Evaluate (the registry's champion), the model
+# card (it names its execution), and the Feature Store's (every run ingests with its own event
+# time; the offline store changes).
+UNCACHED = {
+    "Evaluate",
+    *(("ModelCard",) if config.MODEL_CARD else ()),
+    *(("Ingest", "Snapshot") if config.FEATURE_STORE else ()),
+}
+
+
 def optional_steps() -> list[str]:
     names = []
     if config.DATA_QUALITY_BASELINE:
@@ -53,6 +65,7 @@ def optional_steps() -> list[str]:
 def test_steps_at_the_top_level_and_in_the_quality_gate(definition):
     assert [step["Name"] for step in definition["Steps"]] == [
         "Preprocess",
+        *(("Ingest", "Snapshot") if config.FEATURE_STORE else ()),
         "Train",
         "Evaluate",
         *optional_steps(),
@@ -71,16 +84,20 @@ def test_steps_at_the_top_level_and_in_the_quality_gate(definition):
 def test_dependency_graph(steps):
     expected = {
         "Preprocess": set(),
-        "Train": {"Preprocess"},
-        "Evaluate": {"Preprocess", "Train"},
+        "Train": {SPLITS_STEP},
+        "Evaluate": {SPLITS_STEP, "Train"},
         "CheckQuality": {"Evaluate"},
         "Register": {"Preprocess", "Train", "Evaluate"},  # the data manifest, the model, the gate
         "QualityGateFailed": {"Evaluate"},
     }
     if config.DATA_QUALITY_BASELINE:
         # The reference of the monitor: from the train split, recorded on the package.
-        expected["Reference"] = {"Preprocess"}
+        expected["Reference"] = {SPLITS_STEP}
         expected["Register"].add("Reference")
+    if config.FEATURE_STORE:
+        # Ingest reads the validated rows; Snapshot reads the offline store after it.
+        expected["Ingest"] = {"Preprocess"}
+        expected["Snapshot"] = {"Ingest"}
     if config.EXPLAINABILITY_REPORT:
         expected["CreateModel"] = {"Train"}
         expected["Explain"] = {"CreateModel", "Evaluate"}
@@ -99,15 +116,15 @@ def test_data_flows_from_split_to_training_to_evaluation(steps):
         channel["ChannelName"]: channel["DataSource"]["S3DataSource"]["S3Uri"]
         for channel in steps["Train"]["Arguments"]["InputDataConfig"]
     }
-    assert channels["train"] == output_of("Preprocess", "train")
-    assert channels["validation"] == output_of("Preprocess", "validation")
+    assert channels["train"] == output_of(SPLITS_STEP, "train")
+    assert channels["validation"] == output_of(SPLITS_STEP, "validation")
     evaluated = list(inputs_by_path(steps["Evaluate"]).values())
     assert MODEL_ARTIFACTS in evaluated
-    assert output_of("Preprocess", "test") in evaluated
+    assert output_of(SPLITS_STEP, "test") in evaluated
     if config.DATA_QUALITY_BASELINE:
         # The monitor's reference is the data the model was trained on, as preprocess wrote it.
         reference = inputs_by_path(steps["Reference"])
-        assert reference[f"{PROCESSING_ROOT}/input/train"] == output_of("Preprocess", "train")
+        assert reference[f"{PROCESSING_ROOT}/input/train"] == output_of(SPLITS_STEP, "train")
         arguments = steps["Reference"]["Arguments"]["AppSpecification"]["ContainerArguments"]
         assert arguments == [
             *("--train", f"{PROCESSING_ROOT}/input/train"),
@@ -155,6 +172,8 @@ def test_parameters_and_defaults(definition):
         "ModelApprovalStatus": ("String", "PendingManualApproval"),
         "QualityThreshold": ("Float", config.QUALITY_GATE.threshold),
         **lifecycle,
+        # The Feature Store's snapshot is taken as of the run's start unless told a time.
+        **({"FeatureSnapshotAsOf": ("String", "run-start")} if config.FEATURE_STORE else {}),
     }
 
 
@@ -186,8 +205,8 @@ def test_every_job_step_is_retried_on_aws_faults_and_cached_but_evaluate(steps):
     for name, step in steps.items():
         if step["Type"] not in ("Processing", "Training"):
             continue
-        if name in ("Evaluate", "ModelCard"):
-            assert "CacheConfig" not in step
+        if name in UNCACHED:
+            assert "CacheConfig" not in step, name
         else:
             assert step["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}, name
         retried = {kind for policy in step["RetryPolicies"] for kind in policy["ExceptionType"]}

@@ -29,6 +29,7 @@ BATCH_TRANSFORM = {{ cookiecutter.batch_transform == "yes" }}
 MODEL_MONITORING = {{ cookiecutter.model_monitoring == "yes" }}
 DATA_LAKE_ACCOUNT = {{ cookiecutter.data_lake_account == "yes" }}
 OPERATIONS_ACCOUNT = {{ cookiecutter.operations_account == "yes" }}
+FEATURE_STORE = {{ cookiecutter.feature_store == "yes" }}
 MODEL_CARD = {{ cookiecutter.model_card == "yes" }}
 ARTIFACT_ACCOUNT = {{ cookiecutter.artifact_account == "yes" }}
 CI_SYSTEM = {{ cookiecutter.ci_system | tojson }}
@@ -105,6 +106,8 @@ CONFIG_DIR = PROJECT_DIR / "config"  # each stage's settings: config/<stage>.jso
 # ("data", relative to the project) and the problem type, so everything else follows from it.
 DATASET = {{ {"binary_classification": "breast_cancer", "regression": "diabetes"}[cookiecutter.problem_type] | tojson }}
 SCHEMA = PACKAGE_DIR / "schemas" / f"{DATASET}.json"
+# The Feature Store's feature group of the data set (infra/feature-store.yaml).
+FEATURE_GROUP = f"{PROJECT_SLUG}-{DATASET.replace('_', '-')}"
 _SCHEMA = json.loads(SCHEMA.read_text(encoding="utf-8"))
 DATA = PROJECT_DIR / _SCHEMA["data"]
 PROBLEM_TYPE: str = _SCHEMA["problem_type"]

@@ -12,6 +12,11 @@ champion.required). The champion is the latest Approved version of the local reg
 in. A model that passes is registered there as PendingManualApproval (`make approve` makes it the
 champion). Exits 1 when a step or the quality gate fails.
 
+With the Feature Store, preprocess writes the validated rows, ingest puts them into a local
+offline store (build/feature-store/, Parquet files as the offline store writes them, kept across
+runs) and snapshot splits what the store holds as of the run's start: the pipeline's steps, with
+files for the feature group.
+
 Where the pipeline runs a managed service's container (Clarify), this runs the project's own
 twin of it (twins/): same file structure, values of its own code.
 
@@ -45,8 +50,12 @@ OUTPUT_FOLDERS = (
     "evaluation",
     "reference",
     "explainability",
+    "validated",
     "model-card",
 )
+# The local offline store of the Feature Store's twin, beside the output folder (kept across runs,
+# as the offline store is): build/feature-store for `make local-run`.
+FEATURE_STORE_FOLDER = "feature-store"
 # A step's (or twin's) main(): its arguments in, its exit code out.
 Step = Callable[[list[str]], int]
 # The monitor's reference, in the output folder and in a registered version.
@@ -77,6 +86,7 @@ def run(
     schema: Path = config.SCHEMA,
     seed: int = 42,
     registry_dir: Path = registry.DEFAULT_DIR,
+    feature_store_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Run every step into output_dir, with the registry's latest Approved version as the
     champion; return evaluation.json's content.
@@ -97,7 +107,8 @@ def run(
             registry_dir, champion["version"]
         )
         champion_options["champion_id"] = champion["version"]
-    steps: list[tuple[str, Step, list[str]]] = [
+    checks = {"min_rows": config.MIN_ROWS, "min_class_count": config.MIN_CLASS_COUNT}
+    data_steps: list[tuple[str, Step, list[str]]] = [
         (
             "preprocess",
             preprocess.main,
@@ -107,10 +118,15 @@ def run(
                 output_dir=splits,
                 seed=seed,
                 problem_type=problem_type,
-                min_rows=config.MIN_ROWS,
-                min_class_count=config.MIN_CLASS_COUNT,
+                **checks,
             ),
         ),
+    ]
+    if config.FEATURE_STORE:
+        store = feature_store_dir or output_dir.parent / FEATURE_STORE_FOLDER
+        data_steps = feature_store_steps(data_steps[0][2], output_dir, store, schema, seed, checks)
+    steps: list[tuple[str, Step, list[str]]] = [
+        *data_steps,
         (
             "train",
             train.main,
@@ -138,6 +154,53 @@ def run(
         if step(argv) != 0:
             raise RuntimeError(f"step {name} failed")
     return json.loads((evaluation / evaluate.EVALUATION_FILE).read_text(encoding="utf-8"))
+
+
+def feature_store_steps(
+    preprocess_argv: list[str],
+    output_dir: Path,
+    store: Path,
+    schema: Path,
+    seed: int,
+    checks: dict[str, int],
+) -> list[tuple[str, Step, list[str]]]:
+    """The pipeline's Feature Store steps against a local offline store (files): preprocess
+    validates into validated/, ingest puts those rows into the store, snapshot reads the store
+    back as of the run's start and writes the splits, as in AWS."""
+    # Imported here: projects generated without the Feature Store have no such steps.
+    from datetime import UTC, datetime
+
+    from .steps import ingest, snapshot
+
+    validated = output_dir / "validated"
+    started = datetime.now(UTC).isoformat()
+    return [
+        ("preprocess", preprocess.main, [*preprocess_argv, *_argv(validated_dir=validated)]),
+        (
+            "ingest",
+            ingest.main,
+            _argv(
+                validated_dir=validated,
+                run_start=started,
+                feature_group=config.FEATURE_GROUP,
+                local_store=store,
+            ),
+        ),
+        (
+            "snapshot",
+            snapshot.main,
+            _argv(
+                store_dir=store,
+                feature_group=config.FEATURE_GROUP,
+                schema=schema,
+                output_dir=output_dir / "processed",
+                run_start=started,
+                seed=seed,
+                problem_type=config.PROBLEM_TYPE,
+                **checks,
+            ),
+        ),
+    ]
 
 
 def twins(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[str]]]:
@@ -211,6 +274,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=registry.DEFAULT_DIR,
         help=f"the local model registry (default {registry.DEFAULT_DIR})",
     )
+    if config.FEATURE_STORE:
+        parser.add_argument(
+            "--feature-store-dir",
+            type=Path,
+            help=f"the feature group's local offline store (default: {FEATURE_STORE_FOLDER}/ "
+            "beside the output folder)",
+        )
     parser.add_argument(
         "--threshold",
         type=float,
@@ -240,7 +310,14 @@ def run_and_register(args: argparse.Namespace) -> int:
     """Run the steps, apply the quality gate, register a model that passes; the exit code."""
     gate = dataclasses.replace(config.QUALITY_GATE, threshold=args.threshold)
     try:
-        evaluation = run(args.data, args.output_dir, args.schema, args.seed, args.registry_dir)
+        evaluation = run(
+            args.data,
+            args.output_dir,
+            args.schema,
+            args.seed,
+            args.registry_dir,
+            getattr(args, "feature_store_dir", None),
+        )
     except RuntimeError:
         # The step has printed why, in one line; a second line would only repeat it.
         return 1

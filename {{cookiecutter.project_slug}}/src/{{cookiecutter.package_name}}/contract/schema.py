@@ -37,7 +37,8 @@ COLUMN_KEYS = frozenset(
     {"name", "type", "role", "description", "min", "max", "allowed_values", "max_missing_fraction"}
 )
 # "feature" (the default) is what the model learns from; the others are carried, never learned.
-ROLES = ("feature", "id", "ignored")
+# "event_time": when the row's values were observed (the Feature Store's event time).
+ROLES = ("feature", "id", "ignored", "event_time")
 RULE_KEYS = ("min", "max", "allowed_values", "max_missing_fraction")
 
 

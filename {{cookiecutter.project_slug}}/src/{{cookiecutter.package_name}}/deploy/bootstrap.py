@@ -26,6 +26,16 @@ CI_STACKS = {
         ("github-deploy.yaml", f"{SLUG}-github-deploy"),
     ),
 }
+# Templates the project's code completes before they are deployed: file -> (the command that
+# writes the completed template, where it writes it). The feature group takes its features from
+# the current schema (deploy/feature_group.py).
+RENDERED = {
+    "feature-store.yaml": (
+        f"uv run python -m {__name__.split('.')[0]}.deploy.feature_group "
+        "--output build/feature-store.json",
+        "build/feature-store.json",
+    ),
+}
 # Parameters without a default whose value this project knows.
 KNOWN_VALUES = {
     "ToolingAccountId": config.AWS_ACCOUNT_ID,
@@ -43,9 +53,10 @@ class StackStep:
     parameters: tuple[str, ...]  # NAME=VALUE
 
     def command(self) -> str:
+        rendered = RENDERED.get(Path(self.template).name)
         parts = [
             "aws cloudformation deploy",
-            f"--template-file {self.template}",
+            f"--template-file {rendered[1] if rendered else self.template}",
             f"--stack-name {self.stack_name}",
             "--capabilities CAPABILITY_NAMED_IAM",
             f"--region {config.AWS_REGION}",
@@ -56,7 +67,8 @@ class StackStep:
             f"--tags project={SLUG} mlops-size={config.MLOPS_SIZE}",
             f"--profile {self.account}",
         ]
-        return " ".join(parts)
+        # A completed template is written first.
+        return " && ".join([*([rendered[0]] if rendered else []), " ".join(parts)])
 
 
 def required_parameters(text: str) -> list[str]:
@@ -100,6 +112,8 @@ def steps(infra_dir: Path = INFRA_DIR) -> list[StackStep]:
     stage_accounts = list(dict.fromkeys(config.STAGE_ACCOUNTS.values()))
     planned: list[tuple[str, str, str]] = [
         (tooling, "base.yaml", f"{SLUG}-base"),
+        # The feature group's offline store is in the base stack's bucket, under its key.
+        (tooling, "feature-store.yaml", f"{SLUG}-feature-store"),
         (tooling, "operations-access.yaml", f"{SLUG}-operations-access"),
     ]
     if config.DATA_LAKE_ACCOUNT:

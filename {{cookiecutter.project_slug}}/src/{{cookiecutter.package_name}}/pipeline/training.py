@@ -39,6 +39,8 @@ SCHEMA_DIR = f"{PROCESSING}/input/schema"
 SPLITS_DIR = f"{PROCESSING}/output"
 SPLITS = ("train", "validation", "test")
 MANIFEST_DIR = f"{SPLITS_DIR}/{contract.MANIFEST_DIR}"
+# Preprocess's validated rows, with the Feature Store (pipeline/feature_store.py).
+VALIDATED_DIR = f"{PROCESSING}/validated"
 MODEL_DIR = f"{PROCESSING}/model"
 TEST_DIR = f"{PROCESSING}/test"
 EVALUATION_DIR = f"{PROCESSING}/evaluation"
@@ -55,7 +57,13 @@ EVALUATION_REPORT = PropertyFile(
 
 
 def preprocess_step(build: Build) -> ProcessingStep:
-    """The data contract enforced on InputDataUrl, the splits, and the data's manifest."""
+    """The data contract enforced on InputDataUrl, the splits (with the Feature Store: the
+    validated rows, which Snapshot splits), and the data's manifest."""
+    outputs = [build.output("Preprocess", s, f"{SPLITS_DIR}/{s}") for s in SPLITS]
+    arguments: list[str] = []
+    if config.FEATURE_STORE:
+        outputs = [build.output("Preprocess", "validated", VALIDATED_DIR)]
+        arguments = ["--validated-dir", VALIDATED_DIR]
     return ProcessingStep(
         **job_step("Preprocess"),
         step_args=build.script_job(
@@ -65,15 +73,13 @@ def preprocess_step(build: Build) -> ProcessingStep:
                 processing_input("data", build.parameters.input_data_url, DATA_DIR),
                 processing_input("schema", build.stage.file(config.SCHEMA), SCHEMA_DIR),
             ],
-            outputs=[
-                *(build.output("Preprocess", s, f"{SPLITS_DIR}/{s}") for s in SPLITS),
-                build.output("Preprocess", "manifest", MANIFEST_DIR),
-            ],
+            outputs=[*outputs, build.output("Preprocess", "manifest", MANIFEST_DIR)],
             arguments=[
                 *("--input-dir", DATA_DIR, "--schema", SCHEMA_DIR, "--output-dir", SPLITS_DIR),
                 *("--input-data-url", build.parameters.input_data_url),
                 *("--min-rows", str(config.MIN_ROWS)),
                 *("--min-class-count", str(config.MIN_CLASS_COUNT)),
+                *arguments,
             ],
         ),
         property_files=[DATA_MANIFEST],
