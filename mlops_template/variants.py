@@ -108,6 +108,20 @@ FEATURES: tuple[Feature, ...] = (
         ),
         requires=("data_quality_baseline",),
     ),
+    Feature(
+        name="bias_report",
+        summary="Bias of the data and the model for the schema's facet column (class imbalance, "
+        "difference in positive proportions, disparate impact, as Clarify defines them) by the "
+        "project's own code in a pipeline step, registered with the model; bias drift in the "
+        "monitor when it is on",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=(
+            "src/{package}/bias.py",
+            "src/{package}/steps/bias.py",
+            "src/{package}/pipeline/bias.py",
+            "tests/test_bias.py",
+        ),
+    ),
 )
 
 FEATURES_BY_NAME: dict[str, Feature] = {feature.name: feature for feature in FEATURES}

@@ -17,7 +17,9 @@ twin of it (twins/): same file structure, values of its own code.
 
 Output folders: processed/{train,validation,test}, model, evaluation (evaluation.json and the
 plots), and with the reference reference (steps/reference.py: what `make local-monitor` and
-`make local-drift` compare traffic with), and explainability (twins/explain.py); a registered
+`make local-drift` compare traffic with), and explainability (twins/explain.py); with the bias
+report, bias.json and Clarify-format pre_training_bias.json and post_training_bias.json beside
+them (steps/bias.py; the reference keeps bias.json for the monitor's bias drift); a registered
 version keeps a copy of the reference, as the pipeline records it with the model package.
 The registry lives outside the output folders: a run replaces them.
 """
@@ -44,6 +46,8 @@ OUTPUT_FOLDERS = (
     "reference",
     "explainability",
 )
+# The bias step's reports (steps/bias.py), in the output folder itself.
+BIAS_FILES = ("bias.json", "pre_training_bias.json", "post_training_bias.json")
 # A step's (or twin's) main(): its arguments in, its exit code out.
 Step = Callable[[list[str]], int]
 # The monitor's reference, in the output folder and in a registered version.
@@ -83,6 +87,8 @@ def run(
     for folder in OUTPUT_FOLDERS:
         # Left-overs of an earlier run (e.g. plots of another problem type) would mislead.
         shutil.rmtree(output_dir / folder, ignore_errors=True)
+    for name in BIAS_FILES:
+        (output_dir / name).unlink(missing_ok=True)
     splits = output_dir / "processed"
     model = output_dir / "model"
     evaluation = output_dir / "evaluation"
@@ -143,6 +149,17 @@ def twins(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[str
     output_dir."""
     found: list[tuple[str, Step, list[str]]] = []
     splits = output_dir / "processed"
+    if config.BIAS_REPORT:
+        # Before the reference, which keeps bias.json for the monitor.
+        from .steps import bias
+
+        bias_argv = _argv(
+            model_dir=output_dir / "model",
+            train_dir=splits / "train",
+            test_dir=splits / "test",
+            output_dir=output_dir,
+        )
+        found.append(("bias", bias.main, bias_argv))
     if config.DATA_QUALITY_BASELINE:
         # Imported here: projects generated without the reference have no such step.
         from .steps import reference
@@ -150,6 +167,8 @@ def twins(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[str
         reference_argv = _argv(
             train=splits / "train", output=output_dir / REFERENCE_FOLDER, problem_type=problem_type
         )
+        if config.BIAS_REPORT:
+            reference_argv += _argv(bias_report=output_dir / bias.REPORT_FILE)
         found.append(("reference", reference.main, reference_argv))
     if config.EXPLAINABILITY_REPORT:
         from .twins import explain

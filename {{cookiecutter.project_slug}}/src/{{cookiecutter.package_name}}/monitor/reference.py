@@ -8,6 +8,9 @@ into build/local-run/reference/):
     profile.json    {"rows", "sampled_rows", "problem_type", "target",
                      "features": {name: {"type", "missing_fraction", "categories"?}}}: the
                     categories seen in training, for the unseen-category check
+and, in a project with the bias report, a fourth:
+    bias.json       steps/bias.py's report of the model (its post-training metrics on the test
+                    split), what the monitor's bias-drift check compares traffic's with
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from ..contract import SCHEMA_FILE, Schema, SchemaError, load_schema, parse_sche
 
 REFERENCE_FILE = "reference.csv"
 PROFILE_FILE = "profile.json"
+BIAS_FILE = "bias.json"
 # A drift test's result does not improve beyond a few ten thousand rows, while reading them
 # costs every monitoring run.
 REFERENCE_ROWS = 100_000
@@ -38,6 +42,7 @@ class Reference:
     schema: Schema
     rows: pd.DataFrame  # the feature columns, categories as text, numbers as numbers
     profile: dict[str, Any]
+    bias: dict[str, Any] | None = None  # bias.json, in a project with the bias report
 
     @property
     def features(self) -> list[str]:
@@ -75,10 +80,13 @@ def profile(
 
 
 def write_reference(
-    train_dir: Path, output_dir: Path, problem_type: str | None = None
+    train_dir: Path,
+    output_dir: Path,
+    problem_type: str | None = None,
+    bias_report: Path | None = None,
 ) -> Reference:
     """The reference of the train split in train_dir (its *.csv and schema.json); the problem
-    type defaults to the schema's."""
+    type defaults to the schema's. bias_report (steps/bias.py's bias.json) is kept beside."""
     train_dir, output_dir = Path(train_dir), Path(output_dir)
     try:
         schema = load_schema(train_dir / SCHEMA_FILE)
@@ -94,7 +102,11 @@ def write_reference(
     features.to_csv(output_dir / REFERENCE_FILE, index=False)
     content = profile(features, schema, rows, problem_type)
     (output_dir / PROFILE_FILE).write_text(json.dumps(content, indent=2) + "\n", "utf-8")
-    return Reference(schema, features, content)
+    bias = None
+    if bias_report is not None:
+        bias = json.loads(Path(bias_report).read_text(encoding="utf-8"))
+        (output_dir / BIAS_FILE).write_text(json.dumps(bias, indent=2) + "\n", "utf-8")
+    return Reference(schema, features, content, bias)
 
 
 def load_reference(folder: Path) -> Reference:
@@ -114,4 +126,6 @@ def load_reference(folder: Path) -> Reference:
     except (SchemaError, ValueError) as error:
         raise ReferenceError(f"the reference in {folder} is not readable: {error}") from None
     rows = pd.read_csv(paths[1], dtype=dict.fromkeys(schema.categories, str))
-    return Reference(schema, rows, content)
+    bias_file = folder / BIAS_FILE
+    bias = json.loads(bias_file.read_text(encoding="utf-8")) if bias_file.is_file() else None
+    return Reference(schema, rows, content, bias)

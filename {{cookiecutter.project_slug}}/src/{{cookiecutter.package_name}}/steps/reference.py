@@ -24,13 +24,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--train", type=Path, required=True, help="the train split's folder")
     parser.add_argument("--output", type=Path, required=True, help="the reference folder")
     parser.add_argument("--problem-type", choices=PROBLEM_TYPES, help="default: the schema's")
+    parser.add_argument(
+        "--bias-report", type=Path, help="steps/bias.py's bias.json: the monitor's bias reference"
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        reference = write_reference(args.train, args.output, args.problem_type)
+        reference = write_reference(args.train, args.output, args.problem_type, args.bias_report)
     except (ReferenceError, FileNotFoundError, ValueError) as error:
         print(f"reference: {error}", file=sys.stderr)
         return 1
