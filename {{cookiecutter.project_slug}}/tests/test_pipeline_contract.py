@@ -59,7 +59,12 @@ def test_preprocess_reads_the_input_data_url_and_the_uploaded_schema(steps):
     assert s3_object(schema_uri) == config.SCHEMA.read_bytes()
 
 
-SCRIPTS = {"Preprocess": "preprocess.py", "Evaluate": "evaluate.py", "Reference": "reference.py"}
+SCRIPTS = {
+    "Preprocess": "preprocess.py",
+    "Evaluate": "evaluate.py",
+    "Reference": "reference.py",
+    "Bias": "bias.py",
+}
 
 
 def uploaded_code(prefix: str) -> dict[str, bytes]:
@@ -278,7 +283,10 @@ def test_replay_the_container_contract_locally(
         produced_reference = produced[output_of("Reference", "reference")["Get"]]
         on_the_laptop = tmp_path / "reference-on-the-laptop"
         train_dir = local_run.output_dir / "processed" / "train"
-        assert reference.main(["--train", str(train_dir), "--output", str(on_the_laptop)]) == 0
+        arguments = ["--train", str(train_dir), "--output", str(on_the_laptop)]
+        if config.BIAS_REPORT:
+            arguments += ["--bias-dir", str(local_run.output_dir)]
+        assert reference.main(arguments) == 0
         written = {
             p.relative_to(on_the_laptop): p.read_bytes()
             for p in on_the_laptop.rglob("*")
@@ -290,6 +298,12 @@ def test_replay_the_container_contract_locally(
             if p.is_file()
         }
         assert shipped == written
+    if config.BIAS_REPORT:
+        # The model package's bias reports are the local run's.
+        produced_bias = produced[output_of("Bias", "bias")["Get"]]
+        for name in ("bias.json", "pre_training_bias.json", "post_training_bias.json"):
+            on_the_laptop = local_run.output_dir / name
+            assert (produced_bias / name).read_bytes() == on_the_laptop.read_bytes(), name
     if config.EXPLAINABILITY_REPORT:
         # Clarify reads the test split without header, by the headers of its analysis config.
         (explain_data,) = produced[output_of("Evaluate", "explain-data")["Get"]].iterdir()

@@ -41,6 +41,8 @@ def upstream(step: dict[str, Any]) -> set[str]:
 
 def optional_steps() -> list[str]:
     names = []
+    if config.BIAS_REPORT:
+        names += ["Bias"]
     if config.DATA_QUALITY_BASELINE:
         names += ["Reference"]
     if config.EXPLAINABILITY_REPORT:
@@ -79,6 +81,12 @@ def test_dependency_graph(steps):
         # The reference of the monitor: from the train split, recorded on the package.
         expected["Reference"] = {"Preprocess"}
         expected["Register"].add("Reference")
+    if config.BIAS_REPORT:
+        # The splits and the model; its reports on the package, its bias.json in the reference.
+        expected["Bias"] = {"Preprocess", "Train"}
+        expected["Register"].add("Bias")
+        if config.DATA_QUALITY_BASELINE:
+            expected["Reference"].add("Bias")
     if config.EXPLAINABILITY_REPORT:
         expected["CreateModel"] = {"Train"}
         expected["Explain"] = {"CreateModel", "Evaluate"}
@@ -101,10 +109,22 @@ def test_data_flows_from_split_to_training_to_evaluation(steps):
         reference = inputs_by_path(steps["Reference"])
         assert reference[f"{PROCESSING_ROOT}/input/train"] == output_of("Preprocess", "train")
         arguments = steps["Reference"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+        bias_report = []
+        if config.BIAS_REPORT:
+            assert reference[f"{PROCESSING_ROOT}/input/bias"] == output_of("Bias", "bias")
+            bias_report = ["--bias-dir", f"{PROCESSING_ROOT}/input/bias"]
         assert arguments == [
             *("--train", f"{PROCESSING_ROOT}/input/train"),
             *("--output", outputs_by_name(steps["Reference"])["reference"]),
+            *bias_report,
         ]
+    if config.BIAS_REPORT:
+        # Pre-training bias of the train split's labels, post-training of the model's
+        # predictions of the test split.
+        biased = inputs_by_path(steps["Bias"])
+        assert biased[f"{PROCESSING_ROOT}/model"] == MODEL_ARTIFACTS
+        assert biased[f"{PROCESSING_ROOT}/input/train"] == output_of("Preprocess", "train")
+        assert biased[f"{PROCESSING_ROOT}/input/test"] == output_of("Preprocess", "test")
     if config.EXPLAINABILITY_REPORT:
         # Clarify explains the trained model (served by the model CreateModel makes) on the
         # test split as Evaluate writes it for Clarify.

@@ -168,7 +168,7 @@ def twins(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[str
             train=splits / "train", output=output_dir / REFERENCE_FOLDER, problem_type=problem_type
         )
         if config.BIAS_REPORT:
-            reference_argv += _argv(bias_report=output_dir / bias.REPORT_FILE)
+            reference_argv += _argv(bias_dir=output_dir)
         found.append(("reference", reference.main, reference_argv))
     if config.EXPLAINABILITY_REPORT:
         from .twins import explain

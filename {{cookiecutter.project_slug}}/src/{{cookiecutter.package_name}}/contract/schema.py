@@ -316,7 +316,7 @@ def require_facet(schema: Schema) -> Facet:
     when the schema marks none (or, for regression, names no positive_threshold)."""
     if schema.facet is None:
         raise SchemaError(
-            f"{schema.source}: the bias report needs a sensitive column: add \"facet\": true and "
+            f'{schema.source}: the bias report needs a sensitive column: add "facet": true and '
             '"facet_values": [...] (or "facet_threshold": x) to it, or `make schema ... FACET=col`'
         )
     if schema.problem_type == "regression" and schema.positive_threshold is None:

@@ -83,10 +83,10 @@ def write_reference(
     train_dir: Path,
     output_dir: Path,
     problem_type: str | None = None,
-    bias_report: Path | None = None,
+    bias_dir: Path | None = None,
 ) -> Reference:
     """The reference of the train split in train_dir (its *.csv and schema.json); the problem
-    type defaults to the schema's. bias_report (steps/bias.py's bias.json) is kept beside."""
+    type defaults to the schema's. The bias.json of bias_dir (steps/bias.py's output) is kept."""
     train_dir, output_dir = Path(train_dir), Path(output_dir)
     try:
         schema = load_schema(train_dir / SCHEMA_FILE)
@@ -103,8 +103,8 @@ def write_reference(
     content = profile(features, schema, rows, problem_type)
     (output_dir / PROFILE_FILE).write_text(json.dumps(content, indent=2) + "\n", "utf-8")
     bias = None
-    if bias_report is not None:
-        bias = json.loads(Path(bias_report).read_text(encoding="utf-8"))
+    if bias_dir is not None:
+        bias = json.loads((Path(bias_dir) / BIAS_FILE).read_text(encoding="utf-8"))
         (output_dir / BIAS_FILE).write_text(json.dumps(bias, indent=2) + "\n", "utf-8")
     return Reference(schema, features, content, bias)
 

@@ -59,11 +59,18 @@ def get_pipeline(
     evaluate = training.evaluate_step(build, preprocess, train)
     steps: list[Step] = [preprocess, train, evaluate]
     record = registration.Record.from_evaluation(evaluate)
+    bias = None
+    if config.BIAS_REPORT:
+        # Imported here: projects generated without the bias report have no bias.py.
+        from .bias import bias_step
+
+        bias = bias_step(build, preprocess, train, record)
+        steps.append(bias)
     if config.DATA_QUALITY_BASELINE:
         # Imported here: projects generated without the monitor's reference have no reference.py.
         from .reference import reference_step
 
-        steps.append(reference_step(build, preprocess, record))
+        steps.append(reference_step(build, preprocess, record, bias))
     if config.EXPLAINABILITY_REPORT:
         # Imported here: projects generated without the explanation have no explainability.py.
         from .explainability import explainability_steps

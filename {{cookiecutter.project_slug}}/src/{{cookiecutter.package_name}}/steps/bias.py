@@ -66,9 +66,7 @@ def bias_report(
     }
     pre_report = {
         "version": bias.REPORT_VERSION,
-        "pre_training_bias_metrics": bias.clarify_section(
-            schema, facet, pre, rows["pre_training"]
-        ),
+        "pre_training_bias_metrics": bias.clarify_section(schema, facet, pre, rows["pre_training"]),
     }
     post_report = {
         "version": bias.REPORT_VERSION,
