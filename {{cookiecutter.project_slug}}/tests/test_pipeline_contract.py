@@ -285,7 +285,7 @@ def test_replay_the_container_contract_locally(
         train_dir = local_run.output_dir / "processed" / "train"
         arguments = ["--train", str(train_dir), "--output", str(on_the_laptop)]
         if config.BIAS_REPORT:
-            arguments += ["--bias-dir", str(local_run.output_dir)]
+            arguments.append("--bias")
         assert reference.main(arguments) == 0
         written = {
             p.relative_to(on_the_laptop): p.read_bytes()

@@ -19,9 +19,9 @@ Output folders: processed/{train,validation,test}, model, evaluation (evaluation
 plots), and with the reference reference (steps/reference.py: what `make local-monitor` and
 `make local-drift` compare traffic with), and explainability (twins/explain.py); with the bias
 report, bias.json and Clarify-format pre_training_bias.json and post_training_bias.json beside
-them (steps/bias.py; the reference keeps bias.json for the monitor's bias drift); a registered
-version keeps a copy of the reference, as the pipeline records it with the model package.
-The registry lives outside the output folders: a run replaces them.
+them (steps/bias.py), and the reference's bias.json (the monitor's bias-drift baseline); a
+registered version keeps a copy of the reference, as the pipeline records it with the model
+package. The registry lives outside the output folders: a run replaces them.
 """
 
 from __future__ import annotations
@@ -150,7 +150,6 @@ def twins(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[str
     found: list[tuple[str, Step, list[str]]] = []
     splits = output_dir / "processed"
     if config.BIAS_REPORT:
-        # Before the reference, which keeps bias.json for the monitor.
         from .steps import bias
 
         bias_argv = _argv(
@@ -168,7 +167,7 @@ def twins(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[str
             train=splits / "train", output=output_dir / REFERENCE_FOLDER, problem_type=problem_type
         )
         if config.BIAS_REPORT:
-            reference_argv += _argv(bias_dir=output_dir)
+            reference_argv.append("--bias")
         found.append(("reference", reference.main, reference_argv))
     if config.EXPLAINABILITY_REPORT:
         from .twins import explain

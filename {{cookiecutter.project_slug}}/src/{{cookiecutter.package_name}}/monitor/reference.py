@@ -9,8 +9,11 @@ into build/local-run/reference/):
                      "features": {name: {"type", "missing_fraction", "categories"?}}}: the
                     categories seen in training, for the unseen-category check
 and, in a project with the bias report, a fourth:
-    bias.json       steps/bias.py's report of the model (its post-training metrics on the test
-                    split), what the monitor's bias-drift check compares traffic's with
+    bias.json       {"facet", "group", "label_value_or_threshold", "baseline": {"DPPL", "DI"},
+                    "rows"}: the training labels' difference and ratio of positive proportions
+                    between the facet's groups (bias.py), what the monitor's bias-drift check
+                    compares the predictions' with; a model that learnt the labels reproduces
+                    them, and traffic scored as the labels were gives no bias drift
 """
 
 from __future__ import annotations
@@ -22,7 +25,15 @@ from typing import Any
 
 import pandas as pd
 
-from ..contract import SCHEMA_FILE, Schema, SchemaError, load_schema, parse_schema, read_split
+from ..contract import (
+    SCHEMA_FILE,
+    Schema,
+    SchemaError,
+    load_schema,
+    parse_schema,
+    read_split,
+    require_facet,
+)
 
 REFERENCE_FILE = "reference.csv"
 PROFILE_FILE = "profile.json"
@@ -83,16 +94,17 @@ def write_reference(
     train_dir: Path,
     output_dir: Path,
     problem_type: str | None = None,
-    bias_dir: Path | None = None,
+    bias: bool = False,
 ) -> Reference:
     """The reference of the train split in train_dir (its *.csv and schema.json); the problem
-    type defaults to the schema's. The bias.json of bias_dir (steps/bias.py's output) is kept."""
+    type defaults to the schema's. With bias, the facet's bias-drift baseline too."""
     train_dir, output_dir = Path(train_dir), Path(output_dir)
     try:
         schema = load_schema(train_dir / SCHEMA_FILE)
     except SchemaError as error:
         raise ReferenceError(f"{train_dir}: {error}") from None
-    features, _ = read_split(train_dir)
+    features, labels = read_split(train_dir)
+    baseline = bias_baseline(features, labels, schema) if bias else None
     rows = len(features)
     if rows > REFERENCE_ROWS:
         features = features.sample(REFERENCE_ROWS, random_state=SEED).sort_index()
@@ -102,11 +114,30 @@ def write_reference(
     features.to_csv(output_dir / REFERENCE_FILE, index=False)
     content = profile(features, schema, rows, problem_type)
     (output_dir / PROFILE_FILE).write_text(json.dumps(content, indent=2) + "\n", "utf-8")
-    bias = None
-    if bias_dir is not None:
-        bias = json.loads((Path(bias_dir) / BIAS_FILE).read_text(encoding="utf-8"))
-        (output_dir / BIAS_FILE).write_text(json.dumps(bias, indent=2) + "\n", "utf-8")
-    return Reference(schema, features, content, bias)
+    if baseline is not None:
+        (output_dir / BIAS_FILE).write_text(json.dumps(baseline, indent=2) + "\n", "utf-8")
+    return Reference(schema, features, content, baseline)
+
+
+def bias_baseline(features: pd.DataFrame, labels: pd.Series, schema: Schema) -> dict[str, Any]:
+    """bias.json: the post-training metrics of predictions equal to the training labels."""
+    # Imported here: projects generated without the bias report have no bias.py.
+    from .. import bias
+
+    try:
+        facet = require_facet(schema)
+        sensitive, kept = bias.rows_of(features[facet.name], facet)
+        positive = bias.positive_outcomes(labels.to_numpy()[kept], schema)
+        baseline = bias.post_training(sensitive, positive)
+    except (SchemaError, bias.BiasError) as error:
+        raise ReferenceError(f"bias baseline: {error}") from None
+    return {
+        "facet": facet.name,
+        "group": facet.group,
+        "label_value_or_threshold": bias.label_value_or_threshold(schema),
+        "baseline": {name: bias.json_number(value) for name, value in baseline.items()},
+        "rows": int(kept.sum()),
+    }
 
 
 def load_reference(folder: Path) -> Reference:

@@ -1,8 +1,8 @@
 """The bias report: Bias runs steps/bias.py (the project's own code, in the steps image) on the
 splits and the trained model, and the model package registers its two reports as the model's
 pre- and post-training bias (ModelMetrics `bias_pre_training`, `bias_post_training`, in the
-structure of Clarify's analysis.json). The monitor's reference keeps its bias.json (Reference
-reads it), which the monitor's bias-drift check compares traffic with.
+structure of Clarify's analysis.json). The monitor's bias-drift baseline is the Reference
+step's (`--bias`: the training labels' proportions, monitor/reference.py).
 
 Not Clarify's ClarifyCheck steps: SageMaker Clarify is no longer open to new customers (AWS's
 "Clarify availability change"), and the same code runs in `make local-run` and the monitor."""
@@ -60,10 +60,3 @@ def bias_step(
     record.metrics["bias_pre_training"] = json_source(file_in(reports, PRE_TRAINING_FILE))
     record.metrics["bias_post_training"] = json_source(file_in(reports, POST_TRAINING_FILE))
     return step
-
-
-def reference_input(step: ProcessingStep, local_dir: str) -> tuple[object, list[str]]:
-    """The Reference step's input of the step's reports, and its argument: the monitor's
-    reference keeps a copy of bias.json."""
-    reports = processing_input("bias", output_uri(step, "bias"), local_dir)
-    return reports, ["--bias-dir", local_dir]

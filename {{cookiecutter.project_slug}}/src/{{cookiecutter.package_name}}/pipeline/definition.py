@@ -59,18 +59,16 @@ def get_pipeline(
     evaluate = training.evaluate_step(build, preprocess, train)
     steps: list[Step] = [preprocess, train, evaluate]
     record = registration.Record.from_evaluation(evaluate)
-    bias = None
-    if config.BIAS_REPORT:
-        # Imported here: projects generated without the bias report have no bias.py.
-        from .bias import bias_step
-
-        bias = bias_step(build, preprocess, train, record)
-        steps.append(bias)
     if config.DATA_QUALITY_BASELINE:
         # Imported here: projects generated without the monitor's reference have no reference.py.
         from .reference import reference_step
 
-        steps.append(reference_step(build, preprocess, record, bias))
+        steps.append(reference_step(build, preprocess, record))
+    if config.BIAS_REPORT:
+        # Imported here: projects generated without the bias report have no bias.py.
+        from .bias import bias_step
+
+        steps.append(bias_step(build, preprocess, train, record))
     if config.EXPLAINABILITY_REPORT:
         # Imported here: projects generated without the explanation have no explainability.py.
         from .explainability import explainability_steps

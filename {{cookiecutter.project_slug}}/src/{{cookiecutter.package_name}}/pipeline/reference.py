@@ -13,7 +13,6 @@ from .registration import Record
 
 REFERENCE_INPUT_DIR = f"{PROCESSING}/input/train"
 REFERENCE_DIR = f"{PROCESSING}/reference"
-REFERENCE_BIAS_DIR = f"{PROCESSING}/input/bias"
 # What the package's CustomerMetadataProperties name (deploy/monitoring.py reads them): the
 # reference folder, the monitor job's code (jobcode's folder: python3 <package>/steps/monitor.py).
 REFERENCE_KEY = "monitor_reference"
@@ -21,33 +20,24 @@ CODE_KEY = "monitor_code"
 MONITOR_SCRIPT = "monitor.py"
 
 
-def reference_step(
-    build: Build,
-    preprocess: ProcessingStep,
-    record: Record,
-    bias: ProcessingStep | None = None,
-) -> ProcessingStep:
+def reference_step(build: Build, preprocess: ProcessingStep, record: Record) -> ProcessingStep:
     """The reference written from Preprocess's train split (header row, as preprocess writes
-    it), with the Bias step's bias.json when there is one, recorded with the monitor's code on
-    the model package.
+    it), recorded with the monitor's code on the model package.
 
     Nothing here compares with the champion's reference: a run started by drift must register
     the drifted data's reference, not fail against the one it replaces."""
-    inputs = [processing_input("train", output_uri(preprocess, "train"), REFERENCE_INPUT_DIR)]
     arguments = ["--train", REFERENCE_INPUT_DIR, "--output", REFERENCE_DIR]
-    if bias is not None:
-        # Imported here: projects generated without the bias report have no bias.py.
-        from .bias import reference_input
-
-        bias_input, bias_arguments = reference_input(bias, REFERENCE_BIAS_DIR)
-        inputs.append(bias_input)
-        arguments += bias_arguments
+    if config.BIAS_REPORT:
+        # The facet's baseline for the monitor's bias drift.
+        arguments.append("--bias")
     step = ProcessingStep(
         **job_step("Reference"),
         step_args=build.script_job(
             "Reference",
             "reference.py",
-            inputs=inputs,
+            inputs=[
+                processing_input("train", output_uri(preprocess, "train"), REFERENCE_INPUT_DIR)
+            ],
             outputs=[build.output("Reference", "reference", REFERENCE_DIR)],
             arguments=arguments,
         ),

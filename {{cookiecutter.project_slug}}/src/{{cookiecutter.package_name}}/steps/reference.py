@@ -1,7 +1,7 @@
 """Reference: the training split's profile that the monitor compares traffic with.
 
     python3 {{ cookiecutter.package_name }}/steps/reference.py --train DIR --output DIR
-        [--problem-type binary_classification|regression] [--bias-dir DIR]
+        [--problem-type binary_classification|regression] [--bias]
 
 Reads the train split as preprocess writes it (*.csv with a header row, schema.json beside) and
 writes the reference folder (monitor/reference.py): schema.json, reference.csv, profile.json.
@@ -25,7 +25,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, required=True, help="the reference folder")
     parser.add_argument("--problem-type", choices=PROBLEM_TYPES, help="default: the schema's")
     parser.add_argument(
-        "--bias-dir", type=Path, help="steps/bias.py's output: the reference keeps its bias.json"
+        "--bias", action="store_true", help="write bias.json: the facet's bias-drift baseline"
     )
     return parser.parse_args(argv)
 
@@ -33,7 +33,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        reference = write_reference(args.train, args.output, args.problem_type, args.bias_dir)
+        reference = write_reference(args.train, args.output, args.problem_type, args.bias)
     except (ReferenceError, FileNotFoundError, ValueError) as error:
         print(f"reference: {error}", file=sys.stderr)
         return 1
