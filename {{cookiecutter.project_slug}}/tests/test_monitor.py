@@ -161,7 +161,9 @@ def unchanged(reference_dir, train, tmp_path_factory):
     return folder, violations, summary
 
 
-def test_unchanged_traffic_gives_no_violation_in_any_capture_format(unchanged, train):
+def test_unchanged_traffic_gives_no_violation_in_any_capture_format(
+    unchanged, train, reference_dir
+):
     folder, violations, summary = unchanged
     assert violations == []
     assert summary["rows"] == len(train[0])
