@@ -35,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import config, registry
+from . import config, contract, registry
 from .contract import MANIFEST_DIR, MANIFEST_FILE
 from .steps import evaluate, preprocess, train
 
@@ -93,6 +93,13 @@ def run(
     model = output_dir / "model"
     evaluation = output_dir / "evaluation"
     problem_type = config.PROBLEM_TYPE
+    if config.BIAS_REPORT:
+        # Refused before any step runs, as the pipeline refuses to build.
+        try:
+            contract.require_facet(contract.load_schema(schema))
+        except contract.SchemaError as error:
+            print(f"local-run: {error}", file=sys.stderr)
+            raise RuntimeError("no facet") from None
     champion = registry.latest(registry_dir, registry.APPROVED)
     champion_options: dict[str, object] = {"champion_margin": config.QUALITY_GATE.champion_margin}
     if champion is not None:
