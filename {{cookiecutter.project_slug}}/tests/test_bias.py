@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -187,3 +188,46 @@ def test_the_monitor_flags_bias_drift_beyond_its_tolerance_on_the_facet(local_ru
     # Too few rows in a group: no verdict.
     summary, found = checks.bias_drift(*traffic(kept.schema, 1.0, 0.0, rows=20), at_parity)
     assert found == [] and "fewer than" in summary["note"]
+
+
+def without_facet(tmp_path) -> Path:
+    """The configured schema with its facet unmarked."""
+    raw = json.loads(config.SCHEMA.read_text(encoding="utf-8"))
+    for column in raw["columns"]:
+        for key in contract.schema.FACET_KEYS:
+            column.pop(key, None)
+    path = tmp_path / "no_facet.json"
+    path.write_text(json.dumps(raw), encoding="utf-8")
+    return path
+
+
+def test_a_schema_without_a_facet_stops_the_local_run_before_any_step(tmp_path, capsys):
+    """(The pipeline's build refuses it too: tests/test_pipeline_definition.py.)"""
+    from {{ cookiecutter.package_name }} import local
+
+    with pytest.raises(RuntimeError):
+        local.run(
+            config.DATA, tmp_path / "run", without_facet(tmp_path), registry_dir=tmp_path / "reg"
+        )
+    (line,) = capsys.readouterr().err.splitlines()
+    assert 'add "facet": true' in line
+    assert not (tmp_path / "run" / "processed").exists()
+
+
+def test_make_schema_marks_the_facet_with_a_group_both_sides_have(configured_data):
+    from {{ cookiecutter.package_name }} import infer_schema
+
+    target = contract.load_schema(config.SCHEMA).target
+    facet = contract.require_facet(contract.load_schema(config.SCHEMA)).name
+    inferred = infer_schema.infer_schema(
+        configured_data, target, "own", "data/own.csv", None, facet=facet
+    )
+    parsed = contract.parse_schema(inferred)
+    sensitive, known = bias.facet_index(configured_data[facet], contract.require_facet(parsed))
+    assert 0 < sensitive.sum() < known.sum()
+    if parsed.problem_type == "regression":
+        assert parsed.positive_threshold is not None
+    with pytest.raises(infer_schema.InferenceError, match=f"FACET='{target}' is not a feature"):
+        infer_schema.infer_schema(
+            configured_data, target, "own", "data/own.csv", None, facet=target
+        )

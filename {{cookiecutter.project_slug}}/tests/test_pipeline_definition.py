@@ -356,3 +356,19 @@ def test_a_drift_started_run_registers_the_new_datas_baseline(championed_definit
     assert values["InputDataUrl"].endswith(f"/{config.PROJECT_SLUG}/data/drifted/")
 {%- endif %}
 {%- endif %}
+
+
+@pytest.mark.skipif(not config.BIAS_REPORT, reason="the project has no bias report")
+def test_a_schema_without_a_facet_is_refused_before_the_pipeline_is_built(tmp_path, monkeypatch):
+    from {{ cookiecutter.package_name }}.pipeline.bias import check_facet
+    from {{ cookiecutter.package_name }}.pipeline.staging import SetupError
+
+    raw = json.loads(config.SCHEMA.read_text(encoding="utf-8"))
+    for column in raw["columns"]:
+        for key in ("facet", "facet_values", "facet_threshold"):
+            column.pop(key, None)
+    monkeypatch.setattr(config, "SCHEMA", tmp_path / "schema.json")
+    config.SCHEMA.write_text(json.dumps(raw), encoding="utf-8")
+    with pytest.raises(SetupError, match='add "facet": true') as refused:
+        check_facet()
+    assert "\n" not in str(refused.value)
