@@ -151,19 +151,21 @@ def label_value_or_threshold(schema: Schema) -> str:
     return "1"
 
 
-def clarify_section(
-    schema: Schema, facet: Facet, metrics: Mapping[str, float], rows: int
-) -> dict[str, Any]:
+def clarify_section(schema: Schema, facet: Facet, metrics: Mapping[str, float]) -> dict[str, Any]:
     """One stage of Clarify's analysis.json (`pre_training_bias_metrics` or
-    `post_training_bias_metrics`) for one facet."""
-    value = facet.threshold if facet.threshold is not None else list(facet.values or ())
+    `post_training_bias_metrics`) for one facet; the group as Clarify writes it: the values
+    joined by commas, or the interval above the threshold."""
+    if facet.threshold is not None:
+        value = f"({facet.threshold:g}, inf)"
+    else:
+        value = ",".join(str(v) for v in facet.values or ())
     return {
         "label": schema.target,
         "label_value_or_threshold": label_value_or_threshold(schema),
         "facets": {
             facet.name: [
                 {
-                    "value_or_threshold": str(value),
+                    "value_or_threshold": value,
                     "metrics": [
                         {
                             "name": name,
@@ -175,7 +177,6 @@ def clarify_section(
                 }
             ]
         },
-        "rows": rows,
     }
 
 

@@ -66,13 +66,11 @@ def bias_report(
     }
     pre_report = {
         "version": bias.REPORT_VERSION,
-        "pre_training_bias_metrics": bias.clarify_section(schema, facet, pre, rows["pre_training"]),
+        "pre_training_bias_metrics": bias.clarify_section(schema, facet, pre),
     }
     post_report = {
         "version": bias.REPORT_VERSION,
-        "post_training_bias_metrics": bias.clarify_section(
-            schema, facet, post, rows["post_training"]
-        ),
+        "post_training_bias_metrics": bias.clarify_section(schema, facet, post),
     }
     return summary, pre_report, post_report
 
