@@ -14,8 +14,7 @@ import pytest
 import xgboost as xgb
 from matplotlib import image
 
-from {{ cookiecutter.package_name }} import contract, model_io
-from {{ cookiecutter.package_name }} import explain
+from {{ cookiecutter.package_name }} import contract, explain, model_io
 from {{ cookiecutter.package_name }}.steps import explain as explain_step
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -147,7 +147,7 @@ def run(
             ),
         ),
     ]
-    for name, step, argv in [*steps, *after_evaluate(output_dir, problem_type), *card(output_dir, data)]:
+    for name, step, argv in [*steps, *reports(output_dir, problem_type), *card(output_dir, data)]:
         if step(argv) != 0:
             raise RuntimeError(f"step {name} failed")
     return json.loads((evaluation / evaluate.EVALUATION_FILE).read_text(encoding="utf-8"))
@@ -200,7 +200,7 @@ def feature_store_steps(
     ]
 
 
-def after_evaluate(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[str]]]:
+def reports(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[str]]]:
     """The steps after evaluate this project has: the monitor's reference (steps/reference.py)
     and the explanation (steps/explain.py), on what the steps wrote into output_dir."""
     found: list[tuple[str, Step, list[str]]] = []

@@ -77,6 +77,7 @@ def preprocess_step(build: Build) -> ProcessingStep:
                 *("--input-data-url", build.parameters.input_data_url),
                 *("--min-rows", str(config.MIN_ROWS)),
                 *("--min-class-count", str(config.MIN_CLASS_COUNT)),
+                *arguments,
             ],
         ),
         property_files=[DATA_MANIFEST],
