@@ -103,10 +103,10 @@ def test_register_adds_the_trained_model_to_the_group(steps):
 
 
 def test_register_attaches_the_reports(steps):
-    """ModelMetrics: evaluation.json as the model's quality{% if cookiecutter.explainability_report == "yes" %}, explainability.json (the
-    Explain step's) as its explanation{% endif %}. No DriftCheckBaselines: no step checks against
-    the champion's. Nothing is shaped for Model Monitor: the monitor's reference is in
-    CustomerMetadataProperties."""
+    """ModelMetrics: evaluation.json as the model's quality{% if cookiecutter.explainability_report == "yes" %}, and explainability.json
+    (the Explain step's) as its explanation{% endif %}.
+    No DriftCheckBaselines: no step checks against the champion's. Nothing is shaped for Model
+    Monitor: the monitor's reference is in CustomerMetadataProperties."""
     arguments = steps["Register"]["Arguments"]
     metrics = arguments["ModelMetrics"]
     assert metrics["ModelQuality"] == {
