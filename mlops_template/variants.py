@@ -162,6 +162,20 @@ FEATURES: tuple[Feature, ...] = (
         ),
     ),
     Feature(
+        name="bias_report",
+        summary="Bias of the data and the model for the schema's facet column (class imbalance, "
+        "difference in positive proportions, disparate impact, as Clarify defines them) by the "
+        "project's own code in a pipeline step, registered with the model; bias drift in the "
+        "monitor when it is on",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=(
+            "src/{package}/bias.py",
+            "src/{package}/steps/bias.py",
+            "src/{package}/pipeline/bias.py",
+            "tests/test_bias.py",
+        ),
+    ),
+    Feature(
         name="model_card",
         summary="A SageMaker model card on each registered model package, built by the "
         "pipeline from what it already knows (intended use, metrics, data hash, SHAP and bias "

@@ -45,6 +45,9 @@ ALARMS = {
     "DataQualityAlarm": ("data_quality", False),
     "ModelQualityAlarm": ("model_quality", True),
 }
+if config.BIAS_REPORT:
+    # The model's bias on the facet: a look, not retraining.
+    ALARMS["BiasDriftAlarm"] = ("bias_drift", False)
 STEPS_IMAGE = (
     f"{config.AWS_ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/{config.STEPS_IMAGE_REPOSITORY}"
     "@sha256:" + "a" * 64
@@ -314,12 +317,11 @@ def test_the_job_the_function_starts_reads_its_window_and_publishes_what_the_ala
             target = local[inputs[kind]["LocalPath"]] / key
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(s3.get_object(Bucket=stack.bucket, Key=key)["Body"].read())
-    assert (
-        reference.main(
-            ["--train", str(train.parent), "--output", str(local[inputs["reference"]["LocalPath"]])]
-        )
-        == 0
-    )
+    written_by_the_step = ["--train", str(train.parent)]
+    written_by_the_step += ["--output", str(local[inputs["reference"]["LocalPath"]])]
+    if config.BIAS_REPORT:
+        written_by_the_step.append("--bias")
+    assert reference.main(written_by_the_step) == 0
     arguments = [
         str(root / argument.removeprefix(f"{PROCESSING}/"))
         if argument.startswith(PROCESSING)

@@ -66,6 +66,7 @@ SCRIPTS = {
     "Evaluate": "evaluate.py",
     "Reference": "reference.py",
     "Explain": "explain.py",
+    "Bias": "bias.py",
     "ModelCard": "model_card.py",
 }
 
@@ -306,7 +307,10 @@ def test_replay_the_container_contract_locally(
         produced_reference = produced[output_of("Reference", "reference")["Get"]]
         on_the_laptop = tmp_path / "reference-on-the-laptop"
         train_dir = local_run.output_dir / "processed" / "train"
-        assert reference.main(["--train", str(train_dir), "--output", str(on_the_laptop)]) == 0
+        arguments = ["--train", str(train_dir), "--output", str(on_the_laptop)]
+        if config.BIAS_REPORT:
+            arguments.append("--bias")
+        assert reference.main(arguments) == 0
         written = {
             p.relative_to(on_the_laptop): p.read_bytes()
             for p in on_the_laptop.rglob("*")
@@ -318,6 +322,12 @@ def test_replay_the_container_contract_locally(
             if p.is_file()
         }
         assert shipped == written
+    if config.BIAS_REPORT:
+        # The model package's bias reports are the local run's.
+        produced_bias = produced[output_of("Bias", "bias")["Get"]]
+        for name in ("bias.json", "pre_training_bias.json", "post_training_bias.json"):
+            on_the_laptop = local_run.output_dir / name
+            assert (produced_bias / name).read_bytes() == on_the_laptop.read_bytes(), name
     if config.MODEL_CARD:
         # The card the job wrote says what the local run's says, and names the execution.
         card = produced[output_of("ModelCard", "model-card")["Get"]] / "model_card.json"

@@ -52,6 +52,8 @@ def optional_steps() -> list[str]:
     names = []
     if config.DATA_QUALITY_BASELINE:
         names += ["Reference"]
+    if config.BIAS_REPORT:
+        names += ["Bias"]
     if config.EXPLAINABILITY_REPORT:
         names += ["Explain"]
     if config.MODEL_CARD:
@@ -95,6 +97,10 @@ def test_dependency_graph(steps):
         # Ingest reads the validated rows; Snapshot reads the offline store after it.
         expected["Ingest"] = {"Preprocess"}
         expected["Snapshot"] = {"Ingest"}
+    if config.BIAS_REPORT:
+        # The splits and the model; its reports on the package.
+        expected["Bias"] = {"Snapshot" if config.FEATURE_STORE else "Preprocess", "Train"}
+        expected["Register"].add("Bias")
     if config.EXPLAINABILITY_REPORT:
         # The trained model's SHAP values on the test split.
         expected["Explain"] = {SPLITS_STEP, "Train"}
@@ -126,7 +132,16 @@ def test_data_flows_from_split_to_training_to_evaluation(steps):
         assert arguments == [
             *("--train", f"{PROCESSING_ROOT}/input/train"),
             *("--output", outputs_by_name(steps["Reference"])["reference"]),
+            # The facet's baseline for the monitor's bias drift.
+            *(["--bias"] if config.BIAS_REPORT else []),
         ]
+    if config.BIAS_REPORT:
+        # Pre-training bias of the train split's labels, post-training of the model's
+        # predictions of the test split.
+        biased = inputs_by_path(steps["Bias"])
+        assert biased[f"{PROCESSING_ROOT}/model"] == MODEL_ARTIFACTS
+        assert biased[f"{PROCESSING_ROOT}/input/train"] == output_of("Preprocess", "train")
+        assert biased[f"{PROCESSING_ROOT}/input/test"] == output_of("Preprocess", "test")
     if config.EXPLAINABILITY_REPORT:
         # steps/explain.py in the steps image, on the trained model and the test split as
         # preprocess writes it (header row, schema.json beside).

@@ -113,6 +113,15 @@ def test_register_attaches_the_reports(steps):
         "Statistics": json_file_in(output_of("Evaluate", "evaluation"), "evaluation.json")
     }
     assert "ModelDataQuality" not in metrics
+    if config.BIAS_REPORT:
+        # steps/bias.py's reports, in the structure of Clarify's analysis.json.
+        reports = output_of("Bias", "bias")
+        assert metrics["Bias"] == {
+            "PreTrainingReport": json_file_in(reports, "pre_training_bias.json"),
+            "PostTrainingReport": json_file_in(reports, "post_training_bias.json"),
+        }
+    else:
+        assert not metrics.get("Bias")
     if config.EXPLAINABILITY_REPORT:
         # steps/explain.py's report, in the structure of Clarify's analysis.json.
         assert metrics["Explainability"] == {

@@ -32,6 +32,7 @@ OPERATIONS_ACCOUNT = {{ cookiecutter.operations_account == "yes" }}
 FEATURE_STORE = {{ cookiecutter.feature_store == "yes" }}
 MODEL_CARD = {{ cookiecutter.model_card == "yes" }}
 ARTIFACT_ACCOUNT = {{ cookiecutter.artifact_account == "yes" }}
+BIAS_REPORT = {{ cookiecutter.bias_report == "yes" }}
 CI_SYSTEM = {{ cookiecutter.ci_system | tojson }}
 MONTHLY_BUDGET_USD = {{ cookiecutter.monthly_budget_usd | int }}
 

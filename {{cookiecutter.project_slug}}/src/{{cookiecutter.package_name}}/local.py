@@ -19,11 +19,12 @@ files for the feature group.
 
 Output folders: processed/{train,validation,test}, model, evaluation (evaluation.json and the
 plots), and with the reference reference (steps/reference.py: what `make local-monitor` and
-`make local-drift` compare traffic with), explainability (steps/explain.py), and with the model
-card model-card (steps/model_card.py; model_card.md at the top of the output folder); a
+`make local-drift` compare traffic with), explainability (steps/explain.py); with the bias
+report, bias.json and Clarify-format pre_training_bias.json and post_training_bias.json beside
+them (steps/bias.py), and the reference's bias.json (the monitor's bias-drift baseline); and with
+the model card model-card (steps/model_card.py; model_card.md at the top of the output folder); a
 registered version keeps a copy of the reference, as the pipeline records it with the model
-package.
-The registry lives outside the output folders: a run replaces them.
+package. The registry lives outside the output folders: a run replaces them.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import config, registry
+from . import config, contract, registry
 from .contract import MANIFEST_DIR, MANIFEST_FILE
 from .steps import evaluate, preprocess, train
 
@@ -53,6 +54,8 @@ OUTPUT_FOLDERS = (
 # The local offline store of the Feature Store's twin, beside the output folder (kept across runs,
 # as the offline store is): build/feature-store for `make local-run`.
 FEATURE_STORE_FOLDER = "feature-store"
+# The bias step's reports (steps/bias.py), in the output folder itself.
+BIAS_FILES = ("bias.json", "pre_training_bias.json", "post_training_bias.json")
 # A step's (or twin's) main(): its arguments in, its exit code out.
 Step = Callable[[list[str]], int]
 # The monitor's reference, in the output folder and in a registered version.
@@ -93,10 +96,19 @@ def run(
     for folder in OUTPUT_FOLDERS:
         # Left-overs of an earlier run (e.g. plots of another problem type) would mislead.
         shutil.rmtree(output_dir / folder, ignore_errors=True)
+    for name in BIAS_FILES:
+        (output_dir / name).unlink(missing_ok=True)
     splits = output_dir / "processed"
     model = output_dir / "model"
     evaluation = output_dir / "evaluation"
     problem_type = config.PROBLEM_TYPE
+    if config.BIAS_REPORT:
+        # Refused before any step runs, as the pipeline refuses to build.
+        try:
+            contract.require_facet(contract.load_schema(schema))
+        except contract.SchemaError as error:
+            print(f"local-run: {error}", file=sys.stderr)
+            raise RuntimeError("no facet") from None
     champion = registry.latest(registry_dir, registry.APPROVED)
     champion_options: dict[str, object] = {"champion_margin": config.QUALITY_GATE.champion_margin}
     if champion is not None:
@@ -205,6 +217,16 @@ def reports(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[s
     and the explanation (steps/explain.py), on what the steps wrote into output_dir."""
     found: list[tuple[str, Step, list[str]]] = []
     splits = output_dir / "processed"
+    if config.BIAS_REPORT:
+        from .steps import bias
+
+        bias_argv = _argv(
+            model_dir=output_dir / "model",
+            train_dir=splits / "train",
+            test_dir=splits / "test",
+            output_dir=output_dir,
+        )
+        found.append(("bias", bias.main, bias_argv))
     if config.DATA_QUALITY_BASELINE:
         # Imported here: projects generated without the reference have no such step.
         from .steps import reference
@@ -212,6 +234,8 @@ def reports(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[s
         reference_argv = _argv(
             train=splits / "train", output=output_dir / REFERENCE_FOLDER, problem_type=problem_type
         )
+        if config.BIAS_REPORT:
+            reference_argv.append("--bias")
         found.append(("reference", reference.main, reference_argv))
     if config.EXPLAINABILITY_REPORT:
         # Imported here: projects generated without the explanation have no such step.

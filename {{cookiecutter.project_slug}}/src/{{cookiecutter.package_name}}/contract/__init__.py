@@ -18,7 +18,16 @@ about 11 MB (pydantic, typeguard...) and 0.4 s of import to every image and serv
 from .csv_reader import data_files, read_data
 from .manifest import MANIFEST_DIR, MANIFEST_FILE, data_manifest
 from .rules import DataValidationError
-from .schema import PROBLEM_TYPES, Column, Schema, SchemaError, load_schema, parse_schema
+from .schema import (
+    PROBLEM_TYPES,
+    Column,
+    Facet,
+    Schema,
+    SchemaError,
+    load_schema,
+    parse_schema,
+    require_facet,
+)
 from .splits import SCHEMA_FILE, SPLITS, category_columns, read_split, write_splits
 from .validate import check_column, check_rows, encode_target, validate
 
@@ -30,6 +39,7 @@ __all__ = [
     "SPLITS",
     "Column",
     "DataValidationError",
+    "Facet",
     "Schema",
     "SchemaError",
     "category_columns",
@@ -42,6 +52,7 @@ __all__ = [
     "parse_schema",
     "read_data",
     "read_split",
+    "require_facet",
     "validate",
     "write_splits",
 ]

@@ -82,7 +82,10 @@ def run(
         )
         summary["model_quality"] = quality
         violations += found
-    summary["checks"] = report.summary_counts(violations)
+    if capture is not None and reference.bias is not None:
+        summary["bias_drift"], found = checks.bias_drift(typed, capture.scores, reference)
+        violations += found
+    summary["checks"] = report.summary_counts(violations, checks.checks_of(reference))
     report.write_violations(output_dir / report.VIOLATIONS_FILE, violations, summary)
     report.write_report(output_dir / report.REPORT_FILE, violations, summary, drifts)
     return violations, summary

@@ -75,6 +75,11 @@ def get_pipeline(
         from .reference import reference_step
 
         steps.append(reference_step(build, splits, record))
+    if config.BIAS_REPORT:
+        # Imported here: projects generated without the bias report have no bias.py.
+        from .bias import bias_step
+
+        steps.append(bias_step(build, splits, train, record))
     if config.EXPLAINABILITY_REPORT:
         # Imported here: projects generated without the explanation have no explainability.py.
         from .explainability import explain_step
