@@ -110,6 +110,8 @@ def test_dependency_graph(steps):
         expected["ModelCard"] = {"Preprocess", "Train", "Evaluate"}
         if config.EXPLAINABILITY_REPORT:
             expected["ModelCard"].add("Explain")
+        if config.BIAS_REPORT:
+            expected["ModelCard"].add("Bias")
         expected["Register"].add("ModelCard")
     assert {name: upstream(step) for name, step in steps.items()} == expected
 
@@ -140,8 +142,8 @@ def test_data_flows_from_split_to_training_to_evaluation(steps):
         # predictions of the test split.
         biased = inputs_by_path(steps["Bias"])
         assert biased[f"{PROCESSING_ROOT}/model"] == MODEL_ARTIFACTS
-        assert biased[f"{PROCESSING_ROOT}/input/train"] == output_of("Preprocess", "train")
-        assert biased[f"{PROCESSING_ROOT}/input/test"] == output_of("Preprocess", "test")
+        assert biased[f"{PROCESSING_ROOT}/input/train"] == output_of(SPLITS_STEP, "train")
+        assert biased[f"{PROCESSING_ROOT}/input/test"] == output_of(SPLITS_STEP, "test")
     if config.EXPLAINABILITY_REPORT:
         # steps/explain.py in the steps image, on the trained model and the test split as
         # preprocess writes it (header row, schema.json beside).
