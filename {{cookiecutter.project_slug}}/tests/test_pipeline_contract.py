@@ -208,10 +208,10 @@ def test_replay_the_container_contract_locally(
             shutil.copytree(feature_store, destination, dirs_exist_ok=True)
         elif isinstance(source, str):
             s3_download(source, destination)
-        elif "Std:Join" in source:
-            # One file of a step's output (an S3Prefix that is the object's key).
-            prefix, filename = source["Std:Join"]["Values"]
-            shutil.copy(produced[prefix["Get"]] / filename, destination)
+        elif "Std:Join" in source:  # one file of a step's output: its folder, then its name
+            folder, *names = source["Std:Join"]["Values"]
+            file = produced[folder["Get"]].joinpath(*names)
+            shutil.copy(file, destination / file.name)
         else:
             shutil.copytree(produced[source["Get"]], destination, dirs_exist_ok=True)
 
