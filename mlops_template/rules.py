@@ -30,14 +30,11 @@ from mlops_template.schedule import schedule_problem
 _DATA = Path(__file__).parent
 _AWS = tomllib.loads((_DATA / "aws.toml").read_text(encoding="utf-8"))
 COMMERCIAL_REGIONS = frozenset(_AWS["commercial_regions"])
-# The images AWS publishes that the pipeline runs, each with the feature that needs it and the
-# regions where the pinned SDK has it.
+# The images AWS publishes that the pipeline runs, each with the regions where the pinned SDK
+# has it.
 IMAGES = tuple(_AWS["images"])
-ALWAYS = "always"
-# The regions every variant can run in: those of the images every variant needs.
-REGIONS = frozenset(COMMERCIAL_REGIONS).intersection(
-    *(image["regions"] for image in IMAGES if image["needed_by"] == ALWAYS)
-)
+# The regions the pipeline can run in: those of every image.
+REGIONS = frozenset(COMMERCIAL_REGIONS).intersection(*(image["regions"] for image in IMAGES))
 RESERVED_BUCKET_PREFIXES = tuple(_AWS["reserved_bucket_prefixes"])
 RESERVED_BUCKET_SUFFIXES = tuple(_AWS["reserved_bucket_suffixes"])
 # (resource, name pattern, AWS's limit) of every AWS name built from the slug.
@@ -242,21 +239,13 @@ def importable_name(package: str, _: Mapping) -> str | None:
 
 
 def known_region(region: str, context: Mapping) -> str | None:
-    """A commercial region where the pinned SDK has every image the variant's pipeline runs."""
+    """A commercial region where the pinned SDK has every image the pipeline runs."""
     if region not in COMMERCIAL_REGIONS:
         return "is not an AWS commercial region code"
     for image in IMAGES:
-        feature = image["needed_by"]
-        if region in image["regions"]:
-            continue
-        if feature == ALWAYS:
+        if region not in image["regions"]:
             return (
                 f"has no SageMaker {image['framework']} image (in the pinned SDK) for the pipeline"
-            )
-        if context.get(feature) == variants.YES:
-            return (
-                f"has no SageMaker {image['framework']} image (in the pinned SDK), which "
-                f"{feature}=yes needs; answer {feature}=no, or another region"
             )
     return None
 

@@ -48,11 +48,12 @@ FEATURES: tuple[Feature, ...] = (
     ),
     Feature(
         name="explainability_report",
-        summary="SHAP explanations of the model in the pipeline (Clarify's KernelSHAP in a "
-        "ClarifyCheck step; exact TreeSHAP locally), registered with the model",
+        summary="SHAP explanations of the model: exact TreeSHAP in a pipeline step of the "
+        "project's own image (`make local-run` runs the same), registered with the model",
         defaults={"small": False, "medium": False, "large": True},
         paths=(
-            "src/{package}/twins/explain.py",
+            "src/{package}/explain.py",
+            "src/{package}/steps/explain.py",
             "src/{package}/pipeline/explainability.py",
             "tests/test_explain.py",
         ),

@@ -96,17 +96,6 @@ BAD_ANSWERS: dict[str, tuple[str, object, str]] = {
     "cli-region-unknown": ("cli", ["aws_region=mars-1"], "is not an AWS commercial region"),
     "cli-region-gov": ("cli", ["aws_region=us-gov-west-1"], "is not an AWS commercial region"),
     "cli-region-no-xgboost": ("cli", ["aws_region=mx-central-1"], "has no SageMaker xgboost"),
-    "cli-region-no-clarify": (
-        "cli",
-        ["mlops_size=large", "aws_region=il-central-1"],
-        "has no SageMaker clarify image (in the pinned SDK), which explainability_report=yes "
-        "needs; answer explainability_report=no, or another region",
-    ),
-    "cli-region-no-clarify-feature": (
-        "cli",
-        ["explainability_report=yes", "aws_region=ca-west-1"],
-        "has no SageMaker clarify image",
-    ),
     "cli-account-arabic-digits": ("cli", ["aws_account_id=١٢٣٤٥٦٧٨٩٠١٢"], "must be exactly 12"),
     "cli-account-short": ("cli", ["aws_account_id=12345"], "must be exactly 12 ASCII digits"),
     "cli-schedule-words": ("cli", ["retrain_schedule=daily"], "must be an EventBridge rate(...)"),
@@ -292,10 +281,10 @@ BAD_ANSWERS: dict[str, tuple[str, object, str]] = {
         {"aws_account_id": FULLWIDTH_ACCOUNT},
         "must be",
     ),
-    "replay-region-no-clarify": (
+    "replay-region-no-xgboost": (
         "replay",
-        {"aws_region": "eu-south-2", "explainability_report": "yes"},
-        "has no SageMaker clarify image",
+        {"aws_region": "mx-central-1", "explainability_report": "yes"},
+        "has no SageMaker xgboost image",
     ),
     "replay-schedule-31-april": (
         "replay",
@@ -527,7 +516,7 @@ ACCEPTED_ANSWERS: dict[str, dict[str, str]] = {
     "longest-everything": LONGEST_ANSWERS,
     "largest-region-regression": {
         "project_name": "A name whose default slug must be cut to fit the longest region names",
-        # As long as any region's name, with Clarify's image (large explains its model).
+        # As long as any region's name.
         "aws_region": "ap-southeast-2",
         "mlops_size": "large",
         "problem_type": "regression",

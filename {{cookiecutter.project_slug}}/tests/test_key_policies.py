@@ -636,7 +636,6 @@ STEP_OPERATIONS = {
     "Training": "CreateTrainingJob",
     "Processing": "CreateProcessingJob",
     "QualityCheck": "CreateProcessingJob",
-    "ClarifyCheck": "CreateProcessingJob",
     "Transform": "CreateTransformJob",
     "Model": "CreateModel",
     "RegisterModel": "CreateModelPackage",

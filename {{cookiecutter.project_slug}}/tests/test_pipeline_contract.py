@@ -65,6 +65,7 @@ SCRIPTS = {
     "Snapshot": "snapshot.py",
     "Evaluate": "evaluate.py",
     "Reference": "reference.py",
+    "Explain": "explain.py",
     "Bias": "bias.py",
     "ModelCard": "model_card.py",
 }
@@ -286,12 +287,6 @@ def test_replay_the_container_contract_locally(
             archive.add(file, arcname=file.name)
     produced[MODEL_ARTIFACTS["Get"]] = artifacts
 
-    if config.EXPLAINABILITY_REPORT:
-        # Clarify's analysis.json, which the model card reads, stood in for by its local twin's
-        # report (the same structure).
-        produced["Steps.Explain.CalculatedBaselineConstraints"] = (
-            local_run.output_dir / "explainability"
-        )
     for step in processing_steps(steps):
         if step["Name"] not in before_training:
             run_processing(step)
@@ -305,8 +300,6 @@ def test_replay_the_container_contract_locally(
         assert isinstance(value, float) and math.isfinite(value), path
     on_the_laptop = local_run.output_dir / "evaluation" / "evaluation.json"
     assert evaluation == json.loads(on_the_laptop.read_text()), "the pipeline is the local run"
-    test_split = (local_run.output_dir / "processed" / "test" / "test.csv").read_text()
-    header, *test_rows = test_split.splitlines()
     if config.DATA_QUALITY_BASELINE:
         # The monitor's reference: what reference.py writes from the local run's train split.
         from {{ cookiecutter.package_name }}.steps import reference
@@ -349,42 +342,8 @@ def test_replay_the_container_contract_locally(
         assert job_detail["metadata"]["pipeline_execution_arn"] == execution
         assert job_card["model_overview"]["model_artifact"] == [defaults[MODEL_ARTIFACTS["Get"]]]
     if config.EXPLAINABILITY_REPORT:
-        # Clarify reads the test split without header, by the headers of its analysis config.
-        (explain_data,) = produced[output_of("Evaluate", "explain-data")["Get"]].iterdir()
-        assert explain_data.read_text().splitlines() == test_rows
-        analysis_input = inputs_by_path(steps["Explain"])["/opt/ml/processing/input/config"]
-        assert analysis_input.endswith("/analysis_config.json")
-        analysis = json.loads(s3_object(analysis_input))
-        assert analysis["headers"] == header.split(",")
-        assert analysis["label"] == header.split(",")[0]
-        assert analysis["dataset_type"] == "text/csv"
-{%- if cookiecutter.explainability_report == "yes" %}
-
-
-def test_clarify_explains_the_score_column_of_the_servers_answer(steps, configured):
-    """Clarify sends the shadow endpoint the test split's rows less the label, as CSV, and
-    explains the column of the answer its analysis configuration names (`label`; none: the
-    answer is taken for the score alone). That column is the score the server gives each row."""
-    import csv
-    import io
-
-    from {{ cookiecutter.package_name }}.serve.scoring import Scorer
-
-    analysis_input = inputs_by_path(steps["Explain"])["/opt/ml/processing/input/config"]
-    predictor = json.loads(s3_object(analysis_input))["predictor"]
-    test_split = (configured.splits / "test" / "test.csv").read_text().splitlines()
-    body = "\n".join(row.split(",", 1)[1] for row in test_split[1:]).encode()
-    scorer = Scorer.load(configured.model, config.SCHEMA)
-    answer, media = scorer.invoke(predictor["content_type"], predictor["accept_type"], body)
-    assert media == predictor["accept_type"] == "text/csv"
-    table = list(csv.reader(io.StringIO(answer.decode())))
-    column = predictor.get("label")
-    if column is None:
-        assert {len(row) for row in table} == {1}, "Clarify reads the answer as one number"
-        column = 0
-    # The server's score of each row, as its JSON answer names it.
-    named, _ = scorer.invoke(predictor["content_type"], "application/json", body)
-    score = "probability" if config.PROBLEM_TYPE == "binary_classification" else "prediction"
-    scores = [prediction[score] for prediction in json.loads(named)["predictions"]]
-    assert [float(row[column]) for row in table] == scores
-{%- endif %}
+        # The model package's explainability report is the local run's.
+        produced_explain = produced[output_of("Explain", "explainability")["Get"]]
+        on_the_laptop = local_run.output_dir / "explainability" / "explainability.json"
+        shipped = (produced_explain / "explainability.json").read_bytes()
+        assert shipped == on_the_laptop.read_bytes()

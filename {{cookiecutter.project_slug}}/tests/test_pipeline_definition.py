@@ -9,11 +9,9 @@ from typing import Any
 
 import pytest
 from pipeline_support import (
-    CHECKS,
     MODEL_ARTIFACTS,
     PROCESSING_ROOT,
     SDK_WARNINGS,
-    check_steps,
     expected_tags,
     inputs_by_path,
     output_of,
@@ -30,8 +28,7 @@ pytestmark = [*SDK_WARNINGS, pytest.mark.principal("operator")]
 
 def upstream(step: dict[str, Any]) -> set[str]:
     """The steps this one waits for: those whose properties it reads, and its DependsOn."""
-    # A check step names its model (Clarify's) beside its arguments; a condition step's
-    # branches are steps of their own.
+    # A condition step's branches are steps of their own.
     arguments = {key: value for key, value in step.items() if key != "DependsOn"}
     if step["Type"] == "Condition":
         arguments = step["Arguments"]["Conditions"]
@@ -58,7 +55,7 @@ def optional_steps() -> list[str]:
     if config.BIAS_REPORT:
         names += ["Bias"]
     if config.EXPLAINABILITY_REPORT:
-        names += ["CreateModel", "Explain"]
+        names += ["Explain"]
     if config.MODEL_CARD:
         names += ["ModelCard"]
     return names
@@ -105,8 +102,8 @@ def test_dependency_graph(steps):
         expected["Bias"] = {"Snapshot" if config.FEATURE_STORE else "Preprocess", "Train"}
         expected["Register"].add("Bias")
     if config.EXPLAINABILITY_REPORT:
-        expected["CreateModel"] = {"Train"}
-        expected["Explain"] = {"CreateModel", "Evaluate"}
+        # The trained model's SHAP values on the test split.
+        expected["Explain"] = {SPLITS_STEP, "Train"}
         expected["Register"].add("Explain")
     if config.MODEL_CARD:
         # The card reads what every step before Register wrote, and Register reads the card.
@@ -148,19 +145,30 @@ def test_data_flows_from_split_to_training_to_evaluation(steps):
         assert biased[f"{PROCESSING_ROOT}/input/train"] == output_of(SPLITS_STEP, "train")
         assert biased[f"{PROCESSING_ROOT}/input/test"] == output_of(SPLITS_STEP, "test")
     if config.EXPLAINABILITY_REPORT:
-        # Clarify explains the trained model (served by the model CreateModel makes) on the
-        # test split as Evaluate writes it for Clarify.
-        assert steps["CreateModel"]["Arguments"]["PrimaryContainer"]["ModelDataUrl"] == (
-            MODEL_ARTIFACTS
-        )
-        assert steps["Explain"]["ModelName"] == {"Get": "Steps.CreateModel.ModelName"}
-        assert output_of("Evaluate", "explain-data") in inputs_by_path(steps["Explain"]).values()
+        # steps/explain.py in the steps image, on the trained model and the test split as
+        # preprocess writes it (header row, schema.json beside).
+        explain = inputs_by_path(steps["Explain"])
+        assert explain[f"{PROCESSING_ROOT}/model"] == MODEL_ARTIFACTS
+        assert explain[f"{PROCESSING_ROOT}/input/test"] == output_of(SPLITS_STEP, "test")
+        app = steps["Explain"]["Arguments"]["AppSpecification"]
+        assert app["ContainerEntrypoint"][-1].endswith("/steps/explain.py")
+        assert app["ImageUri"] == {"Get": "Parameters.StepsImageUri"}
+        assert app["ContainerArguments"] == [
+            *("--model-dir", f"{PROCESSING_ROOT}/model"),
+            *("--data-dir", f"{PROCESSING_ROOT}/input/test"),
+            *("--output-dir", outputs_by_name(steps["Explain"])["explainability"]),
+        ]
     if config.MODEL_CARD:
         # The card from evaluation.json, the data manifest and the SHAP report Explain wrote.
         card = inputs_by_path(steps["ModelCard"])
         assert card[f"{PROCESSING_ROOT}/input/evaluation"] == output_of("Evaluate", "evaluation")
         assert card[f"{PROCESSING_ROOT}/input/manifest"] == output_of("Preprocess", "manifest")
-        explain = {"Get": "Steps.Explain.CalculatedBaselineConstraints"}
+        explain = {
+            "Std:Join": {
+                "On": "/",
+                "Values": [output_of("Explain", "explainability"), "explainability.json"],
+            }
+        }
         assert (card.get(f"{PROCESSING_ROOT}/input/explainability") == explain) == (
             config.EXPLAINABILITY_REPORT
         )
@@ -176,19 +184,11 @@ def test_parameters_and_defaults(definition):
     assert input_type == "String"
     assert input_url == default_input_data_url(), "where upload-data puts config.DATA"
     assert input_url.endswith("/"), "a prefix: every CSV file under it is read"
-    # No champion in moto's registry: the check is skipped (there is nothing to compare
-    # with) and its new baseline registered.
-    lifecycle = {
-        f"{prefix}{check}{suffix}": ("Boolean", True)
-        for _, _, check in CHECKS.values()
-        for prefix, suffix in (("Skip", "Check"), ("RegisterNew", "Baseline"))
-    }
     assert parameters == {
         "ProcessingInstanceType": ("String", "ml.m5.large"),
         "TrainingInstanceType": ("String", "ml.m5.xlarge"),
         "ModelApprovalStatus": ("String", "PendingManualApproval"),
         "QualityThreshold": ("Float", config.QUALITY_GATE.threshold),
-        **lifecycle,
         # The Feature Store's snapshot is taken as of the run's start unless told a time.
         **({"FeatureSnapshotAsOf": ("String", "run-start")} if config.FEATURE_STORE else {}),
     }
@@ -211,7 +211,7 @@ def test_instance_parameters_size_every_job(steps):
 
 def test_every_job_and_the_model_package_carry_the_project_tags(steps):
     expected = expected_tags()
-    for step in [*processing_steps(steps), *check_steps(steps), steps["Train"], steps["Register"]]:
+    for step in [*processing_steps(steps), steps["Train"], steps["Register"]]:
         tags = step["Arguments"]["Tags"]
         assert {tag["Key"]: tag["Value"] for tag in tags} == expected, step["Name"]
 
@@ -247,95 +247,16 @@ def test_default_definition_names_no_key_and_disables_nothing(definition):
     assert not re.search(r'"Enable\w+": false', text)
 
 
-{%- if cookiecutter.explainability_report == "yes" or cookiecutter.model_monitoring == "yes" %}
-{%- if cookiecutter.explainability_report == "yes" %}
-
-
-def test_check_steps_run_the_regions_clarify_image(steps):
-    """The real tool, not an imitation: Clarify's container, as the SDK's image table names it
-    for the project's region."""
-    from sagemaker.core import image_uris
-
-    image = image_uris.retrieve("clarify", region=config.AWS_REGION)
-    assert "sagemaker-clarify-processing" in image
-    for name, (step_type, check_type, _) in CHECKS.items():
-        step = steps[name]
-        assert (step["Type"], step["CheckType"]) == (step_type, check_type), name
-        assert step["Arguments"]["AppSpecification"]["ImageUri"] == image, name
-
-
-def test_each_check_compares_with_the_champion_and_is_steered_by_its_parameters(steps):
-    for name, (_, _, check) in CHECKS.items():
-        step = steps[name]
-        assert step["SkipCheck"] == {"Get": f"Parameters.Skip{check}Check"}, name
-        assert step["RegisterNewBaseline"] == {"Get": f"Parameters.RegisterNew{check}Baseline"}
-        # The baseline to compare with: the group's latest Approved package's (the champion).
-        assert step["ModelPackageGroupName"] == config.MODEL_PACKAGE_GROUP, name
-        assert step["SuppliedBaselineConstraints"] is None, name
-        assert step["FailOnViolation"] is True, name
-        cluster = step["Arguments"]["ProcessingResources"]["ClusterConfig"]
-        assert cluster["InstanceType"] == {"Get": "Parameters.ProcessingInstanceType"}, name
-        # Every run keeps its results under its own execution's prefix.
-        output = step["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
-        assert {"Get": "Execution.PipelineExecutionId"} in output["Std:Join"]["Values"], name
-{%- endif %}
-
-
-@pytest.fixture(scope="module")
-def championed_definition(emulated_aws: None, definition: dict[str, Any]) -> dict[str, Any]:
-    """The definition as upserted once the champion, an Approved package, has registered the
-    baselines of this project's checks (Clarify's explanation); without a check, the champion
-    changes nothing in it."""
-    if not CHECKS:
-        return definition
-    import contextlib
-
-    import boto3
-
-    from {{ cookiecutter.package_name }}.pipeline import get_pipeline
-
-    sagemaker = boto3.client("sagemaker", region_name=config.AWS_REGION)
-    group = config.MODEL_PACKAGE_GROUP
-    source = {"ContentType": "application/json", "S3Uri": "s3://somewhere/analysis.json"}
-    with contextlib.suppress(sagemaker.exceptions.ClientError):
-        sagemaker.create_model_package_group(ModelPackageGroupName=group)
-    arn = sagemaker.create_model_package(
-        ModelPackageGroupName=group,
-        ModelApprovalStatus="Approved",
-        InferenceSpecification={
-            "Containers": [{"Image": "image", "ModelDataUrl": "s3://somewhere/model.tar.gz"}],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
-        },
-        DriftCheckBaselines={"Explainability": {"Constraints": source}},
-    )["ModelPackageArn"]
-    try:
-        described = sagemaker.describe_model_package(ModelPackageName=arn)
-        assert described["DriftCheckBaselines"]["Explainability"]
-        return json.loads(get_pipeline().definition())
-    finally:
-        # No champion for the other tests (moto cannot delete a package).
-        sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
-{%- if cookiecutter.explainability_report == "yes" %}
-
-
-def test_checks_run_once_the_champion_has_registered_baselines(championed_definition):
-    """With an Approved package that has the check's baseline, the check runs by default
-    (Skip...Check false)."""
-    defaults = {p["Name"]: p["DefaultValue"] for p in championed_definition["Parameters"]}
-    for _, _, check in CHECKS.values():
-        assert defaults[f"Skip{check}Check"] is False, check
-        assert defaults[f"RegisterNew{check}Baseline"] is True, check
-{%- endif %}
 {%- if cookiecutter.model_monitoring == "yes" %}
 
 
-def test_a_drift_started_run_registers_the_new_datas_baseline(championed_definition, monkeypatch):
+def test_a_drift_started_run_registers_the_new_datas_baseline(
+    emulated_aws: None, definition: dict[str, Any], monkeypatch
+):
     """The champion's monitor found drift and the trigger (infra/triggers.yaml) retrains on the
     newest data set: no step may fail on the champion's baselines, or nothing trained on
-    drifted data is ever registered. The Reference step compares with nothing; a check that
-    fails on a violation of the champion's baseline registers the new one instead (SkipCheck
-    and RegisterNewBaseline true, BASELINE_LIFECYCLE in test_pipeline_role.py)."""
+    drifted data is ever registered. The Reference step compares with nothing, and no step of
+    the pipeline is a check against the champion's baselines."""
     import types
 
     import boto3
@@ -344,7 +265,7 @@ def test_a_drift_started_run_registers_the_new_datas_baseline(championed_definit
     sagemaker = boto3.client("sagemaker", region_name=config.AWS_REGION)
     sagemaker.create_pipeline(
         PipelineName=config.PIPELINE_NAME,
-        PipelineDefinition=json.dumps(championed_definition),
+        PipelineDefinition=json.dumps(definition),
         RoleArn=arns.EXECUTION_ROLE_ARN,
     )
     boto3.client("s3", region_name=config.AWS_REGION).put_object(
@@ -368,30 +289,12 @@ def test_a_drift_started_run_registers_the_new_datas_baseline(championed_definit
     }
     started = starter.handler(alarm)["started"]
     given = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=started)
-    declared = {p["Name"]: p for p in championed_definition["Parameters"]}
+    declared = {p["Name"]: p for p in definition["Parameters"]}
     values = {name: p["DefaultValue"] for name, p in declared.items()}
     for parameter in given["PipelineParameters"]:
         assert parameter["Name"] in declared, parameter
-        if declared[parameter["Name"]]["Type"] == "Boolean":
-            assert parameter["Value"] in ("true", "false"), parameter
-            values[parameter["Name"]] = parameter["Value"] == "true"
-        else:
-            values[parameter["Name"]] = parameter["Value"]
-
-    def resolved(value: Any) -> Any:
-        if isinstance(value, dict):
-            return values[value["Get"].removeprefix("Parameters.")]
-        return value
-
-    checks = [step for step in championed_definition["Steps"] if "SkipCheck" in step]
-    assert [step["Name"] for step in checks] == list(CHECKS)
-    for check in checks:
-        assert check["FailOnViolation"] is True
-        assert (resolved(check["SkipCheck"]), resolved(check["RegisterNewBaseline"])) == (
-            True,
-            True,
-        )
+        values[parameter["Name"]] = parameter["Value"]
+    assert not [step["Name"] for step in definition["Steps"] if "SkipCheck" in step]
     # On the newest data set.
     assert values["InputDataUrl"].endswith(f"/{config.PROJECT_SLUG}/data/drifted/")
-{%- endif %}
 {%- endif %}

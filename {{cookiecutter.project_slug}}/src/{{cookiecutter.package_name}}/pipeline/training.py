@@ -44,8 +44,6 @@ VALIDATED_DIR = f"{PROCESSING}/validated"
 MODEL_DIR = f"{PROCESSING}/model"
 TEST_DIR = f"{PROCESSING}/test"
 EVALUATION_DIR = f"{PROCESSING}/evaluation"
-# Evaluate's output for the explanation step: the test split without its header row (Clarify).
-EXPLAIN_DATA_DIR = f"{PROCESSING}/explain-data"
 
 # What the model package and the quality gate read from the steps' JSON files.
 DATA_MANIFEST = PropertyFile(
@@ -155,11 +153,7 @@ def model_artifacts(train: TrainingStep) -> object:
 
 def evaluate_step(build: Build, preprocess: ProcessingStep, train: TrainingStep) -> ProcessingStep:
     """evaluate.py: the model and the champion on the test split (evaluation.json, the gate's
-    numbers), and what the explanation step reads."""
-    outputs, arguments = [], []
-    if config.EXPLAINABILITY_REPORT:
-        outputs.append(build.output("Evaluate", "explain-data", EXPLAIN_DATA_DIR))
-        arguments.extend(["--explain-data-dir", EXPLAIN_DATA_DIR])
+    numbers)."""
     return ProcessingStep(
         # Never from cache: it also reads the registry, whose approved champion is no input of
         # the step's cache key; a cached verdict would register the same model again.
@@ -171,11 +165,10 @@ def evaluate_step(build: Build, preprocess: ProcessingStep, train: TrainingStep)
                 processing_input("model", model_artifacts(train), MODEL_DIR),
                 processing_input("test", output_uri(preprocess, "test"), TEST_DIR),
             ],
-            outputs=[build.output("Evaluate", "evaluation", EVALUATION_DIR), *outputs],
+            outputs=[build.output("Evaluate", "evaluation", EVALUATION_DIR)],
             arguments=[
                 *("--model-dir", MODEL_DIR, "--test-dir", TEST_DIR),
                 *("--output-dir", EVALUATION_DIR, "--problem-type", config.PROBLEM_TYPE),
-                *arguments,
                 # The champion: the group's latest Approved model, scored on the same test split.
                 *("--model-package-group", config.MODEL_PACKAGE_GROUP, "--region", build.region),
                 *("--champion-margin", str(config.QUALITY_GATE.champion_margin)),

@@ -7,8 +7,8 @@ package model card (JSON) and as Markdown.
         [--steps-image URI] [--serve-image URI] [--input-data-url URI]
 
 Reads evaluation.json (evaluate), the data manifest (preprocess: the data's SHA-256), the SHAP
-report when there is one (Clarify's analysis.json in AWS, twins/explain.py's explainability.json
-locally: the same structure) and a bias report when there is one (bias.json of `make local-run`,
+report when there is one (steps/explain.py's explainability.json, in the structure of
+Clarify's analysis.json) and a bias report when there is one (bias.json of `make local-run`,
 or Clarify's bias analysis.json), and the facts the pipeline knows when it is built (--facts: the
 project's name, description and owner, the quality gate, hyperparameters, git commit;
 lineage.model_facts). A path that does not exist is a report this run does not have.
@@ -47,7 +47,7 @@ MAX_LONG_TEXT = 2048
 MAX_GROUP_NAME = 63
 MAX_DATASETS = 10
 TOP_FEATURES = 20
-# SHAP methods by the key Clarify (kernel_shap) and the local twin (tree_shap) file them under.
+# SHAP methods by the key steps/explain.py (tree_shap) and Clarify (kernel_shap) file them under.
 SHAP_METHODS = ("kernel_shap", "tree_shap")
 BIAS_STAGES = ("pre_training", "post_training")
 
