@@ -99,23 +99,22 @@ def test_the_snapshot_is_point_in_time_correct(tmp_path: Path, schema, group, ro
     """Versions after the as-of time are invisible, the latest before it wins (the later write
     of two with one event time), and a record whose latest version is a deletion is left out."""
     ident = group.record_identifier
-    numbers = [n for n, kind in group.features[1:] if kind in ("Fractional", "Integral")]
-    if not numbers or numbers[0] == offline_store.EVENT_TIME:
-        pytest.skip("no number feature to change")
-    first = numbers[0]
+    # The value each version gives the first feature: a number, or a text for a category.
+    first, kind = next((n, k) for n, k in group.features[1:] if n != offline_store.EVENT_TIME)
+    marks = (-1.0, -2.0, -3.0) if kind in ("Fractional", "Integral") else ("v1", "v2", "v3")
     store, name = tmp_path / "store", config.FEATURE_GROUP
     offline_store.write_local(store, name, group, rows, written=T0)
     updated, deleted, future = rows.iloc[:5].copy(), rows.iloc[5:8].copy(), rows.iloc[8:10].copy()
     updated[offline_store.EVENT_TIME] = offline_store.seconds(T0 + HOUR)
-    updated[first] = -1.0
+    updated[first] = marks[0]
     offline_store.write_local(store, name, group, updated, written=T0 + HOUR)
     # The same event time written again later: the later write is the record's value.
-    updated[first] = -2.0
+    updated[first] = marks[1]
     offline_store.write_local(store, name, group, updated, written=T0 + 2 * HOUR)
     deleted[offline_store.EVENT_TIME] = offline_store.seconds(T0 + HOUR)
     offline_store.write_local(store, name, group, deleted, written=T0 + HOUR, deleted=True)
     future[offline_store.EVENT_TIME] = offline_store.seconds(T0 + 5 * HOUR)
-    future[first] = -3.0
+    future[first] = marks[2]
     offline_store.write_local(store, name, group, future, written=T0 + 5 * HOUR)
 
     held = offline_store.read_store(store, name, group)
@@ -123,7 +122,7 @@ def test_the_snapshot_is_point_in_time_correct(tmp_path: Path, schema, group, ro
     now = offline_store.snapshot(held, group, T0 + 2 * HOUR).set_index(ident)
     assert len(now) == len(rows) - 3
     assert set(deleted[ident]).isdisjoint(now.index)
-    assert (now.loc[updated[ident], first] == -2.0).all()
+    assert (now.loc[updated[ident], first] == marks[1]).all()
     before = rows.set_index(ident).loc[future[ident], first]
     pd.testing.assert_series_equal(now.loc[future[ident], first], before, check_dtype=False)
 
