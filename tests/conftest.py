@@ -31,6 +31,8 @@ sys.path.insert(0, str(TEMPLATE_DIR))
 from mlops_template import rules, variants  # noqa: E402
 
 COOKIECUTTER_JSON = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
+# pytest plugins for a baked project's own suite (data_dependent.py).
+PLUGINS = TEMPLATE_DIR / "tests" / "plugins"
 # The projects' shared environment lives beside the template so that later sessions reuse it.
 GENERATED_VENV = TEMPLATE_DIR / ".cache" / "generated-venv"
 

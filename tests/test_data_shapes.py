@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import (
     OWN_DATA_VARIANTS,
-    TEMPLATE_DIR,
+    PLUGINS,
     BakedProject,
     assert_suite_passed,
     run_in_project,
@@ -26,7 +26,6 @@ from conftest import (
 
 pytestmark = pytest.mark.slow
 
-PLUGINS = TEMPLATE_DIR / "tests" / "plugins"
 ROWS = 300
 # Each dimension's values, cycled over the shapes: shape i takes value i % len(values).
 FEATURES = {"one number": (1, 0), "only categories": (0, 3), "many columns": (36, 4)}
