@@ -156,6 +156,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=PROBLEM_TYPES,
         help="defaults to the schema's problem_type",
     )
+    add_split_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def add_split_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the split and of the data it needs: preprocess's, and the Feature Store
+    snapshot's, which splits as preprocess does."""
     parser.add_argument("--validation-fraction", "--validation_fraction", type=float, default=0.15)
     parser.add_argument("--test-fraction", "--test_fraction", type=float, default=0.15)
     parser.add_argument("--seed", type=int, default=42)
@@ -171,7 +178,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         help="classification: refuse data with fewer rows of a class (MIN_CLASS_COUNT, config.py)",
     )
-    return parser.parse_args(argv)
+
+
+def checked_splits(
+    frame: pd.DataFrame, schema: Schema, problem_type: str, args: argparse.Namespace
+) -> dict[str, pd.DataFrame]:
+    """The validated rows split by add_split_arguments' options, once they are enough to learn
+    from (check_rows: one line for each rule they break)."""
+    check_rows(frame, schema, problem_type, args.min_rows, args.min_class_count)
+    return split(
+        frame,
+        schema.target,
+        problem_type,
+        args.validation_fraction,
+        args.test_fraction,
+        args.seed,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,17 +205,11 @@ def main(argv: list[str] | None = None) -> int:
             raise SchemaError(f"{schema.source} has no problem_type; pass --problem-type")
         raw = read_data(args.input_dir)
         frame = validate(raw, schema, problem_type)
-        check_rows(frame, schema, problem_type, args.min_rows, args.min_class_count)
         splits = {}
         if args.validated_dir is None:
-            splits = split(
-                frame,
-                schema.target,
-                problem_type,
-                args.validation_fraction,
-                args.test_fraction,
-                args.seed,
-            )
+            splits = checked_splits(frame, schema, problem_type, args)
+        else:
+            check_rows(frame, schema, problem_type, args.min_rows, args.min_class_count)
     except (SchemaError, DataValidationError) as error:
         print(f"preprocess failed: {error}", file=sys.stderr)
         return 1

@@ -20,11 +20,10 @@ from {{ cookiecutter.package_name }}.contract import (
     PROBLEM_TYPES,
     DataValidationError,
     SchemaError,
-    check_rows,
     load_schema,
     write_splits,
 )
-from {{ cookiecutter.package_name }}.steps.preprocess import split
+from {{ cookiecutter.package_name }}.steps.preprocess import add_split_arguments, checked_splits
 
 # --as-of's value for the pipeline run's start (--run-start).
 RUN_START = "run-start"
@@ -41,11 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--run-start", help="the pipeline run's start (ISO 8601)")
     parser.add_argument("--problem-type", choices=PROBLEM_TYPES)
-    parser.add_argument("--validation-fraction", type=float, default=0.15)
-    parser.add_argument("--test-fraction", type=float, default=0.15)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--min-rows", type=int)
-    parser.add_argument("--min-class-count", type=int)
+    add_split_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -61,15 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         store = offline_store.read_store(args.store_dir, args.feature_group, group)
         rows = offline_store.snapshot(store, group, as_of)
         frame = offline_store.model_rows(rows, schema)
-        check_rows(frame, schema, problem_type, args.min_rows, args.min_class_count)
-        splits = split(
-            frame,
-            schema.target,
-            problem_type,
-            args.validation_fraction,
-            args.test_fraction,
-            args.seed,
-        )
+        splits = checked_splits(frame, schema, problem_type, args)
     except (SchemaError, DataValidationError, ValueError, FileNotFoundError) as error:
         print(f"snapshot failed: {error}", file=sys.stderr)
         return 1
