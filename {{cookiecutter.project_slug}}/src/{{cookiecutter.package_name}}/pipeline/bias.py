@@ -34,7 +34,7 @@ def check_facet() -> None:
 
 
 def bias_step(
-    build: Build, preprocess: ProcessingStep, train: TrainingStep, record: Record
+    build: Build, splits: ProcessingStep, train: TrainingStep, record: Record
 ) -> ProcessingStep:
     """The bias of the train split's labels and of the model's predictions of the test split,
     its reports added to what the model package records."""
@@ -46,8 +46,8 @@ def bias_step(
             "bias.py",
             inputs=[
                 processing_input("model", model_artifacts(train), BIAS_MODEL_DIR),
-                processing_input("train", output_uri(preprocess, "train"), BIAS_TRAIN_DIR),
-                processing_input("test", output_uri(preprocess, "test"), BIAS_TEST_DIR),
+                processing_input("train", output_uri(splits, "train"), BIAS_TRAIN_DIR),
+                processing_input("test", output_uri(splits, "test"), BIAS_TEST_DIR),
             ],
             outputs=[build.output("Bias", "bias", BIAS_DIR)],
             arguments=[
