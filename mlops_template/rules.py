@@ -30,14 +30,11 @@ from mlops_template.schedule import schedule_problem
 _DATA = Path(__file__).parent
 _AWS = tomllib.loads((_DATA / "aws.toml").read_text(encoding="utf-8"))
 COMMERCIAL_REGIONS = frozenset(_AWS["commercial_regions"])
-# The images AWS publishes that the pipeline runs, each with the feature that needs it and the
-# regions where the pinned SDK has it.
+# The images AWS publishes that the pipeline runs, each with the regions where the pinned SDK
+# has it.
 IMAGES = tuple(_AWS["images"])
-ALWAYS = "always"
-# The regions every variant can run in: those of the images every variant needs.
-REGIONS = frozenset(COMMERCIAL_REGIONS).intersection(
-    *(image["regions"] for image in IMAGES if image["needed_by"] == ALWAYS)
-)
+# The regions the pipeline can run in: those of every image.
+REGIONS = frozenset(COMMERCIAL_REGIONS).intersection(*(image["regions"] for image in IMAGES))
 RESERVED_BUCKET_PREFIXES = tuple(_AWS["reserved_bucket_prefixes"])
 RESERVED_BUCKET_SUFFIXES = tuple(_AWS["reserved_bucket_suffixes"])
 # (resource, name pattern, AWS's limit) of every AWS name built from the slug.
@@ -242,21 +239,13 @@ def importable_name(package: str, _: Mapping) -> str | None:
 
 
 def known_region(region: str, context: Mapping) -> str | None:
-    """A commercial region where the pinned SDK has every image the variant's pipeline runs."""
+    """A commercial region where the pinned SDK has every image the pipeline runs."""
     if region not in COMMERCIAL_REGIONS:
         return "is not an AWS commercial region code"
     for image in IMAGES:
-        feature = image["needed_by"]
-        if region in image["regions"]:
-            continue
-        if feature == ALWAYS:
+        if region not in image["regions"]:
             return (
                 f"has no SageMaker {image['framework']} image (in the pinned SDK) for the pipeline"
-            )
-        if context.get(feature) == variants.YES:
-            return (
-                f"has no SageMaker {image['framework']} image (in the pinned SDK), which "
-                f"{feature}=yes needs; answer {feature}=no, or another region"
             )
     return None
 
@@ -296,12 +285,42 @@ def deployment_account(other: str) -> Check:
     return check
 
 
+def own_account(flag: str) -> Check:
+    """The account of a role that has one of its own when `flag` is on (the data lake, the
+    operations account): no other role's account (any other `*account_id` answer); off, the
+    tooling account."""
+
+    def check(value: str, context: Mapping) -> str | None:
+        tooling = context.get("aws_account_id")
+        if context.get(flag) != variants.YES:
+            if value != tooling:
+                return (
+                    f"differs from aws_account_id {tooling}, but {flag}=no keeps that role "
+                    f"in the tooling account; answer {flag}=yes, or leave it at {tooling}"
+                )
+            return None
+        for other, account in context.items():
+            if other.endswith("account_id") and other != f"{flag}_id" and account == value:
+                return f"is also {other}; {flag}=yes needs an account of its own"
+        return None
+
+    return check
+
+
+def retention_days(value: str, _: Mapping) -> str | None:
+    # S3 Object Lock's default retention takes 1 to 36500 days.
+    if not re.fullmatch(r"[1-9][0-9]{0,4}", value, re.ASCII) or int(value) > 36500:
+        return "must be a whole number of days from 1 to 36500"
+    return None
+
+
 def whole_dollars(value: str, _: Mapping) -> str | None:
     if not re.fullmatch(r"[1-9][0-9]{0,6}", value, re.ASCII):
         return "must be a whole number of US dollars from 1 to 9999999"
     return None
 
 
+# The answers that name the account of a role (besides the tooling account's aws_account_id).
 DATA = (is_text, no_template_syntax)
 ACCOUNT_ID = (*DATA, matches(ACCOUNT_RE, "must be exactly 12 ASCII digits"))
 FREE_TEXT = (*DATA, not_blank, printable_line)
@@ -380,6 +399,16 @@ RULES: dict[str, tuple[tuple[Check, ...], str]] = {
     "prod_account_id": (
         (*ACCOUNT_ID, deployment_account("staging_account_id")),
         "210987654321",
+    ),
+    "data_lake_account_id": (
+        (*ACCOUNT_ID, own_account("data_lake_account")),
+        "444455556666",
+    ),
+    "artifact_account_id": ((*ACCOUNT_ID, own_account("artifact_account")), "555555555555"),
+    "artifact_retention_days": ((*DATA, retention_days), "365"),
+    "operations_account_id": (
+        (*ACCOUNT_ID, own_account("operations_account")),
+        "666666666666",
     ),
 }
 

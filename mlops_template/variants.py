@@ -48,11 +48,12 @@ FEATURES: tuple[Feature, ...] = (
     ),
     Feature(
         name="explainability_report",
-        summary="SHAP explanations of the model in the pipeline (Clarify's KernelSHAP in a "
-        "ClarifyCheck step; exact TreeSHAP locally), registered with the model",
+        summary="SHAP explanations of the model: exact TreeSHAP in a pipeline step of the "
+        "project's own image (`make local-run` runs the same), registered with the model",
         defaults={"small": False, "medium": False, "large": True},
         paths=(
-            "src/{package}/twins/explain.py",
+            "src/{package}/explain.py",
+            "src/{package}/steps/explain.py",
             "src/{package}/pipeline/explainability.py",
             "tests/test_explain.py",
         ),
@@ -107,6 +108,86 @@ FEATURES: tuple[Feature, ...] = (
             "tests/test_monitoring_stack.py",
         ),
         requires=("data_quality_baseline",),
+    ),
+    Feature(
+        name="data_lake_account",
+        summary="The raw-data bucket in a data-lake account of its own: the pipeline reads it "
+        "through a bucket policy and key grant scoped to its execution role and data prefix, "
+        "and the bucket's new objects start retraining through EventBridge across accounts",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=("infra/data-lake.yaml", "tests/test_data_lake.py"),
+    ),
+    Feature(
+        name="artifact_account",
+        summary="On approval the model's artifact, evaluation, monitor reference and images are "
+        "copied to a shared-artifact account (an S3 Object Lock bucket, governance mode for "
+        "`artifact_retention_days`; ECR replication) that the stage accounts deploy from: "
+        "production never reads from the tooling account",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=(
+            "infra/artifact-account.yaml",
+            "src/{package}/deploy/artifacts.py",
+            "tests/test_artifact_account.py",
+        ),
+        requires=("deployment_accounts",),
+    ),
+    Feature(
+        name="operations_account",
+        summary="The CI/CD in an operations account of its own: it builds, trains and reads the "
+        "registry through one tooling role it alone may assume, deploys to the stage accounts "
+        "(which trust its deployer), and hears of approvals through EventBridge",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=(
+            "infra/operations-account.yaml",
+            "infra/operations-access.yaml",
+            "tests/test_operations_account.py",
+        ),
+    ),
+    Feature(
+        name="feature_store",
+        summary="SageMaker Feature Store: a feature group of the data set (offline store in the "
+        "project bucket, encrypted with its key; online store optional), an ingestion step that "
+        "puts the validated rows with an event time and a record ID, and training on a "
+        "point-in-time-correct snapshot of the offline store; `make local-run` runs the same code "
+        "against a local offline store (files)",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=(
+            "infra/feature-store.yaml",
+            "src/{package}/offline_store.py",
+            "src/{package}/steps/ingest.py",
+            "src/{package}/steps/snapshot.py",
+            "src/{package}/pipeline/feature_store.py",
+            "src/{package}/deploy/feature_group.py",
+            "tests/test_feature_store.py",
+        ),
+    ),
+    Feature(
+        name="bias_report",
+        summary="Bias of the data and the model for the schema's facet column (class imbalance, "
+        "difference in positive proportions, disparate impact, as Clarify defines them) by the "
+        "project's own code in a pipeline step, registered with the model; bias drift in the "
+        "monitor when it is on",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=(
+            "src/{package}/bias.py",
+            "src/{package}/steps/bias.py",
+            "src/{package}/pipeline/bias.py",
+            "tests/test_bias.py",
+        ),
+    ),
+    Feature(
+        name="model_card",
+        summary="A SageMaker model card on each registered model package, built by the "
+        "pipeline from what it already knows (intended use, metrics, data hash, SHAP and bias "
+        "reports, lineage) and approved with the package; `make local-run` writes it as "
+        "Markdown",
+        defaults={"small": False, "medium": False, "large": True},
+        paths=(
+            "src/{package}/steps/model_card.py",
+            "src/{package}/pipeline/model_card.py",
+            "src/{package}/deploy/model_card.py",
+            "tests/test_model_card.py",
+        ),
     ),
     Feature(
         name="spark_processing",

@@ -31,6 +31,8 @@ sys.path.insert(0, str(TEMPLATE_DIR))
 from mlops_template import rules, variants  # noqa: E402
 
 COOKIECUTTER_JSON = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
+# pytest plugins for a baked project's own suite (data_dependent.py).
+PLUGINS = TEMPLATE_DIR / "tests" / "plugins"
 # The projects' shared environment lives beside the template so that later sessions reuse it.
 GENERATED_VENV = TEMPLATE_DIR / ".cache" / "generated-venv"
 
@@ -93,6 +95,30 @@ def _answers(size: str, choice: tuple[str, ...], features: dict[str, str]) -> di
     return {"mlops_size": size, **dict(zip(variants.CHOICE_PATHS, choice, strict=True)), **features}
 
 
+def _pairs(features: dict[str, str]) -> set[tuple[tuple[str, str], tuple[str, str]]]:
+    return set(itertools.combinations(sorted(features.items()), 2))
+
+
+def _pairwise(chosen: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Consistent feature combinations that, with `chosen`, put every two features together in
+    every on/off setting they can take: all combinations would double with each feature, while
+    the templates' conditions join at most two flags. Greedy, deterministic: each next one
+    covers the most settings not yet baked."""
+    consistent = [
+        features
+        for combo in itertools.product([variants.YES, variants.NO], repeat=len(FEATURE_NAMES))
+        if _consistent(features := dict(zip(FEATURE_NAMES, combo, strict=True)))
+    ]
+    pairs = [_pairs(features) for features in consistent]
+    missing = set().union(*pairs) - set().union(*map(_pairs, chosen))
+    added = []
+    while missing:
+        best = max(range(len(consistent)), key=lambda index: len(pairs[index] & missing))
+        added.append(consistent[best])
+        missing -= pairs[best]
+    return added
+
+
 def _matrix() -> tuple[list[dict[str, str]], list[int], list[int]]:
     """The answers of every variant the tests bake; which of them the slow tier runs (their local
     pipeline and definition), and which of those run their whole generated test suite.
@@ -139,11 +165,7 @@ def _matrix() -> tuple[list[dict[str, str]], list[int], list[int]]:
         _, choice = next(placements)
         flips.append(len(chosen))
         chosen.append(_answers(size, choice, features))
-    covered = {tuple(c[name] for name in FEATURE_NAMES) for c in chosen}
-    for combo in itertools.product([variants.YES, variants.NO], repeat=len(FEATURE_NAMES)):
-        features = dict(zip(FEATURE_NAMES, combo, strict=True))
-        if combo in covered or not _consistent(features):
-            continue
+    for features in _pairwise([{name: c[name] for name in FEATURE_NAMES} for c in chosen]):
         size, choice = next(placements)
         chosen.append(_answers(size, choice, features))
     rest = [index for index in range(len(chosen)) if index not in suites + flips]
@@ -433,15 +455,18 @@ def uv() -> str:
     return found
 
 
-def assert_suite_passed(project: BakedProject, report: Path) -> None:
+def assert_suite_passed(project: BakedProject, report: Path, data_only: bool = False) -> None:
     """A generated suite's JUnit report: nothing failed or skipped, and the tests of every step
-    this variant has ran."""
+    this variant has ran (data_only: of the tests that read the configured data set, the
+    pipeline's definition aside)."""
     suite = ET.parse(report).getroot().find("testsuite")
     assert int(suite.get("failures")) == int(suite.get("errors")) == 0
     assert int(suite.get("skipped")) == 0, "a generated test was skipped"
     test_files = {case.get("classname").split(".")[1] for case in suite.iter("testcase")}
     steps = {"test_preprocess", "test_train", "test_evaluate", "test_local"}
-    pipeline = ("definition", "contract", "registration", "staging", "cli")
+    pipeline = (
+        ("contract",) if data_only else ("definition", "contract", "registration", "staging", "cli")
+    )
     steps |= {f"test_pipeline_{part}" for part in pipeline}
     if project.context["model_monitoring"] == "yes":
         steps.add("test_monitor")
@@ -456,10 +481,10 @@ def run_in_project(
     """Run a command in a baked project with the shared environment, as `uv run` would."""
     env = {
         **os.environ,
-        **(extra_env or {}),
         "VIRTUAL_ENV": str(venv),
         "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
         "PYTHONPATH": str(project.path / "src"),
+        **(extra_env or {}),
     }
     env.pop("PYTHONHOME", None)
     return subprocess.run(

@@ -96,17 +96,6 @@ BAD_ANSWERS: dict[str, tuple[str, object, str]] = {
     "cli-region-unknown": ("cli", ["aws_region=mars-1"], "is not an AWS commercial region"),
     "cli-region-gov": ("cli", ["aws_region=us-gov-west-1"], "is not an AWS commercial region"),
     "cli-region-no-xgboost": ("cli", ["aws_region=mx-central-1"], "has no SageMaker xgboost"),
-    "cli-region-no-clarify": (
-        "cli",
-        ["mlops_size=large", "aws_region=il-central-1"],
-        "has no SageMaker clarify image (in the pinned SDK), which explainability_report=yes "
-        "needs; answer explainability_report=no, or another region",
-    ),
-    "cli-region-no-clarify-feature": (
-        "cli",
-        ["explainability_report=yes", "aws_region=ca-west-1"],
-        "has no SageMaker clarify image",
-    ),
     "cli-account-arabic-digits": ("cli", ["aws_account_id=١٢٣٤٥٦٧٨٩٠١٢"], "must be exactly 12"),
     "cli-account-short": ("cli", ["aws_account_id=12345"], "must be exactly 12 ASCII digits"),
     "cli-schedule-words": ("cli", ["retrain_schedule=daily"], "must be an EventBridge rate(...)"),
@@ -173,6 +162,81 @@ BAD_ANSWERS: dict[str, tuple[str, object, str]] = {
         ["prod_account_id=444444444444"],
         "differs from aws_account_id 111111111111, but deployment_accounts=no",
     ),
+    "cli-data-lake-account-is-tooling": (
+        "cli",
+        ["data_lake_account=yes", "data_lake_account_id=111111111111"],
+        "is also aws_account_id; data_lake_account=yes needs an account of its own",
+    ),
+    "cli-data-lake-account-is-prod": (
+        "cli",
+        ["mlops_size=large", "data_lake_account_id=333333333333"],
+        "is also prod_account_id; data_lake_account=yes needs an account of its own",
+    ),
+    "cli-data-lake-account-short": (
+        "cli",
+        ["mlops_size=large", "data_lake_account_id=44444444444"],
+        "must be exactly 12 ASCII digits",
+    ),
+    "cli-data-lake-account-without-the-lake": (
+        "cli",
+        ["data_lake_account_id=444444444444"],
+        "differs from aws_account_id 111111111111, but data_lake_account=no",
+    ),
+    "cli-operations-account-short": (
+        "cli",
+        ["mlops_size=large", "operations_account_id=66666666666"],
+        "must be exactly 12 ASCII digits",
+    ),
+    "cli-operations-account-is-tooling": (
+        "cli",
+        ["mlops_size=large", "operations_account_id=111111111111"],
+        "is also aws_account_id; operations_account=yes needs an account of its own",
+    ),
+    "cli-operations-account-is-prod": (
+        "cli",
+        ["mlops_size=large", "operations_account_id=333333333333"],
+        "is also prod_account_id; operations_account=yes needs an account of its own",
+    ),
+    "cli-operations-account-without-the-flag": (
+        "cli",
+        ["mlops_size=medium", "operations_account_id=666666666666"],
+        "differs from aws_account_id 111111111111, but operations_account=no keeps that role",
+    ),
+    "cli-artifacts-without-accounts": (
+        "cli",
+        ["mlops_size=medium", "deployment_accounts=no", "artifact_account=yes"],
+        "needs deployment_accounts=yes; answer deployment_accounts=yes too, or artifact_account=no",
+    ),
+    "cli-artifact-account-short": (
+        "cli",
+        ["mlops_size=large", "artifact_account_id=5555"],
+        "must be exactly 12 ASCII digits",
+    ),
+    "cli-artifact-account-is-tooling": (
+        "cli",
+        ["mlops_size=large", "artifact_account_id=111111111111"],
+        "is also aws_account_id; artifact_account=yes needs an account of its own",
+    ),
+    "cli-artifact-account-is-prod": (
+        "cli",
+        ["mlops_size=large", "artifact_account_id=333333333333"],
+        "is also prod_account_id; artifact_account=yes needs an account of its own",
+    ),
+    "cli-artifact-account-without-feature": (
+        "cli",
+        ["artifact_account_id=555555555555"],
+        "differs from aws_account_id 111111111111, but artifact_account=no",
+    ),
+    "cli-retention-zero": (
+        "cli",
+        ["mlops_size=large", "artifact_retention_days=0"],
+        "must be a whole number of days from 1 to 36500",
+    ),
+    "cli-retention-over": (
+        "cli",
+        ["mlops_size=large", "artifact_retention_days=36501"],
+        "must be a whole number of days from 1 to 36500",
+    ),
     "cli-name-newline": ("cli", ["project_name=churn\n"], "contains U+000A (a line break)"),
     "cli-name-blank": ("cli", ["project_name=   "], "is blank"),
     "cli-name-padded": ("cli", ["project_name= Churn"], "starts or ends with spaces"),
@@ -217,10 +281,10 @@ BAD_ANSWERS: dict[str, tuple[str, object, str]] = {
         {"aws_account_id": FULLWIDTH_ACCOUNT},
         "must be",
     ),
-    "replay-region-no-clarify": (
+    "replay-region-no-xgboost": (
         "replay",
-        {"aws_region": "eu-south-2", "explainability_report": "yes"},
-        "has no SageMaker clarify image",
+        {"aws_region": "mx-central-1", "explainability_report": "yes"},
+        "has no SageMaker xgboost image",
     ),
     "replay-schedule-31-april": (
         "replay",
@@ -452,7 +516,7 @@ ACCEPTED_ANSWERS: dict[str, dict[str, str]] = {
     "longest-everything": LONGEST_ANSWERS,
     "largest-region-regression": {
         "project_name": "A name whose default slug must be cut to fit the longest region names",
-        # As long as any region's name, with Clarify's image (large explains its model).
+        # As long as any region's name.
         "aws_region": "ap-southeast-2",
         "mlops_size": "large",
         "problem_type": "regression",

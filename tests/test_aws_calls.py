@@ -5,8 +5,10 @@ generated test that makes the call, and the failure names the call and its princ
 The generated suites of every variant run the check (test_generated.py); here each case takes
 an action away from one principal of the largest variant: the deployer, the stage's deployment
 role (across accounts, on either side: its own policy and the tooling group's policy), the three
-Lambda functions' roles and the pipeline's operator. Removals of different calls share one baked
-copy and one run of the generated tests that make them.
+Lambda functions' roles, the pipeline's operator, the tooling role the operations account's CI
+assumes (its trust), the execution role's read of the data lake's bucket and the shared-artifact
+account's bucket policy (the copies there), each another account's policy. Removals of different
+calls share one baked copy and one run of the generated tests that make them.
 """
 
 from __future__ import annotations
@@ -37,11 +39,16 @@ class Removal:
 CASES = {
     "deployer assumes the deployment role": Removal(
         "github-deploy.yaml",
+        "DeployInTheStageAccounts\n"
+        "                Effect: Allow\n"
         "                Action: sts:AssumeRole\n",
+        "DeployInTheStageAccounts\n"
+        "                Effect: Allow\n"
         "                Action: sts:TagSession\n",
         "tests/test_deploy_stacks.py -k assumes_the_stage_accounts_deployment_role",
         (
-            "sts.AssumeRole as arn:aws:iam::111111111111:role/{slug}-deployer",
+            # The operations account's deployer (operations_account is on in the large size).
+            "sts.AssumeRole as arn:aws:iam::666666666666:role/{slug}-deployer",
             "sts:AssumeRole is denied: no statement of infra/github-deploy.yaml DeployerRole",
         ),
     ),
@@ -77,8 +84,9 @@ CASES = {
         "",
         "tests/test_triggers.py -k new_data_starts_the_pipeline",
         (
+            # Named by the stack in the largest variant: the data lake's bucket policy names it.
             "sagemaker.StartPipelineExecution as arn:aws:iam::111111111111:role/"
-            "{slug}-triggers-StarterRole-111111111111 (from triggers.yaml#Starter:",
+            "{slug}-start-training (from triggers.yaml#Starter:",
             "no statement of infra/triggers.yaml StarterRole allows it",
         ),
     ),
@@ -103,14 +111,59 @@ CASES = {
             "no statement of infra/deployment-account.yaml MonitorStarterRole allows it",
         ),
     ),
+    "the data lake's bucket lets the pipeline list the versions it records": Removal(
+        "data-lake.yaml",
+        "              - s3:ListBucket\n              - s3:ListBucketVersions\n",
+        "              - s3:ListBucket\n",
+        "tests/test_preprocess.py -k manifest_records_each_files_s3_version",
+        (
+            "s3.ListObjectVersions as arn:aws:iam::111111111111:role/{slug}-sagemaker-execution",
+            "s3:ListBucketVersions is denied: the resource policy does not allow it "
+            "(infra/data-lake.yaml DataBucketPolicy)",
+        ),
+    ),
+    # Across accounts, the artifact account's side: its bucket policy names the deployer.
+    "the artifact bucket lets the deployer write the copies": Removal(
+        "artifact-account.yaml",
+        "          - Sid: ToolingDeployerWritesTheCopies\n"
+        "            Effect: Allow\n"
+        "            Principal:\n"
+        "              AWS: !Sub arn:${AWS::Partition}:iam::${ToolingAccountId}:root\n"
+        "            Action: s3:PutObject\n",
+        "          - Sid: ToolingDeployerWritesTheCopies\n"
+        "            Effect: Allow\n"
+        "            Principal:\n"
+        "              AWS: !Sub arn:${AWS::Partition}:iam::${ToolingAccountId}:root\n"
+        "            Action: s3:PutObjectTagging\n",
+        "tests/test_artifact_account.py -k publish_copies",
+        (
+            "s3.PutObject as arn:aws:iam::111111111111:role/{slug}-operations-ci",
+            "the resource policy does not allow it (infra/artifact-account.yaml BucketPolicy)",
+        ),
+    ),
     "operator upserts the pipeline": Removal(
         "base.yaml",
         "              - sagemaker:CreatePipeline\n",
         "",
         "tests/test_pipeline_cli.py -k upsert",
         (
-            "sagemaker.CreatePipeline as arn:aws:iam::111111111111:role/{slug}-github-actions",
-            "no statement of infra/github-oidc.yaml GitHubActionsRole allows it",
+            # The tooling role that the operations account's CI assumes to run the pipeline.
+            "sagemaker.CreatePipeline as arn:aws:iam::111111111111:role/{slug}-operations-ci",
+            "no statement of infra/operations-access.yaml OperationsCiRole allows it",
+        ),
+    ),
+    # Across accounts, the other side: the tooling role's trust without the operations
+    # account's deployer, which reads the registry as that role.
+    "the tooling role trusts the operations deployer": Removal(
+        "operations-access.yaml",
+        "-deployer\n      ManagedPolicyArns:\n",
+        "-deployer-removed\n      ManagedPolicyArns:\n",
+        "tests/test_operations_account.py -k reads_the_registry",
+        (
+            "sts:AssumeRole is denied: the resource policy does not allow it "
+            "(infra/operations-access.yaml OperationsCiRole (trust)) "
+            "(on arn:aws:iam::111111111111:role/{slug}-operations-ci)",
+            "sts.AssumeRole as arn:aws:iam::666666666666:role/{slug}-deployer",
         ),
     ),
 }

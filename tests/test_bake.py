@@ -9,8 +9,10 @@ import runpy
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
+import jinja2
 import pytest
 import yaml
 from conftest import (
@@ -139,8 +141,10 @@ def test_readme_diagram_shows_this_variants_steps(baked: BakedProject) -> None:
         assert (node in diagram) == baseline, node
     assert "QualityCheck" not in diagram
     explain = baked.context["explainability_report"] == variants.YES
-    for node in ("CreateModel[", "Explain{"):
-        assert (node in diagram) == explain, node
+    assert ("Explain[" in diagram) == explain
+    assert "CreateModel" not in diagram
+    card = baked.context["model_card"] == variants.YES
+    assert ("ModelCard[" in diagram) == card
 
 
 def test_readme_diagram_shows_the_path_from_approval_to_production(baked: BakedProject) -> None:
@@ -217,6 +221,39 @@ def test_every_value_choice_is_baked() -> None:
     for option, values in variants.VALUE_CHOICES.items():
         for tier in (VARIANTS, SUITE_VARIANTS, RUN_VARIANTS):
             assert {v.context[option] for v in tier} == set(values), option
+
+
+def _flags_joined(node: jinja2.nodes.Node, outer: frozenset[str]) -> Iterator[frozenset[str]]:
+    """The feature flags each condition of a template is decided under, its enclosing ones too."""
+    names = {f.name for f in variants.FEATURES}
+    if isinstance(node, jinja2.nodes.If | jinja2.nodes.CondExpr):
+        read = {
+            attr.attr
+            for attr in node.test.find_all(jinja2.nodes.Getattr)
+            if isinstance(attr.node, jinja2.nodes.Name) and attr.node.name == "cookiecutter"
+        }
+        outer = outer | (read & names)
+        yield outer
+    for child in node.iter_child_nodes():
+        yield from _flags_joined(child, outer)
+
+
+def test_no_condition_joins_more_than_two_feature_flags() -> None:
+    """The matrix bakes every two features together in every setting, not every combination:
+    a condition on three flags at once would need the three-way combinations baked."""
+    environment = jinja2.Environment(extensions=["jinja2.ext.do"])
+    for path in PROJECT_TEMPLATE.rglob("*"):
+        if path.is_file() and "__pycache__" not in path.parts:
+            try:
+                source = path.read_text()
+            except UnicodeDecodeError:
+                continue
+            if "{%" in source or "{{" in source:
+                tree = environment.parse(source)
+                for flags in _flags_joined(tree, frozenset()):
+                    # A flag that another one requires is on wherever that one is: no new setting.
+                    implied = {r for f in flags for r in variants.FEATURES_BY_NAME[f].requires}
+                    assert len(flags - implied) <= 2, (path, sorted(flags))
 
 
 def test_every_owned_path_exists_in_the_template() -> None:

@@ -114,8 +114,15 @@ def expected_steps(context: dict[str, str]) -> set[str]:
         # The monitor's reference, from the training split, in the project's steps image.
         expected |= {"Reference"}
     if context["explainability_report"] == "yes":
-        # Clarify explains a model of the trained artifact.
-        expected |= {"CreateModel", "Explain"}
+        # The trained model's SHAP values, in the project's steps image.
+        expected |= {"Explain"}
+    if context["feature_store"] == "yes":
+        # The validated rows into the feature group, the splits from its offline store.
+        expected |= {"Ingest", "Snapshot"}
+    if context["bias_report"] == "yes":
+        expected |= {"Bias"}
+    if context["model_card"] == "yes":
+        expected |= {"ModelCard"}
     return expected
 
 
@@ -135,7 +142,7 @@ def test_pipeline_definitions_build_offline(bake, generated_venv: Path) -> None:
         assert status == 0, f"{variant}: {err[-3000:]}"
         steps = {step["Name"]: step for step in json.loads(out)["Steps"]}
         assert set(steps) == expected_steps(baked.context), variant
-        checks = {"Reference": "Processing", "Explain": "ClarifyCheck"}
+        checks = {"Reference": "Processing", "Explain": "Processing", "Bias": "Processing"}
         for name, kind in checks.items():
             if name in steps:
                 assert steps[name]["Type"] == kind, (variant, name)

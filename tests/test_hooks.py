@@ -41,6 +41,10 @@ GOOD = {
     "monthly_budget_usd": "500",
     "staging_account_id": "123456789012",
     "prod_account_id": "123456789012",
+    "data_lake_account_id": "123456789012",
+    "operations_account_id": "123456789012",
+    "artifact_account_id": "123456789012",
+    "artifact_retention_days": "365",
 } | {feature.name: variants.NO for feature in variants.FEATURES}
 
 
@@ -72,6 +76,19 @@ def test_a_refusal_is_shown_alone_on_standard_error(capsys) -> None:
     assert error.value.exit_code == 1
 
 
+def test_the_data_lake_needs_an_account_no_other_role_has() -> None:
+    lake = GOOD | {"data_lake_account": "yes", "data_lake_account_id": "444455556666"}
+    rules.validate(lake)
+    others = {"aws_account_id": "123456789012", "prod_account_id": "210987654321"}
+    for answer, account in others.items():
+        refused = lake | {"deployment_accounts": "yes", "staging_stage": "yes"}
+        refused |= {"staging_account_id": "111122223333", "prod_account_id": "210987654321"}
+        with pytest.raises(rules.InvalidAnswer, match=f"is also {answer};"):
+            rules.validate(refused | {"data_lake_account_id": account})
+    with pytest.raises(rules.InvalidAnswer, match="but data_lake_account=no keeps that role"):
+        rules.validate(GOOD | {"data_lake_account_id": "444455556666"})
+
+
 def test_a_refused_default_names_the_answer_it_was_made_from() -> None:
     """project_name=!!! makes the slug '': the refusal names project_name, as typed."""
     answers = GOOD | {"project_name": "!!!", "project_slug": "", "package_name": ""}
@@ -92,14 +109,11 @@ def test_a_refused_default_names_the_answer_it_was_made_from() -> None:
         rules.check_answers(answers, {"project_name": "class"}, defaults | {"project_slug": "x"})
 
 
-def test_regions_follow_the_images_the_variant_runs() -> None:
-    clarify = next(image for image in rules.IMAGES if image["framework"] == "clarify")
-    without_clarify = sorted(rules.REGIONS - set(clarify["regions"]))
-    assert {"il-central-1", "ca-west-1"} <= set(without_clarify)
-    for region in without_clarify:
-        rules.validate(GOOD | {"aws_region": region})
-        with pytest.raises(rules.InvalidAnswer, match="which explainability_report=yes needs"):
-            rules.validate(GOOD | {"aws_region": region, "explainability_report": "yes"})
+def test_regions_follow_the_images_the_pipeline_runs() -> None:
+    # The explanation runs in the project's own image: no feature narrows the regions (these
+    # had no Clarify image, which the explanation once needed).
+    for region in ("il-central-1", "ca-west-1", "eu-south-2"):
+        rules.validate(GOOD | {"aws_region": region, "explainability_report": "yes"})
     for region in rules.COMMERCIAL_REGIONS - rules.REGIONS:
         with pytest.raises(rules.InvalidAnswer, match="has no SageMaker xgboost image"):
             rules.validate(GOOD | {"aws_region": region})

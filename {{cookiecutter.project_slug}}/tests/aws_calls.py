@@ -80,14 +80,18 @@ class Recorder:
         name = self.acting[-1] if self.acting else self.marked
         if name is None:
             return None
+        if name.startswith("policy:"):
+            return stacks.managed_policy(name.removeprefix("policy:"))
         return stacks.role(principal_arn(name))
 
 
 def principal_arn(name: str) -> str:
     """The role a principal's name stands for: a role ARN as it is, or one of
-    - `deployer`: the tooling account's deployer (CI's deploy jobs, `deploy latest`);
+    - `deployer`: the CI account's deployer (CI's deploy jobs, `deploy latest`): the operations
+      account's with one (config.OPERATIONS_ACCOUNT), else the tooling account's;
     - `deployment:<stage>`: the stage account's deployment role (CI's deploy and smoke test);
-    - `operator`: the CI role that upserts and starts the pipeline (base.yaml's operator policy);
+    - `operator`: the role that upserts and starts the pipeline (base.yaml's operator policy):
+      the CI's own, or the tooling role the operations account's CI assumes;
     - `execution`: the SageMaker execution role (the pipeline's jobs);
     - the logical ID of a role of infra/deployment-account.yaml (e.g. `MonitorJobRole`, what the
       monitoring jobs run as): that role in the last stage's account.
@@ -95,13 +99,16 @@ def principal_arn(name: str) -> str:
     if name.startswith("arn:"):
         return name
     if name == "deployer":
-        return f"arn:{PARTITION}:iam::{config.AWS_ACCOUNT_ID}:role/{config.PROJECT_SLUG}-deployer"
+        account = config.OPERATIONS_ACCOUNT_ID
+        return f"arn:{PARTITION}:iam::{account}:role/{config.PROJECT_SLUG}-deployer"
     if name.startswith("deployment:"):
         return Stage.load(name.partition(":")[2]).deployment_role_arn
     if name == "execution":
         return arns.EXECUTION_ROLE_ARN
     if name == "operator":
-        template, logical = OPERATOR_ROLES[config.CI_SYSTEM]
+        template, logical = OPERATOR_ROLES[
+            "operations_account" if config.OPERATIONS_ACCOUNT else config.CI_SYSTEM
+        ]
         return project_stacks().role_of(template, logical).arn
     account = config.STAGE_ACCOUNTS[config.STAGES[-1]]
     stack = project_stacks().stack("deployment-account.yaml", account)
@@ -110,10 +117,19 @@ def principal_arn(name: str) -> str:
     raise ValueError(f"unknown principal {name!r}")
 
 
+# Who writes the raw data (`make upload-data`): the operator into the base bucket, or, with a
+# data lake, whoever of that account holds the writer policy of infra/data-lake.yaml.
+DATA_WRITER = (
+    f"policy:{config.PROJECT_SLUG}-data-lake-writer" if config.DATA_LAKE_ACCOUNT else "operator"
+)
+
+
 # The CI role that runs `pipeline upsert` and `start`, by CI system: (template, role).
 OPERATOR_ROLES = {
     "github_actions": ("github-oidc.yaml", "GitHubActionsRole"),
     "codepipeline": ("cicd.yaml", "RunPipelineRole"),
+    # Either CI system from an operations account: the tooling role it assumes.
+    "operations_account": ("operations-access.yaml", "OperationsCiRole"),
 }
 
 
@@ -318,8 +334,10 @@ def resource_arn(call: Call, account: str) -> str:
             return f"arn:{PARTITION}:s3:::{p['Bucket']}/{p['Key']}"
         return f"arn:{PARTITION}:s3:::{p['Bucket']}"
     if call.prefix == "sagemaker":
-        if op in ("DescribeModelPackage", "UpdateModelPackage"):
+        if op == "DescribeModelPackage":
             return _sagemaker_arn("model-package", p["ModelPackageName"], account)
+        if op == "UpdateModelPackage":
+            return p["ModelPackageArn"]
         # List actions and Search take no resource.
         if op in ("ListModelPackages", "ListTransformJobs", "Search"):
             return "*"
@@ -343,6 +361,9 @@ def resource_arn(call: Call, account: str) -> str:
             return _sagemaker_arn("endpoint", p["EndpointName"], account)
         if op == "DescribeModel":
             return _sagemaker_arn("model", p["ModelName"], account)
+        # Feature Store's data plane (sagemaker-featurestore-runtime) signs as sagemaker too.
+        if op in ("CreateFeatureGroup", "DescribeFeatureGroup", "PutRecord", "DeleteRecord"):
+            return _sagemaker_arn("feature-group", p["FeatureGroupName"], account)
         if op == "DescribeModelPackageGroup":
             return _sagemaker_arn("model-package-group", p["ModelPackageGroupName"], account)
     if call.prefix == "cloudformation":
@@ -390,7 +411,8 @@ def context_of(call: Call) -> dict[str, Any]:
         key = resource_arn(call, principal.account)
         context["kms:CallerAccount"] = principal.account
         context["kms:ResourceAliases"] = project_stacks().key_aliases(key)
-    if call.prefix == "s3" and call.operation in ("ListObjectsV2", "ListObjects") and "Prefix" in p:
+    listings = ("ListObjectsV2", "ListObjects", "ListObjectVersions")
+    if call.prefix == "s3" and call.operation in listings and "Prefix" in p:
         context["s3:prefix"] = p["Prefix"]
     if call.prefix == "cloudformation" and "RoleARN" in p:
         context["cloudformation:RoleArn"] = p["RoleARN"]

@@ -29,7 +29,7 @@ from moto import mock_aws
 from pipeline_support import all_steps
 from sklearn.datasets import make_classification, make_regression
 
-from {{ cookiecutter.package_name }} import config, contract, local, model_io
+from {{ cookiecutter.package_name }} import arns, config, contract, local, model_io
 from {{ cookiecutter.package_name }}.deploy import templates
 from {{ cookiecutter.package_name }}.steps import preprocess, train
 
@@ -285,8 +285,13 @@ def emulated_aws() -> Iterator[None]:
         environment.delenv("AWS_PROFILE", raising=False)
         # Imported here rather than at the top, so that only these tests pay for the SDK import.
         from {{ cookiecutter.package_name }}.pipeline.offline import offline_aws
+        from {{ cookiecutter.package_name }}.pipeline.staging import bucket_location
 
         with offline_aws():
+            if config.DATA_BUCKET != config.DEFAULT_BUCKET:
+                # The data lake's bucket (another account's in AWS), which upload-data writes.
+                s3 = botocore.session.get_session().create_client("s3", config.AWS_REGION)
+                s3.create_bucket(Bucket=config.DATA_BUCKET, **bucket_location())
             yield
 
 
@@ -421,6 +426,28 @@ APPROVAL_PATTERN = {
         "ModelApprovalStatus": ["Approved"],
     },
 }
+if config.OPERATIONS_ACCOUNT:
+    # The rule is the operations account's: it hears the approvals the tooling account forwards
+    # (infra/operations-access.yaml), those of the tooling account's registry only.
+    APPROVAL_PATTERN["account"] = [config.AWS_ACCOUNT_ID]
+
+
+def split_assumes(statements: list[dict[str, Any]]) -> dict[str, Any]:
+    """The deployer's sts statement on the stage accounts' roles; with an operations account,
+    after checking that the other one assumes exactly the tooling account's operations role
+    (the registry is read as that role) and that nothing else reads the registry."""
+    assumes = [s for s in statements if "sts:" in str(s["Action"])]
+    tooling = arns.role_arn(config.AWS_ACCOUNT_ID, config.OPERATIONS_ROLE)
+    reads = [s for s in assumes if isinstance(s["Resource"], dict)]
+    if config.OPERATIONS_ACCOUNT:
+        (read,) = reads
+        assert read["Action"] == "sts:AssumeRole" and read["Effect"] == "Allow"
+        assert read["Resource"]["Fn::Sub"].replace("${AWS::Partition}", arns.partition()) == tooling
+        assert not [s for s in statements if str(s["Action"]).startswith("sagemaker:")]
+    else:
+        assert reads == []
+    (assume,) = [s for s in assumes if s not in reads]
+    return assume
 
 
 def load_cloudformation(name: str) -> dict[str, Any]:

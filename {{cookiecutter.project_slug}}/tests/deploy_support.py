@@ -42,6 +42,9 @@ ENDPOINT_PARAMETERS = {
 }
 if config.MODEL_MONITORING:
     ENDPOINT_PARAMETERS.add("CaptureSamplingPercentage")
+if config.ARTIFACT_ACCOUNT:
+    # The shared-artifact account's copies of the live and shadow packages.
+    ENDPOINT_PARAMETERS |= {"ModelDataUrl", "ImageUri", "ShadowModelDataUrl", "ShadowImageUri"}
 PACKAGE_ARN = f"arn:aws:sagemaker:{REGION}:{config.AWS_ACCOUNT_ID}:model-package/{GROUP}/7"
 LIVE_ARN = f"arn:aws:sagemaker:{REGION}:{config.AWS_ACCOUNT_ID}:model-package/{GROUP}/6"
 # What the pipeline records on a package for its monitor (pipeline/reference.py), as
@@ -57,6 +60,13 @@ MONITOR_METADATA = {
 }
 
 
+# The inference image the pipeline registers with the package (InferenceSpecification).
+SERVE_IMAGE = (
+    f"{config.AWS_ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/{config.SERVE_IMAGE_REPOSITORY}"
+    "@sha256:" + "b" * 64
+)
+
+
 def registered_package(arn: str = PACKAGE_ARN, **metadata: str) -> dict[str, Any]:
     """describe_model_package's answer for a package the pipeline registered."""
     return {
@@ -66,6 +76,25 @@ def registered_package(arn: str = PACKAGE_ARN, **metadata: str) -> dict[str, Any
         "ModelPackageStatus": "Completed",
         "ModelPackageStatusDetails": {"ValidationStatuses": []},
         "CustomerMetadataProperties": {"git_commit": "0" * 40, **MONITOR_METADATA, **metadata},
+        "InferenceSpecification": {
+            "Containers": [
+                {
+                    "Image": SERVE_IMAGE,
+                    "ImageDigest": SERVE_IMAGE.rpartition("@")[2],
+                    "ModelDataUrl": f"{TRAINING}/abcdef123456/Train/output/model.tar.gz",
+                }
+            ],
+            "SupportedContentTypes": ["text/csv", "application/json"],
+            "SupportedResponseMIMETypes": ["text/csv", "application/json"],
+        },
+        "ModelMetrics": {
+            "ModelQuality": {
+                "Statistics": {
+                    "ContentType": "application/json",
+                    "S3Uri": f"{TRAINING}/abcdef123456/Evaluate/evaluation/evaluation.json",
+                }
+            }
+        },
     }
 
 

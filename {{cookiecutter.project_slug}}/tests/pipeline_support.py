@@ -87,19 +87,6 @@ def script_steps(steps: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return [step for step in processing_steps(steps) if not runs_spark(step)]
 
 
-def check_steps(steps: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """The steps that run Clarify (processing jobs of AWS's image)."""
-    return [step for step in steps.values() if step["Type"] == "ClarifyCheck"]
-
-
-# The checks this project has: step name -> (type, CheckType, its parameters' middle name).
-CHECKS = (
-    {"Explain": ("ClarifyCheck", "MODEL_EXPLAINABILITY", "Explainability")}
-    if config.EXPLAINABILITY_REPORT
-    else {}
-)
-
-
 def expected_tags() -> dict[str, str]:
     from {{ cookiecutter.package_name }} import lineage
 

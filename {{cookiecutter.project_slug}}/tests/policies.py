@@ -5,7 +5,7 @@ Each infra/ template is resolved in the account and under the stack name the boo
 defaults, the values this project knows), pseudo parameters, !Sub, !Ref, !GetAtt, !ImportValue
 (from the exporting stack's outputs), !If and the other functions the templates use. From them:
 every role and its identity policies (inline, attached managed policies, policies naming the
-role), and every resource policy (model package group, bucket, key, repository).
+role), and every resource policy (model package group, bucket, key, repository, event bus).
 
 A request is evaluated as IAM does (AWS's policy evaluation logic): an explicit Deny wins; in the
 principal's own account the identity policy or the resource policy may allow; across accounts
@@ -252,7 +252,7 @@ class ResourcePolicy:
 
     account: str
     where: str
-    kind: str  # key, bucket, repository, model package group
+    kind: str  # key, bucket, repository, model package group, event bus
     resources: tuple[str, ...]
     document: dict[str, Any]
 
@@ -398,6 +398,26 @@ class Stacks:
                         "role trust",
                         (stack.attribute(logical, "Arn"),),
                         stack.resolve(properties["AssumeRolePolicyDocument"]),
+                    )
+                )
+            # An event bus's policy: a whole document (Policy), or one statement a resource
+            # (StatementId and Statement).
+            for logical, properties in stack.resources("AWS::Events::EventBusPolicy"):
+                name = stack.resolve(properties.get("EventBusName", "default"))
+                bus = f"arn:{PARTITION}:events:{REGION}:{stack.account}:event-bus/{name}"
+                if "Policy" in properties:
+                    document = stack.resolve(properties["Policy"])
+                else:
+                    statement = {"Sid": stack.resolve(properties["StatementId"])}
+                    statement.update(stack.resolve(properties["Statement"]))
+                    document = {"Statement": [statement]}
+                found.append(
+                    ResourcePolicy(
+                        stack.account,
+                        f"{where} {logical}",
+                        "event bus",
+                        (bus,),
+                        document,
                     )
                 )
             for logical, properties in stack.resources("AWS::ECR::Repository"):

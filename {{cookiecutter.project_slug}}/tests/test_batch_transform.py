@@ -70,10 +70,24 @@ def template() -> dict[str, Any]:
     return load_cloudformation("batch-transform.yaml")
 
 
+def copies(package_arn: str) -> dict[str, str] | None:
+    """With a shared-artifact account: the package's copies there, as the deploy helper names
+    them (deploy/artifacts.py); else None."""
+    if not config.ARTIFACT_ACCOUNT:
+        return None
+    from deploy_support import registered_package
+
+    from {{ cookiecutter.package_name }}.deploy import artifacts
+
+    return artifacts.model_parameters(registered_package(package_arn))
+
+
 def deployed(template: dict[str, Any], package_arn: str = PACKAGE_ARN, **settings: Any) -> Stack:
     """The stack as the deploy command deploys it: its parameters from these settings, its
     imports from the account stack (tests/policies.py resolves both as CloudFormation does)."""
-    values = batch.stack_parameters(STAGE, {**SETTINGS, **settings}, package_arn)
+    values = batch.stack_parameters(
+        STAGE, {**SETTINGS, **settings}, package_arn, copies(package_arn)
+    )
     name = Stage.load(STAGE).batch_stack_name
     return Stack("batch-transform.yaml", name, ACCOUNT, template, values, project_stacks())
 
@@ -253,7 +267,13 @@ def test_no_second_transform_starts_while_one_of_the_prefix_runs(template, aws):
 
 def test_a_new_package_version_names_a_new_model(template):
     model = template["Resources"]["Model"]
-    assert model["Properties"]["Containers"] == [{"ModelPackageName": {"Ref": "ModelPackageArn"}}]
+    # The package itself, or its copies in the shared-artifact account (deploy/artifacts.py).
+    expected = (
+        {"Image": {"Ref": "ImageUri"}, "ModelDataUrl": {"Ref": "ModelDataUrl"}}
+        if config.ARTIFACT_ACCOUNT
+        else {"ModelPackageName": {"Ref": "ModelPackageArn"}}
+    )
+    assert model["Properties"]["Containers"] == [expected]
     assert model["Properties"]["ExecutionRoleArn"] == {
         "Fn::ImportValue": f"{config.PROJECT_SLUG}-deployment-EndpointRoleArn"
     }
@@ -297,7 +317,7 @@ def test_the_schedule_rule_exists_only_with_a_schedule(template):
 
 
 def test_stack_parameters_are_the_templates(template):
-    values = batch.stack_parameters(STAGE, SETTINGS, PACKAGE_ARN)
+    values = batch.stack_parameters(STAGE, SETTINGS, PACKAGE_ARN, copies(PACKAGE_ARN))
     assert set(values) == set(template["Parameters"])
     assert values["Schedule"] == SETTINGS["schedule"] and values["InstanceCount"] == "2"
     for name, value in values.items():

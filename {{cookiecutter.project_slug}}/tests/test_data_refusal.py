@@ -82,7 +82,8 @@ REFUSED = [
     ),
     pytest.param(
         replace_line(2, lambda line: line.rsplit(",", 1)[0])(text()).encode(),
-        f"data.csv line 2 has {WIDTH - 1} values but the header has {WIDTH} columns (1 of 3 data "
+        f"data.csv line 2 has {WIDTH - 1} value{'s' * (WIDTH != 2)} but the header has {WIDTH} "
+        "columns (1 of 3 data "
         "rows have another number of values than the header): add the missing values (an empty "
         "value is two commas in a row)",
         id="short-row",

@@ -26,6 +26,7 @@ from deploy_support import (
     REGION,
     assert_accepted,
     described_stack,
+    registered_package,
     stub_executed_change_set,
     stubbed_cloudformation,
     write_config,
@@ -116,18 +117,35 @@ def test_the_stages_config_files_are_what_the_answers_chose():
         assert (stage.batch_transform is not None) == config.BATCH_TRANSFORM
 
 
+class Registry:
+    """The tooling account's registry as the deploy helper reads it: the package the pipeline
+    registered (where the shared-artifact account's copies are named from)."""
+
+    def describe_model_package(self, ModelPackageName: str) -> dict[str, Any]:
+        return registered_package(ModelPackageName)
+
+
 def test_the_parameters_are_exactly_those_of_the_endpoint_template():
     declared = set(load_cloudformation("endpoint.yaml")["Parameters"])
     assert declared == ENDPOINT_PARAMETERS
-    assert set(Stage.load("prod").stack_parameters(PACKAGE_ARN)) == declared
+    rendered = Stage.load("prod").stack_parameters(PACKAGE_ARN)
+    assert set(rendered) | set(stacks.copies(Registry(), rendered)) == declared
+
+
+def copies_read_from_the_registry(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The `parameters` command's copies, read from Registry; those of PACKAGE_ARN."""
+    real = stacks.copies
+    monkeypatch.setattr(stacks, "copies", lambda _, parameters: real(Registry(), parameters))
+    return real(Registry(), {"ModelPackageArn": PACKAGE_ARN, "ShadowModelPackageArn": ""})
 
 
 @pytest.mark.parametrize("stage_name", config.STAGES)
 @pytest.mark.parametrize("endpoint_type", ENDPOINT_TYPES)
 @pytest.mark.parametrize("rollout", ROLLOUT_TYPES)
 def test_parameters_of_every_stage_endpoint_type_and_rollout(
-    stage_name: str, endpoint_type: str, rollout: str, tmp_path: Path, capsys
+    stage_name: str, endpoint_type: str, rollout: str, tmp_path: Path, capsys, monkeypatch
 ):
+    copied = copies_read_from_the_registry(monkeypatch)
     folder = write_config(
         tmp_path, stage_name, endpoint_type=endpoint_type, **{"rollout.type": rollout}
     )
@@ -140,6 +158,7 @@ def test_parameters_of_every_stage_endpoint_type_and_rollout(
         captured["CaptureSamplingPercentage"] = str(raw["data_capture"]["sampling_percentage"])
     assert printed == {
         **captured,
+        **copied,
         "Stage": stage_name,
         "ModelPackageArn": PACKAGE_ARN,
         "ShadowModelPackageArn": "",
@@ -485,14 +504,27 @@ def test_bootstrap_lists_exactly_this_variants_stacks_with_their_commands(capsys
     assert {step.template for step in plan} == expected
     assert plan[0].template == "infra/base.yaml"
     assert plan[0].account == config.AWS_ACCOUNT_ID
-    accounts = {config.AWS_ACCOUNT_ID, *config.STAGE_ACCOUNTS.values()}
+    accounts = {
+        config.AWS_ACCOUNT_ID,
+        config.OPERATIONS_ACCOUNT_ID,
+        *config.STAGE_ACCOUNTS.values(),
+        config.DATA_BUCKET_OWNER,
+    }
+    # The CI stacks (and the operations account's base) go where the CI/CD runs.
+    ci = {file for file, _ in bootstrap.CI_STACKS[config.CI_SYSTEM]} | {"operations-account.yaml"}
     for template in ("infra/deployment-account.yaml", "infra/budget.yaml"):
         placed = [step.account for step in plan if step.template == template]
         wanted = set(config.STAGE_ACCOUNTS.values()) if "deployment" in template else accounts
         if (infra / Path(template).name).is_file():
             assert sorted(placed) == sorted(wanted)  # once in each account
     for step in plan:
-        if step.template not in ("infra/deployment-account.yaml", "infra/budget.yaml"):
+        if Path(step.template).name in ci:
+            assert step.account == config.OPERATIONS_ACCOUNT_ID, step.template
+        elif step.template == "infra/data-lake.yaml":
+            assert step.account == config.DATA_LAKE_ACCOUNT_ID
+        elif step.template == "infra/artifact-account.yaml":
+            assert step.account == config.ARTIFACT_ACCOUNT_ID != config.AWS_ACCOUNT_ID
+        elif step.template not in ("infra/deployment-account.yaml", "infra/budget.yaml"):
             assert step.account == config.AWS_ACCOUNT_ID
         # Every parameter without a default is given, and only parameters of the template.
         parameters = load_cloudformation(Path(step.template).name).get("Parameters", {})
@@ -501,11 +533,18 @@ def test_bootstrap_lists_exactly_this_variants_stacks_with_their_commands(capsys
         assert given == required, step.template
     assert cli.main(["bootstrap"]) == 0
     out = capsys.readouterr().out
-    commands = [line for line in out.splitlines() if line.startswith("aws ")]
+    # A template the project completes first is written by the command before `&&`.
+    lines = [line for line in out.splitlines() if line.startswith(("aws ", "uv run "))]
+    commands = [line.rpartition(" && ")[2] for line in lines]
     assert len(commands) == len(plan)
     for step, command in zip(plan, commands, strict=True):
+        # A template the project completes first is deployed from where it is written.
+        rendered = bootstrap.RENDERED.get(Path(step.template).name)
+        if rendered:
+            assert f"{rendered[0]} && {command}" in out
+        template = rendered[1] if rendered else step.template
         assert command.startswith(
-            f"aws cloudformation deploy --template-file {step.template} "
+            f"aws cloudformation deploy --template-file {template} "
             f"--stack-name {step.stack_name} --capabilities CAPABILITY_NAMED_IAM "
             f"--region {REGION}"
         )

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import APPROVAL_PATTERN, load_cloudformation, resources
+from conftest import APPROVAL_PATTERN, load_cloudformation, resources, split_assumes
 
 from {{ cookiecutter.package_name }} import arns, config
 from {{ cookiecutter.package_name }}.deploy.stage import Stage
@@ -178,8 +178,7 @@ def test_the_deployer_may_assume_the_stage_deployment_roles_and_nothing_else(tem
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "codebuild.amazonaws.com"}
     statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
-    assumes = [s for s in statements if "sts:" in str(s["Action"])]
-    (assume,) = assumes
+    assume = split_assumes(statements)
     assert assume["Action"] == "sts:AssumeRole" and assume["Effect"] == "Allow"
     # In the stack's partition: the region's, as the deploy helper names the roles.
     assert {
@@ -188,16 +187,27 @@ def test_the_deployer_may_assume_the_stage_deployment_roles_and_nothing_else(tem
     assert len(assume["Resource"]) == len(set(config.STAGE_ACCOUNTS.values()))
     # Reading the registry: this group's packages (listing takes no resource).
     described = [s for s in statements if s["Action"] == "sagemaker:DescribeModelPackage"]
-    (describe,) = described
-    assert describe["Resource"]["Fn::Sub"].endswith(
-        f":model-package/{config.MODEL_PACKAGE_GROUP}/*"
-    )
+    for describe in described:
+        assert describe["Resource"]["Fn::Sub"].endswith(
+            f":model-package/{config.MODEL_PACKAGE_GROUP}/*"
+        )
+    assert len(described) == int(not config.OPERATIONS_ACCOUNT)
     actions_granted = set()
     for statement in statements:
         granted = statement["Action"]
         actions_granted |= {granted} if isinstance(granted, str) else set(granted)
     assert not any(action.endswith("*") for action in actions_granted)
+    # With the model card: approving the package's card (deploy/model_card.py), as the
+    # deployer itself or the tooling account's operations role.
+    card = {"sagemaker:UpdateModelPackage"} if config.MODEL_CARD else set()
+    card -= {"sagemaker:UpdateModelPackage"} if config.OPERATIONS_ACCOUNT else set()
     assert not {a for a in actions_granted if a.startswith("sagemaker:")} - {
         "sagemaker:DescribeModelPackage",
         "sagemaker:ListModelPackages",
+        *card,
     }
+    for action in card:
+        (statement,) = [s for s in statements if s["Action"] == action]
+        assert statement["Resource"]["Fn::Sub"].endswith(
+            f":model-package/{config.MODEL_PACKAGE_GROUP}/*"
+        )

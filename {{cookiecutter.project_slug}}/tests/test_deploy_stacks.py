@@ -260,43 +260,60 @@ def test_deploy_creates_the_stages_stacks_from_the_projects_templates(stage_name
     cloudformation, stubber = stubbed_cloudformation()
     no_stack_error(stubber, stage.stack_name)
     parameters = stage.stack_parameters(PACKAGE_ARN)
+    # The registry's answer for the live package, with what the pipeline records on it.
+    package = registered_package(PACKAGE_ARN)
+    registry = boto3.client(
+        "sagemaker",
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    registry_stubber = Stubber(registry)
+    if config.ARTIFACT_ACCOUNT:
+        from {{ cookiecutter.package_name }}.deploy import artifacts
+
+        # The stacks take the shared-artifact account's copies of the package.
+        copies = artifacts.endpoint_parameters(package)
+        assert copies["ModelDataUrl"].startswith(f"s3://{config.ARTIFACT_BUCKET}/")
+        assert copies["ImageUri"].startswith(f"{config.ARTIFACT_ACCOUNT_ID}.dkr.ecr.")
+        parameters = {**parameters, **copies}
+        assert_accepted("endpoint.yaml", parameters)
+        registry_stubber.add_response(
+            "describe_model_package", package, {"ModelPackageName": PACKAGE_ARN}
+        )
     stub_create(stubber, stage, stage.stack_name, stacks.ENDPOINT_TEMPLATE, parameters)
     expected = {stage.stack_name: "created"}
     if config.BATCH_TRANSFORM:
         from {{ cookiecutter.package_name }}.deploy import batch
 
-        batch_parameters = batch.stack_parameters(stage.name, stage.batch_transform, PACKAGE_ARN)
+        copied = parameters if config.ARTIFACT_ACCOUNT else None
+        batch_parameters = batch.stack_parameters(
+            stage.name, stage.batch_transform, PACKAGE_ARN, copied
+        )
         assert_accepted("batch-transform.yaml", batch_parameters)
         template = stacks.BATCH_TEMPLATE
         stub_create(stubber, stage, stage.batch_stack_name, template, batch_parameters)
         expected[stage.batch_stack_name] = "created"
-    registry = None
     if config.MODEL_MONITORING:
         from {{ cookiecutter.package_name }}.deploy import monitoring
 
-        # The registry's answer for the live package, with what the pipeline records for its
-        # monitor.
-        package = registered_package(PACKAGE_ARN)
-        registry = boto3.client(
-            "sagemaker",
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        registry_stubber = Stubber(registry)
         registry_stubber.add_response(
             "describe_model_package", package, {"ModelPackageName": PACKAGE_ARN}
         )
-        registry_stubber.activate()
         monitoring_parameters = monitoring.stack_parameters(stage, package)
-        assert monitoring_parameters["ReferenceUri"] == MONITOR_METADATA["monitor_reference"]
+        reference = MONITOR_METADATA["monitor_reference"]
+        if config.ARTIFACT_ACCOUNT:
+            reference = f"s3://{config.ARTIFACT_BUCKET}/{config.PROJECT_SLUG}/7/reference/"
+        assert monitoring_parameters["ReferenceUri"] == reference
         template = monitoring.TEMPLATE
         stub_create(stubber, stage, stage.monitoring_stack_name, template, monitoring_parameters)
         expected[stage.monitoring_stack_name] = "created"
+    registry_stubber.activate()
     # CI runs the whole deploy command as the stage account's deployment role.
     with stubber, acting_as(f"deployment:{stage_name}"):
         outcomes = stacks.deploy(
             stage, PACKAGE_ARN, False, cloudformation, poll_seconds=0, sagemaker=registry
         )
     stubber.assert_no_pending_responses()
+    registry_stubber.assert_no_pending_responses()
     assert outcomes == expected

@@ -20,7 +20,9 @@ from {{ cookiecutter.package_name }} import config
 SLUG = config.PROJECT_SLUG
 TOOLING = config.AWS_ACCOUNT_ID
 STAGE_ACCOUNTS = sorted(set(config.STAGE_ACCOUNTS.values()))
-DEPLOYER = f"arn:aws:iam::{TOOLING}:role/{SLUG}-deployer"
+# The account the CI/CD runs in, whose deployer deploys: operations, or tooling.
+CI_ACCOUNT = config.OPERATIONS_ACCOUNT_ID
+DEPLOYER = f"arn:aws:iam::{CI_ACCOUNT}:role/{SLUG}-deployer"
 # Role policy statements whose resource is `*`, each because its actions take no other.
 WILDCARD_RESOURCE_STATEMENTS = {
     "TakeNoResource",
@@ -75,9 +77,9 @@ def trusted(role: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     return found
 
 
-def test_only_the_tooling_deployer_may_assume_the_deployment_role(stage_roles) -> None:
+def test_only_the_ci_accounts_deployer_may_assume_the_deployment_role(stage_roles) -> None:
     assert trusted(stage_roles["deployment"]) == [
-        ("AWS", f"arn:aws:iam::{TOOLING}:root", {"ArnEquals": {"aws:PrincipalArn": DEPLOYER}})
+        ("AWS", f"arn:aws:iam::{CI_ACCOUNT}:root", {"ArnEquals": {"aws:PrincipalArn": DEPLOYER}})
     ]
 
 
@@ -171,6 +173,16 @@ def test_only_deployment_accounts_get_grants_in_the_tooling_account(base) -> Non
         # One account: its IAM policies decide; no resource policy names anyone else.
         assert found == {name: [] for name in found}
         return
+    if config.ARTIFACT_ACCOUNT:
+        # The stages read the shared-artifact account's copies (tests/test_artifact_account.py):
+        # of the tooling account, the deployment roles read the packages' records only.
+        assert {name: len(statements) for name, statements in found.items() if statements} == {
+            "model package group": 1
+        }
+        assert granted_roles(found["model package group"][0]) == {
+            (account, f"{SLUG}-deployment") for account in STAGE_ACCOUNTS
+        }
+        return
     # The steps image leaves the tooling account only for the monitoring jobs, which also list
     # the pipeline's outputs (their code and reference are S3 prefixes).
     monitored = 1 if config.MODEL_MONITORING else 0
@@ -181,7 +193,7 @@ def test_only_deployment_accounts_get_grants_in_the_tooling_account(base) -> Non
         name: count for name, count in {**counts, "steps image": monitored}.items() if count
     }
 
-{%- if cookiecutter.deployment_accounts == "yes" %}
+{%- if cookiecutter.deployment_accounts == "yes" and cookiecutter.artifact_account != "yes" %}
 
 
 def test_the_stage_accounts_roles_may_read_and_nothing_more(base, stage_roles) -> None:

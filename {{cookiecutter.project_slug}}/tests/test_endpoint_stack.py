@@ -44,8 +44,30 @@ def parameters(template: dict[str, Any], **values: Any) -> dict[str, str]:
         Stage="prod", ModelPackageArn=PACKAGE_ARN, EndpointType="realtime", RolloutType="CANARY"
     )
     chosen.update({name: str(value) for name, value in values.items()})
+    chosen.update(copies(chosen["ModelPackageArn"], chosen.get("ShadowModelPackageArn", "")))
     assert set(chosen) == set(template["Parameters"]), "a parameter without a value"
     return chosen
+
+
+def copies(live: str, shadow: str = "") -> dict[str, str]:
+    """With a shared-artifact account: the parameters naming the packages' copies there
+    (deploy/artifacts.py), as the deploy helper adds them; else none."""
+    if not config.ARTIFACT_ACCOUNT:
+        return {}
+    from deploy_support import registered_package
+
+    from {{ cookiecutter.package_name }}.deploy import artifacts
+
+    shadowed = registered_package(shadow) if shadow else None
+    return artifacts.endpoint_parameters(registered_package(live), shadowed)
+
+
+def containers(package_arn: str) -> list[dict[str, str]]:
+    """A model's containers: the package itself, or its copies in the shared-artifact account."""
+    if not config.ARTIFACT_ACCOUNT:
+        return [{"ModelPackageName": package_arn}]
+    found = copies(package_arn)
+    return [{"Image": found["ImageUri"], "ModelDataUrl": found["ModelDataUrl"]}]
 
 
 def stack(template: dict[str, Any], values: dict[str, str]) -> Stack:
@@ -375,7 +397,7 @@ def test_the_shadow_variant_exists_only_with_a_shadow_package(template):
                 "Fn::ImportValue": f"{config.PROJECT_SLUG}-deployment-EndpointRoleArn"
             }
         live = found["live"]
-        assert model_of(stack, live)["Containers"] == [{"ModelPackageName": PACKAGE_ARN}]
+        assert model_of(stack, live)["Containers"] == containers(PACKAGE_ARN)
         assert stack["Outputs"]["ModelPackageArn"]["Value"] == PACKAGE_ARN
         if not values["ShadowModelPackageArn"]:
             assert len(models) == 1 and set(found) == {"live"}
@@ -384,7 +406,7 @@ def test_the_shadow_variant_exists_only_with_a_shadow_package(template):
         assert len(models) == 2 and set(found) == {"live", "shadow"}
         shadow = found["shadow"]
         assert shadow["kind"] == "ShadowProductionVariants"
-        assert model_of(stack, shadow)["Containers"] == [{"ModelPackageName": SHADOW_PACKAGE_ARN}]
+        assert model_of(stack, shadow)["Containers"] == containers(SHADOW_PACKAGE_ARN)
         # Sized as the live variant, so that its latency compares.
         sizing = ("InstanceType", "InitialInstanceCount", "ServerlessConfig")
         assert {k: shadow.get(k) for k in sizing} == {k: live.get(k) for k in sizing}
@@ -452,6 +474,7 @@ def test_the_deploy_helper_fills_every_parameter_with_a_value_the_stack_accepts(
             Stage.load(stage).stack_parameters(PACKAGE_ARN, shadow_model_package_arn=shadow)
         return
     rendered = Stage.load(stage).stack_parameters(PACKAGE_ARN, shadow_model_package_arn=shadow)
+    rendered.update(copies(PACKAGE_ARN, shadow))
     assert rules_refuse(template, rendered) == []
     assert set(rendered) == set(template["Parameters"])
     refused = {

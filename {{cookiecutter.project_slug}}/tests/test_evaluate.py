@@ -68,7 +68,7 @@ def tiny_model(make_dataset, fit_model, write_csv) -> Callable[..., tuple[Path, 
 class Evaluated:
     model_dir: Path
     test_dir: Path
-    folder: Path  # evaluation/, predictions/ and explain/ are in here
+    folder: Path  # evaluation/ and predictions/ are in here
     report: dict[str, Any]
 
 
@@ -85,7 +85,6 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory, tiny_model) -> Callable[
             model_dir, test_dir = tiny_model(problem_type, folder)
             options = ["--champion-margin", "0.02"]
             options += ["--predictions-dir", str(folder / "predictions")]
-            options += ["--explain-data-dir", str(folder / "explain")]
             output = folder / "evaluation"
             report = run_evaluate(model_dir, test_dir, output, None, *options, plots=True)
             done[problem_type] = Evaluated(model_dir, test_dir, folder, report)
@@ -502,11 +501,3 @@ def test_predictions_csv_holds_the_labels_and_the_models_predictions(problem_typ
     else:
         assert list(predictions.columns) == ["label", "prediction"]
         np.testing.assert_allclose(predictions["prediction"], scores, rtol=1e-6)
-
-
-def test_explain_data_is_the_test_split_without_its_header(evaluated):
-    """What Clarify reads: the same rows and cells, target first, no header row."""
-    run = evaluated("binary_classification")
-    written = (run.folder / "explain" / evaluate.EXPLAIN_DATA_FILE).read_text().splitlines()
-    original = (run.test_dir / "test.csv").read_text().splitlines()
-    assert written == original[1:]

@@ -1,4 +1,5 @@
-"""The explainability step reports exact TreeSHAP values in Clarify's analysis.json shape."""
+"""The explanation (explain.py, run by steps/explain.py in the pipeline and in `make local-run`)
+reports exact TreeSHAP values in Clarify's analysis.json shape."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import pytest
 import xgboost as xgb
 from matplotlib import image
 
-from {{ cookiecutter.package_name }} import contract, model_io
-from {{ cookiecutter.package_name }}.twins import explain
+from {{ cookiecutter.package_name }} import contract, explain, model_io
+from {{ cookiecutter.package_name }}.steps import explain as explain_step
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TARGET = "label"
@@ -126,8 +127,8 @@ def test_shap_values_and_expected_value_add_up_to_the_margin(booster, data):
 
 
 # The structure of the analysis.json of a SageMaker Clarify explainability job on tabular data
-# with one model output (developer guide, "Get the Analysis Results"): what the pipeline's
-# Explain step (ClarifyCheckStep) registers.
+# with one model output (developer guide, "Get the Analysis Results"): the structure the model
+# package's explainability report keeps, so that readers of Clarify's reports read it too.
 CLARIFY_ANALYSIS = {
     "version": "1.0",
     "explanations": {
@@ -260,7 +261,7 @@ def test_summary_plot_is_a_png_of_the_top_features(tmp_path: Path):
 def test_main_writes_the_report_and_the_plot(archive_dir, split_dir, tmp_path, booster, data):
     output = tmp_path / "explainability"
     argv = ["--model-dir", str(archive_dir), "--data-dir", str(split_dir)]
-    assert explain.main([*argv, "--output-dir", str(output)]) == 0
+    assert explain_step.main([*argv, "--output-dir", str(output)]) == 0
 
     report = json.loads((output / "explainability.json").read_text(encoding="utf-8"))
     label = report["explanations"]["tree_shap"]["label0"]
@@ -275,7 +276,7 @@ def test_main_writes_the_report_and_the_plot(archive_dir, split_dir, tmp_path, b
 def test_main_explains_a_sample_of_large_data(model_dir, split_dir, tmp_path, capsys):
     output = tmp_path / "explainability"
     argv = ["--model-dir", str(model_dir), "--data-dir", str(split_dir)]
-    explain.main([*argv, "--output-dir", str(output), "--max-rows", "40"])
+    explain_step.main([*argv, "--output-dir", str(output), "--max-rows", "40"])
     assert "TreeSHAP on 40 of 300 rows" in capsys.readouterr().out
     report = json.loads((output / "explainability.json").read_text(encoding="utf-8"))
     label = report["explanations"]["tree_shap"]["label0"]
@@ -286,7 +287,7 @@ def test_main_fails_clearly_without_csv(model_dir, tmp_path: Path):
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(FileNotFoundError, match=r"no \*\.csv file"):
-        explain.main(["--model-dir", str(model_dir), "--data-dir", str(empty)])
+        explain_step.main(["--model-dir", str(model_dir), "--data-dir", str(empty)])
 
 
 def assert_additive(booster: xgb.Booster, features: pd.DataFrame) -> pd.DataFrame:
@@ -306,7 +307,7 @@ def test_category_columns_get_one_shap_value_each(problem_type, mixed_project, t
     assert values["plan"].abs().mean() > 0  # the model uses the category
     output = tmp_path / "explainability"
     argv = ["--model-dir", str(project.model), "--data-dir", str(project.splits / "test")]
-    assert explain.main([*argv, "--output-dir", str(output)]) == 0
+    assert explain_step.main([*argv, "--output-dir", str(output)]) == 0
     report = json.loads((output / explain.REPORT_FILE).read_text(encoding="utf-8"))
     label = report["explanations"]["tree_shap"]["label0"]
     assert list(label["global_shap_values"]) == metadata["feature_names"]

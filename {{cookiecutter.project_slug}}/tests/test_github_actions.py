@@ -44,7 +44,9 @@ def test_training_assumes_the_oidc_role_for_pushes_to_the_branch_it_trusts(oidc)
     assert set(flow[True]) == {"push", "workflow_dispatch"}
     (role,) = resources(oidc, "AWS::IAM::Role").values()
     name = role["RoleName"]
-    assert flow["env"]["AWS_ROLE_ARN"] == f"arn:aws:iam::{config.AWS_ACCOUNT_ID}:role/{name}"
+    # In the account the CI/CD runs in (operations, or tooling).
+    account = config.OPERATIONS_ACCOUNT_ID
+    assert flow["env"]["AWS_ROLE_ARN"] == f"arn:aws:iam::{account}:role/{name}"
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
     subject = trust["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"]
     branch = oidc["Parameters"]["BranchName"]["Default"]

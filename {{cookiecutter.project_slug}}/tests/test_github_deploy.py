@@ -13,7 +13,13 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import APPROVAL_PATTERN, help_of, load_cloudformation, resources
+from conftest import (
+    APPROVAL_PATTERN,
+    help_of,
+    load_cloudformation,
+    resources,
+    split_assumes,
+)
 
 from {{ cookiecutter.package_name }} import arns, config
 from {{ cookiecutter.package_name }}.deploy.stage import Stage
@@ -115,13 +121,14 @@ def test_only_the_deploy_environments_of_the_repository_may_assume_the_deployer(
     assert [job["environment"] for job in flow["jobs"].values()] == [
         ENVIRONMENTS[stage] for stage in config.STAGES
     ]
-    deployer = f"arn:aws:iam::{config.AWS_ACCOUNT_ID}:role/{SLUG}-deployer"
+    # The role of the account the CI/CD runs in (operations, or tooling).
+    deployer = f"arn:aws:iam::{config.OPERATIONS_ACCOUNT_ID}:role/{SLUG}-deployer"
     assert flow["env"]["AWS_ROLE_ARN"] == deployer
 
 
 def test_the_deployer_may_assume_the_stage_deployment_roles_and_nothing_else(template):
     statements = policy_of(resources(template, "AWS::IAM::Role")["DeployerRole"])
-    (assume,) = [s for s in statements if "sts:" in str(s["Action"])]
+    assume = split_assumes(statements)
     assert assume["Action"] == "sts:AssumeRole" and assume["Effect"] == "Allow"
     # In the stack's partition: the region's, as the deploy helper names the roles.
     assert {
@@ -132,15 +139,19 @@ def test_the_deployer_may_assume_the_stage_deployment_roles_and_nothing_else(tem
     for statement in statements:
         action = statement["Action"]
         granted |= {action} if isinstance(action, str) else set(action)
-    assert granted == {
-        "sts:AssumeRole",
-        "sagemaker:DescribeModelPackage",
-        "sagemaker:ListModelPackages",
-    }
-    (describe,) = [s for s in statements if s["Action"] == "sagemaker:DescribeModelPackage"]
-    assert describe["Resource"]["Fn::Sub"].endswith(
-        f":model-package/{config.MODEL_PACKAGE_GROUP}/*"
-    )
+    # The registry is read as the deployer itself, or as the tooling account's operations role;
+    # so is the package's model card approved (deploy/model_card.py), and with a shared-artifact
+    # account `deploy publish`'s copies made (held by tests/test_artifact_account.py).
+    reads = {"sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"}
+    reads |= {"sagemaker:UpdateModelPackage"} if config.MODEL_CARD else set()
+    published = {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "kms:Decrypt"}
+    reads |= published | {"kms:GenerateDataKey"} if config.ARTIFACT_ACCOUNT else set()
+    assert granted == {"sts:AssumeRole"} | (set() if config.OPERATIONS_ACCOUNT else reads)
+    for action in ("sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"):
+        for statement in [s for s in statements if s["Action"] == action]:
+            assert statement["Resource"]["Fn::Sub"].endswith(
+                f":model-package/{config.MODEL_PACKAGE_GROUP}/*"
+            )
 
 
 def test_a_job_a_stage_production_gets_what_staging_deployed(flow):
@@ -202,12 +213,14 @@ def test_the_workflow_calls_what_exists(flow):
     )
     assert set(re.findall(r"uv==([0-9.]+)", text)) == set(re.findall(r"uv==([0-9.]+)", buildspecs))
     called = set(re.findall(r'-m "\$PACKAGE\.deploy"\s+(?:\\\s+)?([a-z-]+)', text))
-    assert called == {"latest", "deploy", "smoke-test"}
+    assert called == {"latest", "deploy", "smoke-test"} | (
+        {"publish"} if config.ARTIFACT_ACCOUNT else set()
+    )
     from {{ cookiecutter.package_name }}.deploy.__main__ import main as deploy_main
 
     for command in called:
         listed = help_of(deploy_main, command)
-        if command != "latest":
+        if command not in ("latest", "publish"):
             assert "--stage" in listed
     assert "--model-package-arn" in help_of(deploy_main, "deploy")
     groups = re.findall(r"--group ([a-z]+)", text)

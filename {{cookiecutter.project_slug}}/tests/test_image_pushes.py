@@ -117,14 +117,17 @@ def test_the_buildx_rules_above_are_buildxs():
 
 # A registry for the commands that record digests: `aws ecr describe-images` answers from
 # FAKE_ECR (repository -> tag -> image) in DescribeImages' shape, with the CLI's --query
-# (JMESPath) and --output text; `aws ecr get-login-password` and `docker login` pass; anything
-# else (a build, a push) is not expected here and fails.
+# (JMESPath) and --output text; `aws ecr get-login-password`, `aws configure set` (a profile of
+# the role the build acts as) and `docker login` pass; anything else (a build, a push) is not
+# expected here and fails.
 FAKE_AWS = """
 import json, os, sys
 import jmespath
 args, registry = sys.argv[1:], json.loads(os.environ["FAKE_ECR"])
 def option(name):
     return args[args.index(name) + 1] if name in args else None
+if args[:2] == ["configure", "set"]:
+    sys.exit(0)
 if args[:2] == ["ecr", "get-login-password"]:
     print("password")
     sys.exit(0)

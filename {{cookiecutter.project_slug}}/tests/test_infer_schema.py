@@ -382,6 +382,9 @@ def test_numbers_written_with_separators_are_refused_with_the_fix():
     schema, warnings = inferred(frame, drop=("amount",))
     assert roles(schema) == {"label": "category", "amount": "ignored", "x": "number"}
     assert warnings == []
+    # A target written so: the same fix, not "text labels" to map to two.
+    with pytest.raises(infer_schema.InferenceError, match="the target 'label' holds numbers "):
+        inferred(frame.assign(label=[f"${n},000.50" for n in range(len(frame))]))
 
 
 @pytest.mark.parametrize(
@@ -448,7 +451,8 @@ def test_main_drops_the_columns_named_and_prints_one_line_a_finding(
     [
         (
             {"name": "key", "role": "owner"},
-            "s.json: column 'key': role must be one of ['feature', 'id', 'ignored'], got 'owner'",
+            "s.json: column 'key': role must be one of "
+            "['feature', 'id', 'ignored', 'event_time'], got 'owner'",
         ),
         (
             {"name": "key", "role": "id", "min": 0},

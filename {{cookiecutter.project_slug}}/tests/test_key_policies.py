@@ -85,6 +85,16 @@ ACCOUNT_DECIDES = {
     "actions": ["kms:GenerateDataKey", "kms:Decrypt", "kms:CreateGrant", "kms:DescribeKey"],
     "key_policy_only": True,
 }
+# The offline store's role (the RoleArn of CreateFeatureGroup) makes the data keys of the files
+# it writes; whoever calls PutRecord on a group whose online store has a key decrypts with it.
+FEATURE_STORE_OFFLINE = {
+    "doc": "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-sagemaker-featuregroup-s3storageconfig.html",
+    "actions": ["kms:GenerateDataKey"],
+}
+FEATURE_STORE_WRITER = {
+    "doc": "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_OnlineStoreSecurityConfig.html",
+    "actions": ["kms:Decrypt"],
+}
 # The KMS operations whose requests carry kms:GrantIsForAWSResource.
 # https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource
 GRANT_OPERATIONS = {"kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"}
@@ -115,6 +125,10 @@ KEY_PROPERTIES: dict[str, dict[tuple[str, ...], str]] = {
         ("DataCaptureConfig", "KmsKeyId"): "captured data",
     },
     "AWS::CodeBuild::Project": {("EncryptionKey",): "build artifacts"},
+    "AWS::SageMaker::FeatureGroup": {
+        ("OfflineStoreConfig", "S3StorageConfig", "KmsKeyId"): "offline store",
+        ("OnlineStoreConfig", "SecurityConfig", "KmsKeyId"): "online store",
+    },
     "AWS::CodePipeline::Pipeline": {("ArtifactStore", "EncryptionKey", "Id"): "pipeline artifacts"},
 }
 # A property name that names a key (the check that KEY_PROPERTIES misses none).
@@ -470,6 +484,11 @@ def needs(project: Project, stack: Stack, logical: str, path: tuple[str, ...]) -
             )
             role = project.properties(stack, model)["ExecutionRoleArn"]
             found.append(Need(where, role, S3_WRITER))
+    elif kind == "AWS::SageMaker::FeatureGroup" and use == "offline store":
+        found.append(Need(where, properties["RoleArn"], FEATURE_STORE_OFFLINE))
+    elif kind == "AWS::SageMaker::FeatureGroup":
+        # The pipeline's Ingest puts the records, as the execution role.
+        found.append(Need(where, arns.EXECUTION_ROLE_ARN, FEATURE_STORE_WRITER))
     elif kind == "AWS::CodeBuild::Project":
         found.append(Need(where, properties["ServiceRole"], S3_WRITER))
     elif kind == "AWS::CodePipeline::Pipeline":
@@ -617,7 +636,6 @@ STEP_OPERATIONS = {
     "Training": "CreateTrainingJob",
     "Processing": "CreateProcessingJob",
     "QualityCheck": "CreateProcessingJob",
-    "ClarifyCheck": "CreateProcessingJob",
     "Transform": "CreateTransformJob",
     "Model": "CreateModel",
     "RegisterModel": "CreateModelPackage",

@@ -76,11 +76,14 @@ def test_local_run_leaves_every_artefact(local_run):
         expected += ["reference/schema.json", "reference/reference.csv", "reference/profile.json"]
     if config.EXPLAINABILITY_REPORT:
         expected += ["explainability/explainability.json", "explainability/shap_summary.png"]
+    if config.MODEL_CARD:
+        expected += ["model_card.md", "model-card/model_card.json", "model-card/register.json"]
     for relative in expected:
         assert (output_dir / relative).is_file(), relative
     assert [path.name for path in (output_dir / "model").iterdir()] == ["xgboost-model"]
     assert (output_dir / "reference").exists() == config.DATA_QUALITY_BASELINE
     assert (output_dir / "explainability").exists() == config.EXPLAINABILITY_REPORT
+    assert (output_dir / "model_card.md").exists() == config.MODEL_CARD
 
 
 def test_an_unreachable_floor_fails_the_gate_with_exit_1(

@@ -12,6 +12,8 @@ from monitoring/monitoring.json and a package of moto's registry.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import types
@@ -43,6 +45,9 @@ ALARMS = {
     "DataQualityAlarm": ("data_quality", False),
     "ModelQualityAlarm": ("model_quality", True),
 }
+if config.BIAS_REPORT:
+    # The model's bias on the facet: a look, not retraining.
+    ALARMS["BiasDriftAlarm"] = ("bias_drift", False)
 STEPS_IMAGE = (
     f"{config.AWS_ACCOUNT_ID}.dkr.ecr.{REGION}.amazonaws.com/{config.STEPS_IMAGE_REPOSITORY}"
     "@sha256:" + "a" * 64
@@ -54,6 +59,22 @@ METADATA = {
     "monitor_code": f"{TRAINING}/code/0123456789abcdef/",
     "steps_image": STEPS_IMAGE,
 }
+# What the stack takes of the package (version 3, below): what it records, or with a
+# shared-artifact account the copies there and the replica of its image (deploy/artifacts.py).
+if config.ARTIFACT_ACCOUNT:
+    TOOLING_REGISTRY = f"{config.AWS_ACCOUNT_ID}."
+    COPIES = f"s3://{config.ARTIFACT_BUCKET}/{config.PROJECT_SLUG}/3"
+    TAKEN = {
+        "reference": f"{COPIES}/reference/",
+        "code": f"{COPIES}/monitor-code/",
+        "image": STEPS_IMAGE.replace(TOOLING_REGISTRY, f"{config.ARTIFACT_ACCOUNT_ID}.", 1),
+    }
+else:
+    TAKEN = {
+        "reference": METADATA["monitor_reference"],
+        "code": METADATA["monitor_code"],
+        "image": STEPS_IMAGE,
+    }
 # A scheduled event of EventBridge, as the function gets it.
 SCHEDULED = {
     "source": "aws.events",
@@ -149,7 +170,11 @@ def stage_stack(deployed, monkeypatch) -> Iterator[types.SimpleNamespace]:
 
 
 def capture_line(row: list[str], event_id: str) -> str:
-    """One record of SageMaker's data capture: the request (CSV features) and the answer."""
+    """One record of SageMaker's data capture: the request (CSV features, written as a client
+    writes them: a row of one missing value is `""`, not a blank line, which is no row) and the
+    answer."""
+    request = io.StringIO()
+    csv.writer(request, lineterminator="").writerow(row)
     answer = "0.5,0" if config.PROBLEM_TYPE == "binary_classification" else "100.0"
     return json.dumps(
         {
@@ -157,7 +182,7 @@ def capture_line(row: list[str], event_id: str) -> str:
                 "endpointInput": {
                     "observedContentType": "text/csv",
                     "mode": "INPUT",
-                    "data": ",".join(row),
+                    "data": request.getvalue(),
                     "encoding": "CSV",
                 },
                 "endpointOutput": {
@@ -212,8 +237,8 @@ def test_the_job_the_function_starts_reads_its_window_and_publishes_what_the_ala
     check with the dimensions and namespace of the alarms."""
     stack = stage_stack
     train = sorted((configured.splits / "train").glob("*.csv"))[0]
-    _header, *rows = train.read_text(encoding="utf-8").splitlines()
-    requests = [row.split(",") for row in rows[:40]]
+    _header, *rows = csv.reader(train.read_text(encoding="utf-8").splitlines())
+    requests = rows[:40]
     # Where the endpoint stack captures the live variant's traffic: SageMaker appends the
     # endpoint, the variant and the hour to the destination.
     endpoint_config = load_cloudformation("endpoint.yaml")["Resources"]["EndpointConfig"]
@@ -256,10 +281,10 @@ def test_the_job_the_function_starts_reads_its_window_and_publishes_what_the_ala
     assert read_manifest(inputs["ground-truth"]["S3Uri"]) == [bucket + labels_key]
     assert inputs["capture"]["S3DataType"] == inputs["ground-truth"]["S3DataType"] == "ManifestFile"
     # The package's code, reference and image, as the deploy helper passed them.
-    assert inputs["code"]["S3Uri"] == METADATA["monitor_code"]
-    assert inputs["reference"]["S3Uri"] == METADATA["monitor_reference"]
+    assert inputs["code"]["S3Uri"] == TAKEN["code"]
+    assert inputs["reference"]["S3Uri"] == TAKEN["reference"]
     app = job["AppSpecification"]
-    assert app["ImageUri"] == STEPS_IMAGE
+    assert app["ImageUri"] == TAKEN["image"]
     code_dir = inputs["code"]["LocalPath"]
     assert code_dir == jobcode.PROCESSING_CODE_DIR
     assert app["ContainerEntrypoint"] == [
@@ -292,12 +317,11 @@ def test_the_job_the_function_starts_reads_its_window_and_publishes_what_the_ala
             target = local[inputs[kind]["LocalPath"]] / key
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(s3.get_object(Bucket=stack.bucket, Key=key)["Body"].read())
-    assert (
-        reference.main(
-            ["--train", str(train.parent), "--output", str(local[inputs["reference"]["LocalPath"]])]
-        )
-        == 0
-    )
+    written_by_the_step = ["--train", str(train.parent)]
+    written_by_the_step += ["--output", str(local[inputs["reference"]["LocalPath"]])]
+    if config.BIAS_REPORT:
+        written_by_the_step.append("--bias")
+    assert reference.main(written_by_the_step) == 0
     arguments = [
         str(root / argument.removeprefix(f"{PROCESSING}/"))
         if argument.startswith(PROCESSING)
@@ -428,9 +452,9 @@ def satisfies(spec: dict[str, Any], value: str) -> bool:
 @pytest.mark.parametrize("stage_name", config.STAGES)
 def test_the_parameters_come_from_the_package_and_the_config(template, stage_name):
     parameters = stack_parameters(stage_name)
-    assert parameters["ReferenceUri"] == METADATA["monitor_reference"]
-    assert parameters["CodeUri"] == METADATA["monitor_code"]
-    assert parameters["StepsImageUri"] == STEPS_IMAGE
+    assert parameters["ReferenceUri"] == TAKEN["reference"]
+    assert parameters["CodeUri"] == TAKEN["code"]
+    assert parameters["StepsImageUri"] == TAKEN["image"]
     schedule = monitoring.load_settings()["stages"][stage_name]
     assert parameters["ScheduleExpression"] == schedule["schedule"]
     assert parameters["WindowHours"] == str(schedule["window_hours"])

@@ -9,6 +9,7 @@ import json
 
 import boto3
 import pytest
+from aws_calls import DATA_WRITER, acting_as
 from pipeline_support import SDK_WARNINGS, expected_tags
 
 from {{ cookiecutter.package_name }} import arns, config, jobcode
@@ -43,18 +44,21 @@ def test_cli_definition_offline_needs_no_account(pipeline_cli, capsys):
     printed = json.loads(capsys.readouterr().out)
     assert [step["Name"] for step in printed["Steps"]][-1] == "CheckQuality"
     parameters = {p["Name"]: p["DefaultValue"] for p in printed["Parameters"]}
-    assert parameters["InputDataUrl"].startswith("s3://offline-definition-bucket/")
+    # The pipeline's bucket, unless the raw data is in a data lake's.
+    bucket = config.DATA_BUCKET if config.DATA_LAKE_ACCOUNT else "offline-definition-bucket"
+    assert parameters["InputDataUrl"].startswith(f"s3://{bucket}/")
 
 
 def test_cli_upload_data_puts_the_configured_data_where_the_pipeline_reads_it(pipeline_cli, capsys):
     from {{ cookiecutter.package_name }}.pipeline.staging import default_input_data_url
 
-    assert pipeline_cli.main(["upload-data"]) == 0
+    with acting_as(DATA_WRITER):
+        assert pipeline_cli.main(["upload-data"]) == 0
     uri = capsys.readouterr().out.strip()
     assert uri == default_input_data_url() + config.DATA.name
-    key = uri.removeprefix(f"s3://{config.DEFAULT_BUCKET}/")
+    key = uri.removeprefix(f"s3://{config.DATA_BUCKET}/")
     s3 = boto3.client("s3", region_name=config.AWS_REGION)
-    stored = s3.get_object(Bucket=config.DEFAULT_BUCKET, Key=key)
+    stored = s3.get_object(Bucket=config.DATA_BUCKET, Key=key)
     assert stored["Body"].read() == config.DATA.read_bytes()
     assert stored["ServerSideEncryption"] == "aws:kms"
 

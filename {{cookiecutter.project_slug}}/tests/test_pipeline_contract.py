@@ -66,7 +66,16 @@ def test_preprocess_reads_the_input_data_url_and_the_uploaded_schema(steps):
     assert s3_object(schema_uri) == config.SCHEMA.read_bytes()
 
 
-SCRIPTS = {"Preprocess": "preprocess.py", "Evaluate": "evaluate.py", "Reference": "reference.py"}
+SCRIPTS = {
+    "Preprocess": "preprocess.py",
+    "Ingest": "ingest.py",
+    "Snapshot": "snapshot.py",
+    "Evaluate": "evaluate.py",
+    "Reference": "reference.py",
+    "Explain": "explain.py",
+    "Bias": "bias.py",
+    "ModelCard": "model_card.py",
+}
 
 
 def uploaded_code(prefix: str) -> dict[str, bytes]:
@@ -184,6 +193,16 @@ def test_replay_the_container_contract_locally(
     produced: dict[str, Path] = {}  # an S3 location, as its Get reference -> a local stand-in
 
     defaults = {f"Parameters.{p['Name']}": p["DefaultValue"] for p in definition["Parameters"]}
+    defaults["Execution.StartDateTime"] = "2026-01-05T09:30:00.000Z"
+    # The Feature Store's stand-in: Ingest writes a local offline store (PutRecord's twin), which
+    # Snapshot gets for its input of the offline store's prefix.
+    feature_store = tmp_path / "feature-store"
+    # What the model card's job is told of its execution and training job.
+    arn = f"arn:aws:sagemaker:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}"
+    execution = f"{arn}:pipeline/{config.PIPELINE_NAME}/execution/y"
+    defaults["Execution.PipelineExecutionArn"] = execution
+    defaults["Steps.Train.TrainingJobArn"] = f"{arn}:training-job/t"
+    defaults[MODEL_ARTIFACTS["Get"]] = f"s3://{config.DEFAULT_BUCKET}/models/t/output/model.tar.gz"
 
     def local(argument: str | dict[str, str]) -> str:
         if isinstance(argument, dict):  # a pipeline parameter: its default value
@@ -194,8 +213,14 @@ def test_replay_the_container_contract_locally(
         destination.mkdir(parents=True, exist_ok=True)
         if source == {"Get": "Parameters.InputDataUrl"}:
             shutil.copy(config.DATA, destination)
+        elif isinstance(source, str) and source.endswith(f"/offline-store/{config.FEATURE_GROUP}-"):
+            shutil.copytree(feature_store, destination, dirs_exist_ok=True)
         elif isinstance(source, str):
             s3_download(source, destination)
+        elif "Std:Join" in source:  # one file of a step's output: its folder, then its name
+            folder, *names = source["Std:Join"]["Values"]
+            file = produced[folder["Get"]].joinpath(*names)
+            shutil.copy(file, destination / file.name)
         else:
             shutil.copytree(produced[source["Get"]], destination, dirs_exist_ok=True)
 
@@ -207,22 +232,28 @@ def test_replay_the_container_contract_locally(
         code = Path(local(step["Arguments"]["Environment"]["PYTHONPATH"]))
         with job_imports(code), monkeypatch.context() as job:
             module = load_script(Path(local(entrypoint[-1])), job)
-            arguments = step["Arguments"]["AppSpecification"]["ContainerArguments"]
-            assert module.main([local(a) for a in arguments]) == 0, step["Name"]
+            specification = step["Arguments"]["AppSpecification"]
+            arguments = [local(a) for a in specification["ContainerArguments"]]
+            if step["Name"] == "Ingest":
+                arguments += ["--local-store", str(feature_store)]
+            assert module.main(arguments) == 0, step["Name"]
         for name, path in outputs_by_name(step).items():
             kept = tmp_path / "s3" / step["Name"] / name
             shutil.copytree(local(path), kept)
             produced[output_of(step["Name"], name)["Get"]] = kept
 
-    if runs_spark(steps["Preprocess"]):
-        # The Spark job's outputs are preprocess.py's (tests/test_preprocess_spark.py runs both
-        # on the same data, `make test-spark`): the local run's stand in for them here, where
-        # starting Spark would cost this tier more than all its other tests.
-        for name in outputs_by_name(steps["Preprocess"]):
-            processed = local_run.output_dir / "processed" / name
-            produced[output_of("Preprocess", name)["Get"]] = processed
-    else:
-        run_processing(steps["Preprocess"])
+    # The steps before Train: Preprocess, and with the Feature Store Ingest and Snapshot.
+    before_training = ["Preprocess", *(("Ingest", "Snapshot") if config.FEATURE_STORE else ())]
+    for name in before_training:
+        if runs_spark(steps[name]):
+            # The Spark job's outputs are preprocess.py's (tests/test_preprocess_spark.py runs
+            # both on the same data, `make test-spark`): the local run's stand in for them here,
+            # where starting Spark would cost this tier more than all its other tests.
+            for output in outputs_by_name(steps[name]):
+                folder = "validated" if output == "validated" else f"processed/{output}"
+                produced[output_of(name, output)["Get"]] = local_run.output_dir / folder
+        else:
+            run_processing(steps[name])
     # The model package's data_sha256 is this JsonGet on the data manifest preprocess wrote.
     (manifest_file,) = steps["Preprocess"]["PropertyFiles"]
     manifest_dir = produced[output_of("Preprocess", manifest_file["OutputName"])["Get"]]
@@ -275,7 +306,7 @@ def test_replay_the_container_contract_locally(
     produced[MODEL_ARTIFACTS["Get"]] = artifacts
 
     for step in script_steps(steps):
-        if step["Name"] != "Preprocess":
+        if step["Name"] not in before_training:
             run_processing(step)
 
     report = produced[output_of("Evaluate", "evaluation")["Get"]] / "evaluation.json"
@@ -287,8 +318,6 @@ def test_replay_the_container_contract_locally(
         assert isinstance(value, float) and math.isfinite(value), path
     on_the_laptop = local_run.output_dir / "evaluation" / "evaluation.json"
     assert evaluation == json.loads(on_the_laptop.read_text()), "the pipeline is the local run"
-    test_split = (local_run.output_dir / "processed" / "test" / "test.csv").read_text()
-    header, *test_rows = test_split.splitlines()
     if config.DATA_QUALITY_BASELINE:
         # The monitor's reference: what reference.py writes from the local run's train split.
         from {{ cookiecutter.package_name }}.steps import reference
@@ -296,7 +325,10 @@ def test_replay_the_container_contract_locally(
         produced_reference = produced[output_of("Reference", "reference")["Get"]]
         on_the_laptop = tmp_path / "reference-on-the-laptop"
         train_dir = local_run.output_dir / "processed" / "train"
-        assert reference.main(["--train", str(train_dir), "--output", str(on_the_laptop)]) == 0
+        arguments = ["--train", str(train_dir), "--output", str(on_the_laptop)]
+        if config.BIAS_REPORT:
+            arguments.append("--bias")
+        assert reference.main(arguments) == 0
         written = {
             p.relative_to(on_the_laptop): p.read_bytes()
             for p in on_the_laptop.rglob("*")
@@ -308,43 +340,28 @@ def test_replay_the_container_contract_locally(
             if p.is_file()
         }
         assert shipped == written
+    if config.BIAS_REPORT:
+        # The model package's bias reports are the local run's.
+        produced_bias = produced[output_of("Bias", "bias")["Get"]]
+        for name in ("bias.json", "pre_training_bias.json", "post_training_bias.json"):
+            on_the_laptop = local_run.output_dir / name
+            assert (produced_bias / name).read_bytes() == on_the_laptop.read_bytes(), name
+    if config.MODEL_CARD:
+        # The card the job wrote says what the local run's says, and names the execution.
+        card = produced[output_of("ModelCard", "model-card")["Get"]] / "model_card.json"
+        job_card = json.loads(card.read_text())
+        laptop = json.loads((local_run.output_dir / "model-card" / "model_card.json").read_text())
+        for part in ("intended_uses", "business_details"):
+            assert job_card[part] == laptop[part], part
+        (job_detail,) = job_card["evaluation_details"]
+        (laptop_detail,) = laptop["evaluation_details"]
+        assert job_detail["metric_groups"] == laptop_detail["metric_groups"]
+        assert job_detail["metadata"]["data_sha256"] == manifest["sha256"]
+        assert job_detail["metadata"]["pipeline_execution_arn"] == execution
+        assert job_card["model_overview"]["model_artifact"] == [defaults[MODEL_ARTIFACTS["Get"]]]
     if config.EXPLAINABILITY_REPORT:
-        # Clarify reads the test split without header, by the headers of its analysis config.
-        (explain_data,) = produced[output_of("Evaluate", "explain-data")["Get"]].iterdir()
-        assert explain_data.read_text().splitlines() == test_rows
-        analysis_input = inputs_by_path(steps["Explain"])["/opt/ml/processing/input/config"]
-        assert analysis_input.endswith("/analysis_config.json")
-        analysis = json.loads(s3_object(analysis_input))
-        assert analysis["headers"] == header.split(",")
-        assert analysis["label"] == header.split(",")[0]
-        assert analysis["dataset_type"] == "text/csv"
-{%- if cookiecutter.explainability_report == "yes" %}
-
-
-def test_clarify_explains_the_score_column_of_the_servers_answer(steps, configured):
-    """Clarify sends the shadow endpoint the test split's rows less the label, as CSV, and
-    explains the column of the answer its analysis configuration names (`label`; none: the
-    answer is taken for the score alone). That column is the score the server gives each row."""
-    import csv
-    import io
-
-    from {{ cookiecutter.package_name }}.serve.scoring import Scorer
-
-    analysis_input = inputs_by_path(steps["Explain"])["/opt/ml/processing/input/config"]
-    predictor = json.loads(s3_object(analysis_input))["predictor"]
-    test_split = (configured.splits / "test" / "test.csv").read_text().splitlines()
-    body = "\n".join(row.split(",", 1)[1] for row in test_split[1:]).encode()
-    scorer = Scorer.load(configured.model, config.SCHEMA)
-    answer, media = scorer.invoke(predictor["content_type"], predictor["accept_type"], body)
-    assert media == predictor["accept_type"] == "text/csv"
-    table = list(csv.reader(io.StringIO(answer.decode())))
-    column = predictor.get("label")
-    if column is None:
-        assert {len(row) for row in table} == {1}, "Clarify reads the answer as one number"
-        column = 0
-    # The server's score of each row, as its JSON answer names it.
-    named, _ = scorer.invoke(predictor["content_type"], "application/json", body)
-    score = "probability" if config.PROBLEM_TYPE == "binary_classification" else "prediction"
-    scores = [prediction[score] for prediction in json.loads(named)["predictions"]]
-    assert [float(row[column]) for row in table] == scores
-{%- endif %}
+        # The model package's explainability report is the local run's.
+        produced_explain = produced[output_of("Explain", "explainability")["Get"]]
+        on_the_laptop = local_run.output_dir / "explainability" / "explainability.json"
+        shipped = (produced_explain / "explainability.json").read_bytes()
+        assert shipped == on_the_laptop.read_bytes()

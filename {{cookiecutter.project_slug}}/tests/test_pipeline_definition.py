@@ -9,11 +9,9 @@ from typing import Any
 
 import pytest
 from pipeline_support import (
-    CHECKS,
     MODEL_ARTIFACTS,
     PROCESSING_ROOT,
     SDK_WARNINGS,
-    check_steps,
     expected_tags,
     inputs_by_path,
     output_of,
@@ -30,8 +28,7 @@ pytestmark = [*SDK_WARNINGS, pytest.mark.principal("operator")]
 
 def upstream(step: dict[str, Any]) -> set[str]:
     """The steps this one waits for: those whose properties it reads, and its DependsOn."""
-    # A check step names its model (Clarify's) beside its arguments; a condition step's
-    # branches are steps of their own.
+    # A condition step's branches are steps of their own.
     arguments = {key: value for key, value in step.items() if key != "DependsOn"}
     if step["Type"] == "Condition":
         arguments = step["Arguments"]["Conditions"]
@@ -39,18 +36,35 @@ def upstream(step: dict[str, Any]) -> set[str]:
     return read | set(step.get("DependsOn", []))
 
 
+# The step whose outputs are the splits: Preprocess's, or the Feature Store's snapshot of them.
+SPLITS_STEP = "Snapshot" if config.FEATURE_STORE else "Preprocess"
+# Steps whose inputs are not their whole cache key: Evaluate (the registry's champion), the model
+# card (it names its execution), and the Feature Store's (every run ingests with its own event
+# time; the offline store changes).
+UNCACHED = {
+    "Evaluate",
+    *(("ModelCard",) if config.MODEL_CARD else ()),
+    *(("Ingest", "Snapshot") if config.FEATURE_STORE else ()),
+}
+
+
 def optional_steps() -> list[str]:
     names = []
     if config.DATA_QUALITY_BASELINE:
         names += ["Reference"]
+    if config.BIAS_REPORT:
+        names += ["Bias"]
     if config.EXPLAINABILITY_REPORT:
-        names += ["CreateModel", "Explain"]
+        names += ["Explain"]
+    if config.MODEL_CARD:
+        names += ["ModelCard"]
     return names
 
 
 def test_steps_at_the_top_level_and_in_the_quality_gate(definition):
     assert [step["Name"] for step in definition["Steps"]] == [
         "Preprocess",
+        *(("Ingest", "Snapshot") if config.FEATURE_STORE else ()),
         "Train",
         "Evaluate",
         *optional_steps(),
@@ -69,20 +83,36 @@ def test_steps_at_the_top_level_and_in_the_quality_gate(definition):
 def test_dependency_graph(steps):
     expected = {
         "Preprocess": set(),
-        "Train": {"Preprocess"},
-        "Evaluate": {"Preprocess", "Train"},
+        "Train": {SPLITS_STEP},
+        "Evaluate": {SPLITS_STEP, "Train"},
         "CheckQuality": {"Evaluate"},
         "Register": {"Preprocess", "Train", "Evaluate"},  # the data manifest, the model, the gate
         "QualityGateFailed": {"Evaluate"},
     }
     if config.DATA_QUALITY_BASELINE:
         # The reference of the monitor: from the train split, recorded on the package.
-        expected["Reference"] = {"Preprocess"}
+        expected["Reference"] = {SPLITS_STEP}
         expected["Register"].add("Reference")
+    if config.FEATURE_STORE:
+        # Ingest reads the validated rows; Snapshot reads the offline store after it.
+        expected["Ingest"] = {"Preprocess"}
+        expected["Snapshot"] = {"Ingest"}
+    if config.BIAS_REPORT:
+        # The splits and the model; its reports on the package.
+        expected["Bias"] = {"Snapshot" if config.FEATURE_STORE else "Preprocess", "Train"}
+        expected["Register"].add("Bias")
     if config.EXPLAINABILITY_REPORT:
-        expected["CreateModel"] = {"Train"}
-        expected["Explain"] = {"CreateModel", "Evaluate"}
+        # The trained model's SHAP values on the test split.
+        expected["Explain"] = {SPLITS_STEP, "Train"}
         expected["Register"].add("Explain")
+    if config.MODEL_CARD:
+        # The card reads what every step before Register wrote, and Register reads the card.
+        expected["ModelCard"] = {"Preprocess", "Train", "Evaluate"}
+        if config.EXPLAINABILITY_REPORT:
+            expected["ModelCard"].add("Explain")
+        if config.BIAS_REPORT:
+            expected["ModelCard"].add("Bias")
+        expected["Register"].add("ModelCard")
     assert {name: upstream(step) for name, step in steps.items()} == expected
 
 
@@ -91,28 +121,57 @@ def test_data_flows_from_split_to_training_to_evaluation(steps):
         channel["ChannelName"]: channel["DataSource"]["S3DataSource"]["S3Uri"]
         for channel in steps["Train"]["Arguments"]["InputDataConfig"]
     }
-    assert channels["train"] == output_of("Preprocess", "train")
-    assert channels["validation"] == output_of("Preprocess", "validation")
+    assert channels["train"] == output_of(SPLITS_STEP, "train")
+    assert channels["validation"] == output_of(SPLITS_STEP, "validation")
     evaluated = list(inputs_by_path(steps["Evaluate"]).values())
     assert MODEL_ARTIFACTS in evaluated
-    assert output_of("Preprocess", "test") in evaluated
+    assert output_of(SPLITS_STEP, "test") in evaluated
     if config.DATA_QUALITY_BASELINE:
         # The monitor's reference is the data the model was trained on, as preprocess wrote it.
         reference = inputs_by_path(steps["Reference"])
-        assert reference[f"{PROCESSING_ROOT}/input/train"] == output_of("Preprocess", "train")
+        assert reference[f"{PROCESSING_ROOT}/input/train"] == output_of(SPLITS_STEP, "train")
         arguments = steps["Reference"]["Arguments"]["AppSpecification"]["ContainerArguments"]
         assert arguments == [
             *("--train", f"{PROCESSING_ROOT}/input/train"),
             *("--output", outputs_by_name(steps["Reference"])["reference"]),
+            # The facet's baseline for the monitor's bias drift.
+            *(["--bias"] if config.BIAS_REPORT else []),
         ]
+    if config.BIAS_REPORT:
+        # Pre-training bias of the train split's labels, post-training of the model's
+        # predictions of the test split.
+        biased = inputs_by_path(steps["Bias"])
+        assert biased[f"{PROCESSING_ROOT}/model"] == MODEL_ARTIFACTS
+        assert biased[f"{PROCESSING_ROOT}/input/train"] == output_of(SPLITS_STEP, "train")
+        assert biased[f"{PROCESSING_ROOT}/input/test"] == output_of(SPLITS_STEP, "test")
     if config.EXPLAINABILITY_REPORT:
-        # Clarify explains the trained model (served by the model CreateModel makes) on the
-        # test split as Evaluate writes it for Clarify.
-        assert steps["CreateModel"]["Arguments"]["PrimaryContainer"]["ModelDataUrl"] == (
-            MODEL_ARTIFACTS
+        # steps/explain.py in the steps image, on the trained model and the test split as
+        # preprocess writes it (header row, schema.json beside).
+        explain = inputs_by_path(steps["Explain"])
+        assert explain[f"{PROCESSING_ROOT}/model"] == MODEL_ARTIFACTS
+        assert explain[f"{PROCESSING_ROOT}/input/test"] == output_of(SPLITS_STEP, "test")
+        app = steps["Explain"]["Arguments"]["AppSpecification"]
+        assert app["ContainerEntrypoint"][-1].endswith("/steps/explain.py")
+        assert app["ImageUri"] == {"Get": "Parameters.StepsImageUri"}
+        assert app["ContainerArguments"] == [
+            *("--model-dir", f"{PROCESSING_ROOT}/model"),
+            *("--data-dir", f"{PROCESSING_ROOT}/input/test"),
+            *("--output-dir", outputs_by_name(steps["Explain"])["explainability"]),
+        ]
+    if config.MODEL_CARD:
+        # The card from evaluation.json, the data manifest and the SHAP report Explain wrote.
+        card = inputs_by_path(steps["ModelCard"])
+        assert card[f"{PROCESSING_ROOT}/input/evaluation"] == output_of("Evaluate", "evaluation")
+        assert card[f"{PROCESSING_ROOT}/input/manifest"] == output_of("Preprocess", "manifest")
+        explain = {
+            "Std:Join": {
+                "On": "/",
+                "Values": [output_of("Explain", "explainability"), "explainability.json"],
+            }
+        }
+        assert (card.get(f"{PROCESSING_ROOT}/input/explainability") == explain) == (
+            config.EXPLAINABILITY_REPORT
         )
-        assert steps["Explain"]["ModelName"] == {"Get": "Steps.CreateModel.ModelName"}
-        assert output_of("Evaluate", "explain-data") in inputs_by_path(steps["Explain"]).values()
 
 
 def test_parameters_and_defaults(definition):
@@ -125,19 +184,13 @@ def test_parameters_and_defaults(definition):
     assert input_type == "String"
     assert input_url == default_input_data_url(), "where upload-data puts config.DATA"
     assert input_url.endswith("/"), "a prefix: every CSV file under it is read"
-    # No champion in moto's registry: the check is skipped (there is nothing to compare
-    # with) and its new baseline registered.
-    lifecycle = {
-        f"{prefix}{check}{suffix}": ("Boolean", True)
-        for _, _, check in CHECKS.values()
-        for prefix, suffix in (("Skip", "Check"), ("RegisterNew", "Baseline"))
-    }
     assert parameters == {
         "ProcessingInstanceType": ("String", "ml.m5.large"),
         "TrainingInstanceType": ("String", "ml.m5.xlarge"),
         "ModelApprovalStatus": ("String", "PendingManualApproval"),
         "QualityThreshold": ("Float", config.QUALITY_GATE.threshold),
-        **lifecycle,
+        # The Feature Store's snapshot is taken as of the run's start unless told a time.
+        **({"FeatureSnapshotAsOf": ("String", "run-start")} if config.FEATURE_STORE else {}),
     }
 
 
@@ -163,18 +216,19 @@ def test_instance_parameters_size_every_job(steps):
 
 def test_every_job_and_the_model_package_carry_the_project_tags(steps):
     expected = expected_tags()
-    for step in [*processing_steps(steps), *check_steps(steps), steps["Train"], steps["Register"]]:
+    for step in [*processing_steps(steps), steps["Train"], steps["Register"]]:
         tags = step["Arguments"]["Tags"]
         assert {tag["Key"]: tag["Value"] for tag in tags} == expected, step["Name"]
 
 
 def test_every_job_step_is_retried_on_aws_faults_and_cached_but_evaluate(steps):
-    """Evaluate compares with the registry's champion, which is not part of its cache key."""
+    """Evaluate compares with the registry's champion, which is not part of its cache key (and
+    the model card names its execution: no two runs have its arguments)."""
     for name, step in steps.items():
         if step["Type"] not in ("Processing", "Training"):
             continue
-        if name == "Evaluate":
-            assert "CacheConfig" not in step
+        if name in UNCACHED:
+            assert "CacheConfig" not in step, name
         else:
             assert step["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}, name
         retried = {kind for policy in step["RetryPolicies"] for kind in policy["ExceptionType"]}
@@ -198,95 +252,16 @@ def test_default_definition_names_no_key_and_disables_nothing(definition):
     assert not re.search(r'"Enable\w+": false', text)
 
 
-{%- if cookiecutter.explainability_report == "yes" or cookiecutter.model_monitoring == "yes" %}
-{%- if cookiecutter.explainability_report == "yes" %}
-
-
-def test_check_steps_run_the_regions_clarify_image(steps):
-    """The real tool, not an imitation: Clarify's container, as the SDK's image table names it
-    for the project's region."""
-    from sagemaker.core import image_uris
-
-    image = image_uris.retrieve("clarify", region=config.AWS_REGION)
-    assert "sagemaker-clarify-processing" in image
-    for name, (step_type, check_type, _) in CHECKS.items():
-        step = steps[name]
-        assert (step["Type"], step["CheckType"]) == (step_type, check_type), name
-        assert step["Arguments"]["AppSpecification"]["ImageUri"] == image, name
-
-
-def test_each_check_compares_with_the_champion_and_is_steered_by_its_parameters(steps):
-    for name, (_, _, check) in CHECKS.items():
-        step = steps[name]
-        assert step["SkipCheck"] == {"Get": f"Parameters.Skip{check}Check"}, name
-        assert step["RegisterNewBaseline"] == {"Get": f"Parameters.RegisterNew{check}Baseline"}
-        # The baseline to compare with: the group's latest Approved package's (the champion).
-        assert step["ModelPackageGroupName"] == config.MODEL_PACKAGE_GROUP, name
-        assert step["SuppliedBaselineConstraints"] is None, name
-        assert step["FailOnViolation"] is True, name
-        cluster = step["Arguments"]["ProcessingResources"]["ClusterConfig"]
-        assert cluster["InstanceType"] == {"Get": "Parameters.ProcessingInstanceType"}, name
-        # Every run keeps its results under its own execution's prefix.
-        output = step["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
-        assert {"Get": "Execution.PipelineExecutionId"} in output["Std:Join"]["Values"], name
-{%- endif %}
-
-
-@pytest.fixture(scope="module")
-def championed_definition(emulated_aws: None, definition: dict[str, Any]) -> dict[str, Any]:
-    """The definition as upserted once the champion, an Approved package, has registered the
-    baselines of this project's checks (Clarify's explanation); without a check, the champion
-    changes nothing in it."""
-    if not CHECKS:
-        return definition
-    import contextlib
-
-    import boto3
-
-    from {{ cookiecutter.package_name }}.pipeline import get_pipeline
-
-    sagemaker = boto3.client("sagemaker", region_name=config.AWS_REGION)
-    group = config.MODEL_PACKAGE_GROUP
-    source = {"ContentType": "application/json", "S3Uri": "s3://somewhere/analysis.json"}
-    with contextlib.suppress(sagemaker.exceptions.ClientError):
-        sagemaker.create_model_package_group(ModelPackageGroupName=group)
-    arn = sagemaker.create_model_package(
-        ModelPackageGroupName=group,
-        ModelApprovalStatus="Approved",
-        InferenceSpecification={
-            "Containers": [{"Image": "image", "ModelDataUrl": "s3://somewhere/model.tar.gz"}],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
-        },
-        DriftCheckBaselines={"Explainability": {"Constraints": source}},
-    )["ModelPackageArn"]
-    try:
-        described = sagemaker.describe_model_package(ModelPackageName=arn)
-        assert described["DriftCheckBaselines"]["Explainability"]
-        return json.loads(get_pipeline().definition())
-    finally:
-        # No champion for the other tests (moto cannot delete a package).
-        sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
-{%- if cookiecutter.explainability_report == "yes" %}
-
-
-def test_checks_run_once_the_champion_has_registered_baselines(championed_definition):
-    """With an Approved package that has the check's baseline, the check runs by default
-    (Skip...Check false)."""
-    defaults = {p["Name"]: p["DefaultValue"] for p in championed_definition["Parameters"]}
-    for _, _, check in CHECKS.values():
-        assert defaults[f"Skip{check}Check"] is False, check
-        assert defaults[f"RegisterNew{check}Baseline"] is True, check
-{%- endif %}
 {%- if cookiecutter.model_monitoring == "yes" %}
 
 
-def test_a_drift_started_run_registers_the_new_datas_baseline(championed_definition, monkeypatch):
+def test_a_drift_started_run_registers_the_new_datas_baseline(
+    emulated_aws: None, definition: dict[str, Any], monkeypatch
+):
     """The champion's monitor found drift and the trigger (infra/triggers.yaml) retrains on the
     newest data set: no step may fail on the champion's baselines, or nothing trained on
-    drifted data is ever registered. The Reference step compares with nothing; a check that
-    fails on a violation of the champion's baseline registers the new one instead (SkipCheck
-    and RegisterNewBaseline true, BASELINE_LIFECYCLE in test_pipeline_role.py)."""
+    drifted data is ever registered. The Reference step compares with nothing, and no step of
+    the pipeline is a check against the champion's baselines."""
     import types
 
     import boto3
@@ -295,7 +270,7 @@ def test_a_drift_started_run_registers_the_new_datas_baseline(championed_definit
     sagemaker = boto3.client("sagemaker", region_name=config.AWS_REGION)
     sagemaker.create_pipeline(
         PipelineName=config.PIPELINE_NAME,
-        PipelineDefinition=json.dumps(championed_definition),
+        PipelineDefinition=json.dumps(definition),
         RoleArn=arns.EXECUTION_ROLE_ARN,
     )
     boto3.client("s3", region_name=config.AWS_REGION).put_object(
@@ -319,36 +294,18 @@ def test_a_drift_started_run_registers_the_new_datas_baseline(championed_definit
     }
     started = starter.handler(alarm)["started"]
     given = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=started)
-    declared = {p["Name"]: p for p in championed_definition["Parameters"]}
+    declared = {p["Name"]: p for p in definition["Parameters"]}
     values = {name: p["DefaultValue"] for name, p in declared.items()}
     for parameter in given["PipelineParameters"]:
         assert parameter["Name"] in declared, parameter
-        if declared[parameter["Name"]]["Type"] == "Boolean":
-            assert parameter["Value"] in ("true", "false"), parameter
-            values[parameter["Name"]] = parameter["Value"] == "true"
-        else:
-            values[parameter["Name"]] = parameter["Value"]
-
-    def resolved(value: Any) -> Any:
-        if isinstance(value, dict):
-            return values[value["Get"].removeprefix("Parameters.")]
-        return value
-
-    checks = [step for step in championed_definition["Steps"] if "SkipCheck" in step]
-    assert [step["Name"] for step in checks] == list(CHECKS)
-    for check in checks:
-        assert check["FailOnViolation"] is True
-        assert (resolved(check["SkipCheck"]), resolved(check["RegisterNewBaseline"])) == (
-            True,
-            True,
-        )
+        values[parameter["Name"]] = parameter["Value"]
+    assert not [step["Name"] for step in definition["Steps"] if "SkipCheck" in step]
     # On the newest data set.
     assert values["InputDataUrl"].endswith(f"/{config.PROJECT_SLUG}/data/drifted/")
 {%- endif %}
-{%- endif %}
+{%- if cookiecutter.spark_processing == "yes" %}
 
 
-@pytest.mark.skipif(not config.SPARK_PROCESSING, reason="no Spark job in this project")
 def test_preprocess_runs_the_spark_job_in_the_pinned_spark_image(steps):
     """The Spark image pinned by its version tag (Spark 3.5, Python 3.12: pyspark's and the job
     code's versions, tests/test_preprocess_spark.py), the committed entry script submitted, the
@@ -366,4 +323,11 @@ def test_preprocess_runs_the_spark_job_in_the_pinned_spark_image(steps):
     assert entrypoint[-1].endswith("/preprocess_spark.py")
     assert arguments["Environment"]["PYTHONPATH"] == spark.PACKAGE_DIR
     outputs = {o["OutputName"] for o in arguments["ProcessingOutputConfig"]["Outputs"]}
+{%- if cookiecutter.feature_store == "yes" %}
+    # The validated rows, which the Feature Store's Ingest reads (Snapshot splits them).
+    assert outputs == {"validated", "manifest"}
+    assert "--validated-dir" in arguments["ContainerArguments"]
+{%- else %}
     assert outputs == {"train", "validation", "test", "manifest"}
+{%- endif %}
+{%- endif %}

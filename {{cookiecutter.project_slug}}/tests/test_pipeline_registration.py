@@ -102,14 +102,10 @@ def test_register_adds_the_trained_model_to_the_group(steps):
     assert arguments["InferenceSpecification"]["SupportedContentTypes"] == ["text/csv"]
 
 
-def check_property(step: str, name: str) -> dict[str, Any]:
-    return {"ContentType": "application/json", "S3Uri": {"Get": f"Steps.{step}.{name}"}}
-
-
-def test_register_attaches_the_checks_baselines(steps):
-    """ModelMetrics: evaluation.json as the model's quality{% if cookiecutter.explainability_report == "yes" %}, Clarify's report as its explanation;
-    DriftCheckBaselines: the explanation the next version's check compares with (this run's with
-    RegisterNewExplainabilityBaseline, else the champion's){% endif %}. Nothing shaped for Model
+def test_register_attaches_the_reports(steps):
+    """ModelMetrics: evaluation.json as the model's quality{% if cookiecutter.explainability_report == "yes" %}, and explainability.json
+    (the Explain step's) as its explanation{% endif %}.
+    No DriftCheckBaselines: no step checks against the champion's. Nothing is shaped for Model
     Monitor: the monitor's reference is in CustomerMetadataProperties."""
     arguments = steps["Register"]["Arguments"]
     metrics = arguments["ModelMetrics"]
@@ -117,19 +113,23 @@ def test_register_attaches_the_checks_baselines(steps):
         "Statistics": json_file_in(output_of("Evaluate", "evaluation"), "evaluation.json")
     }
     assert "ModelDataQuality" not in metrics
-    if config.EXPLAINABILITY_REPORT:
-        # Clarify's analysis.json.
-        assert metrics["Explainability"] == {
-            "Report": check_property("Explain", "CalculatedBaselineConstraints")
+    if config.BIAS_REPORT:
+        # steps/bias.py's reports, in the structure of Clarify's analysis.json.
+        reports = output_of("Bias", "bias")
+        assert metrics["Bias"] == {
+            "PreTrainingReport": json_file_in(reports, "pre_training_bias.json"),
+            "PostTrainingReport": json_file_in(reports, "post_training_bias.json"),
         }
-        assert arguments["DriftCheckBaselines"] == {
-            "Explainability": {
-                "Constraints": check_property("Explain", "BaselineUsedForDriftCheckConstraints")
-            }
+    else:
+        assert not metrics.get("Bias")
+    if config.EXPLAINABILITY_REPORT:
+        # steps/explain.py's report, in the structure of Clarify's analysis.json.
+        assert metrics["Explainability"] == {
+            "Report": json_file_in(output_of("Explain", "explainability"), "explainability.json")
         }
     else:
         assert not metrics.get("Explainability")
-        assert "DriftCheckBaselines" not in arguments
+    assert "DriftCheckBaselines" not in arguments
 
 
 def resolve(node: Any, values: dict[str, str]) -> Any:
@@ -192,7 +192,16 @@ def test_model_package_records_what_made_the_model(definition, steps):
         ),
         "Steps.Preprocess.PropertyFiles.DataManifest.sha256": data_sha256,
     }
+    card = json.dumps({"intended_uses": {"intended_uses": config.DESCRIPTION}})
+    if config.MODEL_CARD:
+        # The package's own card: the content the ModelCard step wrote (test_model_card.py).
+        values["Steps.ModelCard.PropertyFiles.ModelCard.ModelCardContent"] = card
     request = resolve(steps["Register"]["Arguments"], values)
+    if config.MODEL_CARD:
+        assert request["ModelCard"] == {
+            "ModelCardContent": card,
+            "ModelCardStatus": "PendingReview",
+        }
     sagemaker = boto3.client("sagemaker", region_name=config.AWS_REGION)
     with contextlib.suppress(sagemaker.exceptions.ClientError):  # unless an earlier test made it
         sagemaker.create_model_package_group(ModelPackageGroupName=config.MODEL_PACKAGE_GROUP)

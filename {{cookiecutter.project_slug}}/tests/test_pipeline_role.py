@@ -1,9 +1,10 @@
 """The execution role (infra/base.yaml) against every step of the pipeline the project builds:
 for each step type, the requests AWS documents a job of that type making as the role (the job's
 own creation, tagging, the role passed on, its S3 data under the project key, its image, its
-logs; Clarify's shadow endpoint; the registry), each made concrete from the step in the
-definition and decided by the project's evaluator (iam_evaluation.allows) on the role's policy
-as CloudFormation renders it."""
+logs; the registry), each made concrete from the step in the
+definition and decided as AWS would (policies.evaluate): the role's policy as CloudFormation
+renders it, and the policies of the bucket and key it reads, which decide too where they are
+another account's (a data lake's raw data)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from iam_evaluation import Request, allows, as_list
+from iam_evaluation import as_list
 from pipeline_support import SDK_WARNINGS
-from policies import project_stacks
+from policies import PARTITION, REGION, Request, Role, evaluate, project_stacks
 
 from {{ cookiecutter.package_name }} import config
 
@@ -36,23 +37,12 @@ TRAINING_ROLE = (
     "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html"
     "#sagemaker-roles-createtrainingjob-perms"
 )
-MODEL_ROLE = (
-    "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html"
-    "#sagemaker-roles-createmodel-perms"
-)
 TAG_ON_CREATE = (
     "https://docs.aws.amazon.com/sagemaker/latest/dg/"
     "security_iam_id-based-policy-examples.html#api-access-policy-tag-on-create"
 )
 PASS_ROLE = "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html"
 SSE_KMS = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html"
-BASELINE_LIFECYCLE = "https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-quality-clarify-baseline-lifecycle.html"
-# Clarify's shadow endpoint (how it works) and its names, as AWS's own MLOps solution grants them.
-CLARIFY_SHADOW_ENDPOINT = (
-    "https://docs.aws.amazon.com/sagemaker/latest/dg/clarify-configure-processing-jobs.html; "
-    "https://github.com/aws-solutions/mlops-workload-orchestrator/blob/main/source/infrastructure/"
-    "lib/blueprints/pipeline_definitions/iam_policies.py"
-)
 REGISTER_MODEL = "https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-version.html"
 PROPERTY_FILES = (
     "https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-propertyfile.html"
@@ -73,9 +63,10 @@ class Need:
 JOB_DATA = (
     Need(("s3:GetObject",), "inputs", PROCESSING_ROLE),
     Need(("s3:PutObject",), "outputs", PROCESSING_ROLE),
-    Need(("s3:ListBucket",), "bucket", PROCESSING_ROLE),
-    # The bucket encrypts with the project key by default (SSE-KMS).
-    Need(("kms:Decrypt",), "key", SSE_KMS),
+    # Each input and output is a prefix, which the job lists.
+    Need(("s3:ListBucket",), "prefixes", PROCESSING_ROLE),
+    # Each bucket encrypts with its key by default (SSE-KMS): the project key, the data lake's.
+    Need(("kms:Decrypt",), "input-keys", SSE_KMS),
     Need(("kms:GenerateDataKey",), "key", SSE_KMS),
 )
 PROCESSING = (
@@ -98,42 +89,8 @@ PROCESSING = (
     ),
     Need(("cloudwatch:PutMetricData",), "*", PROCESSING_ROLE),
 )
-# Clarify's check compares with the champion's registered baseline, which Pipelines looks up in
-# the group (the latest Approved package) unless the check is skipped.
-CHAMPION_BASELINE = (
-    Need(("sagemaker:ListModelPackages",), "*", BASELINE_LIFECYCLE),
-    Need(("sagemaker:DescribeModelPackage",), "model-package", BASELINE_LIFECYCLE),
-)
 STEP_NEEDS: dict[str, tuple[Need, ...]] = {
     "Processing": PROCESSING,
-    "ClarifyCheck": (
-        *PROCESSING,
-        *CHAMPION_BASELINE,
-        Need(("sagemaker:DescribeModel",), "model", CLARIFY_SHADOW_ENDPOINT),
-        Need(
-            (
-                "sagemaker:CreateEndpointConfig",
-                "sagemaker:AddTags",
-                "sagemaker:DescribeEndpointConfig",
-                "sagemaker:DeleteEndpointConfig",
-            ),
-            "shadow-endpoint-config",
-            CLARIFY_SHADOW_ENDPOINT,
-        ),
-        Need(
-            (
-                "sagemaker:CreateEndpoint",
-                "sagemaker:AddTags",
-                "sagemaker:DescribeEndpoint",
-                "sagemaker:InvokeEndpoint",
-                "sagemaker:DeleteEndpoint",
-            ),
-            "shadow-endpoint",
-            CLARIFY_SHADOW_ENDPOINT,
-        ),
-        # The shadow endpoint runs the model as the model's role (this one): its logs.
-        Need(("logs:CreateLogStream", "logs:PutLogEvents"), "endpoint-logs", MODEL_ROLE),
-    ),
     "Training": (
         Need(("sagemaker:CreateTrainingJob",), "job", PIPELINES_ACCESS, "request-tags"),
         Need(("sagemaker:AddTags",), "job", TAG_ON_CREATE, "request-tags"),
@@ -154,19 +111,6 @@ STEP_NEEDS: dict[str, tuple[Need, ...]] = {
         ),
         # The metric definitions' values are published as the role.
         Need(("cloudwatch:PutMetricData",), "*", TRAINING_ROLE),
-    ),
-    # The model step creates the model; whoever serves it (Clarify's shadow endpoint) pulls
-    # its image and data as the model's execution role, this one.
-    "Model": (
-        Need(("sagemaker:CreateModel",), "model", PIPELINES_ACCESS),
-        Need(("iam:PassRole",), "role", MODEL_ROLE, "passed-to-sagemaker"),
-        Need(("s3:GetObject",), "model-data", MODEL_ROLE),
-        Need(("kms:Decrypt",), "key", SSE_KMS),
-        Need(
-            ("ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"),
-            "image",
-            MODEL_ROLE,
-        ),
     ),
     "RegisterModel": (
         Need(("sagemaker:CreateModelPackage",), "model-package", REGISTER_MODEL, "request-tags"),
@@ -288,29 +232,50 @@ def step_image(step: dict[str, Any]) -> Any:
     arguments = step["Arguments"]
     if step["Type"] == "Training":
         return arguments["AlgorithmSpecification"]["TrainingImage"]
-    if step["Type"] == "Model":
-        return arguments["PrimaryContainer"]["Image"]
     return arguments["AppSpecification"]["ImageUri"]
+
+
+# A resource a request names, or (resource, the condition keys this resource gives the request).
+Named = str | tuple[str, dict[str, Any]]
+
+
+def s3_key_context(object_arn: str) -> dict[str, Any]:
+    """What S3 asks KMS with, as the caller, for an object of a bucket encrypted with a key."""
+    bucket = object_arn.split("/", 1)[0]
+    return {
+        "kms:ViaService": f"s3.{REGION}.amazonaws.com",
+        "kms:EncryptionContext:aws:s3:arn": [bucket, object_arn],
+    }
+
+
+def prefix_of(object_arn: str) -> tuple[str, dict[str, Any]]:
+    """The bucket that an object is listed in, with the prefix listed (s3:prefix)."""
+    bucket, _, key = object_arn.partition("/")
+    return bucket, {"s3:prefix": key.rsplit("/", 1)[0] + "/"}
 
 
 def resources_of(
     step: dict[str, Any], definition: dict[str, Any], steps: dict[str, Any]
-) -> dict[str, Callable[[], list[str]]]:
+) -> dict[str, Callable[[], list[Named]]]:
     """Resource kind -> the ARNs of that kind a step's requests name."""
     name, kind = step["Name"], step["Type"]
     group = config.MODEL_PACKAGE_GROUP
     sagemaker_kind = {"Training": "training-job"}.get(kind, "processing-job")
-    bucket = f"arn:aws:s3:::{config.DEFAULT_BUCKET}"
-    model = "CreateModel" if kind == "ClarifyCheck" else name
 
     def rendered(values: list[Any]) -> list[str]:
         return [s3_arn(render(v, definition, steps)) for v in values]
 
+    def input_keys() -> list[Named]:
+        """The key of each input's bucket, as S3 uses it for the object."""
+        stacks, keys = project_stacks(), []
+        for arn in rendered(job_inputs(step)):
+            key = stacks.bucket_key(arn.removeprefix(f"arn:{PARTITION}:s3:::").split("/")[0])
+            keys.append((key, s3_key_context(arn)))
+        return keys
+
     def image() -> list[str]:
-        # SageMaker pulls its own image (Clarify's) itself; the
-        # images the role pulls are the pipeline's parameters: the project's, or XGBoost's.
-        image = step_image(step)
-        return [image_repository(render(image, definition, steps))] if "Get" in image else []
+        # The images the role pulls are the pipeline's parameters: the project's, or XGBoost's.
+        return [image_repository(render(step_image(step), definition, steps))]
 
     return {
         "*": lambda: ["*"],
@@ -318,7 +283,10 @@ def resources_of(
         "role": lambda: [step["Arguments"].get("RoleArn") or step["Arguments"]["ExecutionRoleArn"]],
         "inputs": lambda: rendered(job_inputs(step)),
         "outputs": lambda: rendered(job_outputs(step)),
-        "bucket": lambda: [bucket],
+        "prefixes": lambda: [
+            prefix_of(arn) for arn in rendered(job_inputs(step) + job_outputs(step))
+        ],
+        "input-keys": input_keys,
         "key": lambda: [
             project_stacks().stack("base.yaml", config.AWS_ACCOUNT_ID).attribute("Key", "Arn")
         ],
@@ -330,20 +298,6 @@ def resources_of(
         "training-logs": lambda: [
             f"arn:aws:logs:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:log-group:"
             f"/aws/sagemaker/TrainingJobs:log-stream:{job_name(name)}/algo-1"
-        ],
-        "endpoint-logs": lambda: [
-            f"arn:aws:logs:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:log-group:"
-            f"/aws/sagemaker/Endpoints/sm-clarify-{job_name(model)[:28]}-1746251067-14e5"
-            ":log-stream:AllTraffic/i-0"
-        ],
-        "model": lambda: [f"{ARN}:model/{job_name(model)}"],
-        "model-data": lambda: rendered([step["Arguments"]["PrimaryContainer"]["ModelDataUrl"]]),
-        # Clarify's names: its prefix, the model's name cut short, a time and a random suffix.
-        "shadow-endpoint": lambda: [
-            f"{ARN}:endpoint/sm-clarify-{job_name(model)[:28]}-1746251067-14e5"
-        ],
-        "shadow-endpoint-config": lambda: [
-            f"{ARN}:endpoint-config/sm-clarify-config-1746251067-14e5"
         ],
         "model-package": lambda: [f"{ARN}:model-package/{group}/1"],
         "model-package-group": lambda: [f"{ARN}:model-package-group/{group}"],
@@ -371,30 +325,43 @@ def requests(
     for step in steps.values():
         resolve = resources_of(step, definition, steps)
         for need in STEP_NEEDS[step["Type"]]:
-            for resource in resolve[need.resource]():
+            for named in resolve[need.resource]():
+                resource, given = named if isinstance(named, tuple) else (named, {})
                 for action in need.actions:
-                    context = context_of(step, need.context)
+                    context = {**context_of(step, need.context), **given}
                     made.append((step["Name"], action, resource, context, need.doc))
     return made
 
 
 @pytest.fixture(scope="module")
-def role() -> list[dict[str, Any]]:
+def execution_role() -> Role:
     stacks = project_stacks()
     base = stacks.stack("base.yaml", config.AWS_ACCOUNT_ID)
-    role = stacks.role(base.attribute("ExecutionRole", "Arn"))
+    return stacks.role(base.attribute("ExecutionRole", "Arn"))
+
+
+@pytest.fixture(scope="module")
+def role(execution_role: Role) -> list[dict[str, Any]]:
     return [
         {**s, "Action": as_list(s["Action"])}
-        for document in role.documents
+        for document in execution_role.documents
         for s in as_list(document["Statement"])
     ]
 
 
-def denied(role: list[dict[str, Any]], made: list[tuple]) -> list[str]:
+def denied(execution_role: Role, role: list[dict[str, Any]], made: list[tuple]) -> list[str]:
+    """The requests that the role with these statements may not make, by its policy and by the
+    policies of what it acts on."""
+    held = Role(execution_role.arn, execution_role.where, ({"Statement": role},))
+    principal = {
+        "aws:PrincipalArn": held.arn,
+        "aws:PrincipalAccount": held.account,
+        "aws:SecureTransport": "true",
+    }
     return [
         f"{step}: {action} on {resource} ({doc})"
         for step, action, resource, context, doc in made
-        if not allows([{"Statement": role}], Request(action, resource, context=context))
+        if not evaluate(Request(held, action, resource, {**principal, **context})).allowed
     ]
 
 
@@ -402,15 +369,15 @@ def test_every_step_type_of_the_pipeline_has_its_needs_written_down(steps):
     assert {step["Type"] for step in steps.values()} <= set(STEP_NEEDS)
 
 
-def test_the_role_holds_what_each_step_type_needs(definition, steps, role):
+def test_the_role_holds_what_each_step_type_needs(definition, steps, execution_role, role):
     made = requests(definition, steps)
     assert {step for step, *_ in made} == set(steps) - {
         name for name, step in steps.items() if not STEP_NEEDS[step["Type"]]
     }
-    assert denied(role, made) == []
+    assert denied(execution_role, role, made) == []
 
 
-def test_each_action_the_steps_need_is_load_bearing(definition, steps, role):
+def test_each_action_the_steps_need_is_load_bearing(definition, steps, execution_role, role):
     """The check can fail: the role without any one of the actions the steps need is refused
     some request."""
     made = requests(definition, steps)
@@ -420,4 +387,6 @@ def test_each_action_the_steps_need_is_load_bearing(definition, steps, role):
             for s in role
             if [a for a in s["Action"] if a != action]
         ]
-        assert denied(without, made), f"nothing needs {action}"
+        # Only the requests for that action can change (the statements lose that name only).
+        of_action = [request for request in made if request[1] == action]
+        assert denied(execution_role, without, of_action), f"nothing needs {action}"

@@ -226,6 +226,39 @@ def test_category_columns_and_missing_values_score_as_make_predict_does(
     assert from_json(text, problem_type) == expected
 
 
+def test_ids_sent_with_the_rows_come_back_with_their_predictions(mixed_project, make_rows):
+    """A schema's "role": "id" columns may lead each CSV line (all lines or none) or sit in each
+    JSON instance: the answer repeats them beside the row's prediction, which is the one the row
+    gets without them, so that predictions join back (batch transform's output lines too)."""
+    project = mixed_project("binary_classification")
+    raw = json.loads(project.schema.read_text(encoding="utf-8"))
+    raw["columns"].insert(2, {"name": "ticket", "type": "category", "role": "id"})
+    scorer = scoring.Scorer(predict.load(project.model), raw, "mixed.json")
+    rows = make_rows(schema_of(project.schema), rows=6, seed=3, with_target=False)
+    features = rows[scorer.features]
+    tickets = [f"T,{n}" for n in range(6)]  # a comma: quoted in the answer's CSV
+    plain, _ = scorer.invoke(scoring.CSV, scoring.CSV, csv_body(features))
+    with_ids = pd.concat([pd.Series(tickets, name="ticket"), features], axis=1)
+    for header in (False, True):
+        answer, _ = scorer.invoke(scoring.CSV, scoring.CSV, csv_body(with_ids, header))
+        lines = list(csv.reader(io.StringIO(answer.decode())))
+        assert [line[0] for line in lines] == tickets
+        assert [",".join(line[1:]) for line in lines] == plain.decode().splitlines()
+    instances = json_body(with_ids)
+    del instances[1]["ticket"]  # an instance without its id is answered without one
+    answer, _ = scorer.invoke(scoring.JSON, scoring.JSON, json.dumps(instances).encode())
+    predictions = json.loads(answer)["predictions"]
+    assert [p.get("ticket") for p in predictions] == [tickets[0], None, *tickets[2:]]
+    assert from_json(answer.decode(), "binary_classification") == from_csv(
+        plain.decode(), "binary_classification"
+    )
+    mixed = csv_body(with_ids).splitlines(keepends=True)[:2] + csv_body(features).splitlines()[2:]
+    with pytest.raises(
+        scoring.RequestError, match="every line led by the ids \\(ticket\\) or none"
+    ):
+        scorer.invoke(scoring.CSV, scoring.CSV, b"".join(mixed[:2]) + b"\n".join(mixed[2:]))
+
+
 def breakable(schema: contract.Schema) -> tuple[str, str]:
     """A feature and a value that breaks one of its rules, whatever the schema."""
     for name in schema.features:
@@ -290,7 +323,13 @@ def malformed(good: bytes) -> dict[str, tuple[bytes, str, str | None, int]]:
     return {
         "unclosed quote": (b'"' + good, "text/csv", None, 400),
         "a value too many": (good + first + b",1\n", "text/csv", None, 400),
-        "a value too few": (first.rsplit(b",", 1)[0] + b"\n", "text/csv", None, 400),
+        # One feature: a line with none left is blank, which is no row.
+        "a value too few": (
+            first.rsplit(b",", 1)[0] * (b"," in first) + b"\n",
+            "text/csv",
+            None,
+            400,
+        ),
         "not UTF-8": (b"\xff\xfe" + good, "text/csv", None, 400),
         "no rows": (b"", "text/csv", None, 400),
         "not JSON": (b"{", "application/json", None, 400),

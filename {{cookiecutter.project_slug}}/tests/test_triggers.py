@@ -36,9 +36,9 @@ def starter(triggers, monkeypatch) -> Iterator[types.ModuleType]:
     function = resources(triggers, "AWS::Lambda::Function")["Starter"]
     environment = {
         "PIPELINE_NAME": function["Environment"]["Variables"]["PIPELINE_NAME"],
-        "BUCKET": config.DEFAULT_BUCKET,
+        "BUCKET": config.DATA_BUCKET,
         "DATA_PREFIX": function["Environment"]["Variables"]["DATA_PREFIX"],
-        "ACCOUNT_ID": config.AWS_ACCOUNT_ID,
+        "ACCOUNT_ID": config.DATA_BUCKET_OWNER,
     }
 {%- if cookiecutter.model_monitoring == "yes" %}
     environment["COOLDOWN_HOURS"] = str(triggers["Parameters"]["RetrainCooldownHours"]["Default"])
@@ -50,9 +50,9 @@ def starter(triggers, monkeypatch) -> Iterator[types.ModuleType]:
         s3 = boto3.client("s3", region_name=config.AWS_REGION)
         location = {"LocationConstraint": config.AWS_REGION}
         if config.AWS_REGION == "us-east-1":
-            s3.create_bucket(Bucket=config.DEFAULT_BUCKET)
+            s3.create_bucket(Bucket=config.DATA_BUCKET)
         else:
-            s3.create_bucket(Bucket=config.DEFAULT_BUCKET, CreateBucketConfiguration=location)
+            s3.create_bucket(Bucket=config.DATA_BUCKET, CreateBucketConfiguration=location)
         boto3.client("sagemaker", region_name=config.AWS_REGION).create_pipeline(
             PipelineName=config.PIPELINE_NAME,
             PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}),
@@ -74,7 +74,7 @@ def started_on(result: dict[str, Any]) -> str:
 
 def put(key: str) -> None:
     s3 = boto3.client("s3", region_name=config.AWS_REGION)
-    s3.put_object(Bucket=config.DEFAULT_BUCKET, Key=key, Body=b"a,b\n1,2\n")
+    s3.put_object(Bucket=config.DATA_BUCKET, Key=key, Body=b"a,b\n1,2\n")
 
 
 def s3_event(key: str) -> dict[str, Any]:
@@ -82,7 +82,7 @@ def s3_event(key: str) -> dict[str, Any]:
         "source": "aws.s3",
         "detail-type": "Object Created",
         "time": "2026-12-02T03:00:07Z",
-        "detail": {"bucket": {"name": config.DEFAULT_BUCKET}, "object": {"key": key}},
+        "detail": {"bucket": {"name": config.DATA_BUCKET}, "object": {"key": key}},
     }
 
 
@@ -90,9 +90,7 @@ def test_new_data_starts_the_pipeline_on_its_folder(starter):
     key = f"{config.PROJECT_SLUG}/data/0123abcd/new.csv"
     put(key)
     result = starter.handler(s3_event(key))
-    assert (
-        started_on(result) == f"s3://{config.DEFAULT_BUCKET}/{config.PROJECT_SLUG}/data/0123abcd/"
-    )
+    assert started_on(result) == f"s3://{config.DATA_BUCKET}/{config.PROJECT_SLUG}/data/0123abcd/"
 
 
 def test_the_schedule_retrains_on_the_newest_data_set(starter):
@@ -103,7 +101,7 @@ def test_the_schedule_retrains_on_the_newest_data_set(starter):
     put(f"{config.PROJECT_SLUG}/data/newer/b.csv")
     put("elsewhere/c.csv")
     result = starter.handler({"source": "aws.events", "id": "a-schedule-event"})
-    assert started_on(result) == f"s3://{config.DEFAULT_BUCKET}/{config.PROJECT_SLUG}/data/newer/"
+    assert started_on(result) == f"s3://{config.DATA_BUCKET}/{config.PROJECT_SLUG}/data/newer/"
 
 
 def test_no_data_set_starts_nothing(starter):
@@ -153,7 +151,7 @@ def test_the_rules_match_what_the_function_handles(triggers):
     from {{ cookiecutter.package_name }}.pipeline.staging import default_input_data_url
 
     data_url = default_input_data_url()
-    assert data_url.startswith(f"s3://{config.DEFAULT_BUCKET}/{prefix['prefix']}")
+    assert data_url.startswith(f"s3://{config.DATA_BUCKET}/{prefix['prefix']}")
     assert rules["Schedule"]["ScheduleExpression"] == {"Ref": "ScheduleExpression"}
     for rule in rules.values():
         (target,) = rule["Targets"]
@@ -186,7 +184,7 @@ def executions() -> list[dict[str, Any]]:
 def test_a_drift_alarm_retrains_on_the_newest_data_set(starter):
     put(f"{config.PROJECT_SLUG}/data/current/a.csv")
     result = starter.handler(alarm_event())
-    assert started_on(result) == f"s3://{config.DEFAULT_BUCKET}/{config.PROJECT_SLUG}/data/current/"
+    assert started_on(result) == f"s3://{config.DATA_BUCKET}/{config.PROJECT_SLUG}/data/current/"
 
 
 def test_a_second_alarm_within_the_cool_down_starts_nothing_and_says_why(starter, capsys):
@@ -241,7 +239,11 @@ def test_the_drift_rule_takes_exactly_the_stages_alarms_to_the_starter(triggers)
     permissions = resources(triggers, "AWS::Lambda::Permission")
     assert permissions["DriftAlarmsMayInvoke"]["SourceArn"] == {"Fn::GetAtt": "DriftAlarms.Arn"}
     # Stage accounts of their own put the forwarded alarms on this bus; one account needs none.
-    policies = resources(triggers, "AWS::Events::EventBusPolicy").values()
+    policies = [
+        policy
+        for policy in resources(triggers, "AWS::Events::EventBusPolicy").values()
+        if "-drift-from-" in policy["StatementId"]
+    ]
     others = set(config.STAGE_ACCOUNTS.values()) - {config.AWS_ACCOUNT_ID}
     principals = [p["Statement"]["Principal"]["AWS"]["Fn::Sub"] for p in policies]
     # In the stack's partition, never a written arn:aws:.

@@ -37,3 +37,12 @@ EXECUTION_ROLE_ARN = execution_role_arn()
 KMS_KEY_ID = (
     f"arn:{partition()}:kms:{config.AWS_REGION}:{config.AWS_ACCOUNT_ID}:alias/{config.PROJECT_SLUG}"
 )
+
+# The raw data's key, by its alias: the data lake's (infra/data-lake.yaml) in that account, where
+# `make upload-data` writes with the lake's credentials; else the base key.
+DATA_KMS_KEY_ID = (
+    f"arn:{partition()}:kms:{config.AWS_REGION}:{config.DATA_LAKE_ACCOUNT_ID}:alias/"
+    f"{config.DATA_LAKE_STACK}"
+    if config.DATA_LAKE_ACCOUNT
+    else KMS_KEY_ID
+)

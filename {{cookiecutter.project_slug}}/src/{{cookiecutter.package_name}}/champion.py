@@ -1,10 +1,10 @@
 """The champion: the model package group's latest Approved model package, in the SageMaker model
-registry. One lookup for everything that needs it: evaluate scores it in the pipeline's job, the
-pipeline reads its drift-check baselines, deploy deploys it.
+registry. One lookup for everything that needs it: evaluate scores it in the pipeline's job,
+deploy deploys it.
 
 Latest means the newest by creation time: approving an older package later does not move it
 ahead of newer ones. Standard library only: the caller brings its boto3 client (the evaluate
-job's, the pipeline's, the deployer's).
+job's, the deployer's).
 """
 
 from __future__ import annotations

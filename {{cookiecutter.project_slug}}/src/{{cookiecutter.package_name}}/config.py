@@ -27,6 +27,12 @@ STAGING_STAGE = {{ cookiecutter.staging_stage == "yes" }}
 DEPLOYMENT_ACCOUNTS = {{ cookiecutter.deployment_accounts == "yes" }}
 BATCH_TRANSFORM = {{ cookiecutter.batch_transform == "yes" }}
 MODEL_MONITORING = {{ cookiecutter.model_monitoring == "yes" }}
+DATA_LAKE_ACCOUNT = {{ cookiecutter.data_lake_account == "yes" }}
+OPERATIONS_ACCOUNT = {{ cookiecutter.operations_account == "yes" }}
+FEATURE_STORE = {{ cookiecutter.feature_store == "yes" }}
+MODEL_CARD = {{ cookiecutter.model_card == "yes" }}
+ARTIFACT_ACCOUNT = {{ cookiecutter.artifact_account == "yes" }}
+BIAS_REPORT = {{ cookiecutter.bias_report == "yes" }}
 SPARK_PROCESSING = {{ cookiecutter.spark_processing == "yes" }}
 CI_SYSTEM = {{ cookiecutter.ci_system | tojson }}
 MONTHLY_BUDGET_USD = {{ cookiecutter.monthly_budget_usd | int }}
@@ -40,6 +46,14 @@ _ACCOUNTS = {
     "prod": {{ cookiecutter.prod_account_id | tojson }},
 }
 STAGE_ACCOUNTS = {stage: _ACCOUNTS[stage] for stage in STAGES}
+# The account the CI/CD runs in: an operations account of its own (OPERATIONS_ACCOUNT), which
+# reaches the tooling account through its OPERATIONS_ROLE, or the tooling account itself.
+OPERATIONS_ACCOUNT_ID = {{ cookiecutter.operations_account_id | tojson }}
+# With ARTIFACT_ACCOUNT: the shared-artifact account (infra/artifact-account.yaml), where each
+# approved model's artifact, evaluation, monitor reference and images are copied and kept under
+# S3 Object Lock; the stages deploy from it. Else the tooling account.
+ARTIFACT_ACCOUNT_ID = {{ cookiecutter.artifact_account_id | tojson }}
+ARTIFACT_RETENTION_DAYS = {{ cookiecutter.artifact_retention_days | int }}
 
 # AWS names derived from the slug, so that every resource of this project is recognisable.
 PIPELINE_NAME = f"{PROJECT_SLUG}-training"
@@ -47,10 +61,23 @@ MODEL_PACKAGE_GROUP = PROJECT_SLUG
 # What the base stack (infra/base.yaml, `make base-stack`) creates, by the names it gives them.
 BASE_STACK = f"{PROJECT_SLUG}-base"
 DEFAULT_BUCKET = f"{PROJECT_SLUG}-{AWS_ACCOUNT_ID}-{AWS_REGION}"
+# The shared-artifact account's bucket: the same name in its own account.
+ARTIFACT_BUCKET = f"{PROJECT_SLUG}-{ARTIFACT_ACCOUNT_ID}-{AWS_REGION}"
 # The execution role's and the base key's ARNs, in the region's partition: arns.py.
+# The raw data: with a data lake (DATA_LAKE_ACCOUNT), the bucket of infra/data-lake.yaml in that
+# account, which the pipeline only reads; else the base bucket. The pipeline's InputDataUrl, the
+# retraining triggers and `make upload-data` take the data from DATA_PREFIX in it.
+DATA_LAKE_ACCOUNT_ID = {{ cookiecutter.data_lake_account_id | tojson }}
+DATA_BUCKET_OWNER = DATA_LAKE_ACCOUNT_ID if DATA_LAKE_ACCOUNT else AWS_ACCOUNT_ID
+DATA_BUCKET = f"{PROJECT_SLUG}-{DATA_BUCKET_OWNER}-{AWS_REGION}"
+DATA_PREFIX = f"{PROJECT_SLUG}/data/"
+DATA_LAKE_STACK = f"{PROJECT_SLUG}-data-lake"
 # The ECR repositories of the project's own images (containers/).
 STEPS_IMAGE_REPOSITORY = f"{PROJECT_SLUG}/steps"
 SERVE_IMAGE_REPOSITORY = f"{PROJECT_SLUG}/serve"
+# The tooling account's role that the operations account's CI assumes
+# (infra/operations-access.yaml).
+OPERATIONS_ROLE = f"{PROJECT_SLUG}-operations-ci"
 
 
 # How long a deployment may take, each bound inside the next (tests/test_deploy.py checks the
@@ -81,6 +108,8 @@ CONFIG_DIR = PROJECT_DIR / "config"  # each stage's settings: config/<stage>.jso
 # ("data", relative to the project) and the problem type, so everything else follows from it.
 DATASET = {{ {"binary_classification": "breast_cancer", "regression": "diabetes"}[cookiecutter.problem_type] | tojson }}
 SCHEMA = PACKAGE_DIR / "schemas" / f"{DATASET}.json"
+# The Feature Store's feature group of the data set (infra/feature-store.yaml).
+FEATURE_GROUP = f"{PROJECT_SLUG}-{DATASET.replace('_', '-')}"
 _SCHEMA = json.loads(SCHEMA.read_text(encoding="utf-8"))
 DATA = PROJECT_DIR / _SCHEMA["data"]
 PROBLEM_TYPE: str = _SCHEMA["problem_type"]

@@ -1,7 +1,7 @@
 """Infer a schema from a CSV file and make it the project's data set.
 
     python -m {{ cookiecutter.package_name }}.infer_schema --data your.csv --target column
-    make schema DATA=your.csv TARGET=column [POSITIVE=label] [DROP=col1,col2]
+    make schema DATA=your.csv TARGET=column [POSITIVE=label] [DROP=col1,col2] [FACET=column]
 
 Writes schemas/<name>.json (name: the file's stem) and sets config.DATASET to it, the one
 setting that points the project at a data set; nothing else needs an edit. From the data:
@@ -14,7 +14,11 @@ setting that points the project at a data set; nothing else needs an edit. From 
 - the problem type from the target: two distinct values make binary classification, more
   numbers make regression; the positive class of a text target (--positive-class, else a label
   such as "yes" or "true", else the rarer label);
-- whether rows without a target are dropped (when the file has any, said on the console).
+- whether rows without a target are dropped (when the file has any, said on the console);
+- with --facet (FACET=), the bias report's sensitive column: its group is a category's rarest
+  value, or a number's values above its median; a regression's positive outcome is a target
+  above the target's median (positive_threshold). Both said on the console: edit them to the
+  group and the outcome that matter.
 
 It looks for what silently ruins a model, and names the column with the fix:
 - numbers written for people ("1,234", "$12.50"): refused, the file must hold plain numbers
@@ -167,6 +171,11 @@ def infer_target(
         return {"name": name, "type": "category", "allowed_values": labels}, decided
     if numbers is None:
         shown = ", ".join(labels[:5]) + (", ..." if len(labels) > 5 else "")
+        if present.map(formatted_number).mean() > 0.5:
+            raise InferenceError(
+                f"the target '{name}' holds numbers written with separators or currency signs "
+                f"({shown}): write them as plain numbers (1234.5) in the file"
+            )
         raise InferenceError(
             f"the target '{name}' has {len(labels)} text labels ({shown}): this project does "
             "binary classification or regression; map them to two labels, or pick another TARGET"
@@ -310,9 +319,10 @@ def infer_schema(
     positive_class: str | None,
     drop: Sequence[str] = (),
     warnings: list[str] | None = None,
+    facet: str | None = None,
 ) -> dict[str, Any]:
     """The schema of the data; the one-line warnings of columns it left out of the features are
-    appended to `warnings`."""
+    appended to `warnings`. facet: the column to mark as the bias report's facet."""
     if target not in data.columns:
         raise InferenceError(
             f"TARGET={target!r} is not a column of the data; its columns are {list(data.columns)}"
@@ -347,10 +357,33 @@ def infer_schema(
         **decided,
         "columns": [label, *features],
     }
+    if facet is not None:
+        mark_facet(schema, data, facet)
     # The schema must be one that preprocess accepts, and the data must meet it.
     parsed = parse_schema(schema, f"{dataset}.json")
     validate(data, parsed, schema["problem_type"])
     return schema
+
+
+def mark_facet(schema: dict[str, Any], data: pd.DataFrame, name: str) -> None:
+    """Mark the column as the facet, with a group the data has both sides of; a regression's
+    positive_threshold too."""
+    columns = {column["name"]: column for column in schema["columns"][1:]}
+    column = columns.get(name)
+    if column is None or "role" in column:
+        features = [c for c, entry in columns.items() if "role" not in entry]
+        raise InferenceError(
+            f"FACET={name!r} is not a feature of the schema; its features: {features}"
+        )
+    present = _present(data[name])
+    if column["type"] == "category":
+        counts = present.value_counts()
+        column.update(facet=True, facet_values=[str(counts.index[-1])])
+    else:
+        column.update(facet=True, facet_threshold=float(_numbers(present).median()))
+    if schema["problem_type"] == "regression":
+        target = _numbers(_present(data[schema["target"]]))
+        schema["positive_threshold"] = float(target.median())
 
 
 def _relative(path: Path) -> str:
@@ -382,6 +415,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[],
         help="columns to leave out of the features, comma-separated (DROP=)",
     )
+    parser.add_argument(
+        "--facet", help="the bias report's sensitive column (FACET=): its group is inferred"
+    )
     parser.add_argument("--schemas-dir", type=Path, default=config.SCHEMA.parent)
     return parser.parse_args(argv)
 
@@ -393,7 +429,14 @@ def main(argv: list[str] | None = None) -> int:
         data = read_data(args.data)
         warnings: list[str] = []
         schema = infer_schema(
-            data, args.target, name, _relative(args.data), args.positive_class, args.drop, warnings
+            data,
+            args.target,
+            name,
+            _relative(args.data),
+            args.positive_class,
+            args.drop,
+            warnings,
+            args.facet,
         )
         path = args.schemas_dir / f"{name}.json"
         path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -411,6 +454,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"schema: positive class {schema['positive_class']!r} (change it with POSITIVE=)")
     for warning in warnings:
         print(f"schema: warning: {warning}")
+    facet = parse_schema(schema).facet
+    if facet is not None:
+        print(
+            f"schema: bias report facet group {facet.group} (edit facet_values or facet_threshold)"
+        )
+        if "positive_threshold" in schema:
+            threshold = schema["positive_threshold"]
+            print(
+                f"schema: positive outcome {args.target} > {threshold:g} (edit positive_threshold)"
+            )
+    elif config.BIAS_REPORT:
+        print("schema: the bias report needs a sensitive column: mark one with FACET=column")
     if args.drop:
         print(f"schema: left out as asked (DROP=): {', '.join(args.drop)}")
     missing_target = int(data[args.target].isna().sum())

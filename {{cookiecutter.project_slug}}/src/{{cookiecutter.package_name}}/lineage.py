@@ -70,3 +70,26 @@ def tags(git: GitState) -> list[dict[str, str]]:
     """The tags of every job, the model package and the pipeline: config.TAGS and the commit."""
     values = {**config.TAGS, "git-commit": git.label}
     return [{"Key": aws_text(key), "Value": aws_text(value)} for key, value in values.items()]
+
+
+def model_facts(git: GitState, hyperparameters: Mapping[str, object]) -> dict[str, object]:
+    """What the model card (steps/model_card.py) knows before any step runs: the project's
+    answers, the quality gate, the hyperparameters and the commit. The card's job gets it as a
+    file: its script imports nothing of config (job code carries no project.json)."""
+    gate = config.QUALITY_GATE
+    return {
+        "project_name": config.PROJECT_NAME,
+        "description": config.DESCRIPTION,
+        "owner": f"{config.AUTHOR_NAME} <{config.AUTHOR_EMAIL}>",
+        "problem_type": config.PROBLEM_TYPE,
+        "dataset": config.DATASET,
+        "quality_gate": {
+            "metric": gate.metric,
+            "json_path": gate.json_path,
+            "higher_is_better": gate.higher_is_better,
+            "threshold": gate.threshold,
+            "champion_margin": gate.champion_margin,
+        },
+        "hyperparameters": {name: str(value) for name, value in hyperparameters.items()},
+        "git_commit": git.label,
+    }

@@ -12,14 +12,19 @@ champion.required). The champion is the latest Approved version of the local reg
 in. A model that passes is registered there as PendingManualApproval (`make approve` makes it the
 champion). Exits 1 when a step or the quality gate fails.
 
-Where the pipeline runs a managed service's container (Clarify), this runs the project's own
-twin of it (twins/): same file structure, values of its own code.
+With the Feature Store, preprocess writes the validated rows, ingest puts them into a local
+offline store (build/feature-store/, Parquet files as the offline store writes them, kept across
+runs) and snapshot splits what the store holds as of the run's start: the pipeline's steps, with
+files for the feature group.
 
 Output folders: processed/{train,validation,test}, model, evaluation (evaluation.json and the
 plots), and with the reference reference (steps/reference.py: what `make local-monitor` and
-`make local-drift` compare traffic with), and explainability (twins/explain.py); a registered
-version keeps a copy of the reference, as the pipeline records it with the model package.
-The registry lives outside the output folders: a run replaces them.
+`make local-drift` compare traffic with), explainability (steps/explain.py); with the bias
+report, bias.json and Clarify-format pre_training_bias.json and post_training_bias.json beside
+them (steps/bias.py), and the reference's bias.json (the monitor's bias-drift baseline); and with
+the model card model-card (steps/model_card.py; model_card.md at the top of the output folder); a
+registered version keeps a copy of the reference, as the pipeline records it with the model
+package. The registry lives outside the output folders: a run replaces them.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import config, registry
+from . import config, contract, registry
 from .contract import MANIFEST_DIR, MANIFEST_FILE
 from .steps import evaluate, preprocess, train
 
@@ -43,7 +48,14 @@ OUTPUT_FOLDERS = (
     "evaluation",
     "reference",
     "explainability",
+    "validated",
+    "model-card",
 )
+# The local offline store of the Feature Store's twin, beside the output folder (kept across runs,
+# as the offline store is): build/feature-store for `make local-run`.
+FEATURE_STORE_FOLDER = "feature-store"
+# The bias step's reports (steps/bias.py), in the output folder itself.
+BIAS_FILES = ("bias.json", "pre_training_bias.json", "post_training_bias.json")
 # A step's (or twin's) main(): its arguments in, its exit code out.
 Step = Callable[[list[str]], int]
 # The monitor's reference, in the output folder and in a registered version.
@@ -74,6 +86,7 @@ def run(
     schema: Path = config.SCHEMA,
     seed: int = 42,
     registry_dir: Path = registry.DEFAULT_DIR,
+    feature_store_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Run every step into output_dir, with the registry's latest Approved version as the
     champion; return evaluation.json's content.
@@ -83,10 +96,19 @@ def run(
     for folder in OUTPUT_FOLDERS:
         # Left-overs of an earlier run (e.g. plots of another problem type) would mislead.
         shutil.rmtree(output_dir / folder, ignore_errors=True)
+    for name in BIAS_FILES:
+        (output_dir / name).unlink(missing_ok=True)
     splits = output_dir / "processed"
     model = output_dir / "model"
     evaluation = output_dir / "evaluation"
     problem_type = config.PROBLEM_TYPE
+    if config.BIAS_REPORT:
+        # Refused before any step runs, as the pipeline refuses to build.
+        try:
+            contract.require_facet(contract.load_schema(schema))
+        except contract.SchemaError as error:
+            print(f"local-run: {error}", file=sys.stderr)
+            raise RuntimeError("no facet") from None
     champion = registry.latest(registry_dir, registry.APPROVED)
     champion_options: dict[str, object] = {"champion_margin": config.QUALITY_GATE.champion_margin}
     if champion is not None:
@@ -94,7 +116,8 @@ def run(
             registry_dir, champion["version"]
         )
         champion_options["champion_id"] = champion["version"]
-    steps: list[tuple[str, Step, list[str]]] = [
+    checks = {"min_rows": config.MIN_ROWS, "min_class_count": config.MIN_CLASS_COUNT}
+    data_steps: list[tuple[str, Step, list[str]]] = [
         (
             "preprocess",
             preprocess.main,
@@ -104,10 +127,15 @@ def run(
                 output_dir=splits,
                 seed=seed,
                 problem_type=problem_type,
-                min_rows=config.MIN_ROWS,
-                min_class_count=config.MIN_CLASS_COUNT,
+                **checks,
             ),
         ),
+    ]
+    if config.FEATURE_STORE:
+        store = feature_store_dir or output_dir.parent / FEATURE_STORE_FOLDER
+        data_steps = feature_store_steps(data_steps[0][2], output_dir, store, schema, seed, checks)
+    steps: list[tuple[str, Step, list[str]]] = [
+        *data_steps,
         (
             "train",
             train.main,
@@ -131,18 +159,74 @@ def run(
             ),
         ),
     ]
-    for name, step, argv in [*steps, *twins(output_dir, problem_type)]:
+    for name, step, argv in [*steps, *reports(output_dir, problem_type), *card(output_dir, data)]:
         if step(argv) != 0:
             raise RuntimeError(f"step {name} failed")
     return json.loads((evaluation / evaluate.EVALUATION_FILE).read_text(encoding="utf-8"))
 
 
-def twins(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[str]]]:
+def feature_store_steps(
+    preprocess_argv: list[str],
+    output_dir: Path,
+    store: Path,
+    schema: Path,
+    seed: int,
+    checks: dict[str, int],
+) -> list[tuple[str, Step, list[str]]]:
+    """The pipeline's Feature Store steps against a local offline store (files): preprocess
+    validates into validated/, ingest puts those rows into the store, snapshot reads the store
+    back as of the run's start and writes the splits, as in AWS."""
+    # Imported here: projects generated without the Feature Store have no such steps.
+    from datetime import UTC, datetime
+
+    from .steps import ingest, snapshot
+
+    validated = output_dir / "validated"
+    started = datetime.now(UTC).isoformat()
+    return [
+        ("preprocess", preprocess.main, [*preprocess_argv, *_argv(validated_dir=validated)]),
+        (
+            "ingest",
+            ingest.main,
+            _argv(
+                validated_dir=validated,
+                run_start=started,
+                feature_group=config.FEATURE_GROUP,
+                local_store=store,
+            ),
+        ),
+        (
+            "snapshot",
+            snapshot.main,
+            _argv(
+                store_dir=store,
+                feature_group=config.FEATURE_GROUP,
+                schema=schema,
+                output_dir=output_dir / "processed",
+                run_start=started,
+                seed=seed,
+                problem_type=config.PROBLEM_TYPE,
+                **checks,
+            ),
+        ),
+    ]
+
+
+def reports(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[str]]]:
     """The steps after evaluate this project has: the monitor's reference (steps/reference.py)
-    and the local twins of the pipeline's check steps (twins/), on what the steps wrote into
-    output_dir."""
+    and the explanation (steps/explain.py), on what the steps wrote into output_dir."""
     found: list[tuple[str, Step, list[str]]] = []
     splits = output_dir / "processed"
+    if config.BIAS_REPORT:
+        from .steps import bias
+
+        bias_argv = _argv(
+            model_dir=output_dir / "model",
+            train_dir=splits / "train",
+            test_dir=splits / "test",
+            output_dir=output_dir,
+        )
+        found.append(("bias", bias.main, bias_argv))
     if config.DATA_QUALITY_BASELINE:
         # Imported here: projects generated without the reference have no such step.
         from .steps import reference
@@ -150,9 +234,12 @@ def twins(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[str
         reference_argv = _argv(
             train=splits / "train", output=output_dir / REFERENCE_FOLDER, problem_type=problem_type
         )
+        if config.BIAS_REPORT:
+            reference_argv.append("--bias")
         found.append(("reference", reference.main, reference_argv))
     if config.EXPLAINABILITY_REPORT:
-        from .twins import explain
+        # Imported here: projects generated without the explanation have no such step.
+        from .steps import explain
 
         explain_argv = _argv(
             model_dir=output_dir / "model",
@@ -161,6 +248,36 @@ def twins(output_dir: Path, problem_type: str) -> list[tuple[str, Step, list[str
         )
         found.append(("explain", explain.main, explain_argv))
     return found
+
+
+def card(output_dir: Path, data: Path) -> list[tuple[str, Step, list[str]]]:
+    """The model card (steps/model_card.py), last: from what every step before wrote, a SHAP
+    or bias report only where one was written. model_card.md at the top of output_dir."""
+    if not config.MODEL_CARD:
+        return []
+    # Imported here: projects generated without the model card have no such step.
+    from . import lineage
+    from .steps import model_card
+
+    folder = output_dir / "model-card"
+    folder.mkdir(parents=True, exist_ok=True)
+    (output_dir / model_card.MARKDOWN_FILE).unlink(missing_ok=True)
+    facts = folder / model_card.FACTS_FILE
+    git = lineage.git_state()
+    facts.write_text(json.dumps(lineage.model_facts(git, train.HYPERPARAMETERS)), encoding="utf-8")
+    # A bias report, wherever the bias step puts it under output_dir (read if it exists).
+    bias = [output_dir / "bias.json", output_dir / "bias" / "bias.json"]
+    argv = _argv(
+        facts=facts,
+        evaluation=output_dir / "evaluation",
+        manifest=output_dir / "processed" / MANIFEST_DIR,
+        explainability=output_dir / "explainability",
+        output_dir=folder,
+        markdown=output_dir / model_card.MARKDOWN_FILE,
+        model_artifact=output_dir / "model",
+        input_data_url=data,
+    ) + [item for path in bias for item in ("--bias", str(path))]
+    return [("model_card", model_card.main, argv)]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -178,6 +295,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=registry.DEFAULT_DIR,
         help=f"the local model registry (default {registry.DEFAULT_DIR})",
     )
+    if config.FEATURE_STORE:
+        parser.add_argument(
+            "--feature-store-dir",
+            type=Path,
+            help=f"the feature group's local offline store (default: {FEATURE_STORE_FOLDER}/ "
+            "beside the output folder)",
+        )
     parser.add_argument(
         "--threshold",
         type=float,
@@ -207,7 +331,14 @@ def run_and_register(args: argparse.Namespace) -> int:
     """Run the steps, apply the quality gate, register a model that passes; the exit code."""
     gate = dataclasses.replace(config.QUALITY_GATE, threshold=args.threshold)
     try:
-        evaluation = run(args.data, args.output_dir, args.schema, args.seed, args.registry_dir)
+        evaluation = run(
+            args.data,
+            args.output_dir,
+            args.schema,
+            args.seed,
+            args.registry_dir,
+            getattr(args, "feature_store_dir", None),
+        )
     except RuntimeError:
         # The step has printed why, in one line; a second line would only repeat it.
         return 1

@@ -15,15 +15,14 @@ use the newest version that is not Rejected: the last run that passed the gate (
 Interruptions leave no half version: a version is written into a staging folder (.v0003.staging)
 renamed into place once complete, and a status change replaces package.json with a complete copy
 (both atomic on one file system). Writers take turns on the lock file .lock in the registry
-(fcntl.flock, so POSIX: Linux, macOS); a write takes milliseconds, so a writer waits for the
-lock rather than refusing. The kernel releases the lock of a killed process.
+(filelock: flock on Linux and macOS, msvcrt on Windows); a write takes milliseconds, so a writer
+waits for the lock rather than refusing. The system releases the lock of a killed process.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import json
 import os
 import re
@@ -33,6 +32,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import filelock
 
 from . import config, lineage, model_io
 from .contract import MANIFEST_FILE
@@ -59,18 +60,23 @@ def locked(lock_file: Path, wait: bool = True) -> Iterator[None]:
     wait=False raises RegistryError at once when another process holds it, naming that process.
     """
     lock_file.parent.mkdir(parents=True, exist_ok=True)
-    with lock_file.open("a+", encoding="utf-8") as handle:
+    # Who holds the lock, for the refusal: beside the lock file, which Windows will not let
+    # another process read while it is locked.
+    owner = lock_file.with_name(f"{lock_file.name}.owner")
+    lock = filelock.FileLock(lock_file)
+    try:
+        lock.acquire(blocking=wait)
+    except filelock.Timeout:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            handle.seek(0)
-            holder = (handle.read().split() or ["unknown"])[-1]
-            raise RegistryError(f"another run (process {holder}) holds {lock_file}") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+            holder = (owner.read_text(encoding="utf-8").split() or ["unknown"])[-1]
+        except OSError:
+            holder = "unknown"
+        raise RegistryError(f"another run (process {holder}) holds {lock_file}") from None
+    try:
+        owner.write_text(f"{os.getpid()}\n", encoding="utf-8")
         yield
+    finally:
+        lock.release()
 
 
 def _read(path: Path) -> dict[str, Any]:

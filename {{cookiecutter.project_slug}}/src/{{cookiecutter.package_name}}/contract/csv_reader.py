@@ -3,7 +3,7 @@
 A file it cannot read as UTF-8, comma-separated CSV with one value a column on every row is
 refused first, with one line naming the file, the problem (the encoding, the delimiter found, an
 unclosed quote, a ragged row...) and the line: lines are the file's own, the header being line 1.
-Every value is read as text, so that the type rule (validate.py) sees exactly what the file holds.
+Every value is read as text, so that the type rule (frames.py) sees exactly what the file holds.
 """
 
 from __future__ import annotations

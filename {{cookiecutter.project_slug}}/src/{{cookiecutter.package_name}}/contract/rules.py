@@ -2,7 +2,7 @@
 `column 'mean_radius' breaks rule 'min >= 0': 3 of 569 rows, first at row 17 (value -1.0); ...`.
 
 Both ways of checking rows build their lines here, so a rule reads the same wherever it is
-broken: validate.py on a DataFrame (preprocess, predict, the monitor, infer_schema) and the server's
+broken: frames.py on a DataFrame (preprocess, predict, the monitor, infer_schema) and the server's
 numpy path (serve/scoring.py), which checks a request in well under a millisecond. Standard
 library only: every server worker imports it.
 """

@@ -6,7 +6,12 @@ class. A column with a "role" other than "feature" is no feature: "id" (a key su
 number or customer ID, passed through by `make predict` so predictions can be joined back) or
 "ignored" (a column the file has that the model must not use: a leak, a constant, DROP=). Such a
 column needs no type and has no rule: it may be absent, and its values are never checked.
-parse_schema refuses anything the rules could not enforce, with one line naming the key.
+One feature may be the facet of the bias report (`"facet": true`): the sensitive column, with
+its group as Clarify's `facet_values_or_threshold` defines it, `"facet_values"` (the rows whose
+value is one of these) or `"facet_threshold"` (the rows whose value is above it); a regression
+schema then names `"positive_threshold"`, above which an outcome counts as positive for the
+bias metrics (Clarify's `label_values_or_threshold`). parse_schema refuses anything the rules
+could not enforce, with one line naming the key.
 Standard library only: the server, the steps and the tools all read the schema through it.
 """
 
@@ -31,15 +36,19 @@ SCHEMA_KEYS = frozenset(
         "problem_type",
         "target",
         "positive_class",
+        "positive_threshold",
         "drop_rows_with_missing_target",
         "columns",
     }
 )
 COLUMN_KEYS = frozenset(
     {"name", "type", "role", "description", "min", "max", "allowed_values", "max_missing_fraction"}
+    | {"facet", "facet_values", "facet_threshold"}
 )
+FACET_KEYS = ("facet", "facet_values", "facet_threshold")
 # "feature" (the default) is what the model learns from; the others are carried, never learned.
-ROLES = ("feature", "id", "ignored")
+# "event_time": when the row's values were observed (the Feature Store's event time).
+ROLES = ("feature", "id", "ignored", "event_time")
 RULE_KEYS = ("min", "max", "allowed_values", "max_missing_fraction")
 
 
@@ -61,6 +70,23 @@ class Column:
 
 
 @dataclass(frozen=True)
+class Facet:
+    """The sensitive column of the bias report and its group (Clarify's facet d): the rows
+    whose value is among `values`, or above `threshold`; the other rows are group a."""
+
+    name: str
+    values: tuple[float, ...] | tuple[str, ...] | None = None
+    threshold: float | None = None
+
+    @property
+    def group(self) -> str:
+        """The group as one line says it."""
+        if self.threshold is not None:
+            return f"{self.name} > {self.threshold:g}"
+        return f"{self.name} in {list(self.values or ())}"
+
+
+@dataclass(frozen=True)
 class Schema:
     """The data contract: the target and every column, in the order the splits are written."""
 
@@ -72,6 +98,9 @@ class Schema:
     positive_class: str | None = None
     # Drop rows whose target is missing (and say how many) instead of refusing the data.
     drop_rows_with_missing_target: bool = False
+    facet: Facet | None = None
+    # Regression: an outcome above it is positive for the bias metrics.
+    positive_threshold: float | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -129,6 +158,48 @@ def _number(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise SchemaError(f"{what} must be a number, got {value!r}")
     return value
+
+
+def _parse_facet(raw: dict, column: Column, where: str) -> Facet | None:
+    """The column's facet keys: none, or `"facet": true` with exactly one way to its group."""
+    if not any(key in raw for key in FACET_KEYS):
+        return None
+    if raw.get("facet") is not True:
+        raise SchemaError(
+            f'{where}: facet_values and facet_threshold belong to the facet column ("facet": true)'
+        )
+    if column.role != "feature":
+        raise SchemaError(
+            f"{where}: the facet must be a feature (the bias report reads it from the splits); "
+            "remove its role, or mark another column"
+        )
+    has_values, has_threshold = "facet_values" in raw, "facet_threshold" in raw
+    if has_values == has_threshold:
+        raise SchemaError(
+            f'{where}: a facet needs exactly one of "facet_values" (its group\'s values) or '
+            '"facet_threshold" (its group: values above it)'
+        )
+    if has_threshold:
+        if column.type == "category":
+            raise SchemaError(f'{where}: a category facet takes "facet_values", not a threshold')
+        return Facet(column.name, threshold=_number(raw["facet_threshold"], f"{where}: threshold"))
+    values = raw["facet_values"]
+    if not isinstance(values, list) or not values:
+        raise SchemaError(f"{where}: facet_values must be a non-empty list")
+    if column.type == "category":
+        if not all(isinstance(value, str) for value in values):
+            raise SchemaError(f"{where}: facet_values of a category must be text")
+        values = [value.strip() for value in values]
+    else:
+        values = [_number(value, f"{where}: facet value") for value in values]
+    if column.allowed_values is not None:
+        unknown = [value for value in values if value not in column.allowed_values]
+        if unknown or len(set(values)) >= len(column.allowed_values):
+            raise SchemaError(
+                f"{where}: facet_values must be some, not all, of its allowed_values "
+                f"{list(column.allowed_values)}, got {values}"
+            )
+    return Facet(column.name, values=tuple(values))
 
 
 def _parse_column(raw: Any, source: str) -> Column:
@@ -190,6 +261,14 @@ def parse_schema(raw: Any, source: str = "the schema") -> Schema:
     if not isinstance(raw.get("columns"), list) or not raw["columns"]:
         raise SchemaError(f"{source}: 'columns' must be a non-empty list")
     columns = [_parse_column(column, source) for column in raw["columns"]]
+    facets = [
+        facet
+        for column, entry in zip(columns, raw["columns"], strict=True)
+        if (facet := _parse_facet(entry, column, f"{source}: column '{column.name}'"))
+    ]
+    if len(facets) > 1:
+        names = [facet.name for facet in facets]
+        raise SchemaError(f'{source}: one column may be the facet ("facet": true), got {names}')
     names = [column.name for column in columns]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
@@ -217,9 +296,38 @@ def parse_schema(raw: Any, source: str = "the schema") -> Schema:
             '"drop_rows_with_missing_target": true to drop such rows instead'
         )
     positive = _positive_class(raw, label, problem_type, source)
+    if facets and facets[0].name == target:
+        raise SchemaError(f"{source}: the target '{target}' cannot be the facet")
+    threshold = raw.get("positive_threshold")
+    if threshold is not None:
+        threshold = _number(threshold, f"{source}: positive_threshold")
+        if problem_type != "regression":
+            raise SchemaError(
+                f"{source}: positive_threshold applies to regression; a classifier's positive "
+                "outcome is its positive class"
+            )
     # The target goes first: the convention every later step relies on.
     ordered = [label] + [c for c in columns if c.name != target]
-    return Schema(target, tuple(ordered), problem_type, source, positive, drop, raw)
+    facet = facets[0] if facets else None
+    return Schema(
+        target, tuple(ordered), problem_type, source, positive, drop, facet, threshold, raw
+    )
+
+
+def require_facet(schema: Schema) -> Facet:
+    """The facet of a project with the bias report; SchemaError, in one line naming the fix,
+    when the schema marks none (or, for regression, names no positive_threshold)."""
+    if schema.facet is None:
+        raise SchemaError(
+            f'{schema.source}: the bias report needs a sensitive column: add "facet": true and '
+            '"facet_values": [...] (or "facet_threshold": x) to it, or `make schema ... FACET=col`'
+        )
+    if schema.problem_type == "regression" and schema.positive_threshold is None:
+        raise SchemaError(
+            f'{schema.source}: the bias report of a regression needs "positive_threshold": x '
+            "(an outcome above it counts as positive)"
+        )
+    return schema.facet
 
 
 def _positive_class(raw: dict, label: Column, problem_type: str | None, source: str) -> str | None:

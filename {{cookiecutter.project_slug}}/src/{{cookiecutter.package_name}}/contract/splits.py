@@ -1,6 +1,6 @@
 """The splits as the steps hand them on: <split>/<split>.csv with a header row and the target
 first (encoded as the model learns it), and the schema beside each as schema.json, which names
-the category columns for train, evaluate and the local twins.
+the category columns for train, evaluate and explain.
 """
 
 from __future__ import annotations

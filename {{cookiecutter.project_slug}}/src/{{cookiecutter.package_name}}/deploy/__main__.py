@@ -21,6 +21,10 @@ COMMANDS = {
     "smoke-test": "call the stage's endpoint with rows that meet the schema; p50, p99, errors",
     "bootstrap": "print the stacks to deploy once, in order, with their commands",
 }
+if config.ARTIFACT_ACCOUNT:
+    COMMANDS["publish"] = (
+        "copy the package's model, evaluation and monitor files to the shared-artifact account"
+    )
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -38,6 +42,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         command = commands.add_parser(name, help=summary, description=summary)
         if name in ("parameters", "deploy", "smoke-test"):
             command.add_argument("--stage", required=True, choices=config.STAGES)
+        if name == "publish":
+            command.add_argument(
+                "--model-package-arn", help="the package to copy (default: the newest Approved one)"
+            )
         if name in ("parameters", "deploy"):
             command.add_argument(
                 "--model-package-arn",
@@ -69,15 +77,44 @@ def _parameters(args: argparse.Namespace, stage: Stage, session: boto3.Session) 
     if args.shadow:
         cloudformation = stacks.deployment_session(stage, session).client("cloudformation")
         stack = stacks.describe_stack(cloudformation, stage.stack_name)
-    return stacks.endpoint_parameters(stage, arn, args.shadow, stack)
+    parameters = stacks.endpoint_parameters(stage, arn, args.shadow, stack)
+    parameters.update(stacks.copies(session.client("sagemaker"), parameters))
+    return parameters
+
+
+def publish(args: argparse.Namespace, session: boto3.Session) -> None:
+    """The package's files to the shared-artifact account, from the registry's account."""
+    from . import artifacts  # only the projects with a shared-artifact account have it
+
+    arn = _package(args, session)
+    # In the registry's account: the deployer, or with an operations account the tooling role.
+    registry = stacks.registry_session(session)
+    package = registry.client("sagemaker").describe_model_package(ModelPackageName=arn)
+    copied = artifacts.publish(package, registry.client("s3"))
+    for uri in copied:
+        print(f"publish: copied {uri}", file=sys.stderr)
+    print(f"publish: {arn}: {len(copied)} copied, the rest were there already", file=sys.stderr)
 
 
 def deploy(args: argparse.Namespace, stage: Stage, session: boto3.Session) -> str:
     """Deploy the stage's stacks in its account; the deployed package's ARN."""
     arn = _package(args, session)
-    cloudformation = stacks.deployment_session(stage, session).client("cloudformation")
+    if config.MODEL_CARD:
+        # Imported here: projects generated without the model card have no model_card.py. The
+        # card is the package's, in the registry's account.
+        from .model_card import approve
+
+        registry = stacks.registry_session(session).client("sagemaker")
+        print(f"deploy: model card: {approve(registry, arn)}", file=sys.stderr)
+    # The stage account's deployment role reads the package it deploys (the group's policy
+    # allows it): whichever account the caller is in.
+    deployment = stacks.deployment_session(stage, session)
     outcomes = stacks.deploy(
-        stage, arn, args.shadow, cloudformation, sagemaker=session.client("sagemaker")
+        stage,
+        arn,
+        args.shadow,
+        deployment.client("cloudformation"),
+        sagemaker=deployment.client("sagemaker"),
     )
     for stack_name, outcome in outcomes.items():
         print(f"deploy: {stack_name}: {outcome}", file=sys.stderr)
@@ -104,6 +141,9 @@ def _run(args: argparse.Namespace) -> int:
     session = stacks.tooling_session()
     if args.command == "latest":
         print(stacks.latest_approved(session))
+        return 0
+    if args.command == "publish":
+        publish(args, session)
         return 0
     stage = Stage.load(args.stage, args.config_dir)
     if args.command == "parameters":

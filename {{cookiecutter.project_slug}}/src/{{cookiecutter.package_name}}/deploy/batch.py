@@ -38,11 +38,15 @@ def function_name(stage: str) -> str:
 
 
 def stack_parameters(
-    stage_name: str, settings: Mapping[str, Any], model_package_arn: str
+    stage_name: str,
+    settings: Mapping[str, Any],
+    model_package_arn: str,
+    copies: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The parameters of the stage's batch stack: settings is the "batch_transform" object of
     config/<stage>.json (schedule, instance_type, instance_count, input_prefix, output_prefix);
-    a missing or empty schedule means on demand only. ValueError names any missing setting."""
+    a missing or empty schedule means on demand only. ValueError names any missing setting.
+    copies: with a shared-artifact account, the package's ModelDataUrl and ImageUri there."""
     missing = [key for key in SETTINGS if key not in settings]
     if missing:
         raise ValueError(f"batch_transform of {stage_name}: missing {', '.join(missing)}")
@@ -54,6 +58,7 @@ def stack_parameters(
         "InstanceCount": str(int(settings["instance_count"])),
         "InputPrefix": str(settings["input_prefix"]),
         "OutputPrefix": str(settings["output_prefix"]),
+        **{key: copies[key] for key in ("ModelDataUrl", "ImageUri") if copies},
     }
 
 

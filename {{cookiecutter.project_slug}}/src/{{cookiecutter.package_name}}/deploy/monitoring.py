@@ -135,11 +135,16 @@ def stack_parameters(
     settings = settings if settings is not None else load_settings()
     schedule = settings["stages"][stage.name]
     window = schedule["window_hours"]
+    inputs = package_inputs(package)
+    if config.ARTIFACT_ACCOUNT:
+        from . import artifacts  # the copies the stage reads instead of the tooling account's
+
+        inputs = artifacts.monitor_inputs(package, inputs)
     return {
         "Stage": stage.name,
         "EndpointType": stage.endpoint_type,
         "ToolingAccountId": config.AWS_ACCOUNT_ID,
-        **package_inputs(package),
+        **inputs,
         "InstanceType": str(settings["instance_type"]),
         "MaxRuntimeSeconds": str(settings["max_runtime_seconds"]),
         "ScheduleExpression": schedule["schedule"],

@@ -37,9 +37,23 @@ def tooling_session() -> boto3.Session:
     return boto3.Session(region_name=config.AWS_REGION)
 
 
+def registry_session(session: boto3.Session) -> boto3.Session:
+    """A session that reads the tooling account's model registry: `session` itself, or with an
+    operations account (config.OPERATIONS_ACCOUNT), the tooling account's operations role
+    assumed from it (CI's deployer)."""
+    if not config.OPERATIONS_ACCOUNT:
+        return session
+    role = arns.role_arn(config.AWS_ACCOUNT_ID, config.OPERATIONS_ROLE)
+    hint = (
+        f"deploy infra/operations-access.yaml in account {config.AWS_ACCOUNT_ID}, and run as "
+        f"the operations account's {config.PROJECT_SLUG}-deployer role"
+    )
+    return assumed_session(session, role, f"{config.PROJECT_SLUG}-registry", hint)
+
+
 def latest_approved(session: boto3.Session, group: str = config.MODEL_PACKAGE_GROUP) -> str:
     """The ARN of the group's newest Approved model package: the champion (champion.py)."""
-    arn = champion.latest_approved(session.client("sagemaker"), group)
+    arn = champion.latest_approved(registry_session(session).client("sagemaker"), group)
     if arn is None:
         raise DeployError(
             f"no Approved model package in group {group}: approve one "
@@ -62,29 +76,40 @@ class _Provided(CredentialProvider):
 
 
 def deployment_session(stage: Stage, session: boto3.Session) -> boto3.Session:
-    """A session as the stage account's deployment role, assumed from `session` (the tooling
+    """A session as the stage account's deployment role, assumed from `session` (the CI
     account's deployer); `session` itself when it already is that role (CI's profiles, which
-    botocore refreshes). Its credentials are assumed again before they expire: a rollout can
-    outlast the hour of an assumed role's session (a chained one cannot be longer)."""
+    botocore refreshes)."""
+    hint = (
+        f"deploy infra/deployment-account.yaml in account {stage.account}, and run as the "
+        f"{'operations' if config.OPERATIONS_ACCOUNT else 'tooling'} account's "
+        f"{config.PROJECT_SLUG}-deployer role"
+    )
+    name = f"{config.PROJECT_SLUG}-deploy-{stage.name}"
+    return assumed_session(session, stage.deployment_role_arn, name, hint)
+
+
+def assumed_session(session: boto3.Session, role_arn: str, name: str, hint: str) -> boto3.Session:
+    """A session as `role_arn`, assumed from `session`; `session` itself when it already is that
+    role. Its credentials are assumed again before they expire: a rollout can outlast the hour
+    of an assumed role's session (a chained one cannot be longer). `hint` says what to do when
+    the role refuses."""
     sts = session.client("sts")
     identity = sts.get_caller_identity()
+    _, _, _, _, account, resource = role_arn.split(":", 5)
     partition = arns.partition(session.region_name)
-    role = f"arn:{partition}:sts::{stage.account}:assumed-role/{config.PROJECT_SLUG}-deployment/"
-    if identity["Arn"].startswith(role):
+    assumed = f"arn:{partition}:sts::{account}:assumed-role/{resource.removeprefix('role/')}/"
+    if identity["Arn"].startswith(assumed):
         return session
-    name = f"{config.PROJECT_SLUG}-deploy-{stage.name}"[:64]
 
     def assume() -> dict[str, str]:
         try:
-            credentials = sts.assume_role(RoleArn=stage.deployment_role_arn, RoleSessionName=name)[
+            credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=name[:64])[
                 "Credentials"
             ]
         except ClientError as error:
             raise DeployError(
-                f"cannot assume {stage.deployment_role_arn} as {identity['Arn']}: "
-                f"{error.response['Error']['Message']} (deploy infra/deployment-account.yaml "
-                f"in account {stage.account}, and run as the tooling account's "
-                f"{config.PROJECT_SLUG}-deployer role)"
+                f"cannot assume {role_arn} as {identity['Arn']}: "
+                f"{error.response['Error']['Message']} ({hint})"
             ) from None
         return {
             "access_key": credentials["AccessKeyId"],
@@ -162,6 +187,20 @@ def endpoint_parameters(
     )
 
 
+def copies(sagemaker: Any, parameters: Mapping[str, str]) -> dict[str, str]:
+    """With a shared-artifact account: the endpoint stack's parameters that name the copies of
+    its live (and shadow) package there (deploy/artifacts.py), from the packages `sagemaker`
+    (a client of the tooling account's registry) describes; else none."""
+    if not config.ARTIFACT_ACCOUNT:
+        return {}
+    from . import artifacts  # only the projects with a shared-artifact account have it
+
+    live = sagemaker.describe_model_package(ModelPackageName=parameters["ModelPackageArn"])
+    shadow_arn = parameters.get("ShadowModelPackageArn")
+    shadow = sagemaker.describe_model_package(ModelPackageName=shadow_arn) if shadow_arn else None
+    return artifacts.endpoint_parameters(live, shadow)
+
+
 def deploy(
     stage: Stage,
     model_package_arn: str,
@@ -173,10 +212,13 @@ def deploy(
     """Deploy the stage's endpoint stack (and its batch stack, with batch transform; its
     monitoring stack, with model monitoring, whose reference, code and image `sagemaker`, a
     client of the tooling account, reads from the package) with a CloudFormation client of the
-    stage's account; stack name -> outcome. All of them within config.DEPLOY_WAIT_MINUTES."""
+    stage's account; stack name -> outcome. All of them within config.DEPLOY_WAIT_MINUTES.
+    With a shared-artifact account, every stack takes the package's copies there (`deploy
+    publish` made them)."""
     deadline = time.monotonic() + config.DEPLOY_WAIT_MINUTES * 60
     stack = describe_stack(cloudformation, stage.stack_name)
     parameters = endpoint_parameters(stage, model_package_arn, shadow, stack)
+    parameters.update(copies(sagemaker, parameters))
     outcomes = {
         stage.stack_name: create_or_update(
             cloudformation,
@@ -195,11 +237,14 @@ def deploy(
         # The live package: a shadow is only tried on the endpoint's requests.
         live = parameters["ModelPackageArn"]
         settings = stage.batch_transform or {}
+        # The live variant's copies, as the endpoint's.
+        copied = parameters if config.ARTIFACT_ACCOUNT else None
+        batch_parameters = batch.stack_parameters(stage.name, settings, live, copied)
         outcomes[stage.batch_stack_name] = create_or_update(
             cloudformation,
             stage.batch_stack_name,
             BATCH_TEMPLATE.read_text(encoding="utf-8"),
-            batch.stack_parameters(stage.name, settings, live),
+            batch_parameters,
             stage.cloudformation_role_arn,
             tags(stage),
             poll_seconds,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import csv
 import io
 import json
 from dataclasses import dataclass, field
@@ -127,8 +128,12 @@ def _instances(text: str, where: str) -> list[dict]:
     return instances
 
 
-def _output_scores(encoding: str, text: str, where: str) -> list[float]:
+def _output_scores(encoding: str, text: str, where: str, ids: int = 0) -> list[float]:
+    """The predictions of a response; a CSV line answering a row sent with its ids repeats the
+    `ids` id values before its prediction (serve/scoring.py)."""
     if encoding == CSV:
+        if ids:
+            return [_number(row[ids], where) for row in csv.reader(_csv_lines(text))]
         return [_number(line.split(",", 1)[0], where) for line in _csv_lines(text)]
     data = _json(text, where)
     predictions = data.get("predictions") if isinstance(data, dict) else data
@@ -165,8 +170,20 @@ class _Parsed:
     records: int = 0
 
 
-def _parse_file(path: Path, header: str) -> _Parsed:
+def _without_ids(text: str, ids: int) -> str:
+    """CSV lines without their first `ids` values."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(
+        row[ids:] for row in csv.reader(text.split("\n"))
+    )
+    return out.getvalue().rstrip("\n")
+
+
+def _parse_file(path: Path, header: str, ids: list[str], width: int) -> _Parsed:
+    """`header`: the features' header row, which a request may start with; `ids` and `width`:
+    the schema's id columns, which may lead each line of a request, and the features' count."""
     parsed = _Parsed()
+    id_header = ",".join([*ids, header]) if ids else None
     name = str(path)
     for number, line in _lines(path):
         if not line.strip():
@@ -179,29 +196,38 @@ def _parse_file(path: Path, header: str) -> _Parsed:
         event = str((record.get("eventMetadata") or {}).get("eventId", f"{path}:{number}"))
         encoding, text = _payload(data.get("endpointInput"), where, "endpointInput")
         output_encoding, output = _payload(data.get("endpointOutput"), where, "endpointOutput")
-        if output_encoding == CSV and "\n" not in output.rstrip("\n"):
-            # One prediction: the common case, read without splitting lines.
-            scores = [_number(output.split(",", 1)[0], where)]
-        else:
-            scores = _output_scores(output_encoding, output, where)
         index = parsed.records
         if encoding == CSV:
-            if text.startswith(header):
-                text = text[len(header) :].lstrip("\r\n")
+            # Sent with its ids (all lines or none): the answer's lines repeat them first.
+            led = bool(ids) and _led_by_ids(text, id_header, len(ids) + width)
+            for known in (header, id_header):
+                if known and text.startswith(known):
+                    text = text[len(known) :].lstrip("\r\n")
             text = text.rstrip("\n")
+            if led:
+                text = _without_ids(text, len(ids))
             count = 1
             if "\n" in text:
                 # A multi-row request: blank lines are not rows (pandas skips them too).
                 lines = _csv_lines(text)
                 count, text = len(lines), "\n".join(lines)
+        else:
+            instances = _instances(text, f"{where} endpointInput")
+            count = len(instances)
+            # An instance's ids lead its CSV answer line when any instance sent one.
+            led = any(name in instance for instance in instances for name in ids)
+        if output_encoding == CSV and "\n" not in output.rstrip("\n") and not led:
+            # One prediction: the common case, read without splitting lines.
+            scores = [_number(output.split(",", 1)[0], where)]
+        else:
+            scores = _output_scores(output_encoding, output, where, len(ids) if led else 0)
+        if encoding == CSV:
             parsed.csv_chunks.append(text)
             parsed.csv_counts.append(count)
             parsed.csv_events.append(event)
             parsed.csv_records.append(index)
             parsed.csv_scores += scores
         else:
-            instances = _instances(text, f"{where} endpointInput")
-            count = len(instances)
             parsed.json_rows += instances
             parsed.json_events += [event] * count
             parsed.json_records += [index] * count
@@ -214,8 +240,20 @@ def _parse_file(path: Path, header: str) -> _Parsed:
     return parsed
 
 
-def read_capture(folder: Path, features: list[str], categories: list[str]) -> Capture:
-    """Every captured request under the folder, one row a captured row, features in order."""
+def _led_by_ids(text: str, id_header: str | None, width: int) -> bool:
+    """Whether a CSV request's lines start with the id columns: its header names them, or its
+    first line has as many values as ids and features together."""
+    if id_header and text.startswith(id_header):
+        return True
+    first = text.lstrip("\r\n").split("\n", 1)[0]
+    return len(next(csv.reader([first]), [])) == width
+
+
+def read_capture(
+    folder: Path, features: list[str], categories: list[str], ids: list[str] | tuple = ()
+) -> Capture:
+    """Every captured request under the folder, one row a captured row, features in order (the
+    ids that lead a request's CSV lines left out)."""
     files = capture_files(folder)
     if not files:
         raise CaptureError(f"no *.jsonl file under {folder}")
@@ -223,7 +261,7 @@ def read_capture(folder: Path, features: list[str], categories: list[str]) -> Ca
     header = ",".join(features)
     # One process: measured, two processes over the files were slower on 2 busy cores (the
     # parsed records cross between processes by pickling).
-    for parsed in (_parse_file(path, header) for path in files):
+    for parsed in (_parse_file(path, header, list(ids), len(features)) for path in files):
         offset = merged.records
         for name in ("csv_chunks", "csv_counts", "csv_events", "csv_scores"):
             getattr(merged, name).extend(getattr(parsed, name))

@@ -7,7 +7,11 @@ wrong type, outside min/max or the allowed values, more missing values than the 
 max_missing_fraction; and one rule of its own in the contract's form, categories the model never
 saw in training (it treats them as missing). Model quality scores the model's captured
 predictions against ground truth with the metrics evaluate uses (metrics.py), and flags the
-quality gate's metric below its floor.
+quality gate's metric below its floor. Bias drift, when the reference has the model's bias
+(bias.json, a project with the bias report), computes the post-training bias of the captured
+predictions (DPPL, DI: bias.py, as Clarify defines them) and flags a metric that moved by more
+than its tolerance from the reference's baseline (the same metrics of the training labels); it
+needs no ground truth.
 """
 
 from __future__ import annotations
@@ -24,6 +28,13 @@ from .reference import Reference
 
 DATA_DRIFT, DATA_QUALITY, MODEL_QUALITY = "data_drift", "data_quality", "model_quality"
 CHECKS = (DATA_DRIFT, DATA_QUALITY, MODEL_QUALITY)
+BIAS_DRIFT = "bias_drift"
+# How far a post-training bias metric of the traffic may move from the model's own (on the test
+# split) before it is a violation: a tenth of the positive rate's difference between the
+# groups, a fifth of their ratio (the four-fifths rule's margin around parity).
+BIAS_DRIFT_TOLERANCE = {"DPPL": 0.1, "DI": 0.2}
+# Fewer rows than this in either group make a share too noisy to judge: no verdict.
+MIN_GROUP_ROWS = 30
 
 
 @dataclass(frozen=True)
@@ -46,16 +57,18 @@ def data_quality(rows: pd.DataFrame, reference: Reference) -> tuple[pd.DataFrame
     becomes missing), and every broken rule as a violation."""
     schema = reference.schema
     source = schema.source
+    # Traffic is rows scored by a trained model: the remedies fix the requests, not the schema.
     found = [
-        Violation(name, DATA_QUALITY, rules.required(name, source))
+        Violation(name, DATA_QUALITY, rules.required(name, source, scoring=True))
         for name in schema.features
         if name not in rows.columns
     ]
     found += [
-        Violation(str(name), DATA_QUALITY, rules.declared(str(name), source))
+        Violation(str(name), DATA_QUALITY, rules.declared(str(name), source, scoring=True))
         for name in rows.columns
-        # The target may ride along in a request; the server ignores it, so does the monitor.
-        if name not in schema.features and name != schema.target
+        # The target, ids and ignored columns may ride along in a request: the server takes
+        # them (it repeats the ids), so does the monitor.
+        if name not in schema.names
     ]
     typed: dict[str, pd.Series] = {}
     for name in schema.features:
@@ -125,3 +138,47 @@ def model_quality(
         "the model had to reach to be registered"
     )
     return summary, [Violation(reference.schema.target, MODEL_QUALITY, description)]
+
+
+def checks_of(reference: Reference) -> tuple[str, ...]:
+    """The checks a run makes, each published every run: bias drift too when the reference has
+    the model's bias."""
+    return (*CHECKS, BIAS_DRIFT) if reference.bias is not None else CHECKS
+
+
+def bias_drift(
+    features: pd.DataFrame, scores: np.ndarray, reference: Reference
+) -> tuple[dict[str, Any], list[Violation]]:
+    """The post-training bias of the predictions against the reference's, and a violation a
+    metric that moved beyond its tolerance."""
+    # Imported here: projects generated without the bias report have no bias.py.
+    from .. import bias
+
+    schema, recorded = reference.schema, reference.bias or {}
+    facet = schema.facet
+    summary: dict[str, Any] = {"facet": recorded.get("group")}
+    if facet is None or "baseline" not in recorded:
+        summary["note"] = "the reference's schema marks no facet"
+        return summary, []
+    sensitive, kept = bias.rows_of(features[facet.name], facet)
+    groups = {"d": int(sensitive.sum()), "a": int(len(sensitive) - sensitive.sum())}
+    summary["rows"] = groups
+    if min(groups.values()) < MIN_GROUP_ROWS:
+        summary["note"] = f"fewer than {MIN_GROUP_ROWS} rows in a group of {facet.group}"
+        return summary, []
+    predicted = bias.positive_predictions(np.asarray(scores, dtype=float)[kept], schema)
+    window = bias.post_training(sensitive, predicted)
+    before = bias.read_metrics(recorded["baseline"])
+    summary["window"] = {name: bias.json_number(value) for name, value in window.items()}
+    summary["baseline"] = recorded["baseline"]
+    found = []
+    for name, tolerance in BIAS_DRIFT_TOLERANCE.items():
+        now, then = window[name], before[name]
+        if now == then or abs(now - then) <= tolerance:
+            continue
+        description = (
+            f"{name} {now:.3f} on {len(sensitive)} rows, {then:.3f} in the training labels: "
+            f"moved more than {tolerance} for the group {facet.group}"
+        )
+        found.append(Violation(facet.name, BIAS_DRIFT, description))
+    return summary, found

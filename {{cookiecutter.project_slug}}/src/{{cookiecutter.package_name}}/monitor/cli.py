@@ -42,7 +42,9 @@ def run(
     reference = load_reference(reference_dir)
     capture = None
     if capture_dir is not None:
-        capture = read_capture(capture_dir, reference.features, reference.categories)
+        capture = read_capture(
+            capture_dir, reference.features, reference.categories, reference.schema.ids
+        )
         rows, source = capture.rows, f"{capture.records:,} captured requests in {capture_dir}"
     else:
         rows, source = read_data(data), str(data)
@@ -80,7 +82,10 @@ def run(
         )
         summary["model_quality"] = quality
         violations += found
-    summary["checks"] = report.summary_counts(violations)
+    if capture is not None and reference.bias is not None:
+        summary["bias_drift"], found = checks.bias_drift(typed, capture.scores, reference)
+        violations += found
+    summary["checks"] = report.summary_counts(violations, checks.checks_of(reference))
     report.write_violations(output_dir / report.VIOLATIONS_FILE, violations, summary)
     report.write_report(output_dir / report.REPORT_FILE, violations, summary, drifts)
     return violations, summary

@@ -8,6 +8,12 @@ into build/local-run/reference/):
     profile.json    {"rows", "sampled_rows", "problem_type", "target",
                      "features": {name: {"type", "missing_fraction", "categories"?}}}: the
                     categories seen in training, for the unseen-category check
+and, in a project with the bias report, a fourth:
+    bias.json       {"facet", "group", "label_value_or_threshold", "baseline": {"DPPL", "DI"},
+                    "rows"}: the training labels' difference and ratio of positive proportions
+                    between the facet's groups (bias.py), what the monitor's bias-drift check
+                    compares the predictions' with; a model that learnt the labels reproduces
+                    them, and traffic scored as the labels were gives no bias drift
 """
 
 from __future__ import annotations
@@ -19,10 +25,19 @@ from typing import Any
 
 import pandas as pd
 
-from ..contract import SCHEMA_FILE, Schema, SchemaError, load_schema, parse_schema, read_split
+from ..contract import (
+    SCHEMA_FILE,
+    Schema,
+    SchemaError,
+    load_schema,
+    parse_schema,
+    read_split,
+    require_facet,
+)
 
 REFERENCE_FILE = "reference.csv"
 PROFILE_FILE = "profile.json"
+BIAS_FILE = "bias.json"
 # A drift test's result does not improve beyond a few ten thousand rows, while reading them
 # costs every monitoring run.
 REFERENCE_ROWS = 100_000
@@ -38,6 +53,7 @@ class Reference:
     schema: Schema
     rows: pd.DataFrame  # the feature columns, categories as text, numbers as numbers
     profile: dict[str, Any]
+    bias: dict[str, Any] | None = None  # bias.json, in a project with the bias report
 
     @property
     def features(self) -> list[str]:
@@ -75,16 +91,20 @@ def profile(
 
 
 def write_reference(
-    train_dir: Path, output_dir: Path, problem_type: str | None = None
+    train_dir: Path,
+    output_dir: Path,
+    problem_type: str | None = None,
+    bias: bool = False,
 ) -> Reference:
     """The reference of the train split in train_dir (its *.csv and schema.json); the problem
-    type defaults to the schema's."""
+    type defaults to the schema's. With bias, the facet's bias-drift baseline too."""
     train_dir, output_dir = Path(train_dir), Path(output_dir)
     try:
         schema = load_schema(train_dir / SCHEMA_FILE)
     except SchemaError as error:
         raise ReferenceError(f"{train_dir}: {error}") from None
-    features, _ = read_split(train_dir)
+    features, labels = read_split(train_dir)
+    baseline = bias_baseline(features, labels, schema) if bias else None
     rows = len(features)
     if rows > REFERENCE_ROWS:
         features = features.sample(REFERENCE_ROWS, random_state=SEED).sort_index()
@@ -94,7 +114,30 @@ def write_reference(
     features.to_csv(output_dir / REFERENCE_FILE, index=False)
     content = profile(features, schema, rows, problem_type)
     (output_dir / PROFILE_FILE).write_text(json.dumps(content, indent=2) + "\n", "utf-8")
-    return Reference(schema, features, content)
+    if baseline is not None:
+        (output_dir / BIAS_FILE).write_text(json.dumps(baseline, indent=2) + "\n", "utf-8")
+    return Reference(schema, features, content, baseline)
+
+
+def bias_baseline(features: pd.DataFrame, labels: pd.Series, schema: Schema) -> dict[str, Any]:
+    """bias.json: the post-training metrics of predictions equal to the training labels."""
+    # Imported here: projects generated without the bias report have no bias.py.
+    from .. import bias
+
+    try:
+        facet = require_facet(schema)
+        sensitive, kept = bias.rows_of(features[facet.name], facet)
+        positive = bias.positive_outcomes(labels.to_numpy()[kept], schema)
+        baseline = bias.post_training(sensitive, positive)
+    except (SchemaError, bias.BiasError) as error:
+        raise ReferenceError(f"bias baseline: {error}") from None
+    return {
+        "facet": facet.name,
+        "group": facet.group,
+        "label_value_or_threshold": bias.label_value_or_threshold(schema),
+        "baseline": {name: bias.json_number(value) for name, value in baseline.items()},
+        "rows": int(kept.sum()),
+    }
 
 
 def load_reference(folder: Path) -> Reference:
@@ -114,4 +157,6 @@ def load_reference(folder: Path) -> Reference:
     except (SchemaError, ValueError) as error:
         raise ReferenceError(f"the reference in {folder} is not readable: {error}") from None
     rows = pd.read_csv(paths[1], dtype=dict.fromkeys(schema.categories, str))
-    return Reference(schema, rows, content)
+    bias_file = folder / BIAS_FILE
+    bias = json.loads(bias_file.read_text(encoding="utf-8")) if bias_file.is_file() else None
+    return Reference(schema, rows, content, bias)

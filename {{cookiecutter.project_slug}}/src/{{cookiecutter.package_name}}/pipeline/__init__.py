@@ -29,7 +29,7 @@ The modules, in the order a definition is built:
     reference.py      Reference: what the project's monitor compares the endpoint's traffic with
 {%- endif %}
 {%- if cookiecutter.explainability_report == "yes" %}
-    explainability.py CreateModel, Explain (Clarify's SHAP)
+    explainability.py Explain: exact TreeSHAP of the trained model (steps/explain.py)
 {%- endif %}
     registration.py   CheckQuality, the quality gate: Register, or QualityGateFailed
     staging.py        what is put in AWS while it is built: code under content-addressed keys,

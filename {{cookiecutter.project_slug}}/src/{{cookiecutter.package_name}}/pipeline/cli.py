@@ -37,7 +37,8 @@ def parser() -> argparse.ArgumentParser:
         "command",
         choices=list(COMMANDS),
         help="definition: print the JSON; upsert: create or update the pipeline in AWS; "
-        "upload-data: copy --data to the default InputDataUrl; "
+        "upload-data: copy --data to the default InputDataUrl (with a data lake, its bucket: "
+        "run it with that account's credentials); "
         "start: start an execution and print its ARN",
     )
     parser.add_argument("--role-arn", default=arns.EXECUTION_ROLE_ARN)
@@ -120,7 +121,12 @@ def definition(args: argparse.Namespace) -> int:
 
 
 def upload_data(args: argparse.Namespace) -> int:
-    print(staging.upload_data(args.data, args.bucket, args.kms_key_id))
+    bucket, key = args.bucket, args.kms_key_id
+    if config.DATA_LAKE_ACCOUNT and bucket == config.DEFAULT_BUCKET:
+        # By default the raw data goes to the data lake's bucket, under the lake's own key.
+        bucket = config.DATA_BUCKET
+        key = arns.DATA_KMS_KEY_ID if key == arns.KMS_KEY_ID else key
+    print(staging.upload_data(args.data, bucket, key))
     return 0
 
 

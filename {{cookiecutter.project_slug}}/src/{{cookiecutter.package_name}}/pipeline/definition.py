@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sagemaker.core.workflow.pipeline_context import PipelineSession
 from sagemaker.mlops.workflow.pipeline import Pipeline
-from sagemaker.mlops.workflow.steps import Step
+from sagemaker.mlops.workflow.steps import ProcessingStep, Step
 
 from .. import arns, config, lineage
 from . import registration, staging, training
@@ -61,20 +61,42 @@ def get_pipeline(
         preprocess = preprocess_step(build)
     else:
         preprocess = training.preprocess_step(build)
-    train = training.train_step(build, preprocess)
-    evaluate = training.evaluate_step(build, preprocess, train)
-    steps: list[Step] = [preprocess, train, evaluate]
+    # The step whose outputs are the splits: Preprocess, or the Feature Store's Snapshot.
+    splits: ProcessingStep = preprocess
+    steps: list[Step] = [preprocess]
+    parameters = build.parameters.all()
+    if config.FEATURE_STORE:
+        # Imported here: projects generated without the Feature Store have no feature_store.py.
+        from .feature_store import AS_OF, feature_store_steps
+
+        ingest, splits = feature_store_steps(build, preprocess)
+        steps += [ingest, splits]
+        parameters.append(AS_OF)
+    train = training.train_step(build, splits)
+    evaluate = training.evaluate_step(build, splits, train)
+    steps += [train, evaluate]
     record = registration.Record.from_evaluation(evaluate)
     if config.DATA_QUALITY_BASELINE:
         # Imported here: projects generated without the monitor's reference have no reference.py.
         from .reference import reference_step
 
-        steps.append(reference_step(build, preprocess, record))
+        steps.append(reference_step(build, splits, record))
+    if config.BIAS_REPORT:
+        # Imported here: projects generated without the bias report have no bias.py.
+        from .bias import bias_step
+
+        steps.append(bias_step(build, splits, train, record))
     if config.EXPLAINABILITY_REPORT:
         # Imported here: projects generated without the explanation have no explainability.py.
-        from .explainability import explainability_steps
+        from .explainability import explain_step
 
-        steps.extend(explainability_steps(build, train, evaluate, record))
+        steps.append(explain_step(build, splits, train, record))
+    if config.MODEL_CARD:
+        # Imported here: projects generated without the model card have no model_card.py. Last
+        # before Register: it reads every report the steps above add to the record.
+        from .model_card import model_card_step
+
+        steps.append(model_card_step(build, git, preprocess, train, evaluate, record))
     register = registration.register_step(
         build, git, preprocess, train, record, own_serve_image=bool(serve_image)
     )
@@ -82,7 +104,7 @@ def get_pipeline(
 
     return Pipeline(
         name=config.PIPELINE_NAME,
-        parameters=build.parameters.all(),
+        parameters=parameters,
         steps=steps,
         sagemaker_session=session,
     )

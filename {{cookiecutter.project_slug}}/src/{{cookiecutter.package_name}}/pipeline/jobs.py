@@ -19,7 +19,6 @@ from sagemaker.core.shapes import (
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join
 from sagemaker.core.workflow.pipeline_context import PipelineSession
-from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
 from sagemaker.mlops.workflow.retry import (
     SageMakerJobExceptionTypeEnum,
     SageMakerJobStepRetryPolicy,
@@ -106,19 +105,6 @@ class Build:
         )
         code = processing_input("code", self.job_code(script), code_dir)
         return processor.run(inputs=[*inputs, code], **run)
-
-    def check_job(self, name: str) -> CheckJobConfig:
-        """The job of the check step (Clarify, in AWS's image)."""
-        return CheckJobConfig(
-            role=self.role_arn,
-            instance_count=1,
-            instance_type=self.parameters.processing_instance_type,
-            volume_kms_key=self.kms_key_id,
-            output_kms_key=self.kms_key_id,
-            base_job_name=f"{config.PROJECT_SLUG}-{name.lower()}",
-            sagemaker_session=self.session,
-            tags=self.tags,
-        )
 
     def model(self, model_data: Any) -> ModelBuilder:
         """The trained model as the serve image serves it."""

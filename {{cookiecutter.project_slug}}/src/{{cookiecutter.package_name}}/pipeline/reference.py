@@ -26,6 +26,10 @@ def reference_step(build: Build, preprocess: ProcessingStep, record: Record) -> 
 
     Nothing here compares with the champion's reference: a run started by drift must register
     the drifted data's reference, not fail against the one it replaces."""
+    arguments = ["--train", REFERENCE_INPUT_DIR, "--output", REFERENCE_DIR]
+    if config.BIAS_REPORT:
+        # The facet's baseline for the monitor's bias drift.
+        arguments.append("--bias")
     step = ProcessingStep(
         **job_step("Reference"),
         step_args=build.script_job(
@@ -35,7 +39,7 @@ def reference_step(build: Build, preprocess: ProcessingStep, record: Record) -> 
                 processing_input("train", output_uri(preprocess, "train"), REFERENCE_INPUT_DIR)
             ],
             outputs=[build.output("Reference", "reference", REFERENCE_DIR)],
-            arguments=["--train", REFERENCE_INPUT_DIR, "--output", REFERENCE_DIR],
+            arguments=arguments,
         ),
     )
     record.metadata[REFERENCE_KEY] = output_uri(step, "reference")

@@ -7,9 +7,8 @@ from __future__ import annotations
 import importlib.metadata
 from dataclasses import dataclass, field
 
-from sagemaker.core.drift_check_baselines import DriftCheckBaselines
 from sagemaker.core.metadata_properties import MetadataProperties
-from sagemaker.core.model_metrics import FileSource, MetricsSource, ModelMetrics
+from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
 from sagemaker.core.workflow.conditions import (
     ConditionGreaterThanOrEqualTo,
     ConditionLessThanOrEqualTo,
@@ -36,14 +35,14 @@ TRANSFORM_INSTANCES = ["ml.m5.large", "ml.m5.xlarge"]
 
 @dataclass
 class Record:
-    """What the package records: its quality and its explanation (ModelMetrics), what the
-    explanation check of the next version compares against (DriftCheckBaselines), by the SDK's
-    argument names, and where the monitor's reference and code are (CustomerMetadataProperties).
-    The check and reference steps add theirs."""
+    """What the package records: its quality and its explanation (ModelMetrics, by the SDK's
+    argument names), and where the monitor's reference and code are (CustomerMetadataProperties).
+    The explain and reference steps add theirs; `request` holds fields of CreateModelPackage's
+    request that register() does not take (the model card's)."""
 
     metrics: dict[str, MetricsSource] = field(default_factory=dict)
-    drift: dict[str, MetricsSource | FileSource] = field(default_factory=dict)
     metadata: dict[str, object] = field(default_factory=dict)
+    request: dict[str, object] = field(default_factory=dict)
 
     @classmethod
     def from_evaluation(cls, evaluate: ProcessingStep) -> Record:
@@ -74,7 +73,6 @@ def register_step(
         transform_instances=TRANSFORM_INSTANCES,
         approval_status=parameters.model_approval_status,
         model_metrics=ModelMetrics(**record.metrics),
-        drift_check_baselines=DriftCheckBaselines(**record.drift) if record.drift else None,
         description=f"{config.PROJECT_NAME}: XGBoost, {config.PROBLEM_TYPE}",
         metadata_properties=MetadataProperties(
             commit_id=git.commit, generated_by=ExecutionVariables.PIPELINE_EXECUTION_ARN
@@ -99,6 +97,7 @@ def register_step(
     )
     # register() has no tags argument; CreateModelPackage takes them in the request.
     registration.create_model_package_request["Tags"] = build.tags
+    registration.create_model_package_request.update(record.request)
     return ModelStep(name="Register", step_args=registration, retry_policies=[STEP_RETRY])
 
 

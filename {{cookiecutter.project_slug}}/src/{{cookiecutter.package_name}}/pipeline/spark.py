@@ -1,10 +1,11 @@
 """The Preprocess step as a PySpark job (steps/preprocess_spark.py) in SageMaker's Spark
 processing container, on several instances: for data that outgrows one machine.
 
-The step keeps preprocess.py's name and outputs (the splits with schema.json, the manifest), so
-Train, Evaluate and the rest read them unchanged. The container is AWS's (PySparkProcessor:
-Spark 3.5 from EMR on Python 3.12, pinned by its version tag); pyspark in the lock is the same
-Spark version, and tests/test_preprocess_spark.py runs the same code in Spark's local mode.
+The step keeps preprocess.py's name and outputs (the splits with schema.json, or the validated
+rows for the Feature Store's Ingest; the manifest), so the steps after it read them unchanged.
+The container is AWS's (PySparkProcessor: Spark 3.5 from EMR on Python 3.12, pinned by its
+version tag); pyspark in the lock is the same Spark version, and tests/test_preprocess_spark.py
+runs the same code in Spark's local mode.
 
 Where the data goes: Spark reads InputDataUrl from S3 itself (every instance reads its share;
 nothing is copied to one disk first), writes the splits to the cluster's HDFS, and the driver
@@ -20,7 +21,7 @@ from sagemaker.mlops.workflow.steps import ProcessingStep
 
 from .. import config, jobcode
 from .jobs import PROCESSING, Build, job_step, processing_input
-from .training import DATA_MANIFEST, MANIFEST_DIR, SCHEMA_DIR, SPLITS, SPLITS_DIR
+from .training import DATA_MANIFEST, MANIFEST_DIR, SCHEMA_DIR, SPLITS, SPLITS_DIR, VALIDATED_DIR
 
 # SageMaker's Spark processing image: Spark 3.5.6 (EMR 7.12) on Python 3.12. pyspark in
 # pyproject.toml is pinned to the same Spark version.
@@ -38,7 +39,13 @@ HDFS_SPLITS = "hdfs:///preprocess/splits"
 
 
 def preprocess_step(build: Build) -> ProcessingStep:
-    """The data contract enforced on InputDataUrl by Spark, the splits, and the manifest."""
+    """The data contract enforced on InputDataUrl by Spark, the splits (with the Feature Store:
+    the validated rows, which Snapshot splits), and the manifest."""
+    outputs = [build.output("Preprocess", s, f"{SPLITS_DIR}/{s}") for s in SPLITS]
+    arguments: list[str] = []
+    if config.FEATURE_STORE:
+        outputs = [build.output("Preprocess", "validated", VALIDATED_DIR)]
+        arguments = ["--validated-dir", VALIDATED_DIR]
     processor = PySparkProcessor(
         role=build.role_arn,
         framework_version=SPARK_VERSION,
@@ -62,16 +69,14 @@ def preprocess_step(build: Build) -> ProcessingStep:
                 processing_input("schema", build.stage.file(config.SCHEMA), SCHEMA_DIR),
                 processing_input("package", code, PACKAGE_DIR),
             ],
-            outputs=[
-                *(build.output("Preprocess", s, f"{SPLITS_DIR}/{s}") for s in SPLITS),
-                build.output("Preprocess", "manifest", MANIFEST_DIR),
-            ],
+            outputs=[*outputs, build.output("Preprocess", "manifest", MANIFEST_DIR)],
             arguments=[
                 *("--input-url", build.parameters.input_data_url),
                 *("--schema", SCHEMA_DIR, "--output-dir", SPLITS_DIR),
                 *("--data-output-url", HDFS_SPLITS),
                 *("--min-rows", str(config.MIN_ROWS)),
                 *("--min-class-count", str(config.MIN_CLASS_COUNT)),
+                *arguments,
             ],
         ),
         property_files=[DATA_MANIFEST],

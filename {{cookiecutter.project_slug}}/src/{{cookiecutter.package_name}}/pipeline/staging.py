@@ -29,6 +29,20 @@ CODE_PREFIX = f"{config.PIPELINE_NAME}/code"
 BUCKET_OWNER = {"ExpectedBucketOwner": config.AWS_ACCOUNT_ID}
 
 
+def owner_of(bucket: str) -> dict[str, str]:
+    """ExpectedBucketOwner of a bucket: the data lake's account for its raw-data bucket, else
+    this project's account."""
+    if config.DATA_LAKE_ACCOUNT and bucket == config.DATA_BUCKET:
+        return {"ExpectedBucketOwner": config.DATA_BUCKET_OWNER}
+    return BUCKET_OWNER
+
+
+def data_bucket(bucket: str) -> str:
+    """The bucket of the raw data: the data lake's when the project has one (the pipeline only
+    reads it), else `bucket`, the pipeline's."""
+    return config.DATA_BUCKET if config.DATA_LAKE_ACCOUNT else bucket
+
+
 class SetupError(RuntimeError):
     """AWS lacks what the pipeline needs (its bucket, its image); the message says what to do."""
 
@@ -61,10 +75,10 @@ def s3_client(session: boto3.Session | None = None) -> Any:
     return (session or boto3.Session(region_name=config.AWS_REGION)).client("s3")
 
 
-def encryption(kms_key_id: str | None) -> dict[str, str]:
+def encryption(kms_key_id: str | None, owner: dict[str, str] = BUCKET_OWNER) -> dict[str, str]:
     """S3 upload arguments: SSE-KMS (the given key, else the account's aws/s3 key), and the
-    bucket must belong to this project's account, or S3 refuses the write."""
-    arguments = {"ServerSideEncryption": "aws:kms", **BUCKET_OWNER}
+    bucket must belong to this project's account (`owner`), or S3 refuses the write."""
+    arguments = {"ServerSideEncryption": "aws:kms", **owner}
     if kms_key_id:
         arguments["SSEKMSKeyId"] = kms_key_id
     return arguments
@@ -80,8 +94,9 @@ def bucket_location() -> dict[str, Any]:
 def check_bucket(s3: Any, bucket: str) -> None:
     """Refuse a bucket that does not exist or that another account owns (a look-alike bucket
     would otherwise receive the data)."""
+    owner = owner_of(bucket)
     try:
-        s3.head_bucket(Bucket=bucket, **BUCKET_OWNER)
+        s3.head_bucket(Bucket=bucket, **owner)
     except ClientError as error:
         code = error.response["Error"]["Code"]
         if code in ("404", "NoSuchBucket"):
@@ -96,19 +111,19 @@ def check_bucket(s3: Any, bucket: str) -> None:
             ) from error
         if code in ("403", "AccessDenied"):
             raise SetupError(
-                f"bucket {bucket} is not owned by account {config.AWS_ACCOUNT_ID}, or these "
+                f"bucket {bucket} is not owned by account {owner['ExpectedBucketOwner']}, or these "
                 "credentials may not read it: pass --bucket with a bucket of that account"
             ) from error
         raise
 
 
 def default_input_data_url(
-    bucket: str = config.DEFAULT_BUCKET, data: os.PathLike[str] | str = config.DATA
+    bucket: str = config.DATA_BUCKET, data: os.PathLike[str] | str = config.DATA
 ) -> str:
     """The S3 prefix that `upload-data` copies `data` to, named after its content: the pipeline
     reads the configured data set from here unless InputDataUrl is overridden."""
     digest = contract.data_manifest(data)["sha256"][:16]
-    return f"s3://{bucket}/{config.PROJECT_SLUG}/data/{digest}/"
+    return f"s3://{bucket}/{config.DATA_PREFIX}{digest}/"
 
 
 def upload_data(
@@ -120,7 +135,7 @@ def upload_data(
     check_bucket(s3, bucket)
     prefix = default_input_data_url(bucket, data)
     key = prefix.removeprefix(f"s3://{bucket}/") + Path(data).name
-    s3.upload_file(str(data), bucket, key, ExtraArgs=encryption(kms_key_id))
+    s3.upload_file(str(data), bucket, key, ExtraArgs=encryption(kms_key_id, owner_of(bucket)))
     return f"{prefix}{Path(data).name}"
 
 

@@ -39,11 +39,11 @@ SCHEMA_DIR = f"{PROCESSING}/input/schema"
 SPLITS_DIR = f"{PROCESSING}/output"
 SPLITS = ("train", "validation", "test")
 MANIFEST_DIR = f"{SPLITS_DIR}/{contract.MANIFEST_DIR}"
+# Preprocess's validated rows, with the Feature Store (pipeline/feature_store.py).
+VALIDATED_DIR = f"{PROCESSING}/validated"
 MODEL_DIR = f"{PROCESSING}/model"
 TEST_DIR = f"{PROCESSING}/test"
 EVALUATION_DIR = f"{PROCESSING}/evaluation"
-# Evaluate's output for the explanation step: the test split without its header row (Clarify).
-EXPLAIN_DATA_DIR = f"{PROCESSING}/explain-data"
 
 # What the model package and the quality gate read from the steps' JSON files.
 DATA_MANIFEST = PropertyFile(
@@ -55,7 +55,13 @@ EVALUATION_REPORT = PropertyFile(
 
 
 def preprocess_step(build: Build) -> ProcessingStep:
-    """The data contract enforced on InputDataUrl, the splits, and the data's manifest."""
+    """The data contract enforced on InputDataUrl, the splits (with the Feature Store: the
+    validated rows, which Snapshot splits), and the data's manifest."""
+    outputs = [build.output("Preprocess", s, f"{SPLITS_DIR}/{s}") for s in SPLITS]
+    arguments: list[str] = []
+    if config.FEATURE_STORE:
+        outputs = [build.output("Preprocess", "validated", VALIDATED_DIR)]
+        arguments = ["--validated-dir", VALIDATED_DIR]
     return ProcessingStep(
         **job_step("Preprocess"),
         step_args=build.script_job(
@@ -65,15 +71,13 @@ def preprocess_step(build: Build) -> ProcessingStep:
                 processing_input("data", build.parameters.input_data_url, DATA_DIR),
                 processing_input("schema", build.stage.file(config.SCHEMA), SCHEMA_DIR),
             ],
-            outputs=[
-                *(build.output("Preprocess", s, f"{SPLITS_DIR}/{s}") for s in SPLITS),
-                build.output("Preprocess", "manifest", MANIFEST_DIR),
-            ],
+            outputs=[*outputs, build.output("Preprocess", "manifest", MANIFEST_DIR)],
             arguments=[
                 *("--input-dir", DATA_DIR, "--schema", SCHEMA_DIR, "--output-dir", SPLITS_DIR),
                 *("--input-data-url", build.parameters.input_data_url),
                 *("--min-rows", str(config.MIN_ROWS)),
                 *("--min-class-count", str(config.MIN_CLASS_COUNT)),
+                *arguments,
             ],
         ),
         property_files=[DATA_MANIFEST],
@@ -149,11 +153,7 @@ def model_artifacts(train: TrainingStep) -> object:
 
 def evaluate_step(build: Build, preprocess: ProcessingStep, train: TrainingStep) -> ProcessingStep:
     """evaluate.py: the model and the champion on the test split (evaluation.json, the gate's
-    numbers), and what the explanation step reads."""
-    outputs, arguments = [], []
-    if config.EXPLAINABILITY_REPORT:
-        outputs.append(build.output("Evaluate", "explain-data", EXPLAIN_DATA_DIR))
-        arguments.extend(["--explain-data-dir", EXPLAIN_DATA_DIR])
+    numbers)."""
     return ProcessingStep(
         # Never from cache: it also reads the registry, whose approved champion is no input of
         # the step's cache key; a cached verdict would register the same model again.
@@ -165,11 +165,10 @@ def evaluate_step(build: Build, preprocess: ProcessingStep, train: TrainingStep)
                 processing_input("model", model_artifacts(train), MODEL_DIR),
                 processing_input("test", output_uri(preprocess, "test"), TEST_DIR),
             ],
-            outputs=[build.output("Evaluate", "evaluation", EVALUATION_DIR), *outputs],
+            outputs=[build.output("Evaluate", "evaluation", EVALUATION_DIR)],
             arguments=[
                 *("--model-dir", MODEL_DIR, "--test-dir", TEST_DIR),
                 *("--output-dir", EVALUATION_DIR, "--problem-type", config.PROBLEM_TYPE),
-                *arguments,
                 # The champion: the group's latest Approved model, scored on the same test split.
                 *("--model-package-group", config.MODEL_PACKAGE_GROUP, "--region", build.region),
                 *("--champion-margin", str(config.QUALITY_GATE.champion_margin)),

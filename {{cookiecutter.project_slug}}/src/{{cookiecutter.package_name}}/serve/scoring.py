@@ -154,6 +154,9 @@ class Scorer:
                 f"was trained on {sorted(self.features)}: serve the schema it was trained with"
             )
         self.names = frozenset(contract.names)
+        # Columns with "role": "id": a request may send them, and each answer row repeats them,
+        # so that predictions join back to their rows (batch transform's output too).
+        self.ids: list[str] = contract.ids
         known = model_io.categories(booster)
         self.specs = [
             Feature(
@@ -189,16 +192,19 @@ class Scorer:
 
     # --- parsing ---------------------------------------------------------------------------
 
-    def rows_from_csv(self, body: bytes) -> list[list[str]]:
+    def rows_from_csv(self, body: bytes) -> tuple[list[list[str]], list[list[str]] | None]:
         """CSV rows of feature values in the model's order, without a header (or with one that
-        names the features in that order)."""
+        names the features in that order), and their ids: each line may start with the schema's
+        id columns (all lines or none), which the answer repeats."""
         try:
             text = body.decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise RequestError(400, f"the body is not UTF-8 text (byte {error.start})") from None
         width = len(self.features)
+        widths = {width, width + len(self.ids)}
         rows: list[list[str]] = []
         reader = csv.reader(io.StringIO(text), strict=True, skipinitialspace=True)
+        header = [*self.ids, *self.features]
         start = 1  # the line the record being read starts at
         blank = 0  # blank lines, which pandas skips too, but which count against the row cap
         try:
@@ -209,26 +215,40 @@ class Scorer:
                     if blank + len(rows) > self.max_rows:
                         raise RequestError(413, f"more than {self.max_rows} rows in one request")
                     continue
-                if not rows and [value.strip() for value in row] == self.features:
+                if not rows and [value.strip() for value in row] in (self.features, header):
                     continue  # the header row
-                if len(row) != width:
-                    raise RequestError(
-                        400,
-                        f"line {line} has {len(row)} values but the model takes "
-                        f"{width} features, in this order: {', '.join(self.features)}",
-                    )
+                if len(row) not in widths or (rows and len(row) != len(rows[0])):
+                    raise RequestError(400, self._width_problem(line, len(row)))
                 rows.append(row)
                 if len(rows) + blank > self.max_rows:
                     raise RequestError(413, f"more than {self.max_rows} rows in one request")
         except csv.Error as error:
             raise RequestError(400, f"line {start} is not valid CSV ({error})") from None
-        return rows
+        if not rows or len(rows[0]) == width:
+            return rows, None
+        cut = len(self.ids)
+        return [row[cut:] for row in rows], [row[:cut] for row in rows]
 
-    def rows_from_json(self, body: bytes) -> list[list[Any]]:
-        """Rows from {"instances": [{feature: value, ...}, ...]} or a plain list of such objects.
+    def _width_problem(self, line: int, values: int) -> str:
+        order = ", ".join(self.features)
+        if not self.ids:
+            return (
+                f"line {line} has {values} values but the model takes "
+                f"{len(self.features)} features, in this order: {order}"
+            )
+        return (
+            f"line {line} has {values} values but each line holds the {len(self.features)} "
+            f"features in this order: {order}, every line led by the ids "
+            f"({', '.join(self.ids)}) or none"
+        )
 
-        An instance may lack a feature (a missing value) and may hold the target (ignored), but a
-        feature absent from every instance, or a name the schema does not declare, is refused.
+    def rows_from_json(self, body: bytes) -> tuple[list[list[Any]], list[dict[str, Any]] | None]:
+        """Rows from {"instances": [{feature: value, ...}, ...]} or a plain list of such objects,
+        and the id columns each instance holds (None when the schema declares none).
+
+        An instance may lack a feature (a missing value) and may hold the target (ignored) and its
+        ids (repeated in its answer), but a feature absent from every instance, or a name the
+        schema does not declare, is refused.
         """
         try:
             data = json.loads(body, parse_constant=_no_constant)
@@ -272,7 +292,11 @@ class Scorer:
             problems.append(f"and {len(unknown) - NAMES_SHOWN} more names not in {self.source}")
         if problems:
             raise RequestError(400, " | ".join(problems))
-        return [[instance.get(name) for name in self.features] for instance in instances]
+        rows = [[instance.get(name) for name in self.features] for instance in instances]
+        if not self.ids:
+            return rows, None
+        ids = [{name: i[name] for name in self.ids if name in i} for i in instances]
+        return rows, ids if any(ids) else None
 
     # --- checking and encoding ---------------------------------------------------------------
 
@@ -388,22 +412,36 @@ class Scorer:
         # columns are in the booster's order by construction: no per-call check of the names.
         return self.booster.inplace_predict(matrix, validate_features=False)
 
-    def format(self, scores: np.ndarray, media_type: str) -> bytes:
+    def format(
+        self, scores: np.ndarray, media_type: str, ids: Sequence[Any] | None = None
+    ) -> bytes:
+        """The answer rows, each led by its request row's ids when it sent them (CSV: the id
+        values first; JSON: the id names and values in the prediction's object)."""
         values = scores.tolist()
         if self.problem_type == "binary_classification":
             negative, positive = self.labels
             labels = [positive if p > model_io.LABEL_THRESHOLD else negative for p in values]
-            if media_type == CSV:
-                lines = (f"{p!r},{label}\n" for p, label in zip(values, labels, strict=True))
-                return "".join(lines).encode()
+            cells = [[repr(p), str(label)] for p, label in zip(values, labels, strict=True)]
             predictions = [
                 {"probability": p, "predicted_label": label}
                 for p, label in zip(values, labels, strict=True)
             ]
         else:
-            if media_type == CSV:
-                return "".join(f"{p!r}\n" for p in values).encode()
+            cells = [[repr(p)] for p in values]
             predictions = [{"prediction": p} for p in values]
+        if media_type == CSV:
+            if ids is None:
+                return "".join(",".join(row) + "\n" for row in cells).encode()
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\n")
+            for row_ids, row in zip(ids, cells, strict=True):
+                writer.writerow([*_id_values(row_ids, self.ids), *row])
+            return out.getvalue().encode()
+        if ids is not None:
+            predictions = [
+                {**_id_mapping(row_ids, self.ids), **prediction}
+                for row_ids, prediction in zip(ids, predictions, strict=True)
+            ]
         return json.dumps({"predictions": predictions}).encode()
 
     def invoke(
@@ -416,10 +454,22 @@ class Scorer:
         media = media_type(content_type)
         answer = negotiate(accept, media)
         if media == CSV:
-            rows, missing = self.rows_from_csv(body), NA_TEXT
+            (rows, ids), missing = self.rows_from_csv(body), NA_TEXT
         else:
-            rows, missing = self.rows_from_json(body), None
-        return self.format(self.predict(self.matrix(rows, missing)), answer), answer
+            (rows, ids), missing = self.rows_from_json(body), None
+        return self.format(self.predict(self.matrix(rows, missing)), answer, ids), answer
+
+
+def _id_values(ids: Sequence[Any] | Mapping[str, Any], names: Sequence[str]) -> list[Any]:
+    """A row's ids as CSV cells: a CSV row's own, or a JSON instance's (empty when absent)."""
+    if isinstance(ids, Mapping):
+        return ["" if ids.get(name) is None else ids[name] for name in names]
+    return list(ids)
+
+
+def _id_mapping(ids: Sequence[Any] | Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    """A row's ids as a JSON object: a JSON instance's own, or a CSV row's by name."""
+    return dict(ids) if isinstance(ids, Mapping) else dict(zip(names, ids, strict=True))
 
 
 def _no_constant(name: str) -> None:

@@ -1,3 +1,2 @@
 """The pipeline's step scripts: each runs in a SageMaker job (with the package modules it imports,
-jobcode.py) and locally through local.py. Nothing else lives here: the local-only twins of
-AWS's managed checks are in twins/."""
+jobcode.py) and locally through local.py. Nothing else lives here."""

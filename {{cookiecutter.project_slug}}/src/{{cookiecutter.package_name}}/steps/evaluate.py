@@ -27,8 +27,6 @@ With --predictions-dir, predictions.csv there: the test split's true `label` bes
 `prediction` (the class at the threshold, or the value) and, for a classifier, `probability` of
 class 1, with a header row: the input of Model Monitor's model-quality baseline (the pipeline's
 ModelQualityBaseline step).
-With --explain-data-dir, the test split there as SageMaker Clarify reads CSV: the same rows and
-columns, target first, without the header row (the pipeline gives Clarify the column names).
 """
 
 from __future__ import annotations
@@ -157,7 +155,6 @@ def evaluate(
 
 
 PREDICTIONS_FILE = "predictions.csv"
-EXPLAIN_DATA_FILE = "test.csv"
 
 
 def predictions_frame(y_true: np.ndarray, scores: np.ndarray, problem_type: str) -> pd.DataFrame:
@@ -186,19 +183,6 @@ def write_predictions(
     frame = predictions_frame(target.to_numpy(), model_io.predict(booster, features), problem_type)
     path = output_dir / PREDICTIONS_FILE
     frame.to_csv(path, index=False)
-    return path
-
-
-def write_explain_data(test_dir: str | Path, output_dir: str | Path) -> Path:
-    """The test split's CSV files as one file without the header row, cells as written."""
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    files = sorted(Path(test_dir).glob("*.csv"))
-    if not files:
-        raise FileNotFoundError(f"evaluate: no *.csv file in {test_dir}")
-    frames = [pd.read_csv(file, dtype=str, keep_default_na=False) for file in files]
-    path = output_dir / EXPLAIN_DATA_FILE
-    pd.concat(frames, ignore_index=True).to_csv(path, header=False, index=False)
     return path
 
 
@@ -265,12 +249,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=Path,
         help="write predictions.csv (label, prediction[, probability]) of the test split here",
     )
-    parser.add_argument(
-        "--explain-data-dir",
-        "--explain_data_dir",
-        type=Path,
-        help="write the test split without its header row here (Clarify's input)",
-    )
     args = parser.parse_args(argv)
     if args.champion_model_dir and args.model_package_group:
         parser.error("--champion-model-dir and --model-package-group are two sources: pick one")
@@ -307,9 +285,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.predictions_dir is not None:
         path = write_predictions(booster, features, target, problem_type, args.predictions_dir)
         print(f"evaluate: predictions of the test split -> {path}")
-    if args.explain_data_dir is not None:
-        path = write_explain_data(args.test_dir, args.explain_data_dir)
-        print(f"evaluate: test split without header -> {path}")
     section = next(iter(report))
     headline = HEADLINE_METRICS[problem_type]
     value = report[section][headline]["value"]

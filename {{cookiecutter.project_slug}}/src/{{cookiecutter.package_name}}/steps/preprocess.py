@@ -10,6 +10,9 @@ from the train split and saves the encoding in the model. Each split folder also
 splits are stratified on the target, so that every split has the class balance of the whole
 data set. manifest/data_manifest.json records which data this was: each file's size and SHA-256,
 one hash of them all, and the S3 version IDs when --input-data-url names a versioned bucket.
+With --validated-dir (a project with the Feature Store), the validated rows go there instead of
+the splits, as validated.csv: the ingestion step puts them into the feature group, and the
+snapshot step splits what the offline store holds, as this step would.
 
 A broken rule fails the step with one line a rule, naming the column and the rule, e.g.
 `column 'mean_radius' breaks rule 'min >= 0': 3 of 569 rows, first at row 17 (value -1.0)`.
@@ -39,6 +42,7 @@ from {{ cookiecutter.package_name }}.contract import (
     MANIFEST_DIR,
     MANIFEST_FILE,
     PROBLEM_TYPES,
+    SCHEMA_FILE,
     SPLITS,
     DataValidationError,
     Schema,
@@ -51,6 +55,9 @@ from {{ cookiecutter.package_name }}.contract import (
     validate,
     write_splits,
 )
+
+# The validated rows, for the Feature Store's ingestion (--validated-dir).
+VALIDATED_FILE = "validated.csv"
 
 
 def split(
@@ -113,6 +120,25 @@ def kept_rows(data: pd.DataFrame, schema: Schema) -> np.ndarray:
     return numbers
 
 
+
+def write_validated(frame: pd.DataFrame, raw: pd.DataFrame, schema: Schema, folder: Path) -> Path:
+    """<folder>/validated.csv: the validated rows with the columns a record needs beside them
+    (the "id" and "event_time" ones, as the data has them), and the schema beside it."""
+    carried = [c.name for c in schema.columns if c.role in ("id", "event_time")]
+    kept = raw
+    if schema.drop_rows_with_missing_target and schema.target in raw.columns:
+        # The rows validate kept, in its order.
+        kept = raw[raw[schema.target].notna()]
+    rows = frame.copy()
+    for name in carried:
+        if name in kept.columns:
+            rows[name] = kept[name].to_numpy()
+    folder.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(folder / VALIDATED_FILE, index=False)
+    (folder / SCHEMA_FILE).write_text(json.dumps(schema.raw, indent=2) + "\n", encoding="utf-8")
+    return folder / VALIDATED_FILE
+
+
 def s3_versions(url: str) -> dict[str, str]:
     """File name -> S3 version ID of the current version of each object under an S3 prefix, for
     a versioned bucket (empty for an unversioned one). boto3 is imported here: only the pipeline
@@ -140,6 +166,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/output"))
     parser.add_argument(
+        "--validated-dir",
+        "--validated_dir",
+        type=Path,
+        help="write the validated rows there (validated.csv, with the id and event_time columns) "
+        "instead of the splits: the Feature Store's ingestion reads them",
+    )
+    parser.add_argument(
         "--input-data-url",
         "--input_data_url",
         help="the S3 prefix the input came from: the data manifest records its version IDs",
@@ -150,6 +183,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=PROBLEM_TYPES,
         help="defaults to the schema's problem_type",
     )
+    add_split_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def add_split_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the split and of the data it needs: preprocess's, and the Feature Store
+    snapshot's, which splits as preprocess does."""
     parser.add_argument("--validation-fraction", "--validation_fraction", type=float, default=0.15)
     parser.add_argument("--test-fraction", "--test_fraction", type=float, default=0.15)
     parser.add_argument("--seed", type=int, default=42)
@@ -165,7 +205,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         help="classification: refuse data with fewer rows of a class (MIN_CLASS_COUNT, config.py)",
     )
-    return parser.parse_args(argv)
+
+
+def checked_splits(
+    frame: pd.DataFrame,
+    schema: Schema,
+    problem_type: str,
+    args: argparse.Namespace,
+    rows: np.ndarray | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The validated rows split by add_split_arguments' options (`rows`: their numbers, as
+    split takes them), once they are enough to learn from (check_rows: one line for each rule
+    they break)."""
+    check_rows(frame, schema, problem_type, args.min_rows, args.min_class_count)
+    return split(
+        frame,
+        schema.target,
+        problem_type,
+        args.validation_fraction,
+        args.test_fraction,
+        args.seed,
+        rows,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -175,30 +236,28 @@ def main(argv: list[str] | None = None) -> int:
         problem_type = args.problem_type or schema.problem_type
         if problem_type is None:
             raise SchemaError(f"{schema.source} has no problem_type; pass --problem-type")
-        data = read_data(args.input_dir)
-        frame = validate(data, schema, problem_type)
-        check_rows(frame, schema, problem_type, args.min_rows, args.min_class_count)
-        splits = split(
-            frame,
-            schema.target,
-            problem_type,
-            args.validation_fraction,
-            args.test_fraction,
-            args.seed,
-            kept_rows(data, schema),
-        )
+        raw = read_data(args.input_dir)
+        frame = validate(raw, schema, problem_type)
+        splits = {}
+        if args.validated_dir is None:
+            splits = checked_splits(frame, schema, problem_type, args, kept_rows(raw, schema))
+        else:
+            check_rows(frame, schema, problem_type, args.min_rows, args.min_class_count)
     except (SchemaError, DataValidationError) as error:
         print(f"preprocess failed: {error}", file=sys.stderr)
         return 1
-    paths = write_splits(splits, args.output_dir, schema)
+    if args.validated_dir is None:
+        paths = write_splits(splits, args.output_dir, schema)
+    else:
+        paths = {"validated": write_validated(frame, raw, schema, args.validated_dir)}
     manifest = data_manifest(args.input_dir, args.input_data_url, s3_versions)
     paths["manifest"] = args.output_dir / MANIFEST_DIR / MANIFEST_FILE
     paths["manifest"].parent.mkdir(parents=True, exist_ok=True)
     paths["manifest"].write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     if "s3_versions_error" in manifest:
         print(f"preprocess: no S3 version IDs recorded: {manifest['s3_versions_error']}")
-    sizes = ", ".join(f"{name} {len(part)}" for name, part in splits.items())
-    print(f"preprocess: {len(frame)} rows valid against {schema.source}; {sizes} rows")
+    sizes = "".join(f"; {name} {len(part)} rows" for name, part in splits.items())
+    print(f"preprocess: {len(frame)} rows valid against {schema.source}{sizes}")
     if frame.attrs["dropped_rows"]:
         print(f"preprocess: dropped {frame.attrs['dropped_rows']} rows without a target")
     print(f"preprocess: wrote {', '.join(str(path) for path in paths.values())}")

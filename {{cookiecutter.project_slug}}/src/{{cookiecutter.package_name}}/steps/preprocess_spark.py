@@ -61,6 +61,9 @@ JAVA_SUFFIX = r"[dDfF]\s*$"
 STRIP = r"(?U)^\s+|\s+$"
 # A split of 2**16 key ranges: where a stratum's cut falls, one range's keys reach the driver.
 RANGE_BITS = 16
+# The roles of the columns validate keeps beside the model's for the Feature Store's records
+# (preprocess.write_validated's).
+CARRIED_ROLES = ("id", "event_time")
 
 
 def session(master: str | None = None, memory: str | None = None) -> SparkSession:
@@ -172,7 +175,7 @@ class Checks:
 def validate(
     rows: DataFrame, schema: Schema, problem_type: str, before: int
 ) -> tuple[DataFrame, int, int]:
-    """validate.validate on the `before` rows read_rows read: the rows typed, target first
+    """frames.validate on the `before` rows read_rows read: the rows typed, target first
     (encoded) with their number, how many there are, and how many were dropped without a
     target. Raises DataValidationError with validate's lines, in its order."""
     names = schema.model_columns
@@ -265,7 +268,11 @@ def validate(
     for name in schema.features:
         if schema.column(name).type == "integer":
             encoded[name] = typed[name].cast("long")
-    frame = rows.select(*[value.alias(name) for name, value in encoded.items()], F.col(ROW))
+    # The columns a Feature Store record needs beside them, as the data has them.
+    carried = [col(c.name) for c in schema.columns if c.role in CARRIED_ROLES and c.name in columns]
+    frame = rows.select(
+        *[value.alias(name) for name, value in encoded.items()], *carried, F.col(ROW)
+    )
     return frame, total, before - total
 
 
@@ -411,6 +418,26 @@ def write_splits(parted: DataFrame, schema: Schema, data_url: str, output_dir: P
         (folder / SCHEMA_FILE).write_text(json.dumps(schema.raw, indent=2) + "\n")
 
 
+def write_validated(frame: DataFrame, schema: Schema, data_url: str, folder: Path) -> None:
+    """preprocess.write_validated's rows as CSV parts under <data_url>/validated, copied into
+    `folder` when data_url is elsewhere, schema.json beside them: the Feature Store's Ingest
+    reads every part."""
+    url = f"{data_url.rstrip('/')}/validated"
+    carried = [c.name for c in schema.columns if c.role in CARRIED_ROLES and c.name in frame.columns]
+    (
+        frame.sortWithinPartitions(ROW)
+        .select(*[col(column) for column in [*schema.model_columns, *carried]])
+        .write.mode("overwrite")
+        .option("header", True)
+        .option("escape", '"')
+        .csv(url)
+    )
+    if Path(data_url).resolve() != folder.resolve():
+        _copy_parts(frame.sparkSession, url, folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / SCHEMA_FILE).write_text(json.dumps(schema.raw, indent=2) + "\n")
+
+
 def _copy_parts(spark: SparkSession, url: str, folder: Path) -> None:
     """The CSV parts under url (any Hadoop file system) into a local folder, by Hadoop's own
     client: the driver's copy of what the executors wrote."""
@@ -476,6 +503,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--data-output-url",
         help="where the split rows go (an S3 prefix in the job); default: --output-dir",
     )
+    parser.add_argument(
+        "--validated-dir",
+        type=Path,
+        help="write the validated rows there instead of the splits (the Feature Store's Ingest "
+        "reads them), as preprocess.py's --validated-dir",
+    )
     parser.add_argument("--problem-type", choices=PROBLEM_TYPES)
     parser.add_argument("--validation-fraction", type=float, default=0.15)
     parser.add_argument("--test-fraction", type=float, default=0.15)
@@ -496,21 +529,12 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
     try:
         frame, rows, dropped = validate(raw, schema, problem_type, read)
         strata = check_rows(frame, schema, problem_type, rows, args.min_rows, args.min_class_count)
-        parted = split(
-            frame,
-            schema,
-            problem_type,
-            strata,
-            args.validation_fraction,
-            args.test_fraction,
-            args.seed,
-        )
         data_url = args.data_output_url or str(args.output_dir)
-        write_splits(parted, schema, data_url, args.output_dir)
-        counts = sampling.split_counts(strata, args.validation_fraction, args.test_fraction)
-        test = sum(part[0] for part in counts.values())
-        validation = sum(part[1] for part in counts.values())
-        sizes = {"train": rows - test - validation, "validation": validation, "test": test}
+        if args.validated_dir is not None:
+            write_validated(frame, schema, data_url, args.validated_dir)
+            sizes = {"validated": rows}
+        else:
+            sizes = _split_and_write(frame, schema, problem_type, strata, data_url, args)
     finally:
         raw.unpersist()
     manifest = data_manifest(spark, args.input_url)
@@ -525,6 +549,32 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
     if dropped:
         print(f"preprocess: dropped {dropped} rows without a target")
     return sizes
+
+
+def _split_and_write(
+    frame: DataFrame,
+    schema: Schema,
+    problem_type: str,
+    strata: dict[float, int],
+    data_url: str,
+    args: argparse.Namespace,
+) -> dict[str, int]:
+    """The split's rows written to <data_url>/<split> (and the output folders); their sizes."""
+    parted = split(
+        frame,
+        schema,
+        problem_type,
+        strata,
+        args.validation_fraction,
+        args.test_fraction,
+        args.seed,
+    )
+    write_splits(parted, schema, data_url, args.output_dir)
+    counts = sampling.split_counts(strata, args.validation_fraction, args.test_fraction)
+    test = sum(part[0] for part in counts.values())
+    validation = sum(part[1] for part in counts.values())
+    rows = sum(strata.values())
+    return {"train": rows - test - validation, "validation": validation, "test": test}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,25 +1,21 @@
-"""Explainability report, the local twin of Clarify: exact TreeSHAP values of the model.
+"""The model's explanation: exact TreeSHAP values of the model, by xgboost itself (pred_contribs).
 
-In AWS the pipeline's Explain step is a ClarifyCheckStep: SageMaker Clarify serves the model on
-a shadow endpoint and estimates SHAP values with KernelSHAP (a sampling approximation, against a
-baseline Clarify computes from the data), writing `analysis.json` with
-`explanations.kernel_shap.label0.global_shap_values`; that report is the model package's
-explainability report and drift-check baseline. This module is for `make local-run`, without
-AWS, and computes something else: exact TreeSHAP values, by xgboost itself (pred_contribs), in
-the model's raw margin space (log-odds for binary:logistic), where Clarify's are in the output
-the endpoint returns (a probability). The two rank features alike but their numbers differ.
+steps/explain.py runs it, in the pipeline's Explain step (the steps image) and in `make local-run`:
+the same code, the same numbers. Not SageMaker Clarify's KernelSHAP: Clarify is no longer open to
+new customers (AWS's "Clarify availability change"), and exact values need no shadow endpoint.
+The values are in the model's raw margin space (log-odds for binary:logistic).
 
-It writes `explainability.json` in the structure of Clarify's analysis.json (SageMaker
+The report is `explainability.json`, in the structure of Clarify's analysis.json (SageMaker
 developer guide, "Get the Analysis Results" of a Clarify processing job), under the name of the
-method that made the values:
+method that made the values, which the model package registers as its explainability report:
 
     {"version": "1.0",
      "explanations": {"tree_shap": {"label0": {"global_shap_values": {feature: value},
                                                "expected_value": value}}}}
 
 Like Clarify's default aggregation (`mean_abs`), the global value of a feature is the mean
-absolute SHAP value over the explained rows. It also writes `shap_summary.png`, a bar chart of
-the features with the largest global values.
+absolute SHAP value over the explained rows. `shap_summary.png` is a bar chart of the features
+with the largest global values.
 
 Inputs: train.py's `xgboost-model` (its metadata, inside it, names the features in the model's
 order), or the training job's `model.tar.gz` holding it; the test split as CSV with a header row
@@ -31,9 +27,7 @@ category feature gets one SHAP value, like any other column.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -44,9 +38,9 @@ import xgboost as xgb
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .. import model_io
-from ..contract import read_split
-from ..model_io import MODEL_ARCHIVE, MODEL_FILE
+from . import model_io
+from .contract import read_split
+from .model_io import MODEL_ARCHIVE, MODEL_FILE
 
 REPORT_FILE = "explainability.json"
 PLOT_FILE = "shap_summary.png"
@@ -55,10 +49,9 @@ PLOT_FILE = "shap_summary.png"
 # no label headers are configured.
 REPORT_VERSION = "1.0"
 LABEL = "label0"
-# Clarify files its SHAP results under the name of its method ("kernel_shap"). These values are
-# exact TreeSHAP values, not KernelSHAP estimates, so they are filed under "tree_shap".
+# Clarify files SHAP results under the name of its method ("kernel_shap"); these exact TreeSHAP
+# values are filed under "tree_shap".
 METHOD_KEY = "tree_shap"
-CLARIFY_METHOD_KEY = "kernel_shap"
 
 TOP_FEATURES = 20
 DEFAULT_MAX_ROWS = 1000
@@ -213,54 +206,3 @@ def write_report(output_dir: Path, report: dict[str, Any]) -> Path:
     path = output_dir / REPORT_FILE
     path.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     return path
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--model-dir",
-        type=Path,
-        default=Path("/opt/ml/processing/model"),
-        help=f"folder with {MODEL_ARCHIVE}, or with {MODEL_FILE}",
-    )
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=Path("/opt/ml/processing/test"),
-        help="folder of CSV files with a header row, target first (the test split)",
-    )
-    parser.add_argument(
-        "--output-dir",
-        type=Path,
-        default=Path("/opt/ml/processing/explainability"),
-        help=f"where {REPORT_FILE} and {PLOT_FILE} are written",
-    )
-    parser.add_argument(
-        "--max-rows",
-        type=int,
-        default=DEFAULT_MAX_ROWS,
-        help="explain a seeded random sample of at most this many rows",
-    )
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="seed of the row sample")
-    return parser.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    booster, metadata = load_model(args.model_dir)
-    features = feature_frame(read_csv_dir(args.data_dir), booster, metadata)
-    rows = sample_rows(features, args.max_rows, args.seed)
-    report = explain(booster, rows)
-    global_values = report["explanations"][METHOD_KEY][LABEL]["global_shap_values"]
-    report_path = write_report(args.output_dir, report)
-    plot_path = plot_summary(global_values, args.output_dir / PLOT_FILE, margin_unit(booster))
-    top = max(global_values, key=global_values.__getitem__)
-    print(
-        f"explain: TreeSHAP on {len(rows)} of {len(features)} rows, {len(global_values)} "
-        f"features, most important {top!r} -> {report_path}, {plot_path}"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
