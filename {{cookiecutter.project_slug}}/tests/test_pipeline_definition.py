@@ -326,7 +326,7 @@ def test_preprocess_runs_the_spark_job_in_the_pinned_spark_image(steps):
 {%- if cookiecutter.feature_store == "yes" %}
     # The validated rows, which the Feature Store's Ingest reads (Snapshot splits them).
     assert outputs == {"validated", "manifest"}
-    assert "--validated-dir" in arguments["ContainerArguments"]
+    assert "--validated-dir" in arguments["AppSpecification"]["ContainerArguments"]
 {%- else %}
     assert outputs == {"train", "validation", "test", "manifest"}
 {%- endif %}

@@ -49,19 +49,26 @@ def write_inputs(folder: Path, frame: pd.DataFrame | str, schema: dict[str, Any]
 
 
 def run_both(
-    spark: Any, folder: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+    spark: Any,
+    folder: Path,
+    argv: list[str],
+    capsys: pytest.CaptureFixture[str],
+    validated: bool = False,
 ) -> tuple[tuple[int, str], tuple[int, str]]:
-    """Each engine on the same inputs: (exit status, stderr) of pandas, then of Spark."""
+    """Each engine on the same inputs: (exit status, stderr) of pandas, then of Spark; with
+    `validated`, each writes the validated rows to <its output>/validated, not the splits."""
     from {{ cookiecutter.package_name }}.steps import preprocess_spark
 
+    def engine_argv(engine: str) -> list[str]:
+        output = folder / engine
+        return [*argv, "--output-dir", str(output)] + (
+            ["--validated-dir", str(output / "validated")] if validated else []
+        )
+
     data = str(folder / "data")
-    pandas_status = preprocess.main(
-        ["--input-dir", data, *argv, "--output-dir", str(folder / "pandas")]
-    )
+    pandas_status = preprocess.main(["--input-dir", data, *engine_argv("pandas")])
     pandas_err = capsys.readouterr().err
-    args = preprocess_spark.parse_args(
-        ["--input-url", data, *argv, "--output-dir", str(folder / "spark")]
-    )
+    args = preprocess_spark.parse_args(["--input-url", data, *engine_argv("spark")])
     try:
         preprocess_spark.run(spark, args)
         spark_status, spark_err = 0, ""
@@ -105,6 +112,37 @@ def test_the_configured_data_splits_alike(spark: Any, tmp_path: Path, capsys) ->
     pandas_run, spark_run = run_both(spark, tmp_path, argv, capsys)
     assert pandas_run == spark_run == (0, "")
     assert_same_splits(tmp_path)
+{%- if cookiecutter.feature_store == "yes" %}
+
+
+@pytest.mark.spark
+def test_the_validated_rows_for_the_feature_store_are_alike(
+    spark: Any, tmp_path: Path, capsys
+) -> None:
+    """With --validated-dir (the Feature Store's Ingest reads it, Snapshot splits the store),
+    both engines write the same rows, the id column carried beside them, and Ingest reads the
+    Spark job's part files as it reads preprocess's validated.csv."""
+    from {{ cookiecutter.package_name }} import offline_store
+    from {{ cookiecutter.package_name }}.steps import ingest
+
+    frame = contract.read_data(config.DATA)
+    frame.insert(0, "record", [f"r{number}" for number in range(len(frame))])
+    schema = json.loads(config.SCHEMA.read_text(encoding="utf-8"))
+    schema["columns"] = [{"name": "record", "role": "id"}, *schema["columns"]]
+    argv = write_inputs(tmp_path, frame, schema)
+    pandas_run, spark_run = run_both(spark, tmp_path, argv, capsys, validated=True)
+    assert pandas_run == spark_run == (0, "")
+    group = offline_store.feature_group(contract.parse_schema(schema), config.PROBLEM_TYPE)
+    mine = ingest.read_validated(tmp_path / "pandas" / "validated", group)
+    theirs = ingest.read_validated(tmp_path / "spark" / "validated", group)
+    assert list(theirs.columns) == list(mine.columns)
+    assert len(mine) == len(frame)
+    pd.testing.assert_frame_equal(
+        theirs.sort_values("record", ignore_index=True),
+        mine.sort_values("record", ignore_index=True),
+        check_dtype=False,
+    )
+{%- endif %}
 
 
 @pytest.mark.spark

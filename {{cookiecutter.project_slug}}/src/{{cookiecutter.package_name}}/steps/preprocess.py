@@ -120,7 +120,6 @@ def kept_rows(data: pd.DataFrame, schema: Schema) -> np.ndarray:
     return numbers
 
 
-
 def write_validated(frame: pd.DataFrame, raw: pd.DataFrame, schema: Schema, folder: Path) -> Path:
     """<folder>/validated.csv: the validated rows with the columns a record needs beside them
     (the "id" and "event_time" ones, as the data has them), and the schema beside it."""

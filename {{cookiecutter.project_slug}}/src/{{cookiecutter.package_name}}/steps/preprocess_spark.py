@@ -423,7 +423,9 @@ def write_validated(frame: DataFrame, schema: Schema, data_url: str, folder: Pat
     `folder` when data_url is elsewhere, schema.json beside them: the Feature Store's Ingest
     reads every part."""
     url = f"{data_url.rstrip('/')}/validated"
-    carried = [c.name for c in schema.columns if c.role in CARRIED_ROLES and c.name in frame.columns]
+    carried = [
+        c.name for c in schema.columns if c.role in CARRIED_ROLES and c.name in frame.columns
+    ]
     (
         frame.sortWithinPartitions(ROW)
         .select(*[col(column) for column in [*schema.model_columns, *carried]])
@@ -432,7 +434,7 @@ def write_validated(frame: DataFrame, schema: Schema, data_url: str, folder: Pat
         .option("escape", '"')
         .csv(url)
     )
-    if Path(data_url).resolve() != folder.resolve():
+    if Path(url).resolve() != folder.resolve():
         _copy_parts(frame.sparkSession, url, folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / SCHEMA_FILE).write_text(json.dumps(schema.raw, indent=2) + "\n")
