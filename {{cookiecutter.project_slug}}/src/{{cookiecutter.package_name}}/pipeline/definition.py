@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sagemaker.core.workflow.parameters import Parameter
 from sagemaker.core.workflow.pipeline_context import PipelineSession
 from sagemaker.mlops.workflow.pipeline import Pipeline
 from sagemaker.mlops.workflow.steps import ProcessingStep, Step
@@ -54,24 +55,8 @@ def get_pipeline(
         parameters=pipeline_parameters(session, bucket, steps_image, serve_image),
     )
 
-    if config.SPARK_PROCESSING:
-        # Imported here: projects generated without Spark have no spark.py.
-        from .spark import preprocess_step
-
-        preprocess = preprocess_step(build)
-    else:
-        preprocess = training.preprocess_step(build)
-    # The step whose outputs are the splits: Preprocess, or the Feature Store's Snapshot.
-    splits: ProcessingStep = preprocess
-    steps: list[Step] = [preprocess]
-    parameters = build.parameters.all()
-    if config.FEATURE_STORE:
-        # Imported here: projects generated without the Feature Store have no feature_store.py.
-        from .feature_store import AS_OF, feature_store_steps
-
-        ingest, splits = feature_store_steps(build, preprocess)
-        steps += [ingest, splits]
-        parameters.append(AS_OF)
+    preprocess, splits, data_steps, parameters = _data_steps(build)
+    steps: list[Step] = list(data_steps)
     train = training.train_step(build, splits)
     evaluate = training.evaluate_step(build, splits, train)
     steps += [train, evaluate]
@@ -108,3 +93,26 @@ def get_pipeline(
         steps=steps,
         sagemaker_session=session,
     )
+
+
+def _data_steps(
+    build: Build,
+) -> tuple[ProcessingStep, ProcessingStep, list[Step], list[Parameter]]:
+    """Preprocess (pandas, or the Spark job), then with the Feature Store Ingest and Snapshot:
+    Preprocess, the step whose outputs are the splits, the steps, and the pipeline's
+    parameters."""
+    if config.SPARK_PROCESSING:
+        # Imported here: projects generated without Spark have no spark.py.
+        from .spark import preprocess_step
+
+        preprocess = preprocess_step(build)
+    else:
+        preprocess = training.preprocess_step(build)
+    parameters: list[Parameter] = list(build.parameters.all())
+    if not config.FEATURE_STORE:
+        return preprocess, preprocess, [preprocess], parameters
+    # Imported here: projects generated without the Feature Store have no feature_store.py.
+    from .feature_store import AS_OF, feature_store_steps
+
+    ingest, snapshot = feature_store_steps(build, preprocess)
+    return preprocess, snapshot, [preprocess, ingest, snapshot], [*parameters, AS_OF]
