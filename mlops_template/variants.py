@@ -198,6 +198,7 @@ FEATURES: tuple[Feature, ...] = (
         defaults={"small": False, "medium": False, "large": True},
         paths=(
             "src/{package}/steps/preprocess_spark.py",
+            "src/{package}/contract/spark.py",
             "src/{package}/pipeline/spark.py",
             "tests/test_preprocess_spark.py",
             "bench/spark_bench.py",

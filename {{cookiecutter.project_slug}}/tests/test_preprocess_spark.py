@@ -248,15 +248,14 @@ def test_too_little_data_is_refused_alike(
 @pytest.mark.spark
 def test_keys_are_the_rules_keys(spark: Any) -> None:
     """Both engines' keys are sampling.row_key, the rule in plain integers."""
-
-    from {{ cookiecutter.package_name }}.steps import preprocess_spark
+    from {{ cookiecutter.package_name }}.contract import spark as spark_contract
 
     numbers = [1, 2, 3, 1000, 2**31 + 5, 2**39]
     for seed in (0, 42, 2**20):
         expected = [sampling.row_key(seed, row) for row in numbers]
         assert preprocess.row_keys(seed, np.array(numbers)).tolist() == expected
-        rows = spark.createDataFrame([(row,) for row in numbers], f"{preprocess_spark.ROW} long")
-        found = rows.select(preprocess_spark.key_expression(seed).alias("key")).collect()
+        rows = spark.createDataFrame([(row,) for row in numbers], f"{spark_contract.ROW} long")
+        found = rows.select(spark_contract.key_expression(seed).alias("key")).collect()
         assert [record["key"] for record in found] == expected
 
 

@@ -7,6 +7,7 @@
     manifest.py    which data this was: every file's size and SHA-256, S3 version IDs
     splits.py      the split files the steps hand on, and the schema.json beside them
     sampling.py    which rows go to train, validation and test (a rule of row number and seed)
+    spark.py       the rules and the split as Spark expressions, with the Spark job (pyspark)
 
 No scikit-learn here: the serving image leaves it out.
 
