@@ -18,6 +18,7 @@ from pipeline_support import (
     all_steps,
     inputs_by_path,
     processing_steps,
+    script_steps,
 )
 
 from {{ cookiecutter.package_name }} import config, jobcode
@@ -34,8 +35,9 @@ def staging(emulated_aws: None) -> ModuleType:
 
 
 def job_images(steps: dict[str, dict[str, Any]]) -> tuple[list[Any], list[Any]]:
-    """The images of the steps' jobs and of the registered model."""
-    images = [step["Arguments"]["AppSpecification"]["ImageUri"] for step in processing_steps(steps)]
+    """The images of the step scripts' jobs and of the registered model (a Spark job runs AWS's
+    Spark image, pinned by its tag: test_pipeline_definition.py)."""
+    images = [step["Arguments"]["AppSpecification"]["ImageUri"] for step in script_steps(steps)]
     images.append(steps["Train"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"])
     containers = steps["Register"]["Arguments"]["InferenceSpecification"]["Containers"]
     return images, [container["Image"] for container in containers]

@@ -64,7 +64,8 @@ def preprocess_step(build: Build) -> ProcessingStep:
     return ProcessingStep(
         **job_step("Preprocess"),
         step_args=processor.run(
-            submit_app=f"{code}/{jobcode.entry_script('preprocess_spark.py')}",
+            # The code's prefix ends in "/" (staging.Stager.files): no second one.
+            submit_app=f"{code}{jobcode.entry_script('preprocess_spark.py')}",
             inputs=[
                 processing_input("schema", build.stage.file(config.SCHEMA), SCHEMA_DIR),
                 processing_input("package", code, PACKAGE_DIR),
