@@ -3,7 +3,7 @@ work.
 
 cookiecutter imports `mlops_template.extension` (cookiecutter.json's `_extensions`) with the
 template's root on sys.path; the hooks, which cookiecutter runs as scripts of their own, put the
-root there themselves and call `answers.main` and `post_gen.main`.
+root there themselves and call `rules.main` and `post_gen.main`.
 """
 
 from __future__ import annotations

@@ -28,6 +28,8 @@ from jinja2.ext import Extension
 from jinja2.runtime import Context
 
 from mlops_template import PROJECT_TEMPLATE, ROOT, rules, variants
+from mlops_template.checks.aws import DEFAULT_SLUG_MAX
+from mlops_template.checks.text import has_template_syntax, is_text
 
 PROJECT_FOLDER = PROJECT_TEMPLATE.name
 
@@ -56,7 +58,7 @@ OWN_SOURCES = frozenset(
 OWN_PATHS = tuple(
     str(path.relative_to(PROJECT_TEMPLATE))
     for path in PROJECT_TEMPLATE.rglob("*")
-    if rules.has_template_syntax(str(path.relative_to(PROJECT_TEMPLATE)))
+    if has_template_syntax(str(path.relative_to(PROJECT_TEMPLATE)))
 )
 
 
@@ -65,7 +67,7 @@ def is_own_source(source: str) -> bool:
         return True
     return any(
         source == path
-        or (source.endswith(f"/{path}") and not rules.has_template_syntax(source[: -len(path)]))
+        or (source.endswith(f"/{path}") and not has_template_syntax(source[: -len(path)]))
         for path in OWN_PATHS
     )
 
@@ -114,7 +116,7 @@ def text_slugify(slugify: Callable[..., str]) -> Callable[..., str]:
         if not isinstance(value, str):
             answers = context.get("cookiecutter") or {}
             answer = next((name for name, given in answers.items() if given is value), None)
-            problem = rules.is_text(value, answers)
+            problem = is_text(value, answers)
             if answer in rules.RULES and problem:
                 raise rules.InvalidAnswer(answer, value, problem, rules.RULES[answer][1])
         return slugify(value, *args, **kwargs)
@@ -173,7 +175,7 @@ class TemplateExtension(Extension):
         environment.filters["answers"] = answers_only
         environment.filters["toml_string"] = toml_string
         environment.globals["project_folder"] = project_folder
-        environment.globals["slug_max_length"] = rules.DEFAULT_SLUG_MAX
+        environment.globals["slug_max_length"] = DEFAULT_SLUG_MAX
         # cookiecutter's _repo_dir is relative to where it was started, but hooks run inside the
         # output directory: they need this absolute path to import this package.
         environment.globals["template_dir"] = str(ROOT)
@@ -184,6 +186,6 @@ class TemplateExtension(Extension):
             return source
         if source == PROJECT_FOLDER:
             return "{{ project_folder() }}"
-        if rules.has_template_syntax(source) and not is_own_source(source):
+        if has_template_syntax(source) and not is_own_source(source):
             return as_data(source)
         return source

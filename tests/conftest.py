@@ -28,7 +28,8 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 PROJECT_TEMPLATE = TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
 sys.path.insert(0, str(TEMPLATE_DIR))
 
-from mlops_template import rules, variants  # noqa: E402
+from mlops_template import variants  # noqa: E402
+from mlops_template.checks import names  # noqa: E402
 
 COOKIECUTTER_JSON = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
 # pytest plugins for a baked project's own suite (data_dependent.py).
@@ -72,7 +73,7 @@ LONGEST_ANSWERS = {
     "author_name": "Ö" * 256,
     "author_email": "a" * 64 + "@" + "b" * 60 + ".example.com",
     "project_slug": LONGEST_SLUG_EU,
-    "package_name": "p" * rules.PACKAGE_MAX,
+    "package_name": "p" * names.PACKAGE_MAX,
     "aws_region": "eu-west-1",
 }
 

@@ -20,6 +20,7 @@ from cookiecutter.main import cookiecutter
 from test_hooks import GOOD
 
 from mlops_template import extension, rules
+from mlops_template.checks import aws, names
 
 FULLWIDTH_ACCOUNT = "".join(chr(0xFF10 + int(digit)) for digit in "123456789012")
 FULLWIDTH_ABC = "\uff21\uff22\uff23"
@@ -556,7 +557,7 @@ def test_accepted_answers_stay_data_and_lint_clean(accepted, name: str) -> None:
 
 def test_default_slug_is_cut_to_fit_every_region(accepted) -> None:
     slug = accepted["largest-region-regression"].context["project_slug"]
-    assert len(slug) <= rules.DEFAULT_SLUG_MAX
+    assert len(slug) <= aws.DEFAULT_SLUG_MAX
     assert slug == "a-name-whose-default-slug-must-be"
 
 
@@ -622,4 +623,4 @@ def test_imported_names_match_the_generated_environment(bake, generated_venv: Pa
     )
     result = run_in_project(bake(), generated_venv, "python", "-c", script)
     assert result.returncode == 0, result.stderr
-    assert set(result.stdout.split()) == rules.IMPORTED_BY_THE_PROJECT
+    assert set(result.stdout.split()) == names.IMPORTED_BY_THE_PROJECT

@@ -22,7 +22,8 @@ from conftest import (
 )
 from test_bad_data import CASES
 
-from mlops_template import rules, variants
+from mlops_template import variants
+from mlops_template.checks import aws
 
 README = (TEMPLATE_DIR / "README.md").read_text(encoding="utf-8")
 CONTRIBUTING = (TEMPLATE_DIR / "CONTRIBUTING.md").read_text(encoding="utf-8")
@@ -119,16 +120,16 @@ def test_readme_counts_come_from_the_tables() -> None:
 
 
 def test_readme_slug_limits_come_from_the_rules() -> None:
-    regions = rules.REGIONS
+    regions = aws.REGIONS
     longest = {
         region: min(
             limit - len(name.format(slug="", account="0" * 12, region=region))
-            for _, name, limit in rules.AWS_NAMES
+            for _, name, limit in aws.AWS_NAMES
         )
         for region in regions
     }
     options = section(README, "Options")
-    assert f"slugified name, cut to {rules.DEFAULT_SLUG_MAX} characters" in options
+    assert f"slugified name, cut to {aws.DEFAULT_SLUG_MAX} characters" in options
     low, high = min(longest.values()), max(longest.values())
     assert f"{low} to {high} characters depending on the region" in options
 

@@ -23,7 +23,7 @@ from conftest import (
 )
 from test_bake import INFRA
 
-from mlops_template import rules
+from mlops_template.checks import aws
 
 pytestmark = pytest.mark.slow
 
@@ -157,7 +157,7 @@ def test_hook_region_lists_match_the_sdk_images(bake, generated_venv: Path) -> N
     Run in the generated environment, which the slow tier installs anyway: the template's own
     environment would need the SDK and its hundred dependencies for a few JSON files."""
     images = [
-        {key: image[key] for key in ("framework", "version", "scopes")} for image in rules.IMAGES
+        {key: image[key] for key in ("framework", "version", "scopes")} for image in aws.IMAGES
     ]
     script = f"""
 import json
@@ -166,7 +166,7 @@ from {{package}}.pipeline.staging import XGBOOST_FRAMEWORK_VERSION
 found = {{"xgboost_version": XGBOOST_FRAMEWORK_VERSION, "regions": []}}
 for image in {images!r}:
     regions = []
-    for region in {sorted(rules.COMMERCIAL_REGIONS)!r}:
+    for region in {sorted(aws.COMMERCIAL_REGIONS)!r}:
         try:
             for scope in image["scopes"]:
                 image_uris.retrieve(
@@ -189,9 +189,9 @@ print(json.dumps(found))
     )
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout.splitlines()[-1])
-    (xgboost,) = (image for image in rules.IMAGES if image["framework"] == "xgboost")
+    (xgboost,) = (image for image in aws.IMAGES if image["framework"] == "xgboost")
     assert found["xgboost_version"] == xgboost["version"]
-    assert found["regions"] == [sorted(image["regions"]) for image in rules.IMAGES]
+    assert found["regions"] == [sorted(image["regions"]) for image in aws.IMAGES]
 
 
 def test_pre_commit_config_is_valid(generated_venv: Path) -> None:

@@ -13,7 +13,8 @@ import pytest
 from conftest import COOKIECUTTER_JSON, TEMPLATE_DIR
 from cookiecutter.environment import StrictEnvironment
 
-from mlops_template import extension, post_gen, rules, schedule, variants
+from mlops_template import extension, post_gen, rules, variants
+from mlops_template.checks import aws, names, schedule
 
 
 def load_hook(name: str):
@@ -114,7 +115,7 @@ def test_regions_follow_the_images_the_pipeline_runs() -> None:
     # had no Clarify image, which the explanation once needed).
     for region in ("il-central-1", "ca-west-1", "eu-south-2"):
         rules.validate(GOOD | {"aws_region": region, "explainability_report": "yes"})
-    for region in rules.COMMERCIAL_REGIONS - rules.REGIONS:
+    for region in aws.COMMERCIAL_REGIONS - aws.REGIONS:
         with pytest.raises(rules.InvalidAnswer, match="has no SageMaker xgboost image"):
             rules.validate(GOOD | {"aws_region": region})
 
@@ -154,8 +155,8 @@ def test_reserved_bucket_names_are_refused_at_either_end(monkeypatch) -> None:
             rules.validate(GOOD | {"project_slug": slug})
     rules.validate(GOOD | {"project_slug": "churn-s3alias"})  # the bucket ends in the region
     # A bucket name that ended in the slug would take its suffix.
-    names = (("S3 bucket (data)", "{account}-{slug}", 63),)
-    monkeypatch.setattr(rules, "AWS_NAMES", names)
+    bucket = (("S3 bucket (data)", "{account}-{slug}", 63),)
+    monkeypatch.setattr(aws, "AWS_NAMES", bucket)
     with pytest.raises(rules.InvalidAnswer, match="take '-s3alias', which S3 reserves"):
         rules.validate(GOOD | {"project_slug": "churn-s3alias"})
 
@@ -172,7 +173,7 @@ def test_slug_limit_follows_the_region() -> None:
         rules.validate(GOOD | {"aws_region": region, "project_slug": "s" * longest})
         with pytest.raises(rules.InvalidAnswer, match="S3 bucket"):
             rules.validate(GOOD | {"aws_region": region, "project_slug": "s" * (longest + 1)})
-    assert 63 - len("-123456789012-ap-southeast-4") == rules.DEFAULT_SLUG_MAX
+    assert 63 - len("-123456789012-ap-southeast-4") == aws.DEFAULT_SLUG_MAX
 
 
 def test_default_slug_is_cut_to_the_limit() -> None:
@@ -183,17 +184,17 @@ def test_default_slug_is_cut_to_the_limit() -> None:
 
 def test_test_modules_come_from_the_project_template() -> None:
     expected = {"conftest", "test_train", "test_pipeline_cli", "pipeline_support", "tests"}
-    assert expected <= rules.TEST_MODULES
+    assert expected <= names.TEST_MODULES
 
 
 def test_locked_distributions_come_from_the_generated_lock() -> None:
-    assert {"sagemaker", "scikit-learn", "scipy", "pandas"} <= rules.LOCKED_DISTRIBUTIONS
+    assert {"sagemaker", "scikit-learn", "scipy", "pandas"} <= names.LOCKED_DISTRIBUTIONS
 
 
 def test_commercial_regions_match_botocore() -> None:
     session = botocore.session.get_session()
     assert set(session.get_available_regions("ec2", partition_name="aws")) == (
-        rules.COMMERCIAL_REGIONS
+        aws.COMMERCIAL_REGIONS
     )
 
 

@@ -15,7 +15,8 @@ import os
 from flask import Flask, Response, request
 
 from {{ cookiecutter.package_name }}.serve.app import MODEL_DIR_ENV, SCHEMA_ENV
-from {{ cookiecutter.package_name }}.serve.scoring import MAX_BODY_BYTES, RequestError, Scorer
+from {{ cookiecutter.package_name }}.serve.request import MAX_BODY_BYTES, RequestError
+from {{ cookiecutter.package_name }}.serve.scoring import Scorer
 
 
 def create_app() -> Flask:

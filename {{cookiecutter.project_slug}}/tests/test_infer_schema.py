@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import config, contract, infer_schema
+from {{ cookiecutter.package_name }} import config, contract, infer_columns, infer_schema
 
 
 def text(*values: object) -> pd.Series:
@@ -42,7 +42,7 @@ def test_text_makes_a_category_with_its_values():
     assert column["type"] == "category"
     assert column["allowed_values"] == ["basic", "pro", "team"]
     assert "min" not in column and "max" not in column
-    many = text(*(f"id-{index}" for index in range(infer_schema.MAX_CATEGORIES + 1)))
+    many = text(*(f"id-{index}" for index in range(infer_columns.MAX_CATEGORIES + 1)))
     assert "allowed_values" not in infer_schema.infer_column("id", many)
 
 

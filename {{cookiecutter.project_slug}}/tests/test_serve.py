@@ -25,6 +25,17 @@ import pytest
 
 from {{ cookiecutter.package_name }} import contract, predict, registry
 from {{ cookiecutter.package_name }}.serve import app, scoring
+from {{ cookiecutter.package_name }}.serve.parsing import NA_TEXT
+from {{ cookiecutter.package_name }}.serve.request import (
+    CSV,
+    JSON,
+    MAX_BODY_BYTES,
+    MAX_ROWS,
+    MAX_ROWS_ENV,
+    NAMES_SHOWN,
+    RequestError,
+    negotiate,
+)
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 PROBLEM_TYPES = ["binary_classification", "regression"]
@@ -237,26 +248,24 @@ def test_ids_sent_with_the_rows_come_back_with_their_predictions(mixed_project, 
     rows = make_rows(schema_of(project.schema), rows=6, seed=3, with_target=False)
     features = rows[scorer.features]
     tickets = [f"T,{n}" for n in range(6)]  # a comma: quoted in the answer's CSV
-    plain, _ = scorer.invoke(scoring.CSV, scoring.CSV, csv_body(features))
+    plain, _ = scorer.invoke(CSV, CSV, csv_body(features))
     with_ids = pd.concat([pd.Series(tickets, name="ticket"), features], axis=1)
     for header in (False, True):
-        answer, _ = scorer.invoke(scoring.CSV, scoring.CSV, csv_body(with_ids, header))
+        answer, _ = scorer.invoke(CSV, CSV, csv_body(with_ids, header))
         lines = list(csv.reader(io.StringIO(answer.decode())))
         assert [line[0] for line in lines] == tickets
         assert [",".join(line[1:]) for line in lines] == plain.decode().splitlines()
     instances = json_body(with_ids)
     del instances[1]["ticket"]  # an instance without its id is answered without one
-    answer, _ = scorer.invoke(scoring.JSON, scoring.JSON, json.dumps(instances).encode())
+    answer, _ = scorer.invoke(JSON, JSON, json.dumps(instances).encode())
     predictions = json.loads(answer)["predictions"]
     assert [p.get("ticket") for p in predictions] == [tickets[0], None, *tickets[2:]]
     assert from_json(answer.decode(), "binary_classification") == from_csv(
         plain.decode(), "binary_classification"
     )
     mixed = csv_body(with_ids).splitlines(keepends=True)[:2] + csv_body(features).splitlines()[2:]
-    with pytest.raises(
-        scoring.RequestError, match="every line led by the ids \\(ticket\\) or none"
-    ):
-        scorer.invoke(scoring.CSV, scoring.CSV, b"".join(mixed[:2]) + b"\n".join(mixed[2:]))
+    with pytest.raises(RequestError, match="every line led by the ids \\(ticket\\) or none"):
+        scorer.invoke(CSV, CSV, b"".join(mixed[:2]) + b"\n".join(mixed[2:]))
 
 
 def breakable(schema: contract.Schema) -> tuple[str, str]:
@@ -361,15 +370,15 @@ def test_a_row_of_the_wrong_width_is_named_by_its_line(configured_url, configure
 def test_requests_over_the_limits_get_413(configured_url, configured, make_rows):
     schema = schema_of(configured.schema)
     rows = make_rows(schema, rows=1, seed=11, with_target=False)
-    too_many = csv_body(rows) * (scoring.MAX_ROWS + 1)
-    if len(too_many) <= scoring.MAX_BODY_BYTES:
+    too_many = csv_body(rows) * (MAX_ROWS + 1)
+    if len(too_many) <= MAX_BODY_BYTES:
         one_line_refusal(*call(configured_url, too_many, "text/csv"), 413)
     # A body announced over the byte limit is refused before it is sent.
     host, port = configured_url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
     connection.putrequest("POST", "/invocations")
     connection.putheader("Content-Type", "text/csv")
-    connection.putheader("Content-Length", str(scoring.MAX_BODY_BYTES + 1))
+    connection.putheader("Content-Length", str(MAX_BODY_BYTES + 1))
     connection.endheaders()
     response = connection.getresponse()
     text = response.read().decode()
@@ -385,8 +394,8 @@ def test_a_refusal_stays_short_whatever_the_request_holds(server, mixed_project)
     status, media, text = call(url, json.dumps([instance]).encode(), "application/json")
     one_line_refusal(status, media, text, 400)
     assert len(text) < 2000, len(text)
-    assert text.count("breaks rule 'declared'") == scoring.NAMES_SHOWN
-    assert f"and {20_001 - scoring.NAMES_SHOWN} more names not in" in text
+    assert text.count("breaks rule 'declared'") == NAMES_SHOWN
+    assert f"and {20_001 - NAMES_SHOWN} more names not in" in text
     # A value of a megabyte that breaks a rule is shown cut short.
     rows = "\n".join(["x" * 1_000_000 + ",1,2,south"])
     status, media, text = call(url, f"usage,tenure,plan,region\n{rows}\n".encode(), "text/csv")
@@ -412,7 +421,7 @@ def test_json_values_that_are_no_numbers_break_the_type_rule(server, mixed_proje
 def test_blank_lines_count_against_the_row_cap(configured_url, configured, make_rows):
     schema = schema_of(configured.schema)
     row = csv_body(make_rows(schema, rows=1, seed=14, with_target=False))
-    body = b"\n" * scoring.MAX_ROWS + row
+    body = b"\n" * MAX_ROWS + row
     one_line_refusal(*call(configured_url, body, "text/csv"), 413)
     status, _, text = call(configured_url, b"\n" * 10 + row, "text/csv")
     assert status == 200, text
@@ -434,11 +443,11 @@ def test_blank_lines_count_against_the_row_cap(configured_url, configured, make_
 )
 def test_accept_weighs_each_type_by_its_q(accept, request_type, answer):
     if answer is None:
-        with pytest.raises(scoring.RequestError) as refused:
-            scoring.negotiate(accept, request_type)
+        with pytest.raises(RequestError) as refused:
+            negotiate(accept, request_type)
         assert refused.value.status == 406
     else:
-        assert scoring.negotiate(accept, request_type) == answer
+        assert negotiate(accept, request_type) == answer
 
 
 def test_q_0_is_honoured_over_http(configured_url, configured, make_rows):
@@ -497,7 +506,7 @@ def test_idle_and_slow_clients_are_cut_off(configured_url):
 
 
 def test_missing_values_are_those_preprocess_reads_as_missing():
-    for value in scoring.NA_TEXT:
+    for value in NA_TEXT:
         frame = pd.read_csv(io.StringIO(f"a,b\n{value},1\n"), dtype=str)
         assert frame["a"].isna().all(), value
 
@@ -565,10 +574,10 @@ def test_a_missing_model_stops_the_server_with_one_line(tmp_path, configured):
 
 
 def test_a_bad_row_cap_stops_the_server_with_one_line(configured, monkeypatch):
-    monkeypatch.setenv(scoring.MAX_ROWS_ENV, "lots")
+    monkeypatch.setenv(MAX_ROWS_ENV, "lots")
     assert start_failure(configured.model, configured.schema) == (
         1,
-        [f"serve failed: {scoring.MAX_ROWS_ENV}='lots': expected a positive whole number of rows"],
+        [f"serve failed: {MAX_ROWS_ENV}='lots': expected a positive whole number of rows"],
     )
 
 

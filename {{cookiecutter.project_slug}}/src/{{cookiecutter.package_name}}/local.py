@@ -98,10 +98,6 @@ def run(
         shutil.rmtree(output_dir / folder, ignore_errors=True)
     for name in BIAS_FILES:
         (output_dir / name).unlink(missing_ok=True)
-    splits = output_dir / "processed"
-    model = output_dir / "model"
-    evaluation = output_dir / "evaluation"
-    problem_type = config.PROBLEM_TYPE
     if config.BIAS_REPORT:
         # Refused before any step runs, as the pipeline refuses to build.
         try:
@@ -109,6 +105,45 @@ def run(
         except contract.SchemaError as error:
             print(f"local-run: {error}", file=sys.stderr)
             raise RuntimeError("no facet") from None
+    steps = [
+        *data_steps(data, output_dir, schema, seed, feature_store_dir),
+        *model_steps(output_dir, seed, registry_dir),
+        *reports(output_dir, config.PROBLEM_TYPE),
+        *card(output_dir, data),
+    ]
+    for name, step, argv in steps:
+        if step(argv) != 0:
+            raise RuntimeError(f"step {name} failed")
+    evaluation = output_dir / "evaluation" / evaluate.EVALUATION_FILE
+    return json.loads(evaluation.read_text(encoding="utf-8"))
+
+
+def data_steps(
+    data: Path, output_dir: Path, schema: Path, seed: int, feature_store_dir: Path | None
+) -> list[tuple[str, Step, list[str]]]:
+    """The steps that make the splits in output_dir/processed: preprocess, or with the Feature
+    Store, preprocess, ingest and snapshot."""
+    checks = {"min_rows": config.MIN_ROWS, "min_class_count": config.MIN_CLASS_COUNT}
+    preprocess_argv = _argv(
+        input_dir=data,
+        schema=schema,
+        output_dir=output_dir / "processed",
+        seed=seed,
+        problem_type=config.PROBLEM_TYPE,
+        **checks,
+    )
+    if config.FEATURE_STORE:
+        store = feature_store_dir or output_dir.parent / FEATURE_STORE_FOLDER
+        return feature_store_steps(preprocess_argv, output_dir, store, schema, seed, checks)
+    return [("preprocess", preprocess.main, preprocess_argv)]
+
+
+def model_steps(
+    output_dir: Path, seed: int, registry_dir: Path
+) -> list[tuple[str, Step, list[str]]]:
+    """Train on the splits, and evaluate against the test split and the registry's latest
+    Approved version, the champion."""
+    splits, model = output_dir / "processed", output_dir / "model"
     champion = registry.latest(registry_dir, registry.APPROVED)
     champion_options: dict[str, object] = {"champion_margin": config.QUALITY_GATE.champion_margin}
     if champion is not None:
@@ -116,26 +151,7 @@ def run(
             registry_dir, champion["version"]
         )
         champion_options["champion_id"] = champion["version"]
-    checks = {"min_rows": config.MIN_ROWS, "min_class_count": config.MIN_CLASS_COUNT}
-    data_steps: list[tuple[str, Step, list[str]]] = [
-        (
-            "preprocess",
-            preprocess.main,
-            _argv(
-                input_dir=data,
-                schema=schema,
-                output_dir=splits,
-                seed=seed,
-                problem_type=problem_type,
-                **checks,
-            ),
-        ),
-    ]
-    if config.FEATURE_STORE:
-        store = feature_store_dir or output_dir.parent / FEATURE_STORE_FOLDER
-        data_steps = feature_store_steps(data_steps[0][2], output_dir, store, schema, seed, checks)
-    steps: list[tuple[str, Step, list[str]]] = [
-        *data_steps,
+    return [
         (
             "train",
             train.main,
@@ -144,7 +160,7 @@ def run(
                 validation=splits / "validation",
                 model_dir=model,
                 seed=seed,
-                problem_type=problem_type,
+                problem_type=config.PROBLEM_TYPE,
             ),
         ),
         (
@@ -153,16 +169,12 @@ def run(
             _argv(
                 model_dir=model,
                 test_dir=splits / "test",
-                output_dir=evaluation,
-                problem_type=problem_type,
+                output_dir=output_dir / "evaluation",
+                problem_type=config.PROBLEM_TYPE,
                 **champion_options,
             ),
         ),
     ]
-    for name, step, argv in [*steps, *reports(output_dir, problem_type), *card(output_dir, data)]:
-        if step(argv) != 0:
-            raise RuntimeError(f"step {name} failed")
-    return json.loads((evaluation / evaluate.EVALUATION_FILE).read_text(encoding="utf-8"))
 
 
 def feature_store_steps(

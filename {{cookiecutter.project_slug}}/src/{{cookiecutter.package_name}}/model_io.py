@@ -13,7 +13,7 @@ speak of the columns the data has), and many categories cost no extra columns. T
 categories seen in the train split, is saved inside the booster (XGBoost >= 3.1 stores them in
 the model file), so whatever loads the model encodes rows the same way: `encode()` below, the one
 encoding that train, evaluate, predict and explain use (the server's numpy path holds to
-it, see serve/scoring.py). A category unseen in training is treated as a missing value, and
+it, see serve/checking.py). A category unseen in training is treated as a missing value, and
 counted.
 """
 

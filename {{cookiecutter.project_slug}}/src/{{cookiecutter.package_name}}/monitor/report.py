@@ -100,50 +100,12 @@ def render(violations: list[Violation], summary: dict[str, Any], drifts: list[Fe
         f'<div class="cards">{cards}</div>',
     ]
     if violations:
-        rows = "".join(
-            f'<tr><td><span class="tag fail">{_e(v.check.replace("_", " "))}</span></td>'
-            f"<td><b>{_e(v.feature_name)}</b></td><td>{_e(v.description)}</td></tr>"
-            for v in violations
-        )
-        parts.append(
-            "<h2>Violations</h2><table><tr><th>Check</th><th>Feature</th><th>What was found"
-            f"</th></tr>{rows}</table>"
-        )
+        parts.append(_violations_table(violations))
     if drifts:
-        ordered = sorted(drifts, key=lambda d: d.score / d.threshold, reverse=True)
-        rows = "".join(
-            f"<tr><td><b>{_e(d.feature)}</b></td><td>{_e(d.method)}</td>"
-            f'<td class="num">{d.score:.4g}</td><td class="num">{d.threshold}</td>'
-            f"<td>{_bar(d)}</td><td>"
-            f'<span class="tag {"fail" if d.drifted else "pass"}">'
-            f"{'drifted' if d.drifted else 'stable'}</span></td></tr>"
-            for d in ordered
-        )
-        parts.append(
-            "<h2>Drift per feature</h2><p class=meta>Distance of each feature's distribution in "
-            "the traffic from the training data, largest first; the black mark is the threshold. "
-            f'Distributions: <a href="{DRIFT_REPORT_FILE}">Evidently\'s report</a>.</p>'
-            "<table><tr><th>Feature</th><th>Test</th><th>Distance</th><th>Threshold</th><th>"
-            f"</th><th>Status</th></tr>{rows}</table>"
-        )
+        parts.append(_drift_table(drifts))
     quality = summary.get("model_quality")
     if quality is not None:
-        parts.append("<h2>Model quality</h2>")
-        found = quality.get("metrics")
-        if found:
-            rows = "".join(
-                f'<tr><td>{_e(name)}</td><td class="num">{value:.4g}</td></tr>'
-                for name, value in found.items()
-                if isinstance(value, int | float)
-            )
-            parts.append(
-                f"<p class=meta>{quality['labelled_rows']:,} captured rows joined with ground "
-                f"truth; floor of {_e(quality.get('metric'))}: {_e(quality.get('floor'))}</p>"
-                f"<table><tr><th>Metric</th><th>Value</th></tr>{rows}</table>"
-            )
-        else:
-            note = quality.get("note", "no captured row has a label yet")
-            parts.append(f"<p class=meta>{_e(note)}</p>")
+        parts.append(_quality_section(quality))
     if summary.get("unreadable_rows"):
         parts.append(
             f"<p class=meta>{summary['unreadable_rows']:,} captured rows had more values than "
@@ -151,6 +113,54 @@ def render(violations: list[Violation], summary: dict[str, Any], drifts: list[Fe
         )
     parts.append("</main></body></html>\n")
     return "".join(parts)
+
+
+def _violations_table(violations: list[Violation]) -> str:
+    rows = "".join(
+        f'<tr><td><span class="tag fail">{_e(v.check.replace("_", " "))}</span></td>'
+        f"<td><b>{_e(v.feature_name)}</b></td><td>{_e(v.description)}</td></tr>"
+        for v in violations
+    )
+    return (
+        "<h2>Violations</h2><table><tr><th>Check</th><th>Feature</th><th>What was found"
+        f"</th></tr>{rows}</table>"
+    )
+
+
+def _drift_table(drifts: list[FeatureDrift]) -> str:
+    ordered = sorted(drifts, key=lambda d: d.score / d.threshold, reverse=True)
+    rows = "".join(
+        f"<tr><td><b>{_e(d.feature)}</b></td><td>{_e(d.method)}</td>"
+        f'<td class="num">{d.score:.4g}</td><td class="num">{d.threshold}</td>'
+        f"<td>{_bar(d)}</td><td>"
+        f'<span class="tag {"fail" if d.drifted else "pass"}">'
+        f"{'drifted' if d.drifted else 'stable'}</span></td></tr>"
+        for d in ordered
+    )
+    return (
+        "<h2>Drift per feature</h2><p class=meta>Distance of each feature's distribution in "
+        "the traffic from the training data, largest first; the black mark is the threshold. "
+        f'Distributions: <a href="{DRIFT_REPORT_FILE}">Evidently\'s report</a>.</p>'
+        "<table><tr><th>Feature</th><th>Test</th><th>Distance</th><th>Threshold</th><th>"
+        f"</th><th>Status</th></tr>{rows}</table>"
+    )
+
+
+def _quality_section(quality: dict[str, Any]) -> str:
+    found = quality.get("metrics")
+    if not found:
+        note = quality.get("note", "no captured row has a label yet")
+        return f"<h2>Model quality</h2><p class=meta>{_e(note)}</p>"
+    rows = "".join(
+        f'<tr><td>{_e(name)}</td><td class="num">{value:.4g}</td></tr>'
+        for name, value in found.items()
+        if isinstance(value, int | float)
+    )
+    return (
+        f"<h2>Model quality</h2><p class=meta>{quality['labelled_rows']:,} captured rows joined "
+        f"with ground truth; floor of {_e(quality.get('metric'))}: {_e(quality.get('floor'))}</p>"
+        f"<table><tr><th>Metric</th><th>Value</th></tr>{rows}</table>"
+    )
 
 
 def write_report(path: Path, violations, summary, drifts) -> None:

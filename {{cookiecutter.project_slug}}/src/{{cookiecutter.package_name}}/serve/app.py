@@ -22,7 +22,8 @@ from starlette.routing import Route
 
 from .. import config
 from .protocol import client_timeout
-from .scoring import MAX_BODY_BYTES, RequestError, Scorer
+from .request import MAX_BODY_BYTES, RequestError
+from .scoring import Scorer
 
 # How the command line hands its settings to the worker processes uvicorn starts.
 MODEL_DIR_ENV = "SM_MODEL_DIR"

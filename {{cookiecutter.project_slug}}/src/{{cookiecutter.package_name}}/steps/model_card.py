@@ -153,29 +153,7 @@ def build_content(
 ) -> dict[str, Any]:
     """The card's content in the model package model card schema (model_overview holds only
     model_creator and model_artifact there; model_package_details is the package itself)."""
-    gate = facts["quality_gate"]
-    section = gate["json_path"].split(".")[0]
-    metrics = scalar_metrics(evaluation[section])
-    champion = evaluation.get("champion", {})
-    data = [url for url in (lineage.get("input_data_url"),) if url]
-    groups = [_metric_group(section, metrics, "on the held-out test split")]
-    champion_metrics = scalar_metrics(champion.get(section, {}))
-    if champion_metrics:
-        groups.append(_metric_group("champion", champion_metrics, _text(champion.get("strategy"))))
-    if shap:
-        method, values = shap
-        top = dict(sorted(values.items(), key=lambda item: -abs(item[1]))[:TOP_FEATURES])
-        groups.append(_metric_group(f"mean_abs_shap ({method})", top))
-    for stage in BIAS_STAGES:
-        if bias and bias.get(stage):
-            groups.append(_metric_group(f"bias {stage} (facet {bias.get('facet')})", bias[stage]))
-    headline = metrics.get(gate["metric"])
-    required = _number(champion.get("required"))
-    observation = (
-        f"{gate['metric']} {headline} on the test split; the quality gate asks for at least "
-        f"{gate['threshold']} and the champion's {gate['metric']} plus {gate['champion_margin']}"
-        + (f" ({required})" if required is not None else "")
-    )
+    data = [url for url in (lineage.get("input_data_url"),) if url][:MAX_DATASETS]
     custom = {
         "git_commit": facts["git_commit"],
         "data_sha256": manifest["sha256"],
@@ -185,26 +163,6 @@ def build_content(
         custom["shap_method"] = shap[0]
     if bias and bias.get("facet"):
         custom["bias_facet"] = str(bias["facet"])
-    training_job: dict[str, Any] = {
-        "training_datasets": data[:MAX_DATASETS],
-        "hyper_parameters": [
-            {"name": _text(name, 255), "value": _text(value, 255)}
-            for name, value in sorted(facts["hyperparameters"].items())
-        ],
-    }
-    if lineage.get("training_job_arn"):
-        training_job["training_arn"] = lineage["training_job_arn"]
-    if lineage.get("steps_image"):
-        training_job["training_environment"] = {"container_image": [lineage["steps_image"]]}
-    evaluation_detail: dict[str, Any] = {
-        "name": "test split",
-        "evaluation_observation": _text(observation, 2096),
-        "datasets": data[:MAX_DATASETS],
-        "metadata": {"data_sha256": manifest["sha256"], "problem_type": facts["problem_type"]},
-        "metric_groups": groups,
-    }
-    if lineage.get("execution_arn"):
-        evaluation_detail["metadata"]["pipeline_execution_arn"] = lineage["execution_arn"]
     return {
         "model_overview": {
             "model_creator": _text(facts["owner"]),
@@ -226,19 +184,10 @@ def build_content(
             "business_stakeholders": _text(facts["owner"], MAX_LONG_TEXT),
             "line_of_business": _text(facts["project_name"], MAX_LONG_TEXT),
         },
-        "training_details": {
-            "objective_function": {
-                "function": "Maximize" if gate["higher_is_better"] else "Minimize",
-                "facet": _text(gate["metric"], 63),
-                "condition": _text(f"at least {gate['threshold']} on the test split", 63),
-            },
-            "training_observations": _text(
-                f"XGBoost, {facts['problem_type']}, trained on the train split of data "
-                f"{manifest['sha256']}, early stopping on the validation split."
-            ),
-            "training_job_details": training_job,
-        },
-        "evaluation_details": [evaluation_detail],
+        "training_details": _training_details(facts, manifest, lineage, data),
+        "evaluation_details": [
+            _evaluation_detail(facts, evaluation, manifest, lineage, data, shap, bias)
+        ],
         "additional_information": {
             "caveats_and_recommendations": _text(
                 "Built from the run's own outputs; review the intended uses and the risk "
@@ -248,6 +197,81 @@ def build_content(
             "custom_details": {key: _text(value, 255) for key, value in custom.items()},
         },
     }
+
+
+def _training_details(
+    facts: dict[str, Any], manifest: dict[str, Any], lineage: dict[str, str], data: list[str]
+) -> dict[str, Any]:
+    """The card's training_details: the gate's objective, the training job and its data."""
+    gate = facts["quality_gate"]
+    training_job: dict[str, Any] = {
+        "training_datasets": data,
+        "hyper_parameters": [
+            {"name": _text(name, 255), "value": _text(value, 255)}
+            for name, value in sorted(facts["hyperparameters"].items())
+        ],
+    }
+    if lineage.get("training_job_arn"):
+        training_job["training_arn"] = lineage["training_job_arn"]
+    if lineage.get("steps_image"):
+        training_job["training_environment"] = {"container_image": [lineage["steps_image"]]}
+    return {
+        "objective_function": {
+            "function": "Maximize" if gate["higher_is_better"] else "Minimize",
+            "facet": _text(gate["metric"], 63),
+            "condition": _text(f"at least {gate['threshold']} on the test split", 63),
+        },
+        "training_observations": _text(
+            f"XGBoost, {facts['problem_type']}, trained on the train split of data "
+            f"{manifest['sha256']}, early stopping on the validation split."
+        ),
+        "training_job_details": training_job,
+    }
+
+
+def _evaluation_detail(
+    facts: dict[str, Any],
+    evaluation: dict[str, Any],
+    manifest: dict[str, Any],
+    lineage: dict[str, str],
+    data: list[str],
+    shap: tuple[str, dict[str, float]] | None,
+    bias: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The card's evaluation on the test split: the gate's verdict and the metric groups (the
+    model's, the champion's, SHAP's top features, bias)."""
+    gate = facts["quality_gate"]
+    section = gate["json_path"].split(".")[0]
+    metrics = scalar_metrics(evaluation[section])
+    champion = evaluation.get("champion", {})
+    groups = [_metric_group(section, metrics, "on the held-out test split")]
+    champion_metrics = scalar_metrics(champion.get(section, {}))
+    if champion_metrics:
+        groups.append(_metric_group("champion", champion_metrics, _text(champion.get("strategy"))))
+    if shap:
+        method, values = shap
+        top = dict(sorted(values.items(), key=lambda item: -abs(item[1]))[:TOP_FEATURES])
+        groups.append(_metric_group(f"mean_abs_shap ({method})", top))
+    for stage in BIAS_STAGES:
+        if bias and bias.get(stage):
+            groups.append(_metric_group(f"bias {stage} (facet {bias.get('facet')})", bias[stage]))
+    headline = metrics.get(gate["metric"])
+    required = _number(champion.get("required"))
+    observation = (
+        f"{gate['metric']} {headline} on the test split; the quality gate asks for at least "
+        f"{gate['threshold']} and the champion's {gate['metric']} plus {gate['champion_margin']}"
+        + (f" ({required})" if required is not None else "")
+    )
+    detail: dict[str, Any] = {
+        "name": "test split",
+        "evaluation_observation": _text(observation, 2096),
+        "datasets": data,
+        "metadata": {"data_sha256": manifest["sha256"], "problem_type": facts["problem_type"]},
+        "metric_groups": groups,
+    }
+    if lineage.get("execution_arn"):
+        detail["metadata"]["pipeline_execution_arn"] = lineage["execution_arn"]
+    return detail
 
 
 def render_markdown(content: dict[str, Any], title: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import datetime
 import re
+from collections.abc import Mapping
 
 MIN_INTERVAL_MINUTES = 60
 RATE_RE = re.compile(
@@ -157,3 +158,8 @@ def schedule_problem(value: str, today: datetime.date | None = None) -> str | No
     if _first_day(fields, today) is None:
         return f"cron() never fires: no day from today ({today}, UTC) on matches its date fields"
     return None
+
+
+def schedule_expression(value: str, _: Mapping) -> str | None:
+    """schedule_problem as a check of the answer rules."""
+    return schedule_problem(value)
