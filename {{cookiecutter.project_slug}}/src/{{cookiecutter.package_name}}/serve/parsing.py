@@ -13,31 +13,9 @@ from typing import Any
 from ..contract import rules
 from .request import NAMES_SHOWN, RequestError, brief
 
-# The cells pandas.read_csv reads as missing (its default na_values), as contract.read_data reads a
-# file.
-NA_TEXT = frozenset(
-    {
-        "",
-        "#N/A",
-        "#N/A N/A",
-        "#NA",
-        "-1.#IND",
-        "-1.#QNAN",
-        "-NaN",
-        "-nan",
-        "1.#IND",
-        "1.#QNAN",
-        "<NA>",
-        "N/A",
-        "NA",
-        "NULL",
-        "NaN",
-        "None",
-        "n/a",
-        "nan",
-        "null",
-    }
-)
+# The cells that mean a missing value, as contract.read_data reads a file (a set: one lookup a
+# cell).
+NA_TEXT = frozenset(rules.MISSING_TEXT)
 
 
 @dataclass(frozen=True)
