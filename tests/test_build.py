@@ -323,7 +323,11 @@ def test_buildspec_structure(baked: BakedProject, name: str) -> None:
     assert spec["version"] == 0.2
     assert {"install", "build"} <= set(spec["phases"]), name
     runtime = spec["phases"]["install"]["runtime-versions"]
-    assert runtime == {"python": python_version(baked)}, name
+    expected = {"python": python_version(baked)}
+    if name == "buildspecs/test.yml" and baked.context["spark_processing"] == "yes":
+        # make test-spark runs Spark locally: a JVM.
+        expected["java"] = "corretto17"
+    assert runtime == expected, name
     assert all(isinstance(command, str) for command in commands(spec)), name
 
 
