@@ -372,7 +372,8 @@ def test_buildspecs_call_what_the_project_has(baked: BakedProject) -> None:
                 assert set(re.findall(r"(--[a-z-]+)", cli.group(2))) <= deploy_flags, command
             for arguments in uv_syncs(command):
                 assert groups_of(arguments) <= set(groups), command
-    assert called_targets == {"lint", "test"}
+    spark = {"test-spark"} if baked.context["spark_processing"] == "yes" else set()
+    assert called_targets == {"lint", "test", *spark}
     assert called_targets <= targets
     assert called_commands == {"upsert", "start"} and called_commands <= pipeline_commands
     # With a shared-artifact account, CI copies the package there before it deploys.
