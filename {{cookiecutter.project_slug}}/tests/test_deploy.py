@@ -509,6 +509,7 @@ def test_bootstrap_lists_exactly_this_variants_stacks_with_their_commands(capsys
         config.OPERATIONS_ACCOUNT_ID,
         *config.STAGE_ACCOUNTS.values(),
         config.DATA_BUCKET_OWNER,
+        *([config.ARTIFACT_ACCOUNT_ID] if config.ARTIFACT_ACCOUNT else []),
     }
     # The CI stacks (and the operations account's base) go where the CI/CD runs.
     ci = {file for file, _ in bootstrap.CI_STACKS[config.CI_SYSTEM]} | {"operations-account.yaml"}
