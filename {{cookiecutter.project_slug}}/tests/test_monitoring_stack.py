@@ -407,7 +407,6 @@ def test_each_check_has_an_alarm_that_reaches_the_topic_and_drift_forwards_to_re
     assert template["Resources"]["ForwardDriftAlarms"]["Condition"] == "ForwardDrift"
 
 
-
 def test_the_drift_alarms_reach_the_tooling_bus_as_the_forwarder_only():
     """A stage account of its own puts its drift alarms on the tooling account's default bus as
     its drift forwarder: decided as AWS would (policies.evaluate), the forwarder's own policy and
