@@ -2,6 +2,8 @@
 CloudFormation service role, that role may make every call the resource's handlers list (create,
 update, delete, and the tagging permissions of every taggable type: the stack's tags reach each
 resource). A missing permission is no error until CloudFormation rolls the stack back in AWS.
+The feature group's stack, deployed by hand, is held by the role it passes to Feature Store (at
+the end of this module).
 
 Where the data comes from:
 - which stacks a role deploys: `deploy.stacks.deploy`, run with its AWS calls recorded;
