@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import load_cloudformation, resources
-from policies import PARTITION, REGION, Request, Role, evaluate, project_stacks
+from policies import project_stacks
 
 from {{ cookiecutter.package_name }} import config
 
@@ -269,18 +269,19 @@ def test_what_the_endpoint_role_reads_is_what_the_tooling_account_grants(base, s
     assert in_tooling(alias) == f"alias/{SLUG}"
 
 
-def may(role: Role, action: str, resource: str, **context: Any) -> bool:
-    """Whether AWS allows the role the request (policies.evaluate: its own policy and, across
-    the accounts, the tooling account's key, bucket, repository or group policy)."""
-    given = {"aws:PrincipalArn": role.arn, "aws:PrincipalAccount": role.account}
-    given["aws:SecureTransport"] = "true"
-    return evaluate(Request(role, action, resource, {**given, **context})).allowed
-
-
 def test_each_read_across_to_the_tooling_account_is_allowed_on_both_sides() -> None:
     """What SageMaker and CloudFormation read of the tooling account as the stage roles (the
-    model, the monitor's code and reference, the images, the packages), decided as AWS would;
-    the same role without its own policy, and any other role of the account, is refused."""
+    model, the monitor's code and reference, the images, the packages), decided as AWS would
+    (policies.evaluate: the role's own policy and the tooling account's key, bucket,
+    repository or group policy); the same role without its own policy, and any other role of
+    the account, is refused."""
+    from policies import PARTITION, REGION, Request, Role, evaluate
+
+    def may(role: Role, action: str, resource: str, **context: Any) -> bool:
+        given = {"aws:PrincipalArn": role.arn, "aws:PrincipalAccount": role.account}
+        given["aws:SecureTransport"] = "true"
+        return evaluate(Request(role, action, resource, {**given, **context})).allowed
+
     stacks = project_stacks()
     bucket = f"arn:{PARTITION}:s3:::{config.DEFAULT_BUCKET}"
     output = f"{bucket}/{config.PIPELINE_NAME}/abc/Train/output/model.tar.gz"
