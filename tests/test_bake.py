@@ -189,35 +189,6 @@ def test_readme_diagram_shows_the_loop_from_drift_to_retraining(baked: BakedProj
     assert "Model Monitor" not in diagram
 
 
-def test_readme_diagram_shows_every_account_with_its_stacks(baked: BakedProject) -> None:
-    """One box an account of this variant, and every infra/ template of the bake in one."""
-    readme = (baked.path / "README.md").read_text()
-    section = readme.split("## The accounts and their stacks")[1]
-    diagram = section.split("```mermaid")[1].split("```")[0]
-    context = baked.context
-    on = {feature.name: context[feature.name] == variants.YES for feature in variants.FEATURES}
-    # box -> (its account, whether this variant has it)
-    accounts = {
-        "tooling account": ("aws_account_id", True),
-        "operations account": ("operations_account_id", on["operations_account"]),
-        "data-lake account": ("data_lake_account_id", on["data_lake_account"]),
-        "shared-artifact account": ("artifact_account_id", on["artifact_account"]),
-        "staging account": (
-            "staging_account_id",
-            on["deployment_accounts"] and on["staging_stage"],
-        ),
-        "production account": ("prod_account_id", on["deployment_accounts"]),
-    }
-    boxes = {box: context[answer] if kept else None for box, (answer, kept) in accounts.items()}
-    for box, account in boxes.items():
-        assert (f'["{box} {account}' in diagram) == (account is not None), box
-    for template in (baked.path / "infra").glob("*.yaml"):
-        assert f'<br/>infra/{template.name}"]' in diagram, template.name
-    # Each stage account's deployment role is assumed by CI's deployer, across the boundary.
-    crossings = diagram.count(f"sts:AssumeRole {context['project_slug']}-deployment:")
-    assert crossings == len({boxes["staging account"], boxes["production account"]} - {None})
-
-
 # The variant table and cookiecutter.json must describe the same options.
 
 
