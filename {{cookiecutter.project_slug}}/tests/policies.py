@@ -5,7 +5,8 @@ Each infra/ template is resolved in the account and under the stack name the boo
 defaults, the values this project knows), pseudo parameters, !Sub, !Ref, !GetAtt, !ImportValue
 (from the exporting stack's outputs), !If and the other functions the templates use. From them:
 every role and its identity policies (inline, attached managed policies, policies naming the
-role), and every resource policy (model package group, bucket, key, repository, event bus).
+role), and every resource policy (model package group, bucket, key, repository, registry, event
+bus).
 
 A request is evaluated as IAM does (AWS's policy evaluation logic): an explicit Deny wins; in the
 principal's own account the identity policy or the resource policy may allow; across accounts
@@ -252,7 +253,7 @@ class ResourcePolicy:
 
     account: str
     where: str
-    kind: str  # key, bucket, repository, model package group, event bus
+    kind: str  # key, bucket, repository, registry, model package group, event bus
     resources: tuple[str, ...]
     document: dict[str, Any]
 
@@ -418,6 +419,18 @@ class Stacks:
                         "event bus",
                         (bus,),
                         document,
+                    )
+                )
+            # A registry's policy: what other accounts may do to its repositories (replicate).
+            for logical, properties in stack.resources("AWS::ECR::RegistryPolicy"):
+                repositories = f"arn:{PARTITION}:ecr:{REGION}:{stack.account}:repository/*"
+                found.append(
+                    ResourcePolicy(
+                        stack.account,
+                        f"{where} {logical}",
+                        "registry",
+                        (repositories,),
+                        stack.resolve(properties["PolicyText"]),
                     )
                 )
             for logical, properties in stack.resources("AWS::ECR::Repository"):

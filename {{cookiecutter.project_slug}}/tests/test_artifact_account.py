@@ -26,7 +26,7 @@ import pytest
 from botocore.exceptions import ClientError
 from conftest import load_cloudformation, resources
 from deploy_support import MONITOR_METADATA, PACKAGE_ARN, SERVE_IMAGE, registered_package
-from policies import REGION, Request, evaluate, project_stacks
+from policies import PARTITION, REGION, Request, Role, evaluate, project_stacks
 
 from {{ cookiecutter.package_name }} import config
 from {{ cookiecutter.package_name }}.deploy import artifacts
@@ -222,6 +222,27 @@ def test_the_tooling_registry_replicates_the_images_to_the_artifact_account() ->
     assert statement["Principal"] == {"AWS": f"arn:aws:iam::{TOOLING}:root"}
     assert statement["Action"] == "ecr:ReplicateImage"
     assert statement["Resource"].endswith(f":{config.ARTIFACT_ACCOUNT_ID}:repository/{SLUG}/*")
+    # Both sides, as AWS decides: the tooling registry replicates (ECR acts as the account, for
+    # the destinations and repositories its rule names) and the artifact registry's policy lets
+    # it, into the project's repositories only; no other account may.
+    tooling = project_stacks().stack("base.yaml", TOOLING)
+    (rule,) = tooling.resolve(replication["ReplicationConfiguration"])["Rules"]
+    (destination,) = rule["Destinations"]
+    assert destination == {"Region": REGION, "RegistryId": config.ARTIFACT_ACCOUNT_ID}
+    registry = f"arn:{PARTITION}:ecr:{REGION}:{config.ARTIFACT_ACCOUNT_ID}:repository/"
+
+    def registry_allows(account: str, repository: str) -> bool:
+        """Whether the artifact registry takes a replica from the account (ECR acts as it)."""
+        sent = {"Effect": "Allow", "Action": "ecr:ReplicateImage", "Resource": "*"}
+        source = Role(f"arn:{PARTITION}:iam::{account}:root", "its rule", ({"Statement": [sent]},))
+        context = {"aws:PrincipalArn": source.arn, "aws:PrincipalAccount": account}
+        request = Request(source, "ecr:ReplicateImage", registry + repository, context)
+        return evaluate(request).allowed
+
+    for name in sorted(names):
+        assert registry_allows(TOOLING, name), name
+        assert not registry_allows("999999999999", name), name
+    assert not registry_allows(TOOLING, "other-project/serve")
 
 
 def test_the_bucket_locks_every_version_for_the_answers_retention() -> None:

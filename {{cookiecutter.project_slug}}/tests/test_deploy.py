@@ -509,6 +509,7 @@ def test_bootstrap_lists_exactly_this_variants_stacks_with_their_commands(capsys
         config.OPERATIONS_ACCOUNT_ID,
         *config.STAGE_ACCOUNTS.values(),
         config.DATA_BUCKET_OWNER,
+        *([config.ARTIFACT_ACCOUNT_ID] if config.ARTIFACT_ACCOUNT else []),
     }
     # The CI stacks (and the operations account's base) go where the CI/CD runs.
     ci = {file for file, _ in bootstrap.CI_STACKS[config.CI_SYSTEM]} | {"operations-account.yaml"}
@@ -552,3 +553,15 @@ def test_bootstrap_lists_exactly_this_variants_stacks_with_their_commands(capsys
     headers = re.findall(r"^# account (\d{12}) ", out, re.MULTILINE)
     # One block per account in turn: no two neighbouring blocks for the same account.
     assert all(a != b for a, b in itertools.pairwise(headers))
+
+
+def test_the_readme_gives_every_stack_its_account_and_command_in_order():
+    """The README's bootstrap order is `make bootstrap`'s: each stack's command (its template,
+    stack name and account's profile), in the same order."""
+    readme = (config.PROJECT_DIR / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Bootstrap: which stack, in which account, in which order")[1]
+    at = 0
+    for step in bootstrap.steps():
+        found = section.find(f"`{step.command()}`", at)
+        assert found >= 0, f"{step.template} -> {step.stack_name} in {step.account}"
+        at = found + 1

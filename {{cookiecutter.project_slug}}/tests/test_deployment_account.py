@@ -267,6 +267,59 @@ def test_what_the_endpoint_role_reads_is_what_the_tooling_account_grants(base, s
     }
     alias = resources(base, "AWS::KMS::Alias")["KeyAlias"]["AliasName"]
     assert in_tooling(alias) == f"alias/{SLUG}"
+
+
+def test_each_read_across_to_the_tooling_account_is_allowed_on_both_sides() -> None:
+    """What SageMaker and CloudFormation read of the tooling account as the stage roles (the
+    model, the monitor's code and reference, the images, the packages), decided as AWS would
+    (policies.evaluate: the role's own policy and the tooling account's key, bucket,
+    repository or group policy); the same role without its own policy, and any other role of
+    the account, is refused."""
+    from policies import PARTITION, REGION, Request, Role, evaluate
+
+    def may(role: Role, action: str, resource: str, **context: Any) -> bool:
+        given = {"aws:PrincipalArn": role.arn, "aws:PrincipalAccount": role.account}
+        given["aws:SecureTransport"] = "true"
+        return evaluate(Request(role, action, resource, {**given, **context})).allowed
+
+    stacks = project_stacks()
+    bucket = f"arn:{PARTITION}:s3:::{config.DEFAULT_BUCKET}"
+    output = f"{bucket}/{config.PIPELINE_NAME}/abc/Train/output/model.tar.gz"
+    key = stacks.bucket_key(config.DEFAULT_BUCKET)
+    through_s3 = {
+        "kms:ViaService": f"s3.{REGION}.amazonaws.com",
+        "kms:EncryptionContext:aws:s3:arn": output,
+        "kms:ResourceAliases": stacks.key_aliases(key),
+    }
+    repository = f"arn:{PARTITION}:ecr:{REGION}:{TOOLING}:repository/"
+    package = f"arn:{PARTITION}:sagemaker:{REGION}:{TOOLING}:model-package/{SLUG}/1"
+    reads = {
+        "endpoint": [
+            ("s3:GetObject", output, {}),
+            ("kms:Decrypt", key, through_s3),
+            *((action, repository + config.SERVE_IMAGE_REPOSITORY, {}) for action in PULL),
+        ],
+        "deployment": [("sagemaker:DescribeModelPackage", package, {})],
+        "cloudformation": [("sagemaker:CreateModel", package, {})],
+    }
+    if config.MODEL_MONITORING:
+        reads["monitor"] = [
+            ("s3:GetObject", output, {}),
+            ("s3:ListBucket", bucket, {"s3:prefix": f"{config.PIPELINE_NAME}/abc/"}),
+            ("kms:Decrypt", key, through_s3),
+            *((action, repository + config.STEPS_IMAGE_REPOSITORY, {}) for action in PULL),
+        ]
+    everything = ({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},)
+    for account in STAGE_ACCOUNTS:
+        stranger = Role(f"arn:{PARTITION}:iam::{account}:role/{SLUG}-anything", "any", everything)
+        for name, requests in reads.items():
+            role = stacks.role(f"arn:{PARTITION}:iam::{account}:role/{SLUG}-{name}")
+            bare = Role(role.arn, role.where, ())
+            for action, resource, context in requests:
+                assert may(role, action, resource, **context), (account, name, action)
+                assert not may(bare, action, resource, **context), (account, name, action)
+                assert not may(stranger, action, resource, **context), (account, name, action)
+
 {%- if cookiecutter.model_monitoring == "yes" %}
 
 

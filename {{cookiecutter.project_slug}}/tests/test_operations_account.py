@@ -264,9 +264,3 @@ def test_the_training_ci_acts_in_tooling_as_the_operations_role():
     assert [step["with"]["role-to-assume"] for step in chained] == [
         "${" + "{ env.TOOLING_ROLE_ARN }}"
     ]
-
-
-def test_the_readme_gives_every_stack_its_account_and_command():
-    readme = (config.PROJECT_DIR / "README.md").read_text(encoding="utf-8")
-    for step in bootstrap.steps():
-        assert f"`{step.command()}`" in readme, step.template

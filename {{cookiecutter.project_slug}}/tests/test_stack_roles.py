@@ -2,6 +2,8 @@
 CloudFormation service role, that role may make every call the resource's handlers list (create,
 update, delete, and the tagging permissions of every taggable type: the stack's tags reach each
 resource). A missing permission is no error until CloudFormation rolls the stack back in AWS.
+The feature group's stack, deployed by hand, is held by the role it passes to Feature Store (at
+the end of this module).
 
 Where the data comes from:
 - which stacks a role deploys: `deploy.stacks.deploy`, run with its AWS calls recorded;
@@ -33,10 +35,12 @@ import pytest
 from conftest import load_cloudformation
 from deploy_support import registered_package
 from iam_evaluation import Request, allows
-from policies import pseudo_parameters
+from policies import Request as PolicyRequest
+from policies import Role, evaluate, project_stacks, pseudo_parameters
+from policies import Stack as ProjectStack
 
 from {{ cookiecutter.package_name }} import config
-from {{ cookiecutter.package_name }}.deploy import stacks, templates
+from {{ cookiecutter.package_name }}.deploy import bootstrap, stacks, templates
 from {{ cookiecutter.package_name }}.deploy.stage import Stage
 
 PARTITION = "aws"
@@ -624,3 +628,102 @@ def test_every_exemption_names_a_property_and_permission_of_its_type() -> None:
         for path, actions in paths.items():
             assert path.split("=")[0].split(".")[0] in schema["properties"], (kind, path)
             assert set(actions) <= permissions, (kind, path, set(actions) - permissions)
+
+
+# --- the feature group's stack: deployed by hand, its offline store written as its own role ---
+#
+# `make feature-store-stack` deploys it with its deployer's own credentials (no service role):
+# what the stack must get right is the role it passes to Feature Store (RoleArn), which writes
+# the offline store's files as that role: AmazonSageMakerFeatureStoreAccess's S3 actions, and the
+# data keys of the offline store's key (GenerateDataKey to write, Decrypt to complete a multipart
+# upload). Each call is decided as AWS would (policies.evaluate: the role's policy, the bucket's
+# and the key's), on the files' layout Feature Store documents
+# (<S3Uri>/<account>/sagemaker/<region>/offline-store/<group>-<time>/data/year=.../).
+# https://docs.aws.amazon.com/sagemaker/latest/dg/feature-store-adding-policies.html
+# https://docs.aws.amazon.com/sagemaker/latest/dg/feature-store-offline.html
+
+
+@pytest.fixture(scope="module")
+def feature_group() -> dict[str, Any]:
+    """The feature group as `make feature-store-stack` deploys it (the schema's features), its
+    properties resolved in the tooling account beside the base stack's exports."""
+    if not config.FEATURE_STORE:
+        pytest.skip("this project has no feature group")
+    from {{ cookiecutter.package_name }}.deploy import feature_group as rendered
+
+    (step,) = [s for s in bootstrap.steps() if s.template == "infra/feature-store.yaml"]
+    body = rendered.template()
+    defaults = {
+        key: str(spec["Default"]) for key, spec in body["Parameters"].items() if "Default" in spec
+    }
+    stack = ProjectStack(
+        "feature-store.yaml", step.stack_name, step.account, body, defaults, project_stacks()
+    )
+    return stack.resolve(body["Resources"]["FeatureGroup"]["Properties"])
+
+
+def s3_request(role: Role, action: str, resource: str, **context: Any) -> PolicyRequest:
+    """The request, with the keys every call over TLS by a role carries."""
+    given = {"aws:PrincipalArn": role.arn, "aws:PrincipalAccount": role.account}
+    given["aws:SecureTransport"] = "true"
+    return PolicyRequest(role, action, resource, {**given, **context})
+
+
+def through_s3(role: Role, file: str) -> dict[str, str]:
+    """The context of a key's use by S3 for a file, on the role's behalf."""
+    return {
+        "kms:ViaService": f"s3.{REGION}.amazonaws.com",
+        "kms:EncryptionContext:aws:s3:arn": file,
+        "kms:CallerAccount": role.account,
+    }
+
+
+def offline_store_file(feature_group: dict[str, Any]) -> tuple[str, str, str]:
+    """(bucket ARN, a file of the offline store as Feature Store names it, its prefix)."""
+    uri = feature_group["OfflineStoreConfig"]["S3StorageConfig"]["S3Uri"]
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    where = f"{prefix}/{config.AWS_ACCOUNT_ID}/sagemaker/{REGION}/offline-store/"
+    folder = f"{where}{feature_group['FeatureGroupName']}-1767605400/data/year=2026/month=01/"
+    name = f"{folder}day=05/hour=09/20260105T093000Z_abc.parquet"
+    return f"arn:{PARTITION}:s3:::{bucket}", f"arn:{PARTITION}:s3:::{bucket}/{name}", prefix
+
+
+def test_feature_store_may_write_the_offline_store_as_the_role_the_stack_passes(feature_group):
+    stacks = project_stacks()
+    role = stacks.role(feature_group["RoleArn"])
+    assert role.where.startswith("infra/feature-store.yaml")
+    bucket, file, _ = offline_store_file(feature_group)
+    key = feature_group["OfflineStoreConfig"]["S3StorageConfig"]["KmsKeyId"]
+    via_s3 = through_s3(role, file)
+    requests = [
+        s3_request(role, "s3:PutObject", file),
+        s3_request(role, "s3:PutObjectAcl", file),
+        s3_request(role, "s3:GetBucketAcl", bucket),
+        s3_request(role, "kms:GenerateDataKey", key, **via_s3),
+        s3_request(role, "kms:Decrypt", key, **via_s3),
+    ]
+    refused = {r.action: evaluate(r).reasons for r in requests if not evaluate(r).allowed}
+    assert refused == {}
+    # The role writes the offline store and nothing else of the bucket.
+    elsewhere = bucket + "/" + config.PIPELINE_NAME + "/model.tar.gz"
+    for action in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"):
+        assert not evaluate(s3_request(role, action, elsewhere)).allowed, action
+    assert not evaluate(s3_request(role, "s3:GetObject", file)).allowed
+
+
+def test_the_pipeline_reads_the_offline_store_it_trains_on(feature_group):
+    """The Snapshot step's input is the offline store's prefix, which SageMaker downloads as the
+    execution role: list the prefix, read the files, decrypt them through S3."""
+    stacks = project_stacks()
+    base = stacks.stack("base.yaml", config.AWS_ACCOUNT_ID)
+    execution = stacks.role(base.attribute("ExecutionRole", "Arn"))
+    bucket, file, prefix = offline_store_file(feature_group)
+    key = feature_group["OfflineStoreConfig"]["S3StorageConfig"]["KmsKeyId"]
+    via_s3 = through_s3(execution, file)
+    requests = [
+        s3_request(execution, "s3:ListBucket", bucket, **{"s3:prefix": f"{prefix}/"}),
+        s3_request(execution, "s3:GetObject", file),
+        s3_request(execution, "kms:Decrypt", key, **via_s3),
+    ]
+    refused = {r.action: evaluate(r).reasons for r in requests if not evaluate(r).allowed}
+    assert refused == {}

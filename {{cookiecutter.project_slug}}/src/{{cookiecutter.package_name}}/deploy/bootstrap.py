@@ -130,6 +130,9 @@ def steps(infra_dir: Path = INFRA_DIR) -> list[StackStep]:
     # The shared-artifact account before CI: its registry policy must let the tooling account
     # replicate when CI pushes the first images (replication copies images as they are pushed).
     planned.append((config.ARTIFACT_ACCOUNT_ID, "artifact-account.yaml", f"{SLUG}-artifacts"))
+    if config.ARTIFACT_ACCOUNT:
+        # The copies it keeps for years cost storage: its own cost alarm.
+        planned.append((config.ARTIFACT_ACCOUNT_ID, "budget.yaml", f"{SLUG}-budget"))
     planned.append((operations, "operations-account.yaml", f"{SLUG}-operations"))
     planned += [(operations, file, stack) for file, stack in CI_STACKS[config.CI_SYSTEM]]
     if operations != tooling:
