@@ -35,12 +35,16 @@ import pytest
 from conftest import load_cloudformation
 from deploy_support import registered_package
 from iam_evaluation import Request, allows
+{%- if cookiecutter.feature_store == "yes" %}
 from policies import Request as PolicyRequest
-from policies import Role, evaluate, project_stacks, pseudo_parameters
+{%- endif %}
+from policies import {% if cookiecutter.feature_store == "yes" %}Role, evaluate, project_stacks, {% endif %}pseudo_parameters
+{%- if cookiecutter.feature_store == "yes" %}
 from policies import Stack as ProjectStack
+{%- endif %}
 
 from {{ cookiecutter.package_name }} import config
-from {{ cookiecutter.package_name }}.deploy import bootstrap, stacks, templates
+from {{ cookiecutter.package_name }}.deploy import {% if cookiecutter.feature_store == "yes" %}bootstrap, {% endif %}stacks, templates
 from {{ cookiecutter.package_name }}.deploy.stage import Stage
 
 PARTITION = "aws"
@@ -628,6 +632,7 @@ def test_every_exemption_names_a_property_and_permission_of_its_type() -> None:
         for path, actions in paths.items():
             assert path.split("=")[0].split(".")[0] in schema["properties"], (kind, path)
             assert set(actions) <= permissions, (kind, path, set(actions) - permissions)
+{%- if cookiecutter.feature_store == "yes" %}
 
 
 # --- the feature group's stack: deployed by hand, its offline store written as its own role ---
@@ -647,8 +652,6 @@ def test_every_exemption_names_a_property_and_permission_of_its_type() -> None:
 def feature_group() -> dict[str, Any]:
     """The feature group as `make feature-store-stack` deploys it (the schema's features), its
     properties resolved in the tooling account beside the base stack's exports."""
-    if not config.FEATURE_STORE:
-        pytest.skip("this project has no feature group")
     from {{ cookiecutter.package_name }}.deploy import feature_group as rendered
 
     (step,) = [s for s in bootstrap.steps() if s.template == "infra/feature-store.yaml"]
@@ -727,3 +730,4 @@ def test_the_pipeline_reads_the_offline_store_it_trains_on(feature_group):
     ]
     refused = {r.action: evaluate(r).reasons for r in requests if not evaluate(r).allowed}
     assert refused == {}
+{%- endif %}
