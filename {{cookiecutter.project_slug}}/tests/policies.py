@@ -513,15 +513,15 @@ class Stacks:
 
 
 # Resources of AWS's own accounts that the project reads, with what their policies allow:
-# SageMaker's prebuilt XGBoost images, which every account may pull (the SDK's image_uris
-# names them in AWS's accounts, by region).
+# SageMaker's prebuilt images (XGBoost; Spark processing), which every account may pull (the
+# SDK's image_uris names them in AWS's accounts, by region).
 # https://docs.aws.amazon.com/sagemaker/latest/dg-ecr-paths/sagemaker-algo-docker-registry-paths.html
-AWS_OWNED = (
+AWS_OWNED = tuple(
     ResourcePolicy(
         account="",
-        where="AWS's sagemaker-xgboost image repositories (prebuilt images: any account pulls)",
+        where=f"AWS's {repository} image repositories (prebuilt images: any account pulls)",
         kind="repository",
-        resources=(f"arn:{PARTITION}:ecr:{REGION}:*:repository/sagemaker-xgboost",),
+        resources=(f"arn:{PARTITION}:ecr:{REGION}:*:repository/{repository}",),
         document={
             "Statement": [
                 {
@@ -536,7 +536,8 @@ AWS_OWNED = (
                 }
             ]
         },
-    ),
+    )
+    for repository in ("sagemaker-xgboost", "sagemaker-spark-processing")
 )
 
 

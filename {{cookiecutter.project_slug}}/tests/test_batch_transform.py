@@ -32,7 +32,7 @@ from test_serve import call, csv_body, free_port, serve_command, wait_for_ping
 from {{ cookiecutter.package_name }} import config, contract
 from {{ cookiecutter.package_name }}.deploy import batch
 from {{ cookiecutter.package_name }}.deploy.stage import Stage
-from {{ cookiecutter.package_name }}.serve import scoring
+from {{ cookiecutter.package_name }}.serve import request, scoring
 
 STAGE = config.STAGES[-1]
 # `make batch-transform` runs as the stage account's deployment role (tests/aws_calls.py); the
@@ -154,15 +154,15 @@ def test_the_function_starts_a_transform_of_the_model_over_the_input_prefix(temp
                 "S3Uri": f"s3://{SERVING_BUCKET}/batch/input/",
             }
         },
-        "ContentType": scoring.CSV,
+        "ContentType": request.CSV,
         "SplitType": "Line",
     }
     # Several rows a request, in requests the inference server accepts.
     assert job["BatchStrategy"] == "MultiRecord"
-    assert 1 <= job["MaxPayloadInMB"] * 1024 * 1024 <= scoring.MAX_BODY_BYTES
+    assert 1 <= job["MaxPayloadInMB"] * 1024 * 1024 <= request.MAX_BODY_BYTES
     assert job["TransformOutput"] == {
         "S3OutputPath": output,
-        "Accept": scoring.CSV,
+        "Accept": request.CSV,
         "AssembleWith": "Line",
         "KmsKeyId": SERVING_KEY,
     }
@@ -189,7 +189,7 @@ def test_a_payload_of_the_shortest_rows_is_accepted_with_the_jobs_settings(
     name = load_starter(template).handler(SCHEDULED_EVENT)["started"]
     job = boto3.client("sagemaker").describe_transform_job(TransformJobName=name)
     environment = job["Environment"]
-    assert set(environment) == {scoring.MAX_ROWS_ENV}
+    assert set(environment) == {request.MAX_ROWS_ENV}
 
     schema = contract.load_schema(configured.schema)
     lines = csv_body(configured_data[schema.features]).splitlines(keepends=True)
@@ -198,14 +198,14 @@ def test_a_payload_of_the_shortest_rows_is_accepted_with_the_jobs_settings(
     payload = shortest * (payload_bytes // len(shortest))
     rows = payload.count(b"\n")
     # The cap holds any payload SageMaker may send, even of the shortest possible rows.
-    assert int(environment[scoring.MAX_ROWS_ENV]) >= payload_bytes // len(b"0\n")
+    assert int(environment[request.MAX_ROWS_ENV]) >= payload_bytes // len(b"0\n")
 
     # Without the setting, the default cap refuses such a payload when it holds more rows.
-    monkeypatch.delenv(scoring.MAX_ROWS_ENV, raising=False)
+    monkeypatch.delenv(request.MAX_ROWS_ENV, raising=False)
     default = scoring.Scorer.load(configured.model, configured.schema)
-    if rows > scoring.MAX_ROWS:
-        with pytest.raises(scoring.RequestError, match=f"more than {scoring.MAX_ROWS} rows"):
-            default.invoke(scoring.CSV, scoring.CSV, payload)
+    if rows > request.MAX_ROWS:
+        with pytest.raises(request.RequestError, match=f"more than {request.MAX_ROWS} rows"):
+            default.invoke(request.CSV, request.CSV, payload)
 
     port = free_port()
     process = subprocess.Popen(
@@ -218,11 +218,11 @@ def test_a_payload_of_the_shortest_rows_is_accepted_with_the_jobs_settings(
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for_ping(process, url)
-        status, media, text = call(url, payload, scoring.CSV, scoring.CSV)
+        status, media, text = call(url, payload, request.CSV, request.CSV)
     finally:
         process.terminate()
         process.wait(timeout=30)
-    assert (status, media) == (200, scoring.CSV), text
+    assert (status, media) == (200, request.CSV), text
     assert len(text.splitlines()) == rows
 
 

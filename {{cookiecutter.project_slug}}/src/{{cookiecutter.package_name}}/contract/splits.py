@@ -5,8 +5,6 @@ the category columns for train, evaluate and explain.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from pathlib import Path
 
@@ -27,29 +25,11 @@ def write_splits(
     for name, frame in splits.items():
         path = Path(output_dir) / name / f"{name}.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_csv(frame, path)
+        frame.to_csv(path, index=False)
         if schema is not None:
             (path.parent / SCHEMA_FILE).write_text(json.dumps(schema.raw, indent=2) + "\n")
         paths[name] = path
     return paths
-
-
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """frame.to_csv(path, index=False), by Arrow's CSV writer: the same values read back (numbers
-    in their shortest round-trip form, missing values empty), 15-20 times faster on a million
-    rows of floats, whose formatting is most of pandas' time. The header is written as pandas
-    writes it (Arrow would quote every name)."""
-    # Imported here: only the steps write splits, and the serving image has no pyarrow.
-    import pyarrow as pa
-    from pyarrow import csv as arrow_csv
-
-    header = io.StringIO()
-    csv.writer(header, lineterminator="\n").writerow(frame.columns)
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    options = arrow_csv.WriteOptions(include_header=False, quoting_style="needed")
-    with path.open("wb") as stream:
-        stream.write(header.getvalue().encode("utf-8"))
-        arrow_csv.write_csv(table, stream, write_options=options)
 
 
 def category_columns(split: Path) -> list[str]:
