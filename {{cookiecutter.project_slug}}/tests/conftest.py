@@ -17,21 +17,23 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.loaders
 import botocore.session
 import numpy as np
 import pandas as pd
 import pytest
-import xgboost as xgb
-from moto import mock_aws
 from pipeline_support import all_steps
-from sklearn.datasets import make_classification, make_regression
+from xdist.scheduler import LoadFileScheduling
 
-from {{ cookiecutter.package_name }} import arns, config, contract, local, model_io
+from {{ cookiecutter.package_name }} import arns, config, contract
 from {{ cookiecutter.package_name }}.deploy import templates
-from {{ cookiecutter.package_name }}.steps import preprocess, train
+
+# The libraries of the steps (xgboost, scikit-learn, matplotlib) and moto are imported where they
+# are used: pytest-xdist's controller loads this file too and runs no test.
+if TYPE_CHECKING:
+    import xgboost as xgb
 
 PROBLEM_TYPES = ("binary_classification", "regression")
 
@@ -41,6 +43,8 @@ Dataset = tuple[pd.DataFrame, dict[str, Any]]
 def generate_dataset(problem_type: str, rows: int = 240, seed: int = 0) -> Dataset:
     """A small data set of the given type (target `label` first, features x1..x5) and a schema
     that declares it; classification has a 70/30 class balance, so stratification shows."""
+    from sklearn.datasets import make_classification, make_regression
+
     if problem_type == "binary_classification":
         features, target = make_classification(
             n_samples=rows,
@@ -188,6 +192,8 @@ class Project:
 def run_steps(data: Path, schema: Path, problem_type: str, folder: Path) -> Project:
     """Preprocess and train with their command lines and default settings, as local.py runs
     them."""
+    from {{ cookiecutter.package_name }}.steps import preprocess, train
+
     splits, model = folder / "processed", folder / "model"
     argv = ["--input-dir", str(data), "--schema", str(schema), "--output-dir", str(splits)]
     assert preprocess.main(argv) == 0
@@ -208,6 +214,8 @@ class LocalRun:
 def local_run(tmp_path_factory: pytest.TempPathFactory) -> LocalRun:
     """One local run (every step, then the quality gate) on the configured data set, with an
     empty registry of its own: the project's build/registry (and its champion) stays out."""
+    from {{ cookiecutter.package_name }} import local
+
     output_dir = tmp_path_factory.mktemp("local-run")
     registry_dir = tmp_path_factory.mktemp("registry")
     stdout = io.StringIO()
@@ -227,6 +235,54 @@ def pytest_configure(config: pytest.Config) -> None:
         "denied(*actions): actions the test expects AWS to deny its code (a resource that is not "
         "the project's); the harness checks that the policies do deny them",
     )
+
+
+# `make test` (pytest-xdist, --dist loadfile) hands the workers whole units: a test file, whose
+# module fixtures are built once, or files that share what a worker pays for once: evidently's
+# import (seconds), the scan of the environment's installed files.
+SHARED_UNITS = {
+    "test_monitor.py": "evidently",
+    "test_monitoring_stack.py": "evidently",
+    "test_containers.py": "installed-files",
+    "test_ci_environments.py": "installed-files",
+    "test_local.py": "installed-files",
+}
+# The longest units go first (with --no-loadscope-reorder), so that no worker is left running one
+# of them alone at the end.
+LONGEST_FIRST = (
+    "installed-files",
+    "evidently",
+    "test_serve.py",
+    "test_pipeline_staging.py",
+    "test_pipeline_contract.py",
+    "test_evaluate.py",
+    "test_preprocess.py",
+)
+
+
+def _unit(nodeid: str) -> str:
+    file = nodeid.split("::", 1)[0]
+    return SHARED_UNITS.get(Path(file).name, file)
+
+
+class SharedUnitScheduling(LoadFileScheduling):
+    def _split_scope(self, nodeid: str) -> str:
+        return _unit(nodeid)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadFileScheduling | None:
+    """SHARED_UNITS's files as one unit of --dist loadfile. (xdist_group marks would say this,
+    but xdist 3.8 cannot add their groups to pytest 9's node IDs.)"""
+    return SharedUnitScheduling(config, log) if config.getvalue("dist") == "loadfile" else None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        unit = Path(_unit(item.nodeid)).name
+        return LONGEST_FIRST.index(unit) if unit in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -319,6 +375,8 @@ def pipeline_cli(emulated_aws: None) -> ModuleType:
 @pytest.fixture(scope="session")
 def configured(local_run: LocalRun) -> Project:
     """The configured data set, its splits and its model, from the local run."""
+    from {{ cookiecutter.package_name }} import model_io
+
     output_dir = local_run.output_dir
     assert (output_dir / "model" / model_io.MODEL_FILE).is_file(), local_run.out
     return Project(
@@ -391,6 +449,8 @@ def _fit_model(
     frame: pd.DataFrame, problem_type: str, **hyperparameters: Any
 ) -> tuple[xgb.Booster, dict[str, pd.DataFrame]]:
     """Split a generated data set as preprocess does and train on it as train.py does."""
+    from {{ cookiecutter.package_name }}.steps import preprocess, train
+
     splits = preprocess.split(frame, "label", problem_type)
     booster = train.train(
         splits["train"].iloc[:, 1:],
@@ -476,5 +536,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    from moto import mock_aws
+
     with mock_aws():
         yield

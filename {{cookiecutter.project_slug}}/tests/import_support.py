@@ -7,6 +7,7 @@ for some dependency groups. Used for the images (test_containers.py) and for eac
 from __future__ import annotations
 
 import ast
+import csv
 import functools
 import importlib.metadata
 import re
@@ -73,14 +74,28 @@ def module_files(base: Path, dotted: str, names: list[str]) -> list[Path]:
 
 
 @functools.cache
+def installed_files() -> dict[str, list[tuple[str, ...]]]:
+    """Each distribution of this environment (canonical name) -> the parts of the paths its
+    RECORD lists, relative to site-packages. Read as text: `Distribution.files` makes an object of
+    each of the environment's tens of thousands of files, seconds for every worker that asks."""
+    found: dict[str, list[tuple[str, ...]]] = {}
+    for distribution in importlib.metadata.distributions():
+        record = distribution.read_text("RECORD")
+        if record is None:
+            paths = [file.parts for file in distribution.files or []]
+        else:
+            paths = [tuple(row[0].split("/")) for row in csv.reader(record.splitlines()) if row]
+        found.setdefault(canonical(distribution.metadata["Name"]), []).extend(paths)
+    return found
+
+
+@functools.cache
 def _distributions_by_module() -> dict[str, frozenset[str]]:
     """Every importable module and package of this environment -> the distributions whose files
     hold it (a namespace package such as `sagemaker` has several; `sagemaker.core` one)."""
     found: dict[str, set[str]] = {}
-    for distribution in importlib.metadata.distributions():
-        name = canonical(distribution.metadata["Name"])
-        for file in distribution.files or []:
-            parts = file.parts
+    for name, files in installed_files().items():
+        for parts in files:
             if not parts or ".." in parts or parts[0].endswith((".dist-info", ".data")):
                 continue
             if "__pycache__" in parts or not parts[-1].endswith((".py", ".so", ".pyd")):

@@ -28,6 +28,7 @@ from import_support import (
     PROJECT,
     canonical,
     imports_by_distribution,
+    installed_files,
     lock_closure,
     module_level_imports,
     pyproject,
@@ -170,9 +171,9 @@ def program_distribution(name: str, module: bool = False) -> str:
             entry.name for entry in distribution.entry_points.select(group="console_scripts")
         }
         files = {
-            file.parts[-1] if module else file.name
-            for file in distribution.files or []
-            if (module and len(file.parts) == 1) or (not module and "bin" in file.parts)
+            parts[-1]
+            for parts in installed_files()[canonical(distribution.metadata["Name"])]
+            if (module and len(parts) == 1) or (not module and "bin" in parts)
         }
         if (not module and name in scripts) or name in files or f"{name}.py" in files:
             return canonical(distribution.metadata["Name"])
