@@ -2,8 +2,8 @@
 
 The suite variants run their whole generated suite, which itself runs the local pipeline on the
 configured data and builds the definition offline; the run variants (each feature flipped away
-from its size's default) run the project's own commands for both. All share one environment
-built from the generated uv.lock (see `generated_venv`).
+from its size's default) run the project's own commands for both, all in one interpreter. All
+share one environment built from the generated uv.lock (see `generated_venv`).
 """
 
 from __future__ import annotations
