@@ -15,7 +15,7 @@ $(UV):
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
 
 install: $(UV) ## Template tooling in .venv from uv.lock
-	$(UV) sync --locked --quiet --compile-bytecode
+	$(UV) sync --locked --quiet
 
 lint: install ## ruff on the template's own Python (baked projects are linted by the tests)
 	$(RUN) ruff format --check $(TEMPLATE_PY)

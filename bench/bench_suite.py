@@ -7,7 +7,11 @@ shares out), and reported as a ratio:
   cost, forced by clearing the extension's cache) against the compiled templates kept;
 - cfn-lint: every distinct rendering of the CloudFormation templates, one `lint()` call each (the
   rules rebuilt each call) against one run a template name;
-- checkov: the distinct renderings of two templates, one process a file against one process.
+- checkov: the distinct renderings of two templates, one process a file against one process;
+- the generated projects' environment: compiled in full at install (`uv sync --compile-bytecode`)
+  against bytecode written by the first process that imports a module, each followed by two local
+  runs (the suite's processes import the same modules);
+- the run variants' local runs: a process each against one interpreter (conftest.run_modules).
 Run with `make bench`; results are printed and written to bench/results/bench_suite.json.
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -25,7 +30,16 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TEMPLATE_DIR / "tests"))
 sys.path.insert(0, str(TEMPLATE_DIR))
 
-from conftest import VARIANTS, bake_shared, distinct_renderings  # noqa: E402
+from conftest import (  # noqa: E402
+    RUN_VARIANTS,
+    VARIANTS,
+    BakedProject,
+    bake_shared,
+    distinct_renderings,
+    run_in_project,
+    run_modules,
+    uv,
+)
 from cookiecutter.main import cookiecutter  # noqa: E402
 from test_bake import INFRA, cfn_lint  # noqa: E402
 
@@ -77,6 +91,56 @@ def checkov(paths: list[Path]) -> None:
     subprocess.run([str(CHECKOV), *options, *files], check=True, capture_output=True)
 
 
+def copy_of(project: BakedProject, folder: Path) -> BakedProject:
+    """A private copy: the shared bakes are read, never written (bytecode included)."""
+    shutil.copytree(project.path, folder / project.path.name, symlinks=True)
+    return BakedProject(folder / project.path.name, project.context)
+
+
+def environment_then_local_runs(folder: Path, compile_all: bool) -> None:
+    """A fresh environment from the generated uv.lock, then the default project's local run
+    twice in it, bytecode written by whoever imports first (as the suite runs)."""
+    project = copy_of(bake_shared(), folder)
+    venv = folder / "venv"
+    option = ["--compile-bytecode"] if compile_all else []
+    subprocess.run(
+        [
+            uv(),
+            "sync",
+            "-q",
+            "--locked",
+            "--no-install-project",
+            *option,
+            "--project",
+            project.path,
+        ],
+        env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv)},
+        check=True,
+    )
+    for run in range(2):
+        out = folder / f"run{run}"
+        result = run_in_project(
+            project, venv, "python", "-m", f"{project.package}.local", "--output-dir", str(out)
+        )
+        assert result.returncode == 0, result.stderr
+
+
+def local_runs(venv: Path, folder: Path) -> None:
+    """The first four run variants' local runs, each in a process of its own or (folder named
+    "one") all in one interpreter."""
+    runs = []
+    for index, variant in enumerate(RUN_VARIANTS[:4]):
+        project = copy_of(bake_shared(**variant.context), folder / str(index))
+        out = project.path / "build" / "local-run"
+        runs.append((project, f"{project.package}.local", ["--output-dir", str(out)]))
+    if folder.name == "one":
+        assert all(status == 0 for status, _, _ in run_modules(venv, runs))
+        return
+    for project, module, arguments in runs:
+        result = run_in_project(project, venv, "python", "-m", module, *arguments)
+        assert result.returncode == 0, result.stderr
+
+
 def main() -> int:
     import tempfile
 
@@ -101,6 +165,22 @@ def main() -> int:
         results[f"checkov {len(some)} templates"] = {
             "one process a file": cpu_seconds(lambda: [checkov([path]) for path in some]),
             "one process": cpu_seconds(lambda: checkov(some)),
+        }
+    with tempfile.TemporaryDirectory() as tmp:
+        # As the suite runs them: bytecode written where the first process imports a module.
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        results["generated environment, then two local runs"] = {
+            "compiled in full at install": cpu_seconds(
+                lambda: environment_then_local_runs(Path(tmp) / "compiled", True)
+            ),
+            "written on first import": cpu_seconds(
+                lambda: environment_then_local_runs(Path(tmp) / "lazy", False)
+            ),
+        }
+        venv = Path(tmp) / "lazy" / "venv"
+        results["4 run variants' local runs"] = {
+            "a process each": cpu_seconds(lambda: local_runs(venv, Path(tmp) / "each")),
+            "one interpreter": cpu_seconds(lambda: local_runs(venv, Path(tmp) / "one")),
         }
     print(f"CPU seconds on {os.cpu_count()} cores (ratio: before / after)")
     for task, (before, after) in ((t, tuple(r.items())) for t, r in results.items()):

@@ -31,6 +31,13 @@ sys.path.insert(0, str(TEMPLATE_DIR))
 from mlops_template import variants  # noqa: E402
 from mlops_template.checks import names  # noqa: E402
 
+# Bytecode written as modules are first imported, by this process, its workers and every command
+# the tests start (as the generated Makefile does): the environments are not compiled in full at
+# install (the template's, the generated projects', checkov's), which costs more than the modules
+# the suite imports; without either, every process would compile what it imports anew.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
+
 COOKIECUTTER_JSON = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text())
 # pytest plugins for a baked project's own suite (data_dependent.py).
 PLUGINS = TEMPLATE_DIR / "tests" / "plugins"
@@ -211,35 +218,66 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             metafunc.parametrize(name, chosen, ids=ids, scope="session")
 
 
+# Tests that share the work of a module-scoped fixture, by test file and name: one unit of work for
+# xdist each (per variant for the own-data projects), so that one worker does that work once.
+SHARED_WORK = {
+    "test_own_data.py": "variant",  # one unit per own-data project (`swapped`)
+    "test_data_shapes.py": "parameter",  # one unit per data set shape (`shaped`)
+    "test_generated.py": (  # the run variants' commands, in one interpreter (`runs`)
+        "test_local_run_produces_model_metrics_and_plots",
+        "test_pipeline_definitions_build_offline",
+    ),
+}
+
+
+def _work_unit(nodeid: str) -> str:
+    path, _, name = nodeid.partition("::")
+    file = path.rpartition("/")[2]
+    shared = SHARED_WORK.get(file)
+    if shared == "variant":
+        return next((f"{file}[{v.id}]" for v in OWN_DATA_VARIANTS if f"[{v.id}" in name), nodeid)
+    if shared == "parameter":
+        return f"{file}[{name.partition('[')[2]}"
+    return file if shared and name.partition("[")[0] in shared else nodeid
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """xdist's work units: a test alone, but the tests of one own-data project (test_own_data)
-    together, so that one worker makes that project once. (xdist_group marks would say this,
-    but xdist 3.8 cannot add their groups to pytest 9's node IDs.)"""
+    """xdist's work units: a test alone, but the tests that share a fixture's work together
+    (SHARED_WORK), handed out in the order pytest_collection_modifyitems gives (xdist would put
+    the units with most tests first, whatever they cost). (xdist_group marks would say this, but
+    xdist 3.8 cannot add their groups to pytest 9's node IDs.)"""
     from xdist.scheduler import LoadScopeScheduling
 
-    class OwnDataTogether(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            if nodeid.startswith("tests/test_own_data.py::"):
-                for variant in OWN_DATA_VARIANTS:
-                    if f"[{variant.id}" in nodeid:
-                        return variant.id
-            return nodeid
+    config.option.loadscopereorder = False
 
-    return OwnDataTogether(config, log)
+    class SharedWorkTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _work_unit(nodeid)
+
+    return SharedWorkTogether(config, log)
+
+
+# The slow tier's longest work first, so that the run ends with many short tests that fill both
+# workers, not one long one: the own-data projects (each runs a whole generated suite after its
+# README's steps), then the whole suites of test_generated, the data shapes' suites, the run
+# variants' commands; then the rest of the slow tier, then the fast tier.
+LONGEST_FIRST = (
+    "test_own_data.py::",
+    "test_generated.py::test_generated_test_suite_passes",
+    "test_data_shapes.py::",
+    "test_generated.py::test_local_run_produces_model_metrics_and_plots",
+    "test_generated.py::test_pipeline_definitions_build_offline",
+)
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tier first, the longest of it (the suites of test_generated) at the very front:
-    the run ends with many short tests that fill both workers, not one long one (xdist hands
-    out work in this order, after the own-data projects' units, the largest first)."""
-    order = {"test_generated.py": 0}
-    items.sort(
-        key=lambda item: (
-            item.get_closest_marker("slow") is None,
-            order.get(item.path.name, 1),
-        )
-    )
+    def rank(item: pytest.Item) -> tuple[bool, int]:
+        where = f"{item.path.name}::{item.name}"
+        found = (i for i, start in enumerate(LONGEST_FIRST) if where.startswith(start))
+        return item.get_closest_marker("slow") is None, next(found, len(LONGEST_FIRST))
+
+    items.sort(key=rank)
 
 
 @dataclass
@@ -379,8 +417,8 @@ def install_generated_venv() -> Path:
 
     Every variant has the same lock file, so one environment serves all; each project is put on
     PYTHONPATH instead of being installed. A file lock keeps xdist workers from installing twice.
-    Bytecode is compiled here, as the projects' `make install` does: without it every process
-    compiles the SDK's sources anew where bytecode is not written (PYTHONDONTWRITEBYTECODE).
+    Bytecode is not compiled here, as the projects' `make install` does not: the first process to
+    import a module writes it (see the top of this file).
     """
     project = bake_shared().path
     GENERATED_VENV.parent.mkdir(exist_ok=True)
@@ -388,7 +426,7 @@ def install_generated_venv() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         subprocess.run(
             [
-                *(uv(), "sync", "-q", "--locked", "--no-install-project", "--compile-bytecode"),
+                *(uv(), "sync", "-q", "--locked", "--no-install-project"),
                 *("--project", str(project)),
             ],
             env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(GENERATED_VENV)},
@@ -412,7 +450,7 @@ def install_checkov() -> Path:
             )
         subprocess.run(
             [
-                *(uv(), "pip", "sync", "-q", "--compile-bytecode"),
+                *(uv(), "pip", "sync", "-q"),
                 str(TEMPLATE_DIR / "tests" / "checkov-requirements.txt"),
             ],
             env={**os.environ, "VIRTUAL_ENV": str(CHECKOV_VENV)},
@@ -491,6 +529,46 @@ def run_in_project(
     return subprocess.run(
         args, cwd=project.path, env=env, capture_output=True, text=True, timeout=600
     )
+
+
+# Commands `python -m <module> <arguments>` of baked projects, one after another in one
+# interpreter: a process each would spend most of its time importing pandas, xgboost, the SDK and
+# moto. Before each, its package's modules are dropped and its src folder is the only one on
+# sys.path, and it runs from its project's folder, so that each runs its own project's code.
+RUN_MODULES = """
+import contextlib, io, json, os, runpy, sys, traceback
+runs, results = json.loads(sys.argv[1]), []
+base = [path for path in sys.path if path not in {src for _, src, _, _ in runs}]
+for folder, src, module, arguments in runs:
+    package = module.split(".")[0]
+    for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        del sys.modules[name]
+    os.chdir(folder)
+    sys.path[:] = [src, *base]
+    sys.argv = [module, *arguments]
+    out, err, status = io.StringIO(), io.StringIO(), 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+        except SystemExit as stop:
+            status = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
+        except BaseException:
+            status = 1
+            traceback.print_exc()
+    results.append([status, out.getvalue(), err.getvalue()])
+print(json.dumps(results))
+"""
+
+
+def run_modules(
+    venv: Path, runs: list[tuple[BakedProject, str, list[str]]]
+) -> list[tuple[int, str, str]]:
+    """Each (project, module, arguments) as `python -m module arguments` in its project, in one
+    interpreter (RUN_MODULES), in order: the exit status, output and error output of each."""
+    listed = [[str(p.path), str(p.path / "src"), module, args] for p, module, args in runs]
+    result = run_in_project(runs[0][0], venv, "python", "-c", RUN_MODULES, json.dumps(listed))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return [tuple(found) for found in json.loads(result.stdout.splitlines()[-1])]
 
 
 if __name__ == "__main__":  # pytest_sessionstart's background install

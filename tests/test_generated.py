@@ -2,8 +2,8 @@
 
 The suite variants run their whole generated suite, which itself runs the local pipeline on the
 configured data and builds the definition offline; the run variants (each feature flipped away
-from its size's default) run the project's own commands for both. All share one environment
-built from the generated uv.lock (see `generated_venv`).
+from its size's default) run the project's own commands for both, all in one interpreter. All
+share one environment built from the generated uv.lock (see `generated_venv`).
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from conftest import (
     BAKES,
     RUN_VARIANTS,
     BakedProject,
+    Variant,
     assert_suite_passed,
     distinct_renderings,
     run_in_project,
+    run_modules,
 )
 from test_bake import INFRA
 
@@ -39,16 +41,43 @@ def test_generated_test_suite_passes(suite_baked: BakedProject, generated_venv: 
     assert_suite_passed(suite_baked, report)
 
 
+@pytest.fixture(scope="module")
+def runs(bake, generated_venv: Path) -> dict[str, dict[str, tuple[int, str, str]]]:
+    """Every run variant's commands in one interpreter (conftest.run_modules): its local run,
+    `make local-drift` on the training rows themselves where it has model monitoring, and its
+    pipeline's definition through its CLI, with AWS emulated by moto in-process. The tests that
+    read them are one unit of work for xdist (conftest.pytest_xdist_make_scheduler): one worker
+    runs them, once. By variant id, then by command."""
+    commands = []
+    for variant in RUN_VARIANTS:
+        project = bake(**variant.context)
+        out = project.path / "build" / "local-run"
+        local = ["--output-dir", str(out)]
+        commands.append((variant, "local", (project, f"{project.package}.local", local)))
+        if project.context["model_monitoring"] == "yes":
+            reference = out / "reference"
+            drift = ["--data", str(reference / "reference.csv"), "--reference", str(reference)]
+            drift += ["--output", str(out / "drift")]
+            commands.append((variant, "drift", (project, f"{project.package}.monitor", drift)))
+        definition = ["definition", "--offline"]
+        commands.append(
+            (variant, "definition", (project, f"{project.package}.pipeline", definition))
+        )
+    results = run_modules(generated_venv, [command for _, _, command in commands])
+    found: dict[str, dict[str, tuple[int, str, str]]] = {}
+    for (variant, name, _), result in zip(commands, results, strict=True):
+        found.setdefault(variant.id, {})[name] = result
+    return found
+
+
 def test_local_run_produces_model_metrics_and_plots(
-    run_baked: BakedProject, generated_venv: Path
+    run_baked: BakedProject, run_variant: Variant, runs
 ) -> None:
     baked = run_baked
     out = baked.path / "build" / "local-run"
-    result = run_in_project(
-        baked, generated_venv, "python", "-m", f"{baked.package}.local", "--output-dir", str(out)
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "quality gate passed" in result.stdout.lower()
+    status, stdout, stderr = runs[run_variant.id]["local"]
+    assert status == 0, stdout + stderr
+    assert "quality gate passed" in stdout.lower()
     assert (out / "model" / "xgboost-model").is_file()
     evaluation = json.loads((out / "evaluation" / "evaluation.json").read_text())
     if baked.context["problem_type"] == "binary_classification":
@@ -65,47 +94,14 @@ def test_local_run_produces_model_metrics_and_plots(
         assert (reference / name).is_file() == has_reference, name
     has_explain = baked.context["explainability_report"] == "yes"
     assert (out / "explainability" / "explainability.json").is_file() == has_explain
-    if baked.context["model_monitoring"] == "yes":
+    monitoring = baked.context["model_monitoring"] == "yes"
+    assert ("drift" in runs[run_variant.id]) == monitoring
+    if monitoring:
         # `make local-drift` on the training rows themselves: nothing to report.
-        report = out / "drift"
-        result = run_in_project(
-            baked,
-            generated_venv,
-            *("python", "-m", f"{baked.package}.monitor"),
-            *("--data", str(reference / "reference.csv"), "--reference", str(reference)),
-            *("--output", str(report)),
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert json.loads((report / "violations.json").read_text())["violations"] == []
-        assert (report / "report.html").is_file()
-
-
-# Each project's `python -m <package>.pipeline definition --offline`, one project after another
-# in one interpreter: a process of its own would spend most of its time importing the SDK and
-# moto. Between projects, the package's modules are dropped and its src folder is the only one
-# on sys.path, so each definition is built from its own project's code.
-BUILD_DEFINITIONS = """
-import contextlib, io, json, os, runpy, sys, traceback
-projects, results = json.loads(sys.argv[1]), {}
-base = [path for path in sys.path if path not in {src for _, src, _ in projects}]
-for folder, src, package in projects:
-    for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
-        del sys.modules[name]
-    os.chdir(folder)
-    sys.path[:] = [src, *base]
-    sys.argv = [package, "definition", "--offline"]
-    out, err, status = io.StringIO(), io.StringIO(), 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            runpy.run_module(f"{package}.pipeline", run_name="__main__", alter_sys=True)
-        except SystemExit as stop:
-            status = stop.code if isinstance(stop.code, int) else int(stop.code is not None)
-        except BaseException:
-            status = 1
-            traceback.print_exc()
-    results[folder] = [status, out.getvalue(), err.getvalue()]
-print(json.dumps(results))
-"""
+        status, stdout, stderr = runs[run_variant.id]["drift"]
+        assert status == 0, stdout + stderr
+        assert json.loads((out / "drift" / "violations.json").read_text())["violations"] == []
+        assert (out / "drift" / "report.html").is_file()
 
 
 def expected_steps(context: dict[str, str]) -> set[str]:
@@ -126,29 +122,23 @@ def expected_steps(context: dict[str, str]) -> set[str]:
     return expected
 
 
-def test_pipeline_definitions_build_offline(bake, generated_venv: Path) -> None:
-    """Every run variant's definition through the project's own CLI, with AWS emulated by moto
+def test_pipeline_definitions_build_offline(
+    run_baked: BakedProject, run_variant: Variant, runs
+) -> None:
+    """The run variant's definition through the project's own CLI, with AWS emulated by moto
     in-process."""
-    projects = {variant.id: bake(**variant.context) for variant in RUN_VARIANTS}
-    listed = [[str(p.path), str(p.path / "src"), p.package] for p in projects.values()]
-    first = next(iter(projects.values()))
-    result = run_in_project(
-        first, generated_venv, "python", "-c", BUILD_DEFINITIONS, json.dumps(listed)
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    built = json.loads(result.stdout)
-    for variant, baked in projects.items():
-        status, out, err = built[str(baked.path)]
-        assert status == 0, f"{variant}: {err[-3000:]}"
-        steps = {step["Name"]: step for step in json.loads(out)["Steps"]}
-        assert set(steps) == expected_steps(baked.context), variant
-        checks = {"Reference": "Processing", "Explain": "Processing", "Bias": "Processing"}
-        for name, kind in checks.items():
-            if name in steps:
-                assert steps[name]["Type"] == kind, (variant, name)
-        branches = steps["CheckQuality"]["Arguments"]
-        assert [s["Name"] for s in branches["IfSteps"]][-1].startswith("Register"), variant
-        assert [s["Type"] for s in branches["ElseSteps"]] == ["Fail"], variant
+    baked, variant = run_baked, run_variant.id
+    status, out, err = runs[variant]["definition"]
+    assert status == 0, f"{variant}: {err[-3000:]}"
+    steps = {step["Name"]: step for step in json.loads(out)["Steps"]}
+    assert set(steps) == expected_steps(baked.context), variant
+    checks = {"Reference": "Processing", "Explain": "Processing", "Bias": "Processing"}
+    for name, kind in checks.items():
+        if name in steps:
+            assert steps[name]["Type"] == kind, (variant, name)
+    branches = steps["CheckQuality"]["Arguments"]
+    assert [s["Name"] for s in branches["IfSteps"]][-1].startswith("Register"), variant
+    assert [s["Type"] for s in branches["ElseSteps"]] == ["Fail"], variant
 
 
 def test_hook_region_lists_match_the_sdk_images(bake, generated_venv: Path) -> None:
