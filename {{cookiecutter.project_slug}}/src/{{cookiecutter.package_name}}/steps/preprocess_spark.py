@@ -80,7 +80,8 @@ def session(master: str | None = None, memory: str | None = None) -> SparkSessio
 def read_rows(spark: SparkSession, url: str) -> tuple[DataFrame, int]:
     """Every *.csv under url, as text (missing cells as null), with each row's number in the
     data: from 1, counting on across files in name order, as read_data numbers them. The rows
-    are cached: the checks, the split and the writes read them again."""
+    read are cached once, before they are numbered (numbering them is a broadcast join, cheaper
+    to redo than a second cached copy): the checks, the split and the writes read them again."""
     raw = (
         spark.read.option("header", True)
         .option("ignoreLeadingWhiteSpace", True)
@@ -110,13 +111,9 @@ def read_rows(spark: SparkSession, url: str) -> tuple[DataFrame, int]:
         offsets.append((block["_file"], block["_block"], total + 1 - block["first"]))
         total += block["rows"]
     starts = spark.createDataFrame(offsets, "_file string, _block long, _offset long")
-    rows = (
-        located.join(F.broadcast(starts), ["_file", "_block"])
-        .select(*[col(name) for name in names], (F.col("_id") + F.col("_offset")).alias(ROW))
-        .persist()
+    rows = located.join(F.broadcast(starts), ["_file", "_block"]).select(
+        *[col(name) for name in names], (F.col("_id") + F.col("_offset")).alias(ROW)
     )
-    rows.count()
-    located.unpersist()
     return rows, total
 
 
@@ -262,7 +259,8 @@ def run(spark: SparkSession, args: argparse.Namespace) -> dict[str, int]:
         else:
             sizes = _split_and_write(frame, schema, problem_type, strata, data_url, args)
     finally:
-        raw.unpersist()
+        # What the read and the split cached.
+        spark.catalog.clearCache()
     manifest = data_manifest(spark, args.input_url)
     path = args.output_dir / MANIFEST_DIR / MANIFEST_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
