@@ -124,6 +124,12 @@ class Schema:
         return [c.name for c in self.columns if c.role == "id"]
 
     @property
+    def record_columns(self) -> list[str]:
+        """The "id" and "event_time" columns: what a Feature Store record needs beside the model
+        columns, carried into the validated rows by both preprocess engines."""
+        return [c.name for c in self.columns if c.role in ("id", "event_time")]
+
+    @property
     def categories(self) -> list[str]:
         """The feature columns of type category."""
         return [name for name in self.features if self.column(name).type == "category"]

@@ -28,9 +28,6 @@ JAVA_SUFFIX = r"[dDfF]\s*$"
 STRIP = r"(?U)^\s+|\s+$"
 # A split of 2**16 key ranges: where a stratum's cut falls, one range's keys reach the driver.
 RANGE_BITS = 16
-# The roles of the columns validate keeps beside the model's for the Feature Store's records
-# (preprocess.write_validated's).
-CARRIED_ROLES = ("id", "event_time")
 
 
 def col(name: str) -> SparkColumn:
@@ -190,7 +187,7 @@ def validate(
         if schema.column(name).type == "integer":
             encoded[name] = typed[name].cast("long")
     # The columns a Feature Store record needs beside them, as the data has them.
-    carried = [col(c.name) for c in schema.columns if c.role in CARRIED_ROLES and c.name in columns]
+    carried = [col(name) for name in schema.record_columns if name in columns]
     frame = rows.select(
         *[value.alias(name) for name, value in encoded.items()], *carried, F.col(ROW)
     )

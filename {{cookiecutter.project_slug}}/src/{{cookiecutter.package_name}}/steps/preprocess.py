@@ -123,7 +123,7 @@ def kept_rows(data: pd.DataFrame, schema: Schema) -> np.ndarray:
 def write_validated(frame: pd.DataFrame, raw: pd.DataFrame, schema: Schema, folder: Path) -> Path:
     """<folder>/validated.csv: the validated rows with the columns a record needs beside them
     (the "id" and "event_time" ones, as the data has them), and the schema beside it."""
-    carried = [c.name for c in schema.columns if c.role in ("id", "event_time")]
+    carried = schema.record_columns
     kept = raw
     if schema.drop_rows_with_missing_target and schema.target in raw.columns:
         # The rows validate kept, in its order.

@@ -52,7 +52,6 @@ from {{ cookiecutter.package_name }}.contract.schema import (
     load_schema,
 )
 from {{ cookiecutter.package_name }}.contract.spark import (
-    CARRIED_ROLES,
     KEY,
     PART,
     ROW,
@@ -144,9 +143,7 @@ def write_validated(frame: DataFrame, schema: Schema, data_url: str, folder: Pat
     `folder` when data_url is elsewhere, schema.json beside them: the Feature Store's Ingest
     reads every part."""
     url = f"{data_url.rstrip('/')}/validated"
-    carried = [
-        c.name for c in schema.columns if c.role in CARRIED_ROLES and c.name in frame.columns
-    ]
+    carried = [name for name in schema.record_columns if name in frame.columns]
     (
         frame.sortWithinPartitions(ROW)
         .select(*[col(column) for column in [*schema.model_columns, *carried]])
