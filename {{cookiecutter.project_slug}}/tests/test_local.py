@@ -15,8 +15,11 @@ import pytest
 from {{ cookiecutter.package_name }} import config, jobcode, local, metrics, registry
 from {{ cookiecutter.package_name }}.steps import evaluate
 
-# What the code of a job may import: AWS's XGBoost image has these libraries.
-STEP_LIBRARIES = {"numpy", "pandas", "sklearn", "xgboost", "matplotlib", "boto3", "botocore"}
+# What the code of a job may import: AWS's XGBoost image has these libraries (its requirements.txt
+# in aws/sagemaker-xgboost-container; pyarrow too, which the container's own Parquet input needs).
+STEP_LIBRARIES = {
+    *("numpy", "pandas", "pyarrow", "sklearn", "xgboost", "matplotlib", "boto3", "botocore"),
+}
 # What a job that runs only in the project's own steps image may import besides: the monitor's
 # scheduled job (steps/monitor.py) is no pipeline step, and always runs there.
 OWN_IMAGE_LIBRARIES = {"monitor.py": {"evidently"}}

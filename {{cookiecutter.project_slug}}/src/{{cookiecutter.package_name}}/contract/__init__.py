@@ -5,7 +5,7 @@
     frames.py      rows of a DataFrame checked against the schema, typed, target first
     csv_reader.py  CSV files checked for encoding, delimiter, quoting and shape, then read as text
     manifest.py    which data this was: every file's size and SHA-256, S3 version IDs
-    splits.py      the split files the steps hand on, and the schema.json beside them
+    splits.py      the split files the steps hand on (read; steps/preprocess.py writes them)
     sampling.py    which rows go to train, validation and test (a rule of row number and seed)
     spark.py       the rules and the split as Spark expressions, with the Spark job (pyspark)
 
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
         parse_schema,
         require_facet,
     )
-    from .splits import SCHEMA_FILE, SPLITS, category_columns, read_split, write_splits
+    from .splits import SCHEMA_FILE, SPLITS, category_columns, read_split
 
 # Each name's module, imported on first use (PEP 562): a user of rules.py, schema.py and
 # sampling.py alone (the Spark job's driver) imports no pandas. The imports above are for type
@@ -57,7 +57,7 @@ _MODULES = {
         "parse_schema",
         "require_facet",
     ),
-    "splits": ("SCHEMA_FILE", "SPLITS", "category_columns", "read_split", "write_splits"),
+    "splits": ("SCHEMA_FILE", "SPLITS", "category_columns", "read_split"),
 }
 _MODULE_OF = {name: module for module, names in _MODULES.items() for name in names}
 
@@ -93,5 +93,4 @@ __all__ = [
     "read_split",
     "require_facet",
     "validate",
-    "write_splits",
 ]

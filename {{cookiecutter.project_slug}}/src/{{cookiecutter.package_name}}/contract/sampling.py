@@ -14,6 +14,7 @@ imports it without pandas.
 
 from __future__ import annotations
 
+import argparse
 import math
 
 # The splits, in the order of their index in the engines' assignment (0: train).
@@ -87,3 +88,23 @@ def refusal(
                 f"too few to put one in {' and '.join(empty)}"
             )
     return None
+
+
+def add_split_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the split and of the data it needs, for every step that splits: preprocess,
+    the Feature Store's snapshot and the Spark job."""
+    parser.add_argument("--validation-fraction", "--validation_fraction", type=float, default=0.15)
+    parser.add_argument("--test-fraction", "--test_fraction", type=float, default=0.15)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--min-rows",
+        "--min_rows",
+        type=int,
+        help="refuse data with fewer rows (local.py and the pipeline pass MIN_ROWS from config.py)",
+    )
+    parser.add_argument(
+        "--min-class-count",
+        "--min_class_count",
+        type=int,
+        help="classification: refuse data with fewer rows of a class (MIN_CLASS_COUNT, config.py)",
+    )

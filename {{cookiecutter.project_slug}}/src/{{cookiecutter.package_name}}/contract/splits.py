@@ -1,6 +1,7 @@
 """The splits as the steps hand them on: <split>/<split>.csv with a header row and the target
 first (encoded as the model learns it), and the schema beside each as schema.json, which names
-the category columns for train, evaluate and explain.
+the category columns for train, evaluate and explain. Read here, by every step that reads a
+split (in any image); written by steps/preprocess.py (and the Spark job), in the steps image.
 """
 
 from __future__ import annotations
@@ -11,25 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from .sampling import SPLITS
-from .schema import SCHEMA_FILE, Schema
+from .schema import SCHEMA_FILE
 
-__all__ = ["SCHEMA_FILE", "SPLITS", "category_columns", "read_split", "write_splits"]
-
-
-def write_splits(
-    splits: dict[str, pd.DataFrame], output_dir: str | Path, schema: Schema | None = None
-) -> dict[str, Path]:
-    """Write <output_dir>/<split>/<split>.csv with a header row, and the schema beside it (so
-    that train, evaluate and explain know the category columns); one folder per pipeline output."""
-    paths = {}
-    for name, frame in splits.items():
-        path = Path(output_dir) / name / f"{name}.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(path, index=False)
-        if schema is not None:
-            (path.parent / SCHEMA_FILE).write_text(json.dumps(schema.raw, indent=2) + "\n")
-        paths[name] = path
-    return paths
+__all__ = ["SCHEMA_FILE", "SPLITS", "category_columns", "read_split"]
 
 
 def category_columns(split: Path) -> list[str]:

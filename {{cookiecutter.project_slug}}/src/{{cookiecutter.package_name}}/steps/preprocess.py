@@ -31,12 +31,16 @@ package's data contract (contract/), which the pipeline ships with this script.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv
 
 from {{ cookiecutter.package_name }}.contract import (
     MANIFEST_DIR,
@@ -53,7 +57,6 @@ from {{ cookiecutter.package_name }}.contract import (
     read_data,
     sampling,
     validate,
-    write_splits,
 )
 
 # The validated rows, for the Feature Store's ingestion (--validated-dir).
@@ -120,6 +123,38 @@ def kept_rows(data: pd.DataFrame, schema: Schema) -> np.ndarray:
     return numbers
 
 
+def write_rows(frame: pd.DataFrame, path: Path) -> Path:
+    """frame as CSV, with a header row, by Arrow's CSV writer: pandas' to_csv formats floats
+    one at a time, and took 60% of preprocess on a million rows (bench/spark_bench.py). Arrow
+    writes the same numbers (shortest round-trip text) and quotes every text value, so that an
+    empty text stays apart from a missing one. pyarrow is in the steps image, which runs this."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(frame.columns)
+    with path.open("wb") as file:
+        file.write(header.getvalue().encode("utf-8"))
+        pyarrow.csv.write_csv(
+            pa.Table.from_pandas(frame, preserve_index=False),
+            file,
+            pyarrow.csv.WriteOptions(include_header=False),
+        )
+    return path
+
+
+def write_splits(
+    splits: dict[str, pd.DataFrame], output_dir: Path, schema: Schema
+) -> dict[str, Path]:
+    """<output_dir>/<split>/<split>.csv (contract/splits.py reads them), the schema beside each
+    (so that train, evaluate and explain know the category columns); a folder a pipeline output."""
+    paths = {}
+    for name, frame in splits.items():
+        paths[name] = write_rows(frame, output_dir / name / f"{name}.csv")
+        (paths[name].parent / SCHEMA_FILE).write_text(
+            json.dumps(schema.raw, indent=2) + "\n", encoding="utf-8"
+        )
+    return paths
+
+
 def write_validated(frame: pd.DataFrame, raw: pd.DataFrame, schema: Schema, folder: Path) -> Path:
     """<folder>/validated.csv: the validated rows with the columns a record needs beside them
     (the "id" and "event_time" ones, as the data has them), and the schema beside it."""
@@ -132,8 +167,7 @@ def write_validated(frame: pd.DataFrame, raw: pd.DataFrame, schema: Schema, fold
     for name in carried:
         if name in kept.columns:
             rows[name] = kept[name].to_numpy()
-    folder.mkdir(parents=True, exist_ok=True)
-    rows.to_csv(folder / VALIDATED_FILE, index=False)
+    write_rows(rows, folder / VALIDATED_FILE)
     (folder / SCHEMA_FILE).write_text(json.dumps(schema.raw, indent=2) + "\n", encoding="utf-8")
     return folder / VALIDATED_FILE
 
@@ -182,28 +216,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=PROBLEM_TYPES,
         help="defaults to the schema's problem_type",
     )
-    add_split_arguments(parser)
+    sampling.add_split_arguments(parser)
     return parser.parse_args(argv)
-
-
-def add_split_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of the split and of the data it needs: preprocess's, and the Feature Store
-    snapshot's, which splits as preprocess does."""
-    parser.add_argument("--validation-fraction", "--validation_fraction", type=float, default=0.15)
-    parser.add_argument("--test-fraction", "--test_fraction", type=float, default=0.15)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument(
-        "--min-rows",
-        "--min_rows",
-        type=int,
-        help="refuse data with fewer rows (local.py and the pipeline pass MIN_ROWS from config.py)",
-    )
-    parser.add_argument(
-        "--min-class-count",
-        "--min_class_count",
-        type=int,
-        help="classification: refuse data with fewer rows of a class (MIN_CLASS_COUNT, config.py)",
-    )
 
 
 def checked_splits(
@@ -213,7 +227,7 @@ def checked_splits(
     args: argparse.Namespace,
     rows: np.ndarray | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """The validated rows split by add_split_arguments' options (`rows`: their numbers, as
+    """The validated rows split by sampling.add_split_arguments' options (`rows`: their numbers, as
     split takes them), once they are enough to learn from (check_rows: one line for each rule
     they break)."""
     check_rows(frame, schema, problem_type, args.min_rows, args.min_class_count)

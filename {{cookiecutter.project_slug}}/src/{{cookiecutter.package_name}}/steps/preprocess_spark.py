@@ -230,11 +230,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "reads them), as preprocess.py's --validated-dir",
     )
     parser.add_argument("--problem-type", choices=PROBLEM_TYPES)
-    parser.add_argument("--validation-fraction", type=float, default=0.15)
-    parser.add_argument("--test-fraction", type=float, default=0.15)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--min-rows", type=int)
-    parser.add_argument("--min-class-count", type=int)
+    sampling.add_split_arguments(parser)
     parser.add_argument("--master", help="e.g. local[2]; default: the cluster spark-submit gives")
     return parser.parse_args(argv)
 

@@ -21,9 +21,9 @@ from {{ cookiecutter.package_name }}.contract import (
     DataValidationError,
     SchemaError,
     load_schema,
-    write_splits,
+    sampling,
 )
-from {{ cookiecutter.package_name }}.steps.preprocess import add_split_arguments, checked_splits
+from {{ cookiecutter.package_name }}.steps.preprocess import checked_splits, write_splits
 
 # --as-of's value for the pipeline run's start (--run-start).
 RUN_START = "run-start"
@@ -40,7 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--run-start", help="the pipeline run's start (ISO 8601)")
     parser.add_argument("--problem-type", choices=PROBLEM_TYPES)
-    add_split_arguments(parser)
+    sampling.add_split_arguments(parser)
     return parser.parse_args(argv)
 
 
