@@ -8,6 +8,7 @@ another account's (a data lake's raw data)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -218,7 +219,11 @@ def job_inputs(step: dict[str, Any]) -> list[Any]:
     arguments = step["Arguments"]
     if step["Type"] == "Training":
         return [c["DataSource"]["S3DataSource"]["S3Uri"] for c in arguments["InputDataConfig"]]
-    return [i["S3Input"]["S3Uri"] for i in arguments.get("ProcessingInputs", [])]
+    inputs = [i["S3Input"]["S3Uri"] for i in arguments.get("ProcessingInputs", [])]
+    # A job that reads S3 itself reads as the role too: the Spark job, its --input-url.
+    container = arguments["AppSpecification"].get("ContainerArguments", [])
+    inputs += [value for flag, value in itertools.pairwise(container) if flag == "--input-url"]
+    return inputs
 
 
 def job_outputs(step: dict[str, Any]) -> list[Any]:

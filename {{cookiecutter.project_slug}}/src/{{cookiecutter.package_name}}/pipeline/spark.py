@@ -11,7 +11,8 @@ Where the data goes: Spark reads InputDataUrl from S3 itself (every instance rea
 nothing is copied to one disk first), writes the splits to the cluster's HDFS, and the driver
 copies them to the job's output folders on the primary instance, which SageMaker uploads as it
 does every step's outputs (the project key, the execution's prefix). The job so needs no S3
-permission beyond what a processing job of this pipeline has.
+permission beyond what a processing job of this pipeline has: tests/test_pipeline_role.py holds
+its own read of InputDataUrl against the role and the data's bucket and key (a data lake's too).
 """
 
 from __future__ import annotations
