@@ -212,8 +212,13 @@ VARIANT_FIXTURES = {
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A variant fixture takes each of its variants, or those a test's `variants` mark selects
+    (`@pytest.mark.variants(lambda context: ...)`, on the variant's answers)."""
+    selected = metafunc.definition.get_closest_marker("variants")
     for name, chosen in VARIANT_FIXTURES.items():
         if name in metafunc.fixturenames:
+            if selected is not None:
+                chosen = [v for v in chosen if selected.args[0](v.context)]
             ids = [v.id for v in chosen]
             metafunc.parametrize(name, chosen, ids=ids, scope="session")
 

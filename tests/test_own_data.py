@@ -161,14 +161,16 @@ def test_predictions_are_written_for_every_row(swapped: BakedProject) -> None:
         assert all(math.isfinite(float(row["prediction"])) for row in rows)
 
 
+@pytest.mark.variants(
+    lambda context: (
+        context["spark_processing"] == "yes" and context["problem_type"] == "binary_classification"
+    )
+)
 def test_the_spark_job_matches_the_pandas_step_on_the_new_data(swapped: BakedProject) -> None:
     """`make test-spark`, as CI runs it after `make test`: the Spark job and the pandas step on
     the user's data and on generated bad data, one local Spark session (a JVM: tens of seconds
-    here), so once, on the binary classification project, where both engines also stratify."""
-    if swapped.context["spark_processing"] != "yes":
-        pytest.skip("no Spark job in this variant")
-    if swapped.context["problem_type"] != "binary_classification":
-        pytest.skip("the Spark job's tests cover both problem types on generated data")
+    here), so once, on the binary classification project, where both engines also stratify (the
+    Spark job's tests cover both problem types on generated data)."""
     result = make(swapped, "make test-spark")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
