@@ -124,6 +124,24 @@ def test_feature_flags_reach_config(baked: BakedProject) -> None:
         assert f"{feature.name.upper()} = {on}" in config
 
 
+def test_readme_sections_are_distinct_and_none_is_empty(baked: BakedProject) -> None:
+    """Sections that features add or leave out meet well: no title twice, none without text."""
+    lines = (baked.path / "README.md").read_text().splitlines()
+    fence = False
+    headings = []  # (level, title, index of the next line with text)
+    for index, line in enumerate(lines):
+        fence = fence != line.startswith("```")
+        if not fence and re.match(r"#{1,6} ", line):
+            level, _, title = line.partition(" ")
+            after = next((i for i in range(index + 1, len(lines)) if lines[i].strip()), index)
+            headings.append((len(level), title, after))
+    titles = [title for level, title, _ in headings if level == 2]
+    assert len(titles) == len(set(titles)), titles
+    for level, title, after in headings:
+        below = re.match(r"(#+) ", lines[after])
+        assert below is None or len(below.group(1)) > level, f"section {title!r} has no text"
+
+
 def test_readme_diagram_shows_this_variants_steps(baked: BakedProject) -> None:
     readme = (baked.path / "README.md").read_text()
     diagram = readme.split("```mermaid")[1].split("```")[0]
