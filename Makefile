@@ -21,8 +21,10 @@ lint: install ## ruff on the template's own Python (baked projects are linted by
 	$(RUN) ruff format --check $(TEMPLATE_PY)
 	$(RUN) ruff check $(TEMPLATE_PY)
 
-test: lint ## Every variant baked and verified: fast and slow tiers, 2 workers
-	$(RUN) pytest -n 2
+# Three workers on two cores: the slow tier's workers wait on what they start (installs, a JVM,
+# servers, linters); measured side by side, 383 s with two workers, 358 s with three, 369 s with four.
+test: lint ## Every variant baked and verified: fast and slow tiers, 3 workers
+	$(RUN) pytest -n 3
 
 test-fast: lint ## The fast tier only: bake, manifest, Jinja, parsing, ruff, hooks
 	$(RUN) pytest -n 2 -m "not slow"

@@ -118,7 +118,7 @@ def swapped(bake, own_data_variant: Variant) -> BakedProject:
         # The bias report's facet (projects with bias_report).
         command = command.replace("your_sensitive_column", "region")
         command = command.replace("path/to/new_rows.csv", "data/new_rows.csv")
-        # `-n auto` on one worker (xdist's own setting): the template's two workers already keep
+        # `-n auto` on one worker (xdist's own setting): the template's workers already keep
         # both cores busy, and a second worker a project would only import everything again.
         report = {
             "PYTEST_ADDOPTS": "--junitxml=build/pytest.xml",
