@@ -18,7 +18,14 @@ from {{ cookiecutter.package_name }}.steps import evaluate
 # What the code of a job may import: AWS's XGBoost image has these libraries (its requirements.txt
 # in aws/sagemaker-xgboost-container; pyarrow too, which the container's own Parquet input needs).
 STEP_LIBRARIES = {
-    *("numpy", "pandas", "pyarrow", "sklearn", "xgboost", "matplotlib", "boto3", "botocore"),
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "sklearn",
+    "xgboost",
+    "matplotlib",
+    "boto3",
+    "botocore",
 }
 # What a job that runs only in the project's own steps image may import besides: the monitor's
 # scheduled job (steps/monitor.py) is no pipeline step, and always runs there.

@@ -127,7 +127,8 @@ def write_rows(frame: pd.DataFrame, path: Path) -> Path:
     """frame as CSV, with a header row, by Arrow's CSV writer: pandas' to_csv formats floats
     one at a time, and took 60% of preprocess on a million rows (bench/spark_bench.py). Arrow
     writes the same numbers (shortest round-trip text) and quotes every text value, so that an
-    empty text stays apart from a missing one. pyarrow is in the steps image, which runs this."""
+    empty text stays apart from a missing one. pyarrow is in the steps image and in AWS's
+    XGBoost image, either of which runs this (tests/test_local.py)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     header = io.StringIO()
     csv.writer(header, lineterminator="\n").writerow(frame.columns)
@@ -141,6 +142,12 @@ def write_rows(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def write_schema(schema: Schema, folder: Path) -> None:
+    """The schema beside the rows, as schema.json: the steps after read its columns."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / SCHEMA_FILE).write_text(json.dumps(schema.raw, indent=2) + "\n", encoding="utf-8")
+
+
 def write_splits(
     splits: dict[str, pd.DataFrame], output_dir: Path, schema: Schema
 ) -> dict[str, Path]:
@@ -149,9 +156,7 @@ def write_splits(
     paths = {}
     for name, frame in splits.items():
         paths[name] = write_rows(frame, output_dir / name / f"{name}.csv")
-        (paths[name].parent / SCHEMA_FILE).write_text(
-            json.dumps(schema.raw, indent=2) + "\n", encoding="utf-8"
-        )
+        write_schema(schema, paths[name].parent)
     return paths
 
 
@@ -167,9 +172,8 @@ def write_validated(frame: pd.DataFrame, raw: pd.DataFrame, schema: Schema, fold
     for name in carried:
         if name in kept.columns:
             rows[name] = kept[name].to_numpy()
-    write_rows(rows, folder / VALIDATED_FILE)
-    (folder / SCHEMA_FILE).write_text(json.dumps(schema.raw, indent=2) + "\n", encoding="utf-8")
-    return folder / VALIDATED_FILE
+    write_schema(schema, folder)
+    return write_rows(rows, folder / VALIDATED_FILE)
 
 
 def s3_versions(url: str) -> dict[str, str]:
