@@ -565,3 +565,39 @@ def test_the_readme_gives_every_stack_its_account_and_command_in_order():
         found = section.find(f"`{step.command()}`", at)
         assert found >= 0, f"{step.template} -> {step.stack_name} in {step.account}"
         at = found + 1
+
+
+# The IAM resources a template may create, and the properties that give one a name of its own:
+# CloudFormation refuses such a stack (InsufficientCapabilities) unless the command acknowledges
+# CAPABILITY_IAM, or CAPABILITY_NAMED_IAM once a name is custom (it covers both).
+NAME_PROPERTIES = ("RoleName", "ManagedPolicyName", "InstanceProfileName", "UserName", "GroupName")
+
+
+def capabilities_needed(template: dict[str, Any]) -> set[str]:
+    iam = [r for r in template["Resources"].values() if r["Type"].startswith("AWS::IAM::")]
+    if any(name in r.get("Properties", {}) for r in iam for name in NAME_PROPERTIES):
+        return {"CAPABILITY_NAMED_IAM"}
+    return {"CAPABILITY_IAM"} if iam else set()
+
+
+def test_every_deploy_command_acknowledges_what_its_template_creates():
+    """Each `aws cloudformation deploy` a user is told to run (README, Makefile, make bootstrap)
+    acknowledges the IAM capability its template needs."""
+    texts = [
+        (config.PROJECT_DIR / name).read_text(encoding="utf-8").replace("\\\n", " ")
+        for name in ("README.md", "Makefile")
+    ]
+    texts += [step.command() for step in bootstrap.steps()]
+    commands = re.findall(r"aws cloudformation deploy [^`\n]*", "\n".join(texts))
+    # A template the project completes first (build/) has its source's resources.
+    sources = {written: name for name, (_, written) in bootstrap.RENDERED.items()}
+    checked = set()
+    for command in commands:
+        path = re.search(r"--template-file (\S+)", command)[1]
+        given = set(re.findall(r"CAPABILITY_\w+", command))
+        if "CAPABILITY_NAMED_IAM" in given:
+            given.add("CAPABILITY_IAM")
+        template = load_cloudformation(sources.get(path) or Path(path).name)
+        assert capabilities_needed(template) <= given, command
+        checked.add(path)
+    assert "infra/base.yaml" in checked
